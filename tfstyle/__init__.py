@@ -1,0 +1,58 @@
+"""tfstyle: optimization-based neural style transfer on VGG16 (Yu & Chang's refinement of Gatys et al.).
+
+    import tfstyle
+    result = tfstyle.stylize("photo.jpg", "painting.jpg", tfstyle.preset("paper"))
+    result.save("out.png")
+
+Names are imported on first use, so ``import tfstyle`` (and the CLI's start-up) stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "tfstyle.callbacks": ("Callback", "ProgressBar", "SaveEvery", "Step"),
+    "tfstyle.config": ("PRESETS", "StyleConfig", "preset"),
+    "tfstyle.errors": (
+        "ConfigError", "ImageError", "NonFiniteLossError", "StyleInterrupted", "TfstyleError", "WeightsError",
+    ),
+    "tfstyle.features": ("build_feature_model", "canonical_layer_name"),
+    "tfstyle.images": ("load_image", "save_image"),
+    "tfstyle.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
+    "tfstyle.optimize": ("Result", "initial_image", "stylize"),
+}  # fmt: skip
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'tfstyle' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:
+    from tfstyle.callbacks import Callback, ProgressBar, SaveEvery, Step
+    from tfstyle.config import PRESETS, StyleConfig, preset
+    from tfstyle.errors import (
+        ConfigError,
+        ImageError,
+        NonFiniteLossError,
+        StyleInterrupted,
+        TfstyleError,
+        WeightsError,
+    )
+    from tfstyle.features import build_feature_model, canonical_layer_name
+    from tfstyle.images import load_image, save_image
+    from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
+    from tfstyle.optimize import Result, initial_image, stylize

@@ -1,0 +1,152 @@
+"""Callbacks: code that watches a run. They get a :class:`Step` after each iteration.
+
+A callback is a :class:`Callback` (``on_start``/``on_step``/``on_end``, called every ``every``
+iterations) or any plain callable ``fn(step)``, which is called after every iteration. Returning
+``True`` from ``on_step`` (or the callable) stops the run early; the image so far is the result.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO, Union
+
+import keras
+import tensorflow as tf
+
+from tfstyle.images import check_writable, save_image
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a callback sees after an iteration.
+
+    ``losses`` are the values computed in that iteration (mean over a batch): ``total``,
+    ``content``, ``style``, ``tv`` and ``content/<layer>``, ``style/<layer>``. ``image`` is the
+    current image ``[batch, height, width, 3]`` in [0, 255].
+    """
+
+    iteration: int
+    iterations: int
+    losses: Mapping[str, float]
+    image: tf.Tensor
+    seconds: float
+
+
+class Callback:
+    """Base class: override what you need. ``every`` sets how often ``on_step`` runs."""
+
+    every: int = 1
+
+    def on_start(self, iterations: int) -> None:
+        """Called once before the first iteration."""
+
+    def on_step(self, step: Step) -> bool | None:
+        """Called after every ``every``-th iteration (and the last). Return True to stop."""
+
+    def on_end(self, step: Step | None) -> None:
+        """Called once when the run ends, however it ends, with its last step (None if none ran)."""
+
+
+CallbackLike = Union[Callback, Callable[[Step], Union[bool, None]]]
+
+
+class CallbackList:
+    """Runs a list of callbacks, honouring each one's ``every``; what the optimizer talks to."""
+
+    def __init__(self, callbacks: Iterable[CallbackLike] = ()):
+        self._callbacks = [c if isinstance(c, Callback) else _FunctionCallback(c) for c in callbacks]
+        self.last: Step | None = None
+
+    def start(self, iterations: int) -> None:
+        for callback in self._callbacks:
+            callback.on_start(iterations)
+
+    def step(self, step: Step) -> bool:
+        """Notify every callback that is due; True if any asked to stop."""
+        self.last = step
+        stop = False
+        for callback in self._callbacks:
+            every = max(1, int(callback.every))
+            if step.iteration % every == 0 or step.iteration == step.iterations:
+                stop = bool(callback.on_step(step)) or stop
+        return stop
+
+    def end(self) -> None:
+        for callback in self._callbacks:
+            callback.on_end(self.last)
+
+
+class _FunctionCallback(Callback):
+    def __init__(self, fn: Callable[[Step], bool | None]):
+        self._fn = fn
+
+    def on_step(self, step: Step) -> bool | None:
+        return self._fn(step)
+
+
+class ProgressBar(Callback):
+    """A progress bar with iterations per second and the losses; log lines when not on a terminal.
+
+    On a terminal the bar redraws every iteration; ``print_every`` > 0 also keeps a line every N
+    iterations. Elsewhere (a log file, CI) only those lines are written.
+    """
+
+    def __init__(self, print_every: int = 0, stream: TextIO | None = None):
+        self.print_every = print_every
+        self._stream = stream
+        self._bar: keras.utils.Progbar | None = None
+        self._start = 0.0
+
+    @property
+    def _out(self) -> TextIO:
+        return self._stream or sys.stdout
+
+    def on_start(self, iterations: int) -> None:
+        self._start = time.perf_counter()
+        if self._out.isatty():
+            self._bar = keras.utils.Progbar(iterations, width=24, unit_name="it", stateful_metrics=["total", "content", "style"])
+
+    def on_step(self, step: Step) -> None:
+        if self._bar is not None:
+            self._bar.update(step.iteration, [(k, step.losses[k]) for k in ("total", "content", "style")])
+        if self.print_every and (step.iteration % self.print_every == 0 or step.iteration == step.iterations):
+            if self._bar is not None:
+                self._out.write("\n")
+            self._out.write(format_step(step) + "\n")
+            self._out.flush()
+
+    def on_end(self, step: Step | None) -> None:
+        if self._bar is not None and step is not None and step.iteration < step.iterations:
+            self._out.write("\n")  # a stopped bar leaves the cursor mid-line
+
+
+def format_step(step: Step) -> str:
+    """``iteration  12/100  total 1.2e+03  content 3.4e+02  style 8.6e+02  2.31 it/s``."""
+    rate = step.iteration / step.seconds if step.seconds > 0 else math.inf
+    width = len(str(step.iterations))
+    losses = "  ".join(f"{k} {step.losses[k]:.4g}" for k in ("total", "content", "style"))
+    if step.losses.get("tv"):
+        losses += f"  tv {step.losses['tv']:.4g}"
+    return f"iteration {step.iteration:>{width}}/{step.iterations}  {losses}  {rate:.2f} it/s"
+
+
+class SaveEvery(Callback):
+    """Writes the image every ``every`` iterations as ``<stem>_<iteration><suffix>`` beside ``path``."""
+
+    def __init__(self, path: str | Path, every: int):
+        self.path = check_writable(path)
+        self.every = every
+        self.saved: list[Path] = []
+
+    def on_step(self, step: Step) -> None:
+        width = len(str(step.iterations))
+        target = self.path.with_name(f"{self.path.stem}_{step.iteration:0{width}d}{self.path.suffix}")
+        images = step.image.numpy()
+        for index, image in enumerate(images):
+            name = target if len(images) == 1 else target.with_name(f"{target.stem}_{index}{target.suffix}")
+            self.saved.append(save_image(image, name))

@@ -1,0 +1,179 @@
+"""The run configuration: one frozen dataclass, validated on construction, and the presets.
+
+The CLI builds a :class:`StyleConfig` from its flags; library users build one directly, usually
+from a preset: ``preset("paper").override(iterations=30)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tfstyle.errors import ConfigError
+from tfstyle.features import canonical_layer_name
+
+PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
+GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+GATYS_CONTENT_LAYERS = ("block4_conv2",)
+
+INITS = ("content", "noise", "style")
+OPTIMIZERS = ("sgd", "adam", "lbfgs")
+NORMALIZATIONS = ("mean", "paper")
+
+# Learning rates that work with each optimizer at the default loss normalization ("mean").
+# L-BFGS needs none: its line search picks the step.
+DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "adam": 8.0, "lbfgs": 1.0}
+# Plain gradient descent on the paper's plain sums: the gradients are ~1e8 times larger.
+PAPER_LEARNING_RATE = 1e-9
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """Everything that decides the stylized image. ``StyleConfig()`` is the default preset.
+
+    Total = a·Σ_i w_i·CL_i + b·Σ_i z_i·SL_i + tv_weight·TV, where a = ``content_weight``,
+    b = ``style_weight``, w_i / z_i = ``content_layer_weights`` / ``style_layer_weights``
+    (``None``: equal weights 1/n). Layers accept Keras (``block3_conv3``) or paper (``conv3_3``) names.
+    """
+
+    content_layers: tuple[str, ...] = ("block3_conv3", "block5_conv3")
+    style_layers: tuple[str, ...] = PAPER_LAYERS
+    content_layer_weights: tuple[float, ...] | None = None
+    style_layer_weights: tuple[float, ...] | None = None
+    content_weight: float = 1.0
+    style_weight: float = 1e-3
+    tv_weight: float = 0.0
+    normalization: str = "mean"
+    init: str = "content"
+    optimizer: str = "lbfgs"
+    learning_rate: float | None = None
+    iterations: int = 100
+    image_size: int = 512
+    seed: int = 0
+    weights: str = "imagenet"
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        for kind in ("content", "style"):
+            layers = getattr(self, f"{kind}_layers")
+            if isinstance(layers, str):
+                layers = tuple(name for name in layers.split(",") if name.strip())
+            names = tuple(canonical_layer_name(name) for name in layers)
+            if len(set(names)) != len(names):
+                raise ConfigError(f"{kind} layers are listed twice: {', '.join(layers)}")
+            object.__setattr__(self, f"{kind}_layers", names)
+            weights = getattr(self, f"{kind}_layer_weights")
+            if weights is not None:
+                weights = tuple(float(w) for w in weights)
+                if len(weights) != len(names):
+                    raise ConfigError(
+                        f"{len(weights)} {kind} layer weights given for {len(names)} {kind} layers "
+                        f"({', '.join(names)}); give one weight per layer"
+                    )
+                for w in weights:
+                    _check_number(f"{kind} layer weight", w, minimum=0.0)
+                object.__setattr__(self, f"{kind}_layer_weights", weights)
+        _check_number("content weight (a)", self.content_weight, minimum=0.0)
+        _check_number("style weight (b)", self.style_weight, minimum=0.0)
+        _check_number("tv weight", self.tv_weight, minimum=0.0)
+        if self.learning_rate is not None:
+            _check_number("learning rate", self.learning_rate, minimum=0.0, strict=True)
+        _check_int("iterations", self.iterations)
+        _check_int("image size", self.image_size)
+        _check_choice("normalization", self.normalization, NORMALIZATIONS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not isinstance(self.init, str) or not self.init:
+            raise ConfigError(f"init must be one of {', '.join(INITS)} or an image path, got {self.init!r}")
+        if not self.content_terms() and not self.style_terms():
+            raise ConfigError("no loss term is left: every layer weight (or both a and b) is zero")
+
+    def content_terms(self) -> dict[str, float]:
+        """The content layers in use and their weights w_i (a zero weight, or a = 0, drops a layer)."""
+        return _terms(self.content_layers, self.content_layer_weights, self.content_weight)
+
+    def style_terms(self) -> dict[str, float]:
+        """The style layers in use and their weights z_i (a zero weight, or b = 0, drops a layer)."""
+        return _terms(self.style_layers, self.style_layer_weights, self.style_weight)
+
+    def layers_in_use(self) -> tuple[str, ...]:
+        """Every layer the feature model must output, content and style, without repeats."""
+        return tuple(dict.fromkeys([*self.content_terms(), *self.style_terms()]))
+
+    @property
+    def effective_learning_rate(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        if self.normalization == "paper" and self.optimizer == "sgd":
+            return PAPER_LEARNING_RATE
+        return DEFAULT_LEARNING_RATES[self.optimizer]
+
+    def override(self, **changes) -> StyleConfig:
+        """A copy with ``changes`` applied. New layers without new weights get equal weights."""
+        for kind in ("content", "style"):
+            if f"{kind}_layers" in changes and f"{kind}_layer_weights" not in changes:
+                changes[f"{kind}_layer_weights"] = None
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+
+def _terms(layers: Sequence[str], weights: Sequence[float] | None, scale: float) -> dict[str, float]:
+    if scale == 0 or not layers:
+        return {}
+    if weights is None:
+        weights = [1.0 / len(layers)] * len(layers)
+    return {name: w for name, w in zip(layers, weights) if w != 0}
+
+
+def _check_number(what: str, value: float, minimum: float, strict: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{what} must be a finite number, got {value!r}")
+    if value < minimum or (strict and value == minimum):
+        relation = "greater than" if strict else "at least"
+        raise ConfigError(f"{what} must be {relation} {minimum:g}, got {value:g}")
+
+
+def _check_int(what: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{what} must be a positive whole number, got {value!r}")
+
+
+def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
+PRESETS: dict[str, StyleConfig] = {
+    "default": StyleConfig(),
+    # Yu & Chang: conv1_2, conv3_3, conv5_3 for both losses, a=1, b=10, plain sums, gradient descent
+    # from the content image.
+    "paper": StyleConfig(
+        content_layers=PAPER_LAYERS,
+        style_layers=PAPER_LAYERS,
+        content_weight=1.0,
+        style_weight=10.0,
+        normalization="paper",
+        init="content",
+        optimizer="sgd",
+        iterations=200,
+    ),
+    # Gatys et al. 2016: style conv1_1..conv5_1, content conv4_2, white noise, L-BFGS.
+    "gatys": StyleConfig(
+        content_layers=GATYS_CONTENT_LAYERS,
+        style_layers=GATYS_STYLE_LAYERS,
+        content_weight=1.0,
+        style_weight=1e-3,
+        init="noise",
+        optimizer="lbfgs",
+        iterations=300,
+    ),
+}
+
+
+def preset(name: str) -> StyleConfig:
+    """The preset called ``name`` (``default``, ``paper`` or ``gatys``)."""
+    _check_choice("preset", name, tuple(PRESETS))
+    return PRESETS[name]

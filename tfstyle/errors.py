@@ -1,0 +1,33 @@
+"""Errors a user can cause. The CLI prints their message on one line and exits non-zero."""
+
+
+class TfstyleError(Exception):
+    """Base class of every error whose message is meant for the user, not a traceback."""
+
+
+class ConfigError(TfstyleError, ValueError):
+    """A setting is out of range or names something that does not exist."""
+
+
+class ImageError(TfstyleError):
+    """An input image is missing, unreadable, or too small; or an output cannot be written."""
+
+
+class WeightsError(TfstyleError):
+    """The VGG16 weights cannot be found, downloaded or read."""
+
+
+class NonFiniteLossError(TfstyleError):
+    """The loss became NaN or infinite. ``result`` holds the last image whose loss was finite."""
+
+    def __init__(self, message: str, result):
+        super().__init__(message)
+        self.result = result
+
+
+class StyleInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run. ``result`` holds the image as it was when the run was interrupted."""
+
+    def __init__(self, result):
+        super().__init__("interrupted")
+        self.result = result

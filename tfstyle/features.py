@@ -1,0 +1,149 @@
+"""The VGG16 feature model: RGB pixels in [0, 255] in, a dict of the chosen layers' activations out.
+
+``keras.applications.VGG16`` is cut after the deepest layer in use, so nothing beyond it is built
+into the model or run. The caffe preprocessing (RGB→BGR, minus the ImageNet mean) happens inside the
+model: callers pass plain pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from tfstyle.errors import ConfigError, WeightsError
+
+WEIGHTS_ENV = "TFSTYLE_VGG16_WEIGHTS"
+
+# VGG16's conv layers in order; the block number k also gives the pooling steps before it (k - 1).
+VGG16_CONV_LAYERS = (
+    "block1_conv1", "block1_conv2",
+    "block2_conv1", "block2_conv2",
+    "block3_conv1", "block3_conv2", "block3_conv3",
+    "block4_conv1", "block4_conv2", "block4_conv3",
+    "block5_conv1", "block5_conv2", "block5_conv3",
+)  # fmt: skip
+IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
+
+_PAPER_NAME = re.compile(r"^conv(\d)[_-](\d)$")
+
+
+def canonical_layer_name(name: str) -> str:
+    """The Keras name of a VGG16 conv layer given as ``block3_conv3``, ``conv3_3`` or ``conv3-3``."""
+    key = str(name).strip().lower()
+    match = _PAPER_NAME.match(key)
+    if match:
+        key = f"block{match[1]}_conv{match[2]}"
+    if key not in VGG16_CONV_LAYERS:
+        paper = ", ".join(f"conv{n[5]}_{n[-1]}" for n in VGG16_CONV_LAYERS)
+        raise ConfigError(f"unknown VGG16 layer {name!r}; valid layers are {paper} (or Keras names like block3_conv3)")
+    return key
+
+
+def min_image_side(layers: Sequence[str]) -> int:
+    """The smallest height/width whose activations reach every layer: 2^(k-1) for block k."""
+    deepest = max(int(canonical_layer_name(n)[5]) for n in layers)
+    return 2 ** (deepest - 1)
+
+
+@keras.saving.register_keras_serializable(package="tfstyle")
+class VGGPreprocess(keras.layers.Layer):
+    """RGB in [0, 255] → BGR minus the ImageNet mean, as ``keras.applications.vgg16.preprocess_input``."""
+
+    def call(self, images):
+        bgr = keras.ops.flip(images, axis=-1)
+        return bgr - keras.ops.convert_to_tensor(IMAGENET_BGR_MEAN, dtype=bgr.dtype)
+
+
+def build_feature_model(layers: Sequence[str], weights: str = "imagenet", seed: int = 0) -> keras.Model:
+    """A Keras model from images ``[batch, height, width, 3]`` (RGB, [0, 255]) to ``{layer: activations}``.
+
+    ``layers`` take Keras or paper names; the model ends at the deepest of them. ``weights`` is
+    ``"imagenet"`` (``$TFSTYLE_VGG16_WEIGHTS`` if set, else keras' download), a path to the keras
+    ``..._notop.h5`` file, or ``"random"`` (seeded He-normal, for tests).
+    """
+    names = list(dict.fromkeys(canonical_layer_name(n) for n in layers))
+    if not names:
+        raise ConfigError("the feature model needs at least one layer")
+    vgg = _vgg16(weights, seed)
+    inputs = keras.Input(shape=(None, None, 3), name="rgb_0_255")
+    x = VGGPreprocess(name="vgg_preprocess")(inputs)
+    deepest = max(VGG16_CONV_LAYERS.index(n) for n in names)
+    outputs = {}
+    # Rebuild the graph layer by layer (sharing VGG16's layers and weights) up to the deepest layer.
+    for layer in vgg.layers[1:]:
+        x = layer(x)
+        if layer.name in names:
+            outputs[layer.name] = x
+        if layer.name == VGG16_CONV_LAYERS[deepest]:
+            break
+    model = keras.Model(inputs, {n: outputs[n] for n in names}, name="vgg16_features")
+    model.trainable = False
+    return model
+
+
+def resolve_weights(weights: str | os.PathLike | None) -> str:
+    """What to load: ``"random"``, ``"imagenet"`` (download) or a checked path to a weights file.
+
+    ``"imagenet"`` (or ``None``) becomes ``$TFSTYLE_VGG16_WEIGHTS`` when that is set.
+    """
+    if weights is None or weights == "imagenet":
+        weights = os.environ.get(WEIGHTS_ENV) or "imagenet"
+        source = f"${WEIGHTS_ENV}"
+    else:
+        source = "weights path"
+    if weights in ("imagenet", "random"):
+        return weights
+    path = os.fspath(weights)
+    if not os.path.exists(path):
+        raise WeightsError(f"VGG16 weights file not found: {path} (from {source}). {_HOW_TO_PASS_WEIGHTS}")
+    if not os.path.isfile(path):
+        raise WeightsError(f"VGG16 weights path is not a file: {path} (from {source}). {_HOW_TO_PASS_WEIGHTS}")
+    return path
+
+
+_HOW_TO_PASS_WEIGHTS = (
+    "Pass the keras file vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 with --weights PATH "
+    f"or ${WEIGHTS_ENV}, or leave both unset to let keras download it."
+)
+
+
+def _vgg16(weights: str, seed: int) -> keras.Model:
+    resolved = resolve_weights(weights)
+    if resolved == "imagenet":
+        try:  # keras' own download and cache (~/.keras/models)
+            return keras.applications.VGG16(include_top=False, weights="imagenet", input_shape=(None, None, 3))
+        except Exception as err:  # noqa: BLE001 - any download failure gets the same advice
+            raise WeightsError(
+                f"could not download the ImageNet VGG16 weights ({_first_line(err)}). {_HOW_TO_PASS_WEIGHTS}"
+            ) from None
+    vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+    if resolved == "random":
+        _randomize(vgg, seed)
+        return vgg
+    try:
+        vgg.load_weights(resolved)
+    except Exception as err:  # noqa: BLE001 - h5py/keras raise many types for a bad file
+        raise WeightsError(
+            f"could not read VGG16 weights from {resolved}: {_first_line(err)}. {_HOW_TO_PASS_WEIGHTS}"
+        ) from None
+    return vgg
+
+
+def _randomize(vgg: keras.Model, seed: int) -> None:
+    """He-normal kernels and zero biases from an explicit seed, so random-weight runs repeat exactly."""
+    rng = np.random.default_rng(seed)
+    for layer in vgg.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kernel, bias = layer.get_weights()
+            fan_in = np.prod(kernel.shape[:-1])
+            kernel = rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype("float32")
+            layer.set_weights([kernel, np.zeros_like(bias)])
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,160 @@
+"""Image I/O: anything image-like in, float32 RGB ``[height, width, 3]`` in [0, 255] out; atomic saves.
+
+Paths, PIL images, numpy arrays and tensors are accepted. Grayscale, palette, 16-bit, CMYK and
+images with alpha (composited on white) become RGB, and EXIF orientation is applied.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tfstyle.errors import ImageError
+
+ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, tf.Tensor]
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def load_image(source: ImageLike, what: str = "image") -> np.ndarray:
+    """Read ``source`` as float32 RGB ``[height, width, 3]`` in [0, 255].
+
+    ``what`` names the image in error messages ("content image", ...). Arrays and tensors must
+    already hold values in [0, 255]: ``[h, w]``, ``[h, w, 1|3|4]``.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        return _pil_to_array(_open(Path(source), what))
+    if isinstance(source, Image.Image):
+        return _pil_to_array(source)
+    array = np.asarray(source.numpy() if isinstance(source, tf.Tensor) else source)
+    return _array_to_rgb(array, what)
+
+
+def resize_longest_side(image: np.ndarray, size: int) -> np.ndarray:
+    """Scale ``image`` ([h, w, 3]) so that its longer side is ``size`` pixels, keeping the aspect."""
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
+
+
+def resize_to_area(image: np.ndarray, area: int) -> np.ndarray:
+    """Scale ``image`` to about ``area`` pixels in all, keeping the aspect (how a style image matches)."""
+    height, width = image.shape[:2]
+    scale = (area / (height * width)) ** 0.5
+    return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
+
+
+def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Antialiased bicubic resize of ``[h, w, 3]`` to ``shape`` = (height, width), clipped to [0, 255]."""
+    if tuple(image.shape[:2]) == tuple(shape):
+        return image
+    resized = tf.image.resize(image, shape, method="bicubic", antialias=True)
+    return np.clip(resized.numpy(), 0.0, 255.0).astype(np.float32)
+
+
+def to_pil(image: np.ndarray | tf.Tensor) -> Image.Image:
+    """A PIL RGB image from float or uint8 pixels in [0, 255] (``[h, w, 3]`` or ``[1, h, w, 3]``)."""
+    array = np.asarray(image.numpy() if isinstance(image, tf.Tensor) else image)
+    if array.ndim == 4:
+        if array.shape[0] != 1:
+            raise ValueError(f"to_pil takes one image, got a batch of {array.shape[0]}")
+        array = array[0]
+    return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), "RGB")
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, before any work, if an image cannot be saved at ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise ImageError(f"output {path} is a directory; give a file name such as {path / 'stylized.png'}")
+    if path.suffix.lower() not in Image.registered_extensions():
+        raise ImageError(f"output {path} has no image extension PIL can write (use .png or .jpg)")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ImageError(f"output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ImageError(f"output folder {parent} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ImageError(f"output {path} exists and is not writable")
+    return path
+
+
+def save_image(image: np.ndarray | tf.Tensor | Image.Image, path: str | os.PathLike) -> Path:
+    """Write ``image`` to ``path`` atomically: a temporary file in the same folder, then a rename.
+
+    A failed or interrupted save leaves whatever was at ``path`` before untouched.
+    """
+    path = check_writable(path)
+    pil = image if isinstance(image, Image.Image) else to_pil(image)
+    image_format = Image.registered_extensions()[path.suffix.lower()]
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            options = {"quality": 95} if image_format == "JPEG" else {}
+            pil.save(handle, format=image_format, **options)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise ImageError(f"could not write {path}: {err.strerror or err}") from None
+        raise
+    return path
+
+
+def _open(path: Path, what: str) -> Image.Image:
+    if not path.exists():
+        raise ImageError(f"{what} not found: {path}")
+    if path.is_dir():
+        raise ImageError(f"{what} {path} is a directory, not an image file")
+    try:
+        with Image.open(path) as pil:
+            pil.load()
+            return ImageOps.exif_transpose(pil)
+    except UnidentifiedImageError:
+        raise ImageError(f"{what} {path} is not an image (PIL cannot identify its format)") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"{what} {path} is corrupt or truncated ({err})") from None
+    except Image.DecompressionBombError as err:
+        raise ImageError(f"{what} {path} is too large to read safely ({err})") from None
+
+
+def _pil_to_array(pil: Image.Image) -> np.ndarray:
+    if pil.mode in _SIXTEEN_BIT_MODES:
+        # 16-bit grayscale: scale 0..65535 to 0..255 (PIL's convert("RGB") would clip instead).
+        gray = np.asarray(pil, dtype=np.float32) / 257.0
+        return np.repeat(np.clip(gray, 0, 255)[..., None], 3, axis=2)
+    if pil.mode == "F":
+        return _array_to_rgb(np.asarray(pil, dtype=np.float32), "image")
+    if pil.mode in ("RGBA", "LA", "PA") or (pil.mode == "P" and "transparency" in pil.info):
+        rgba = pil.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        pil = Image.alpha_composite(white, rgba)
+    return np.asarray(pil.convert("RGB"), dtype=np.float32)
+
+
+def _array_to_rgb(array: np.ndarray, what: str) -> np.ndarray:
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ImageError(f"{what} array must be [height, width] or [height, width, 1|3|4], got shape {array.shape}")
+    if array.dtype == np.uint16:
+        array = array / 257.0
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ImageError(f"{what} array holds NaN or infinite values")
+    if array.shape[2] == 4:
+        alpha = array[..., 3:] / 255.0
+        array = array[..., :3] * alpha + 255.0 * (1.0 - alpha)
+    if array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    return np.clip(array, 0.0, 255.0)

@@ -1,0 +1,161 @@
+"""The command line: ``python -m tfstyle.run --content photo.jpg --style painting.jpg``.
+
+The only module that reads flags: it turns them into a :class:`tfstyle.StyleConfig` and calls
+:func:`tfstyle.stylize`. Errors a user can cause print one line on stderr and exit with status 1;
+Ctrl-C saves the current image and exits with status 130.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from absl import app, flags
+
+
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow's C++ start-up logs (oneDNN, CUDA probing) go to stderr on import and device
+    discovery, ignoring TF_CPP_MIN_LOG_LEVEL. Hide them, but show them if the import fails."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.buffer.write(log.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_import_tensorflow_quietly()
+
+import tfstyle  # noqa: E402 - after the quiet import above
+from tfstyle.config import preset  # noqa: E402
+from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted, TfstyleError  # noqa: E402
+from tfstyle.images import check_writable  # noqa: E402
+
+# fmt: off
+flags.DEFINE_string("content", None, "Content image (a photo) to stylize. Required.")
+flags.DEFINE_string("style", None, "Style image (a painting) whose style is transferred. Required.")
+flags.DEFINE_string("output", None, "Where to write the result (.png, .jpg, ...). Default: <content name>_stylized.png next to the content image.")
+flags.DEFINE_enum("preset", "default", ["default", "paper", "gatys"],
+                  "Settings to start from; the flags below override them. default: the paper's layers, tuned for a good image in few iterations; "
+                  "paper: Yu & Chang as published (conv1_2,conv3_3,conv5_3, a=1, b=10, plain sums, gradient descent); "
+                  "gatys: Gatys et al. (style conv1_1..conv5_1, content conv4_2, noise init, L-BFGS).")
+flags.DEFINE_integer("image_size", None, "Longest side of the output in pixels (default 512). The style image is scaled to the same number of pixels.")
+flags.DEFINE_integer("iterations", None, "Optimization iterations (default: the preset's).")
+flags.DEFINE_list("content_layers", None, "Comma-separated VGG16 layers for the content loss, paper (conv3_3) or Keras (block3_conv3) names.")
+flags.DEFINE_list("style_layers", None, "Comma-separated VGG16 layers for the style loss.")
+flags.DEFINE_list("content_layer_weights", None, "Comma-separated w_i, one per content layer (default: equal, 1/n). A zero weight skips the layer.")
+flags.DEFINE_list("style_layer_weights", None, "Comma-separated z_i, one per style layer (default: equal, 1/n). A zero weight skips the layer.")
+flags.DEFINE_float("content_weight", None, "a: weight of the content loss in Total = a*CL + b*SL.")
+flags.DEFINE_float("style_weight", None, "b: weight of the style loss in Total = a*CL + b*SL.")
+flags.DEFINE_float("tv_weight", None, "Weight of the total-variation smoothness term (0 keeps the paper's loss).")
+flags.DEFINE_string("init", None, "Starting image: content (the paper), noise (white noise, seeded), style, or a path to an image.")
+flags.DEFINE_enum("optimizer", None, ["sgd", "adam", "lbfgs"], "sgd (the paper's plain gradient descent), adam, or lbfgs (L-BFGS-B).")
+flags.DEFINE_float("learning_rate", None, "Step size for sgd and adam (default: one that works for each; lbfgs ignores it).")
+flags.DEFINE_integer("seed", None, "Random seed for the noise init (default 0).")
+flags.DEFINE_string("weights", None, "VGG16 weights: a path to vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, or 'imagenet' "
+                    "($TFSTYLE_VGG16_WEIGHTS if set, else keras' download). Default: imagenet.")
+flags.DEFINE_integer("save_every", 0, "Also write the image every N iterations as <output>_<iteration>.<ext> (0: never).")
+flags.DEFINE_integer("print_every", 50, "Print the losses every N iterations (0: only the progress bar on a terminal).")
+# fmt: on
+flags.mark_flags_as_required(["content", "style"])
+
+FLAGS = flags.FLAGS
+
+# Flags that map one-to-one onto StyleConfig fields and override the preset when given.
+_CONFIG_FLAGS = (
+    "image_size", "iterations", "content_layers", "style_layers", "content_weight", "style_weight",
+    "tv_weight", "init", "optimizer", "learning_rate", "seed", "weights",
+)  # fmt: skip
+
+
+def config_from_flags(values: flags.FlagValues = FLAGS):
+    """The preset with every flag the user gave applied on top."""
+    changes = {name: values[name].value for name in _CONFIG_FLAGS if values[name].present}
+    for name in ("content_layer_weights", "style_layer_weights"):
+        if values[name].present:
+            changes[name] = tuple(_parse_float(f"--{name}", item) for item in values[name].value)
+    return preset(values.preset).override(**changes)
+
+
+def default_output(content: str) -> Path:
+    path = Path(content)
+    return path.with_name(f"{path.stem}_stylized.png")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        return _fail(f"unexpected argument(s): {' '.join(argv[1:])} (flags look like --content=photo.jpg)")
+    output = Path(FLAGS.output) if FLAGS.output else default_output(FLAGS.content)
+    try:
+        config = config_from_flags()
+        for flag in ("save_every", "print_every"):
+            if FLAGS[flag].value < 0:
+                raise ConfigError(f"--{flag} must be 0 or more, got {FLAGS[flag].value}")
+        check_writable(output)
+        for what in ("content", "style"):
+            if output.exists() and Path(FLAGS[what].value).exists() and output.samefile(FLAGS[what].value):
+                raise ImageError(f"--output {output} is the {what} image; choose another file")
+        callbacks = [tfstyle.ProgressBar(print_every=FLAGS.print_every)]
+        if FLAGS.save_every:
+            callbacks.append(tfstyle.SaveEvery(output, FLAGS.save_every))
+        result = tfstyle.stylize(FLAGS.content, FLAGS.style, config, callbacks=callbacks)
+        result.save(output)
+    except StyleInterrupted as stop:
+        stop.result.save(output)
+        print(f"\ninterrupted after {stop.result.iterations} iterations; saved the current image to {output}", file=sys.stderr)
+        return 130
+    except NonFiniteLossError as err:
+        err.result.save(output)
+        return _fail(f"{err}; saved it to {output}")
+    except TfstyleError as err:
+        return _fail(str(err))
+    height, width = result.image.shape[:2]
+    print(
+        f"wrote {output} ({width}x{height}): {result.iterations} iterations in {result.seconds:.1f} s "
+        f"({result.iterations / max(result.seconds, 1e-9):.2f} it/s) on {result.device.split('device:')[-1]}; "
+        f"content {result.final_losses['content']:.4g}, style {result.final_losses['style']:.4g}"
+    )
+    return 0
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parsing, with a flag error reported as one line instead of a usage dump."""
+    if FLAGS.is_parsed():
+        FLAGS.unparse_flags()
+    try:
+        return FLAGS(argv)
+    except flags.Error as err:
+        sys.exit(_fail(str(err)))
+
+
+def entry_point() -> None:
+    app.run(main, flags_parser=parse_flags)
+
+
+def _fail(message: str) -> int:
+    print(f"tfstyle: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _parse_float(flag: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: {text!r} is not a number") from None
+
+
+if __name__ == "__main__":
+    entry_point()
