@@ -7,7 +7,7 @@ images with alpha (composited on white) become RGB, and EXIF orientation is appl
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Union
 
@@ -73,7 +73,7 @@ def check_writable(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ImageError(f"output {path} is a directory; give a file name such as {path / 'stylized.png'}")
-    if path.suffix.lower() not in Image.registered_extensions():
+    if Image.registered_extensions().get(path.suffix.lower()) not in Image.SAVE:  # .psd: read-only
         raise ImageError(f"output {path} has no image extension PIL can write (use .png or .jpg)")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -93,7 +93,9 @@ def save_image(image: np.ndarray | tf.Tensor | Image.Image, path: str | os.PathL
     path = check_writable(path)
     pil = image if isinstance(image, Image.Image) else to_pil(image)
     image_format = Image.registered_extensions()[path.suffix.lower()]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open, not mkstemp: mkstemp makes the file private (0600); this gives the umask's usual mode.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             options = {"quality": 95} if image_format == "JPEG" else {}
