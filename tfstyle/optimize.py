@@ -178,14 +178,13 @@ class _Recorder:
 
 
 def _optimize(image: tf.Variable, loss_fn, config: StyleConfig, callbacks: CallbackList, device: str) -> Result:
-    evaluate = tf.function(loss_fn, reduce_retracing=True)
-    initial = _to_floats(evaluate(image))
+    initial = _to_floats(loss_fn(image))  # eager: one forward pass is not worth a trace
     recorder = _Recorder(image, config.iterations, callbacks)
     run = _lbfgs if config.optimizer == "lbfgs" else _gradient_descent
     callbacks.start(config.iterations)
 
     def result() -> Result:
-        final = _to_floats(evaluate(image))
+        final = _to_floats(loss_fn(image))
         return Result(
             image=image.numpy()[0] if image.shape[0] == 1 else image.numpy(),
             history=recorder.history(),
