@@ -1,0 +1,246 @@
+"""The VGG16 feature model: layer names, where the model is cut, preprocessing, and the weights."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tfstyle.errors import ConfigError, WeightsError
+from tfstyle.features import (
+    VGG16_CONV_LAYERS,
+    WEIGHTS_ENV,
+    build_feature_model,
+    canonical_layer_name,
+    min_image_side,
+    resolve_weights,
+)
+
+
+def pixels(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (1, height, width, 3)).astype(np.float32)
+
+
+# --- layer names -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["block3_conv3", "conv3_3", "conv3-3", "CONV3_3", "Block3_Conv3", " conv3_3 "])
+def test_canonical_layer_name_accepts_keras_and_paper_spellings(name):
+    assert canonical_layer_name(name) == "block3_conv3"
+
+
+def test_canonical_layer_name_maps_every_paper_name_to_its_keras_name():
+    for keras_name in VGG16_CONV_LAYERS:
+        block, conv = keras_name[5], keras_name[-1]
+        assert canonical_layer_name(f"conv{block}_{conv}") == keras_name
+
+
+@pytest.mark.parametrize("name", ["conv6_1", "block3_conv4", "conv3_4", "block3_pool", "fc1", "", "conv33"])
+def test_unknown_layer_is_a_config_error_listing_the_valid_layers(name):
+    with pytest.raises(ConfigError) as error:
+        canonical_layer_name(name)
+    message = str(error.value)
+    assert repr(name) in message
+    for valid in ("conv1_1", "conv3_3", "conv5_3"):
+        assert valid in message
+    assert "block3_conv3" in message  # and says Keras names work too
+
+
+# --- min_image_side --------------------------------------------------------------------------------
+
+
+def test_min_image_side_is_two_to_the_number_of_pools_before_the_deepest_layer():
+    assert min_image_side(["conv1_1"]) == 1
+    assert min_image_side(["block2_conv2"]) == 2
+    assert min_image_side(["conv1_2", "conv3_3"]) == 4
+    assert min_image_side(["conv4_2", "conv1_1"]) == 8
+    assert min_image_side(["conv1_2", "conv3_3", "conv5_3"]) == 16
+
+
+def test_an_image_of_exactly_the_minimum_side_reaches_the_deepest_layer(random_model):
+    side = min_image_side(["conv5_3"])
+    out = random_model(pixels(side, side))
+    assert tuple(out["block5_conv3"].shape) == (1, 1, 1, 512)
+
+
+def test_an_image_of_the_minimum_side_for_conv3_3_reaches_it(cut_model):
+    side = min_image_side(["conv3_3"])
+    assert tuple(cut_model(pixels(side, side + 3))["block3_conv3"].shape) == (1, 1, 1, 256)  # 7 → 3 → 1
+
+
+# --- build_feature_model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cut_model():
+    """A model for two layers, given in paper names, cut at conv3_3."""
+    return build_feature_model(["conv3_3", "conv1_2"], weights="random", seed=0)
+
+
+def test_feature_model_outputs_exactly_the_chosen_layers(cut_model, random_model):
+    out = cut_model(pixels(32, 32))
+    assert set(out) == {"block1_conv2", "block3_conv3"}
+    assert set(random_model(pixels(32, 32))) == set(VGG16_CONV_LAYERS)
+
+
+def test_feature_model_is_cut_at_the_deepest_layer(cut_model):
+    names = [layer.name for layer in cut_model.layers]
+    assert names[-1] == "block3_conv3"
+    assert "block3_pool" not in names
+    assert not [name for name in names if name.startswith(("block4", "block5"))]
+    assert "block2_pool" in names  # everything up to the deepest layer is still there
+
+
+def test_feature_model_for_the_first_layer_has_just_preprocessing_and_one_conv():
+    model = build_feature_model(["conv1_1"], weights="random")
+    conv_layers = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert conv_layers == ["block1_conv1"]
+
+
+def test_cut_model_gives_the_same_activations_as_the_full_model(cut_model, random_model):
+    x = pixels(24, 40)
+    cut, full = cut_model(x), random_model(x)
+    for name in ("block1_conv2", "block3_conv3"):
+        np.testing.assert_allclose(cut[name].numpy(), full[name].numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_feature_model_is_not_trainable(cut_model):
+    assert cut_model.trainable_weights == []
+
+
+@pytest.mark.parametrize("height, width", [(17, 23), (40, 33), (64, 16)])
+def test_feature_model_takes_any_height_and_width(random_model, height, width):
+    out = random_model(pixels(height, width))
+    h, w = height, width
+    for block in range(1, 6):
+        for name in (n for n in VGG16_CONV_LAYERS if n.startswith(f"block{block}_")):
+            assert tuple(out[name].shape[1:3]) == (h, w), name
+        h, w = h // 2, w // 2
+
+
+def test_feature_model_takes_a_batch(random_model):
+    x = np.concatenate([pixels(32, 32, seed=1), pixels(32, 32, seed=2)])
+    batched = random_model(x)["block2_conv1"].numpy()
+    single = random_model(x[1:])["block2_conv1"].numpy()
+    np.testing.assert_allclose(batched[1], single[0], rtol=1e-5, atol=1e-4)
+
+
+def test_preprocessing_is_inside_the_model(random_model):
+    """The model on plain RGB pixels = VGG16 with the same weights on ``preprocess_input`` pixels."""
+    plain = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+    for layer in plain.layers:
+        if layer.get_weights():
+            layer.set_weights(random_model.get_layer(layer.name).get_weights())
+    outputs = {name: plain.get_layer(name).output for name in ("block1_conv1", "block2_conv2", "block4_conv1")}
+    reference = keras.Model(plain.input, outputs)
+    x = pixels(32, 48, seed=3)
+    # Colour-asymmetric input: a swapped channel order or a missing mean would show.
+    x[..., 0] *= 0.2
+    expected = reference(keras.applications.vgg16.preprocess_input(x.copy()))
+    got = random_model(x)
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name].numpy(), np.asarray(value), rtol=1e-4, atol=1e-3)
+    # And the raw pixels, unprocessed, would give something else.
+    raw = reference(x)
+    assert not np.allclose(got["block1_conv1"].numpy(), np.asarray(raw["block1_conv1"]), atol=1e-1)
+
+
+def test_feature_model_needs_at_least_one_layer():
+    with pytest.raises(ConfigError, match="at least one layer"):
+        build_feature_model([], weights="random")
+
+
+def test_feature_model_rejects_an_unknown_layer_before_building_anything():
+    with pytest.raises(ConfigError, match="valid layers"):
+        build_feature_model(["conv3_3", "conv9_9"], weights="random")
+
+
+# --- random weights --------------------------------------------------------------------------------
+
+
+def test_random_weights_are_the_same_for_the_same_seed(cut_model, random_model):
+    # cut_model and random_model are separate builds, both from seed 0.
+    for name in ("block1_conv1", "block1_conv2", "block3_conv3"):
+        for mine, theirs in zip(cut_model.get_layer(name).get_weights(), random_model.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(mine, theirs)
+
+
+def test_random_weights_differ_between_seeds(random_model):
+    other = build_feature_model(["conv1_1"], weights="random", seed=1)
+    mine = random_model.get_layer("block1_conv1").get_weights()[0]
+    theirs = other.get_layer("block1_conv1").get_weights()[0]
+    assert mine.shape == theirs.shape
+    assert not np.allclose(mine, theirs)
+
+
+def test_random_weights_are_he_normal_with_zero_biases(random_model):
+    kernel, bias = random_model.get_layer("block3_conv1").get_weights()
+    fan_in = 3 * 3 * 128
+    assert np.std(kernel) == pytest.approx(np.sqrt(2.0 / fan_in), rel=0.02)
+    assert np.all(bias == 0)
+
+
+# --- resolve_weights and weight errors ---------------------------------------------------------------
+
+
+def test_resolve_weights_uses_the_environment_variable_for_imagenet(monkeypatch, tmp_path):
+    weights = tmp_path / "vgg16.h5"
+    weights.write_bytes(b"not checked here")
+    monkeypatch.setenv(WEIGHTS_ENV, str(weights))
+    assert resolve_weights("imagenet") == str(weights)
+    assert resolve_weights(None) == str(weights)
+
+
+def test_resolve_weights_without_the_environment_variable_means_keras_download(monkeypatch):
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    assert resolve_weights("imagenet") == "imagenet"
+    assert resolve_weights(None) == "imagenet"
+
+
+def test_an_explicit_path_or_random_wins_over_the_environment_variable(monkeypatch, tmp_path):
+    env_file, explicit = tmp_path / "env.h5", tmp_path / "explicit.h5"
+    env_file.write_bytes(b"x")
+    explicit.write_bytes(b"x")
+    monkeypatch.setenv(WEIGHTS_ENV, str(env_file))
+    assert resolve_weights(str(explicit)) == str(explicit)
+    assert resolve_weights(explicit) == str(explicit)  # a Path works too
+    assert resolve_weights("random") == "random"
+
+
+def assert_advice(message: str) -> None:
+    assert "--weights" in message
+    assert WEIGHTS_ENV in message
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+
+
+def test_missing_weights_file_is_a_weights_error_with_advice(tmp_path):
+    missing = tmp_path / "nowhere.h5"
+    with pytest.raises(WeightsError, match="not found") as error:
+        resolve_weights(str(missing))
+    assert str(missing) in str(error.value)
+    assert_advice(str(error.value))
+
+
+def test_missing_file_named_by_the_environment_variable_says_where_it_came_from(monkeypatch, tmp_path):
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "gone.h5"))
+    with pytest.raises(WeightsError, match="not found") as error:
+        build_feature_model(["conv1_1"], weights="imagenet")
+    assert f"${WEIGHTS_ENV}" in str(error.value)
+    assert_advice(str(error.value))
+
+
+def test_weights_path_that_is_a_directory_is_a_weights_error_with_advice(tmp_path):
+    with pytest.raises(WeightsError, match="not a file") as error:
+        build_feature_model(["conv1_1"], weights=str(tmp_path))
+    assert_advice(str(error.value))
+
+
+def test_corrupt_weights_file_is_a_weights_error_with_advice(tmp_path):
+    corrupt = tmp_path / "x.h5"
+    corrupt.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(WeightsError, match="could not read") as error:
+        build_feature_model(["conv1_1"], weights=str(corrupt))
+    message = str(error.value)
+    assert str(corrupt) in message
+    assert "\n" not in message  # one line for the CLI
+    assert_advice(message)
