@@ -104,6 +104,9 @@ def main(argv: list[str]) -> int:
         for flag in ("save_every", "print_every"):
             if FLAGS[flag].value < 0:
                 raise ConfigError(f"--{flag} must be 0 or more, got {FLAGS[flag].value}")
+        for what in ("content", "style"):  # before the output check: the default output is beside the content
+            if not Path(FLAGS[what].value).exists():
+                raise ImageError(f"{what} image not found: {FLAGS[what].value}")
         check_writable(output)
         for what in ("content", "style"):
             if output.exists() and Path(FLAGS[what].value).exists() and output.samefile(FLAGS[what].value):
@@ -116,6 +119,9 @@ def main(argv: list[str]) -> int:
     except StyleInterrupted as stop:
         stop.result.save(output)
         print(f"\ninterrupted after {stop.result.iterations} iterations; saved the current image to {output}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before the first iteration (loading images, building the model)
+        print(f"\ninterrupted before the run finished; {output} was not written", file=sys.stderr)
         return 130
     except NonFiniteLossError as err:
         err.result.save(output)
@@ -139,10 +145,22 @@ def parse_flags(argv: list[str]) -> list[str]:
         return FLAGS(argv)
     except flags.Error as err:
         sys.exit(_fail(str(err)))
+    except SystemExit as stop:  # --help/--helpfull print the usage, then absl exits 1: asking is no error
+        sys.exit(0 if stop.code == 1 else stop.code)
 
 
 def entry_point() -> None:
     app.run(main, flags_parser=parse_flags)
+
+
+def cli(argv: list[str]) -> int:
+    """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), run
+    :func:`main` and return the exit status instead of exiting. For tests and embedding."""
+    app.define_help_flags()  # --help, --helpfull as under app.run
+    try:
+        return main(parse_flags(argv))
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
 
 
 def _fail(message: str) -> int:
