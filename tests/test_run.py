@@ -74,12 +74,12 @@ def test_end_to_end_run_writes_default_output_intermediates_and_summary(python, 
     args = ["--content", content_path, "--style", style_path, *FAST, "--print_every", "1", "--save_every", "1"]
     proc = run_subprocess(python, args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
+    assert "Traceback" not in proc.stderr and "tfstyle: error" not in proc.stderr  # (a GPU may log here)
     output = tmp_path / "content_stylized.png"
     lines = proc.stdout.splitlines()
     assert [line.split()[1] for line in lines[:2]] == ["1/2", "2/2"]
     assert re.fullmatch(
-        rf"wrote {re.escape(str(output))} \(32x24\): 2 iterations in [\d.]+ s \([\d.]+ it/s\) on CPU:0; "
+        rf"wrote {re.escape(str(output))} \(32x24\): 2 iterations in [\d.]+ s \([\d.]+ it/s\) on [A-Z]+:\d+; "
         r"content \S+, style \S+",
         lines[-1],
     ), lines[-1]
