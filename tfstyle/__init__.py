@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "tfstyle.callbacks": ("Callback", "ProgressBar", "SaveEvery", "Step"),
+    "tfstyle.callbacks": ("Callback", "ProgressBar", "RunInfo", "SaveEvery", "Step"),
     "tfstyle.config": ("PRESETS", "StyleConfig", "preset"),
     "tfstyle.errors": (
         "ConfigError", "ImageError", "NonFiniteLossError", "StyleInterrupted", "TfstyleError", "WeightsError",
@@ -24,6 +24,7 @@ _EXPORTS = {
     "tfstyle.images": ("load_image", "save_image"),
     "tfstyle.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
     "tfstyle.optimize": ("Result", "initial_image", "stylize"),
+    "tfstyle.tensorboard": ("TensorBoard",),
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)
@@ -42,7 +43,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from tfstyle.callbacks import Callback, ProgressBar, SaveEvery, Step
+    from tfstyle.callbacks import Callback, ProgressBar, RunInfo, SaveEvery, Step
     from tfstyle.config import PRESETS, StyleConfig, preset
     from tfstyle.errors import (
         ConfigError,
@@ -56,3 +57,4 @@ if TYPE_CHECKING:
     from tfstyle.images import load_image, save_image
     from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
     from tfstyle.optimize import Result, initial_image, stylize
+    from tfstyle.tensorboard import TensorBoard

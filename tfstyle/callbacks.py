@@ -3,6 +3,7 @@
 A callback is a :class:`Callback` (``on_start``/``on_step``/``on_end``, called every ``every``
 iterations) or any plain callable ``fn(step)``, which is called after every iteration. Returning
 ``True`` from ``on_step`` (or the callable) stops the run early; the image so far is the result.
+Before the start, ``set_run`` hands a :class:`Callback` the run's :class:`RunInfo` (config, images).
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO, Union
+from typing import TYPE_CHECKING, TextIO, Union
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfstyle.images import check_writable, save_image
+
+if TYPE_CHECKING:
+    from tfstyle.config import StyleConfig
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,31 @@ class Step:
     seconds: float
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run works on, given once to :meth:`Callback.set_run` before it starts.
+
+    ``content`` and ``style`` are the inputs as scaled for the run (``[height, width, 3]`` in
+    [0, 255]); ``start`` is the image the optimization starts from (``[batch, height, width, 3]``);
+    ``content_name``/``style_name`` are the inputs' file stems (``content``/``style`` for arrays).
+    """
+
+    config: StyleConfig
+    content: np.ndarray
+    style: np.ndarray
+    start: np.ndarray
+    content_name: str = "content"
+    style_name: str = "style"
+    device: str = ""
+
+
 class Callback:
     """Base class: override what you need. ``every`` sets how often ``on_step`` runs."""
 
     every: int = 1
+
+    def set_run(self, run: RunInfo) -> None:
+        """Called once before :meth:`on_start` with what the run works on (if the caller knows)."""
 
     def on_start(self, iterations: int) -> None:
         """Called once before the first iteration."""
@@ -62,8 +88,10 @@ class CallbackList:
         self._callbacks = [c if isinstance(c, Callback) else _FunctionCallback(c) for c in callbacks]
         self.last: Step | None = None
 
-    def start(self, iterations: int) -> None:
+    def start(self, iterations: int, run: RunInfo | None = None) -> None:
         for callback in self._callbacks:
+            if run is not None:
+                callback.set_run(run)
             callback.on_start(iterations)
 
     def step(self, step: Step) -> bool:

@@ -7,6 +7,7 @@ SciPy's L-BFGS-B driven by a compiled value-and-gradient function, with the pixe
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import scipy.optimize
 import tensorflow as tf
 
 from tfstyle import images as imageio
-from tfstyle.callbacks import CallbackLike, CallbackList, Step
+from tfstyle.callbacks import CallbackLike, CallbackList, RunInfo, Step
 from tfstyle.config import INITS, StyleConfig
 from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted
 from tfstyle.features import build_feature_model, min_image_side
@@ -73,7 +74,16 @@ def stylize(
         loss_fn = make_loss_fn(model, content_image, style_image, config)
         start = initial_image(config.init, content_image, style_image, config.seed)
         image = tf.Variable(start[None], name="stylized_image")
-        return _optimize(image, loss_fn, config, CallbackList(callbacks), device)
+        info = RunInfo(
+            config=config,
+            content=content_image,
+            style=style_image,
+            start=start[None],
+            content_name=_source_name(content, "content"),
+            style_name=_source_name(style, "style"),
+            device=device,
+        )
+        return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info)
 
 
 def prepare_images(content: ImageLike, style: ImageLike, config: StyleConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -177,11 +187,15 @@ class _Recorder:
         return {name: np.array([row[name] for row in self.rows]) for name in names}
 
 
-def _optimize(image: tf.Variable, loss_fn, config: StyleConfig, callbacks: CallbackList, device: str) -> Result:
+def _optimize(
+    image: tf.Variable, loss_fn, config: StyleConfig, callbacks: CallbackList, device: str, info: RunInfo | None = None
+) -> Result:
     initial = _to_floats(loss_fn(image))  # eager: one forward pass is not worth a trace
     recorder = _Recorder(image, config.iterations, callbacks)
     run = _lbfgs if config.optimizer == "lbfgs" else _gradient_descent
-    callbacks.start(config.iterations)
+    # The compiled step is built on the first iteration after this, so a graph trace that a
+    # callback starts in on_start (tfstyle.TensorBoard) records it.
+    callbacks.start(config.iterations, info)
 
     def result() -> Result:
         final = _to_floats(loss_fn(image))
@@ -290,6 +304,14 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
         options={"maxiter": config.iterations, "maxfun": 4 * config.iterations + 20, "ftol": 0.0, "gtol": 0.0},
     )
     image.assign(accepted)
+
+
+def _source_name(source: ImageLike, fallback: str) -> str:
+    """A file's stem for a path (or a PIL image read from a file); ``fallback`` for arrays."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.splitext(os.path.basename(os.fspath(source)))[0] or fallback
+    filename = getattr(source, "filename", None)  # PIL images opened from a file
+    return os.path.splitext(os.path.basename(filename))[0] if isinstance(filename, str) and filename else fallback
 
 
 def _to_floats(losses: Losses) -> dict[str, float]:

@@ -69,6 +69,9 @@ flags.DEFINE_string("weights", None, "VGG16 weights: a path to vgg16_weights_tf_
                     "($TFSTYLE_VGG16_WEIGHTS if set, else keras' download). Default: imagenet.")
 flags.DEFINE_integer("save_every", 0, "Also write the image every N iterations as <output>_<iteration>.<ext> (0: never).")
 flags.DEFINE_integer("print_every", 50, "Print the losses every N iterations (0: only the progress bar on a terminal).")
+flags.DEFINE_string("logdir", None, "Write TensorBoard logs to a new subdirectory of this folder: the losses every --print_every iterations "
+                    "(every one if 0), the image at the start, every --save_every iterations and the end, the inputs, the config and the "
+                    "graph. Watch with: tensorboard --logdir <folder>.")
 # fmt: on
 flags.mark_flags_as_required(["content", "style"])
 
@@ -114,6 +117,10 @@ def main(argv: list[str]) -> int:
         callbacks = [tfstyle.ProgressBar(print_every=FLAGS.print_every)]
         if FLAGS.save_every:
             callbacks.append(tfstyle.SaveEvery(output, FLAGS.save_every))
+        board = None
+        if FLAGS.logdir:
+            board = tfstyle.TensorBoard(FLAGS.logdir, scalar_every=FLAGS.print_every or 1, image_every=FLAGS.save_every)
+            callbacks.append(board)
         result = tfstyle.stylize(FLAGS.content, FLAGS.style, config, callbacks=callbacks)
         result.save(output)
     except StyleInterrupted as stop:
@@ -134,6 +141,8 @@ def main(argv: list[str]) -> int:
         f"({result.iterations / max(result.seconds, 1e-9):.2f} it/s) on {result.device.split('device:')[-1]}; "
         f"content {result.final_losses['content']:.4g}, style {result.final_losses['style']:.4g}"
     )
+    if board is not None and board.run_dir is not None:
+        print(f"TensorBoard logs in {board.run_dir}; watch with: tensorboard --logdir {FLAGS.logdir}")
     return 0
 
 
