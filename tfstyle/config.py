@@ -18,6 +18,8 @@ PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 GATYS_CONTENT_LAYERS = ("block4_conv2",)
 
+DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 0.1, 1e6)
+
 INITS = ("content", "noise", "style")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 NORMALIZATIONS = ("mean", "paper")
@@ -25,8 +27,9 @@ NORMALIZATIONS = ("mean", "paper")
 # Learning rates that work with each optimizer at the default loss normalization ("mean").
 # L-BFGS needs none: its line search picks the step.
 DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "adam": 8.0, "lbfgs": 1.0}
-# Plain gradient descent on the paper's plain sums: the gradients are ~1e8 times larger.
-PAPER_LEARNING_RATE = 1e-9
+# Plain gradient descent on the paper's plain sums, where a pixel's gradient is ~1e16-1e17 at
+# 256-512 px: a step of a few grey levels. Measured here (README); the paper prints no usable value.
+PAPER_LEARNING_RATE = 3e-17
 
 
 @dataclass(frozen=True)
@@ -38,18 +41,20 @@ class StyleConfig:
     (``None``: equal weights 1/n). Layers accept Keras (``block3_conv3``) or paper (``conv3_3``) names.
     """
 
-    content_layers: tuple[str, ...] = ("block3_conv3", "block5_conv3")
+    content_layers: tuple[str, ...] = ("block3_conv3",)
     style_layers: tuple[str, ...] = PAPER_LAYERS
     content_layer_weights: tuple[float, ...] | None = None
-    style_layer_weights: tuple[float, ...] | None = None
+    # Keras' VGG16 is not activation-normalized: at the start, SL_i of conv1_2, conv3_3 and conv5_3
+    # are ~1e9, ~1e10 and ~1e2. These z_i make the three layers count about equally.
+    style_layer_weights: tuple[float, ...] | None = DEFAULT_STYLE_LAYER_WEIGHTS
     content_weight: float = 1.0
-    style_weight: float = 1e-3
+    style_weight: float = 1e-2
     tv_weight: float = 0.0
     normalization: str = "mean"
     init: str = "content"
-    optimizer: str = "lbfgs"
+    optimizer: str = "adam"
     learning_rate: float | None = None
-    iterations: int = 100
+    iterations: int = 50
     image_size: int = 512
     seed: int = 0
     weights: str = "imagenet"
@@ -153,6 +158,7 @@ PRESETS: dict[str, StyleConfig] = {
     "paper": StyleConfig(
         content_layers=PAPER_LAYERS,
         style_layers=PAPER_LAYERS,
+        style_layer_weights=None,
         content_weight=1.0,
         style_weight=10.0,
         normalization="paper",
@@ -164,6 +170,7 @@ PRESETS: dict[str, StyleConfig] = {
     "gatys": StyleConfig(
         content_layers=GATYS_CONTENT_LAYERS,
         style_layers=GATYS_STYLE_LAYERS,
+        style_layer_weights=None,
         content_weight=1.0,
         style_weight=1e-3,
         init="noise",
