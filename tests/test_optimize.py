@@ -119,8 +119,9 @@ def test_pixels_stay_in_0_255_even_with_huge_steps(content_array, style_array, r
     assert_pixels_in_range(result.image)
     for image in images:
         assert_pixels_in_range(image)
-    # The steps are big enough to push pixels to the bounds.
-    assert result.image.min() == 0.0 or result.image.max() == 255.0
+    # The steps are big enough to push pixels onto the bounds (the scaled content has none there).
+    at_bounds = (result.image == 0.0) | (result.image == 255.0)
+    assert at_bounds.mean() > 0.01
 
 
 # --- inits -----------------------------------------------------------------------------------------
