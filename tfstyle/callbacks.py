@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,15 +127,14 @@ class ProgressBar(Callback):
         self.print_every = print_every
         self._stream = stream
         self._bar: keras.utils.Progbar | None = None
-        self._start = 0.0
 
     @property
     def _out(self) -> TextIO:
         return self._stream or sys.stdout
 
     def on_start(self, iterations: int) -> None:
-        self._start = time.perf_counter()
-        if self._out.isatty():
+        # keras' Progbar always draws on sys.stdout, so only use it when that is where we write.
+        if self._out is sys.stdout and sys.stdout.isatty():
             self._bar = keras.utils.Progbar(iterations, width=24, unit_name="it", stateful_metrics=["total", "content", "style"])
 
     def on_step(self, step: Step) -> None:
