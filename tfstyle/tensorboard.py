@@ -75,9 +75,9 @@ class TensorBoard(Callback):
         with self._writing(step=0):
             if run is not None:
                 tf.summary.text("config", config_markdown(run, iterations), description="The run's settings.")
-                tf.summary.image("input/content", _uint8(run.content), description="The content image, as scaled for the run.")
-                tf.summary.image("input/style", _uint8(run.style), description="The style image, as scaled for the run.")
-                tf.summary.image("stylized", _uint8(run.start), max_outputs=len(run.start), description=_IMAGE_DESCRIPTION)
+                self._image("input/content", run.content, "The content image, as scaled for the run.")
+                self._image("input/style", run.style, "The style image, as scaled for the run.")
+                self._image("stylized", run.start, _IMAGE_DESCRIPTION)
                 self._last_image = 0
         self._writer.flush()
         if self.graph:
@@ -117,6 +117,12 @@ class TensorBoard(Callback):
         with self._writing(step=0):
             tf.summary.trace_export("optimization_step", step=0)
 
+    @staticmethod
+    def _image(tag: str, images, description: str) -> None:
+        """One image or a batch (all of it), as uint8."""
+        array = _uint8(images)
+        tf.summary.image(tag, array, max_outputs=len(array), description=description)
+
     def _write_scalars(self, step: Step) -> None:
         with self._writing(step=step.iteration):
             for name, value in step.losses.items():
@@ -131,9 +137,8 @@ class TensorBoard(Callback):
         self._writer.flush()
 
     def _write_image(self, step: Step) -> None:
-        images = np.asarray(step.image)
         with self._writing(step=step.iteration):
-            tf.summary.image("stylized", _uint8(images), max_outputs=len(images), description=_IMAGE_DESCRIPTION)
+            self._image("stylized", step.image, _IMAGE_DESCRIPTION)
         self._last_image = step.iteration
         self._writer.flush()
 
@@ -152,7 +157,7 @@ def run_name(run: RunInfo | None, now: float | None = None) -> str:
 
 def config_markdown(run: RunInfo, iterations: int) -> str:
     """The run as a Markdown table: inputs, device, then every :class:`StyleConfig` field."""
-    (ch, cw), (sh, sw) = run.content.shape[:2], run.style.shape[:2]
+    (ch, cw), (sh, sw) = run.content.shape[-3:-1], run.style.shape[-3:-1]
     rows = [
         ("content", f"{run.content_name} ({cw}x{ch})"),
         ("style", f"{run.style_name} ({sw}x{sh})"),
