@@ -24,6 +24,7 @@ _EXPORTS = {
     "tfstyle.images": ("load_image", "save_image"),
     "tfstyle.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
     "tfstyle.optimize": ("Result", "initial_image", "stylize"),
+    "tfstyle.perceptual": ("StyleLoss",),
     "tfstyle.tensorboard": ("TensorBoard",),
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -57,4 +58,5 @@ if TYPE_CHECKING:
     from tfstyle.images import load_image, save_image
     from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
     from tfstyle.optimize import Result, initial_image, stylize
+    from tfstyle.perceptual import StyleLoss
     from tfstyle.tensorboard import TensorBoard

@@ -1,0 +1,123 @@
+"""``StyleLoss``: tfstyle's loss as a Keras layer, for TensorFlow code that trains on it.
+
+Built once from a style image (its Gram matrices A_i are computed then and kept), it maps a batch
+of images ``[batch, height, width, 3]`` in [0, 255] to one loss per image, differentiably:
+
+    b·SL = b·Σ_i z_i·SL_i                    (``loss(images)``)
+    a·CL + b·SL, CL = Σ_i w_i·CL_i           (``loss(images, content)``, with content layers)
+
+the same terms as :func:`tfstyle.combined_loss` in a :func:`tfstyle.stylize` run. In ``model.fit``
+it is a perceptual loss: ``model.compile(loss=lambda y_true, y_pred: loss(y_pred, y_true))`` trains
+a model whose outputs take on the style while keeping the content of its targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+
+from tfstyle import images as imageio
+from tfstyle.config import PAPER_LAYERS, StyleConfig
+from tfstyle.errors import ImageError
+from tfstyle.features import build_feature_model, min_image_side
+from tfstyle.images import ImageLike
+from tfstyle.losses import combined_loss, gram_matrix
+
+
+class StyleLoss(keras.layers.Layer):
+    """Style loss (plus an optional content loss) of a batch of images against one style image.
+
+    ``style`` is anything :func:`tfstyle.load_image` reads; ``style_size`` scales its longer side
+    first (``None``: as given; match the scale of the images you will pass). Layers take Keras or
+    paper names; layer weights default to 1/n each; ``content_layers`` are only used when
+    ``call`` gets a content batch. ``weights`` is ``"imagenet"``, a path to the keras VGG16 notop
+    file or ``"random"`` (seeded by ``seed``); pass ``feature_model`` to share one built by
+    :func:`tfstyle.build_feature_model` (it must output every layer named here).
+
+    ``loss(images)`` → ``[batch]`` float32; ``loss(images, content)`` adds a·CL against ``content``
+    (``[batch, height, width, 3]``, the same size as ``images``, no gradient through it).
+    ``loss.terms(images, content)`` returns every term (``total``, ``style``,
+    ``style/<layer>``, ...) as :func:`tfstyle.combined_loss` names them.
+    """
+
+    def __init__(
+        self,
+        style: ImageLike,
+        style_layers: Sequence[str] = PAPER_LAYERS,
+        style_layer_weights: Sequence[float] | None = None,
+        content_layers: Sequence[str] = (),
+        content_layer_weights: Sequence[float] | None = None,
+        style_weight: float = 1.0,
+        content_weight: float = 1.0,
+        normalization: str = "mean",
+        weights: str = "imagenet",
+        seed: int = 0,
+        style_size: int | None = None,
+        feature_model: keras.Model | None = None,
+        name: str = "style_loss",
+        **kwargs,
+    ):
+        super().__init__(name=name, trainable=False, **kwargs)
+        # StyleConfig checks the layer names, the weights and the normalization, as for a run.
+        self.style_config = StyleConfig(
+            content_layers=tuple(content_layers),
+            style_layers=tuple(style_layers),
+            content_layer_weights=content_layer_weights,
+            style_layer_weights=style_layer_weights,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            normalization=normalization,
+            weights=weights,
+            seed=seed,
+        )
+        style_image = imageio.load_image(style, "style image")
+        if style_size is not None:
+            style_image = imageio.resize_longest_side(style_image, style_size)
+        _check_size(style_image, self.style_config)
+        self.style_image = style_image
+        self.feature_model = feature_model or build_feature_model(self.style_config.layers_in_use(), weights, seed)
+        features = self.feature_model(tf.constant(style_image[None]))
+        self._style_grams = {
+            name: gram_matrix(features[name], normalization) for name in self.style_config.style_terms()
+        }
+
+    def call(self, images, content=None) -> tf.Tensor:
+        """The loss of each image: ``[batch]``."""
+        return self.terms(images, content)["total"]
+
+    def terms(self, images, content=None) -> dict[str, tf.Tensor]:
+        """Every term of the loss, each ``[batch]``, keyed as :func:`tfstyle.combined_loss` does."""
+        images = tf.cast(images, tf.float32)
+        if images.shape.rank is not None and images.shape.rank != 4:
+            raise ValueError(f"StyleLoss takes a batch [batch, height, width, 3], got shape {images.shape}")
+        features = self.feature_model(images)
+        content_terms, content_targets = {}, {}
+        if content is not None and self.style_config.content_terms():
+            content_terms = self.style_config.content_terms()
+            targets = self.feature_model(tf.stop_gradient(tf.cast(content, tf.float32)))
+            content_targets = {name: targets[name] for name in content_terms}
+        return combined_loss(
+            features,
+            content_targets,
+            self._style_grams,
+            content_terms,
+            self.style_config.style_terms(),
+            a=self.style_config.content_weight,
+            b=self.style_config.style_weight,
+            normalization=self.style_config.normalization,
+        )
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],)
+
+
+def _check_size(style_image, config: StyleConfig) -> None:
+    minimum = min_image_side(config.layers_in_use())
+    height, width = style_image.shape[:2]
+    if min(height, width) < minimum:
+        raise ImageError(
+            f"the style image is {width}x{height} pixels, but layer {max(config.layers_in_use())} needs at "
+            f"least {minimum} pixels on each side; pass a larger image or style_size, or use shallower layers"
+        )
