@@ -3,14 +3,21 @@
 ``stylize`` is the whole pipeline: images → feature targets → the compiled loss step → image.
 SGD and Adam run one ``tf.function``-compiled ``GradientTape`` step per iteration; L-BFGS is
 SciPy's L-BFGS-B driven by a compiled value-and-gradient function, with the pixel range as bounds.
+
+A batch of content images is one ``[batch, height, width, 3]`` variable. The losses are per image
+and the step follows their sum, so SGD and Adam (per-pixel updates) move every image exactly as a
+run of its own would, to round-off. L-BFGS's line search is shared by everything it optimizes and
+would couple the images, so it runs the images of a batch one after another.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Union
 
 import keras
 import numpy as np
@@ -51,8 +58,11 @@ class Result:
         imageio.save_image(self.image, path)
 
 
+ContentLike = Union[ImageLike, Sequence[ImageLike], tf.data.Dataset]
+
+
 def stylize(
-    content: ImageLike,
+    content: ContentLike,
     style: ImageLike,
     config: StyleConfig | None = None,
     callbacks: Iterable[CallbackLike] = (),
@@ -65,25 +75,96 @@ def stylize(
     ``feature_model`` from :func:`tfstyle.build_feature_model` to reuse one across runs.
     Raises :class:`NonFiniteLossError` (with the last finite image) if the loss blows up, and
     :class:`StyleInterrupted` (a ``KeyboardInterrupt`` with the current image) on Ctrl-C.
+
+    ``content`` may be a batch: a list or tuple of images, a ``[batch, height, width, channels]``
+    array or tensor, or a finite ``tf.data.Dataset`` of images (``[height, width, channels]``
+    tensors, batches of them, or file paths), read to its end. The images are stylized together
+    with one style and ``config``, each as it would be alone (to round-off); ``Result.image`` is then
+    ``[batch, height, width, 3]`` in their order, and the losses in the history, the results and
+    the callbacks' steps are means over the batch. All images must come out the same size after
+    scaling (the same aspect ratio), else :class:`ImageError`. With ``lbfgs`` the images run one
+    after another: the iterations are counted through them all (``batch * iterations`` in all),
+    each step's losses are the current image's, and callbacks see the whole batch. For a dataset
+    too large for one batch, call ``stylize`` on each of ``dataset.batch(n)``'s elements.
     """
     config = config or StyleConfig()
-    content_image, style_image = prepare_images(content, style, config)
+    contents, batched = content_list(content)
+    content_images, style_image = prepare_batch(contents, style, config)
     device = pick_device(config.device)
     with tf.device(device):
         model = feature_model or build_feature_model(config.layers_in_use(), config.weights, config.seed)
-        loss_fn = make_loss_fn(model, content_image, style_image, config)
-        start = initial_image(config.init, content_image, style_image, config.seed)
-        image = tf.Variable(start[None], name="stylized_image")
+        loss_fn = make_loss_fn(model, content_images, style_image, config)
+        start = np.stack([initial_image(config.init, c, style_image, config.seed) for c in content_images])
+        image = tf.Variable(start, name="stylized_image")
+        one_by_one = None
+        if config.optimizer == "lbfgs" and len(content_images) > 1:
+            one_by_one = [make_loss_fn(model, c, style_image, config) for c in content_images]
         info = RunInfo(
             config=config,
-            content=content_image,
+            content=content_images if batched else content_images[0],
             style=style_image,
-            start=start[None],
+            start=start,
             content_name=_source_name(content, "content"),
             style_name=_source_name(style, "style"),
             device=device,
         )
-        return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info)
+        return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info, batched, one_by_one)
+
+
+def content_list(content: ContentLike) -> tuple[list[ImageLike], bool]:
+    """The content images, and whether they came as a batch (a list, a 4-D array or a dataset)."""
+    if isinstance(content, tf.data.Dataset):
+        images = _dataset_images(content)
+    elif isinstance(content, (list, tuple)):
+        images = list(content)
+    elif len(getattr(content, "shape", ())) == 4:
+        images = list(np.asarray(content))
+    else:
+        return [content], False
+    if not images:
+        raise ImageError("the batch of content images is empty")
+    return images, True
+
+
+def _dataset_images(dataset: tf.data.Dataset) -> list[ImageLike]:
+    spec = dataset.element_spec
+    if not isinstance(spec, tf.TensorSpec):
+        raise ImageError(
+            f"a content dataset must yield images (tensors [height, width, channels], batches of them, or "
+            f"file paths), not {spec}; map it to the images first"
+        )
+    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
+        raise ImageError("the content dataset is infinite; take() the images to stylize")
+    images: list[ImageLike] = []
+    for element in dataset:
+        if element.dtype == tf.string:
+            images.extend(path.decode() for path in np.atleast_1d(element.numpy()))
+        elif element.shape.rank == 4:
+            images.extend(element.numpy())
+        else:
+            images.append(element.numpy())
+    return images
+
+
+def prepare_batch(
+    contents: Sequence[ImageLike], style: ImageLike, config: StyleConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`prepare_images` for a batch: ``[batch, height, width, 3]`` and the style; all the
+    content images must come out the same size after scaling to ``config.image_size``."""
+    scaled = []
+    for index, content in enumerate(contents):
+        what = "content image" if len(contents) == 1 else f"content image {index + 1}"
+        scaled.append(imageio.resize_longest_side(imageio.load_image(content, what), config.image_size))
+    for index, image in enumerate(scaled[1:], start=2):
+        if image.shape != scaled[0].shape:
+            (h0, w0), (h, w) = scaled[0].shape[:2], image.shape[:2]
+            raise ImageError(
+                f"the content images of a batch must have the same size after scaling to --image_size "
+                f"{config.image_size}: image 1 is {w0}x{h0} and image {index} is {w}x{h}; crop or resize them "
+                "to one aspect ratio, or stylize them separately"
+            )
+    first, style_image = prepare_images(scaled[0], style, config)  # the size checks; the style scaled once
+    return np.stack([first, *scaled[1:]]), style_image
 
 
 def prepare_images(content: ImageLike, style: ImageLike, config: StyleConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -106,11 +187,14 @@ def prepare_images(content: ImageLike, style: ImageLike, config: StyleConfig) ->
 def make_loss_fn(
     model: keras.Model, content_image: np.ndarray, style_image: np.ndarray, config: StyleConfig
 ) -> Callable[[tf.Tensor], Losses]:
-    """The objective image → losses, with the content activations P_i and style Grams A_i fixed."""
+    """The objective image → losses, with the content activations P_i and style Grams A_i fixed.
+
+    ``content_image`` is ``[height, width, 3]``, or ``[batch, height, width, 3]`` for a batch."""
     content_terms, style_terms = config.content_terms(), config.style_terms()
     content_targets = {}
     if content_terms:
-        features = model(tf.constant(content_image[None]))
+        batch = content_image if content_image.ndim == 4 else content_image[None]
+        features = model(tf.constant(batch))
         content_targets = {name: tf.constant(features[name]) for name in content_terms}
     style_targets = {}
     if style_terms:
@@ -188,19 +272,33 @@ class _Recorder:
 
 
 def _optimize(
-    image: tf.Variable, loss_fn, config: StyleConfig, callbacks: CallbackList, device: str, info: RunInfo | None = None
+    image: tf.Variable,
+    loss_fn,
+    config: StyleConfig,
+    callbacks: CallbackList,
+    device: str,
+    info: RunInfo | None = None,
+    batched: bool = False,
+    one_by_one: list | None = None,
 ) -> Result:
+    """Run the optimizer on ``image``; ``one_by_one`` holds each image's loss for a batch under L-BFGS."""
     initial = _to_floats(loss_fn(image))  # eager: one forward pass is not worth a trace
-    recorder = _Recorder(image, config.iterations, callbacks)
-    run = _lbfgs if config.optimizer == "lbfgs" else _gradient_descent
+    iterations = config.iterations
+    if config.optimizer != "lbfgs":
+        run = _gradient_descent
+    elif one_by_one:
+        run, iterations = functools.partial(_lbfgs_one_by_one, one_by_one), config.iterations * len(one_by_one)
+    else:
+        run = _lbfgs
+    recorder = _Recorder(image, iterations, callbacks)
     # The compiled step is built on the first iteration after this, so a graph trace that a
     # callback starts in on_start (tfstyle.TensorBoard) records it.
-    callbacks.start(config.iterations, info)
+    callbacks.start(iterations, info)
 
     def result() -> Result:
         final = _to_floats(loss_fn(image))
         return Result(
-            image=image.numpy()[0] if image.shape[0] == 1 else image.numpy(),
+            image=image.numpy() if batched else image.numpy()[0],
             history=recorder.history(),
             initial_losses=initial,
             final_losses=final,
@@ -304,6 +402,37 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
         options={"maxiter": config.iterations, "maxfun": 4 * config.iterations + 20, "ftol": 0.0, "gtol": 0.0},
     )
     image.assign(accepted)
+
+
+def _lbfgs_one_by_one(loss_fns: list, image: tf.Variable, _loss_fn, config: StyleConfig, recorder: _Recorder) -> None:
+    """L-BFGS on a batch, image after image (``loss_fns[i]`` is image i's loss), each exactly as alone.
+
+    The batch variable gets each image's accepted iterates, so callbacks see the whole batch.
+    """
+    for index, one_loss_fn in enumerate(loss_fns):
+        one = tf.Variable(image[index : index + 1], name="stylized_image")
+        one_recorder = _ImageRecorder(recorder, image, index, one)
+        try:
+            _lbfgs(one, one_loss_fn, config, one_recorder)
+        except _NonFinite as bad:
+            image[index].assign(bad.last_good[0])
+            raise _NonFinite(bad.value, image.numpy()) from None
+        image[index].assign(one[0])
+        if one_recorder.stopped:
+            return
+
+
+class _ImageRecorder:
+    """Passes one image's L-BFGS iterations to the batch's recorder, with that image in the batch."""
+
+    def __init__(self, recorder: _Recorder, batch: tf.Variable, index: int, image: tf.Variable):
+        self.recorder, self.batch, self.index, self.image = recorder, batch, index, image
+        self.stopped = False
+
+    def record(self, losses: dict[str, np.ndarray]) -> bool:
+        self.batch[self.index].assign(self.image[0])
+        self.stopped = self.recorder.record(losses)
+        return self.stopped
 
 
 def _source_name(source: ImageLike, fallback: str) -> str:
