@@ -1,0 +1,94 @@
+"""The README's "Using tfstyle from TensorFlow code" examples run as written.
+
+Their python blocks run in order in one namespace, in a temporary folder that holds the files
+they read: ``photo1.jpg``, ``photo2.jpg`` and ``painting.jpg`` (the shared test images when
+``../shared`` is there, else synthetic pictures of the same 4:3 shape).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SHARED_IMAGES, synthetic_image
+from PIL import Image
+
+README = ROOT / "README.md"
+HEADING = "## Using tfstyle from TensorFlow code"
+INPUTS = {
+    "photo1.jpg": SHARED_IMAGES / "content" / "tubingen.jpg",
+    "photo2.jpg": SHARED_IMAGES / "content" / "golden_gate.jpg",
+    "painting.jpg": SHARED_IMAGES / "style" / "starry_night.jpg",
+}
+
+
+def section(markdown: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of the same or a higher level."""
+    level = len(heading) - len(heading.lstrip("#"))
+    lines, out, inside, fenced = markdown.splitlines(), [], False, False
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.rstrip() == heading:
+            inside = True
+            continue
+        if inside and not fenced and re.match(rf"#{{1,{level}}} ", line):
+            break
+        if inside:
+            out.append(line)
+    if not inside:
+        raise LookupError(f"no heading {heading!r}")
+    return "\n".join(out)
+
+
+def python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.DOTALL | re.MULTILINE)
+
+
+def write_inputs(folder: Path) -> None:
+    for seed, (name, shared) in enumerate(INPUTS.items()):
+        if shared.is_file():
+            shutil.copyfile(shared, folder / name)
+        else:
+            Image.fromarray(synthetic_image(96, 128, seed=seed)).save(folder / name, quality=95)
+
+
+def run_examples(markdown: str, folder: Path, monkeypatch) -> dict:
+    blocks = python_blocks(section(markdown, HEADING))
+    assert len(blocks) >= 4, f"expected the section's python examples, found {len(blocks)}"
+    write_inputs(folder)
+    monkeypatch.chdir(folder)
+    # A real module, so that AutoGraph (tf.data's map) can find the functions' source and globals.
+    module = types.ModuleType("readme_examples")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
+    for number, code in enumerate(blocks, start=1):
+        # From a file, so that tracebacks and AutoGraph (which reads the source) can find the code.
+        path = folder / f"readme_block_{number}.py"
+        path.write_text(code, encoding="utf-8")
+        exec(compile(code, str(path), "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+@pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+def test_readme_tensorflow_examples_run(tmp_path, monkeypatch):
+    if not README.is_file() or HEADING not in README.read_text(encoding="utf-8"):
+        pytest.fail(f"README.md has no section {HEADING!r}")
+    namespace = run_examples(README.read_text(encoding="utf-8"), tmp_path, monkeypatch)
+    assert namespace["result"].image.shape[0] == 2
+    assert sorted(p.name for p in tmp_path.glob("stylized_*.png")) == [
+        "stylized_0.png", "stylized_0_0.png", "stylized_0_1.png", "stylized_1.png",
+    ]  # fmt: skip
+    assert any((tmp_path / "runs").iterdir())
+
+
+def test_section_ends_at_the_next_heading_outside_code():
+    markdown = (
+        "# T\n## Using tfstyle from TensorFlow code\ntext\n```python\n# comment\nx = 1\n```\n"
+        "### Sub\n```python\ny = 2\n```\n## Next\n```python\nz = 3\n```\n"
+    )
+    assert python_blocks(section(markdown, HEADING)) == ["# comment\nx = 1\n", "y = 2\n"]
