@@ -13,9 +13,25 @@ from tfstyle.errors import ConfigError
 
 def test_defaults_validate_and_use_keras_layer_names():
     config = StyleConfig()
-    assert config == PRESETS["default"] == preset("default")
+    assert PRESETS["default"] == preset("default")
     for name in (*config.content_layers, *config.style_layers):
         assert name.startswith("block") and "_conv" in name
+
+
+def test_default_preset_is_the_field_defaults_plus_balanced_style_weights():
+    config = StyleConfig()
+    assert config.style_layer_weights is None
+    assert preset("default") == config.override(style_layer_weights=(1.0, 0.1, 1e6))
+
+
+def test_other_layer_sets_need_no_weights_when_built_directly():
+    config = StyleConfig(style_layers=("conv1_1", "conv2_1"))
+    assert config.style_terms() == {"block1_conv1": 0.5, "block2_conv1": 0.5}
+
+
+def test_non_numeric_layer_weight_is_a_config_error():
+    with pytest.raises(ConfigError, match="must be a number"):
+        StyleConfig(style_layer_weights=("heavy", 1, 1))
 
 
 def test_config_is_frozen():

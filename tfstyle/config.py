@@ -34,7 +34,10 @@ PAPER_LEARNING_RATE = 3e-17
 
 @dataclass(frozen=True)
 class StyleConfig:
-    """Everything that decides the stylized image. ``StyleConfig()`` is the default preset.
+    """Everything that decides the stylized image.
+
+    The field defaults are the ``default`` preset's, except that layer weights default to equal;
+    ``preset("default")`` adds the tuned style layer weights (and is what ``stylize`` uses).
 
     Total = a·Σ_i w_i·CL_i + b·Σ_i z_i·SL_i + tv_weight·TV, where a = ``content_weight``,
     b = ``style_weight``, w_i / z_i = ``content_layer_weights`` / ``style_layer_weights``
@@ -44,9 +47,7 @@ class StyleConfig:
     content_layers: tuple[str, ...] = ("block3_conv3",)
     style_layers: tuple[str, ...] = PAPER_LAYERS
     content_layer_weights: tuple[float, ...] | None = None
-    # Keras' VGG16 is not activation-normalized: at the start, SL_i of conv1_2, conv3_3 and conv5_3
-    # are ~1e9, ~1e10 and ~1e2. These z_i make the three layers count about equally.
-    style_layer_weights: tuple[float, ...] | None = DEFAULT_STYLE_LAYER_WEIGHTS
+    style_layer_weights: tuple[float, ...] | None = None
     content_weight: float = 1.0
     style_weight: float = 1e-2
     tv_weight: float = 0.0
@@ -71,7 +72,7 @@ class StyleConfig:
             object.__setattr__(self, f"{kind}_layers", names)
             weights = getattr(self, f"{kind}_layer_weights")
             if weights is not None:
-                weights = tuple(float(w) for w in weights)
+                weights = tuple(_to_float(f"{kind} layer weight", w) for w in weights)
                 if len(weights) != len(names):
                     raise ConfigError(
                         f"{len(weights)} {kind} layer weights given for {len(names)} {kind} layers "
@@ -133,6 +134,13 @@ def _terms(layers: Sequence[str], weights: Sequence[float] | None, scale: float)
     return {name: w for name, w in zip(layers, weights) if w != 0}
 
 
+def _to_float(what: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a number, got {value!r}") from None
+
+
 def _check_number(what: str, value: float, minimum: float, strict: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{what} must be a finite number, got {value!r}")
@@ -152,13 +160,14 @@ def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
 
 
 PRESETS: dict[str, StyleConfig] = {
-    "default": StyleConfig(),
+    # Keras' VGG16 is not activation-normalized: at the start, SL_i of conv1_2, conv3_3 and conv5_3
+    # are ~1e9, ~1e10 and ~1e2. These z_i make the paper's three layers count about equally.
+    "default": StyleConfig(style_layer_weights=DEFAULT_STYLE_LAYER_WEIGHTS),
     # Yu & Chang: conv1_2, conv3_3, conv5_3 for both losses, a=1, b=10, plain sums, gradient descent
     # from the content image.
     "paper": StyleConfig(
         content_layers=PAPER_LAYERS,
         style_layers=PAPER_LAYERS,
-        style_layer_weights=None,
         content_weight=1.0,
         style_weight=10.0,
         normalization="paper",
@@ -170,7 +179,6 @@ PRESETS: dict[str, StyleConfig] = {
     "gatys": StyleConfig(
         content_layers=GATYS_CONTENT_LAYERS,
         style_layers=GATYS_STYLE_LAYERS,
-        style_layer_weights=None,
         content_weight=1.0,
         style_weight=1e-3,
         init="noise",

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from tfstyle import images as imageio
 from tfstyle.callbacks import CallbackLike, CallbackList, RunInfo, Step
-from tfstyle.config import INITS, StyleConfig
+from tfstyle.config import INITS, StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted
 from tfstyle.features import build_feature_model, min_image_side
 from tfstyle.images import ImageLike
@@ -87,7 +87,7 @@ def stylize(
     each step's losses are the current image's, and callbacks see the whole batch. For a dataset
     too large for one batch, call ``stylize`` on each of ``dataset.batch(n)``'s elements.
     """
-    config = config or StyleConfig()
+    config = config or preset("default")
     contents, batched = content_list(content)
     content_images, style_image = prepare_batch(contents, style, config)
     device = pick_device(config.device)
