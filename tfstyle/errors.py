@@ -31,3 +31,7 @@ class StyleInterrupted(KeyboardInterrupt):
     def __init__(self, result):
         super().__init__("interrupted")
         self.result = result
+
+
+class ExportError(TfstyleError):
+    """A SavedModel export cannot be written where it was asked to go."""

@@ -1,0 +1,35 @@
+"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``); no flags here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def import_tensorflow_quietly() -> None:
+    """TensorFlow's C++ start-up logs (oneDNN, CUDA probing) go to stderr on import and device
+    discovery, ignoring TF_CPP_MIN_LOG_LEVEL. Hide them, but show them if the import fails."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.buffer.write(log.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def fail(message: str) -> int:
+    """Print ``tfstyle: error: <message>`` on stderr; return the exit status 1."""
+    print(f"tfstyle: error: {message}", file=sys.stderr)
+    return 1

@@ -1,0 +1,384 @@
+"""SavedModel exports: the VGG16 feature extractor, and the whole style transfer as one graph.
+
+Both load with plain ``tf.saved_model.load`` in a TensorFlow that has no tfstyle installed:
+
+- :func:`export_features` writes the signatures ``features`` (images → ``{layer: activations}``)
+  and ``gram`` (images → ``{layer: Gram matrix}``, normalized as the style loss uses it).
+- :func:`export_stylizer` adds ``stylize(content, style, iterations)``: the optimization loop of
+  :func:`tfstyle.stylize` as a ``tf.while_loop`` over one SGD or Adam step (written in TF ops), with
+  the config's layers, weights, a, b and learning rate baked in.
+
+An export is written into a temporary sibling directory and renamed into place when complete, so
+``path`` holds either the previous export or the whole new one. ``path`` may be missing, empty, or
+a previous tfstyle export (recognized by ``assets.extra/tfstyle_export.json``), which is replaced;
+anything else is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+import tfstyle
+from tfstyle.config import StyleConfig
+from tfstyle.errors import ConfigError, ExportError
+from tfstyle.features import (
+    VGG16_CONV_LAYERS,
+    WEIGHTS_ENV,
+    build_feature_model,
+    canonical_layer_name,
+    min_image_side,
+    resolve_weights,
+)
+from tfstyle.losses import NORMALIZATIONS, combined_loss, gram_matrix
+
+# Written into every export; its presence marks a directory that a new export may replace.
+INFO_FILE = os.path.join("assets.extra", "tfstyle_export.json")
+STYLIZER_OPTIMIZERS = ("sgd", "adam")
+# keras.optimizers.Adam's defaults, so the in-graph Adam takes the library's steps.
+ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
+
+_IMAGES = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
+_ONE_IMAGE = [1, None, None, 3]
+
+
+class FeatureExtractor(tf.Module):
+    """``features`` and ``gram`` as ``tf.function``\\ s over a Keras feature model (what gets saved)."""
+
+    def __init__(self, model: keras.Model, layers: Sequence[str], normalization: str = "mean"):
+        super().__init__(name="tfstyle_features")
+        self.model = model
+        self._layers = tuple(layers)
+        self._normalization = normalization
+        self._min_side = min_image_side(self._layers)
+
+    @tf.function(input_signature=[_IMAGES])
+    def features(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """RGB ``[batch, height, width, 3]`` in [0, 255] → ``{layer: [batch, h_i, w_i, N_i]}``."""
+        return self._features(_check_size(images, self._min_side, "images"))
+
+    @tf.function(input_signature=[_IMAGES])
+    def gram(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """RGB ``[batch, height, width, 3]`` in [0, 255] → ``{layer: [batch, N_i, N_i]}``."""
+        features = self._features(_check_size(images, self._min_side, "images"))
+        return {name: gram_matrix(value, self._normalization) for name, value in features.items()}
+
+    def _features(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        outputs = self.model(images)
+        return {name: outputs[name] for name in self._layers}
+
+
+class Stylizer(FeatureExtractor):
+    """:class:`FeatureExtractor` plus ``stylize``: the whole optimization as one graph."""
+
+    def __init__(self, model: keras.Model, layers: Sequence[str], config: StyleConfig):
+        super().__init__(model, layers, config.normalization)
+        self._config = config
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec(_ONE_IMAGE, tf.float32, name="content"),
+            tf.TensorSpec(_ONE_IMAGE, tf.float32, name="style"),
+            tf.TensorSpec([], tf.int32, name="iterations"),
+        ]
+    )
+    def stylize(self, content: tf.Tensor, style: tf.Tensor, iterations: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Paint ``content`` in the style of ``style`` with ``iterations`` steps (RGB in [0, 255]).
+
+        The content is used at its size; the style is scaled to the content's number of pixels, as
+        :func:`tfstyle.stylize` does. Returns ``image`` ``[1, h, w, 3]``, the ``iterations`` run
+        (fewer if the loss stopped being finite; the image is then the last one with a finite
+        loss) and the final losses ``total``, ``content``, ``style``, ``tv``.
+        """
+        config = self._config
+        content = _check_size(_clip(content), self._min_side, "content")
+        style = _check_size(_clip(style), self._min_side, "style")
+        size = tf.shape(content)[1:3]
+        style = _resize_to_area(style, size[0] * size[1])
+        style = _check_size(style, self._min_side, "style (scaled to the content's area)")
+        loss_fn = self._loss_fn(content, style)
+
+        def total_and_gradient(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                total = tf.reduce_sum(loss_fn(image)["total"])
+            return total, tape.gradient(total, image)
+
+        learning_rate = tf.constant(config.effective_learning_rate, tf.float32)
+
+        def step(done, image, last_good, m, v, finite):
+            total, gradient = total_and_gradient(image)
+            finite = tf.math.is_finite(total)
+            if config.optimizer == "adam":
+                t = tf.cast(done + 1, tf.float32)
+                m_next = m + (gradient - m) * (1.0 - ADAM_BETA_1)
+                v_next = v + (tf.square(gradient) - v) * (1.0 - ADAM_BETA_2)
+                alpha = learning_rate * tf.sqrt(1.0 - ADAM_BETA_2**t) / (1.0 - ADAM_BETA_1**t)
+                moved = image - alpha * m_next / (tf.sqrt(v_next) + ADAM_EPSILON)
+            else:
+                m_next, v_next = m, v
+                moved = image - learning_rate * gradient
+            moved = _clip(moved)
+            # A non-finite loss at ``image`` ends the loop; ``last_good`` is then the answer.
+            return (
+                tf.where(finite, done + 1, done),
+                tf.where(finite, moved, image),
+                tf.where(finite, image, last_good),
+                tf.where(finite, m_next, m),
+                tf.where(finite, v_next, v),
+                finite,
+            )
+
+        start = self._initial_image(content, style)
+        zeros = tf.zeros_like(start)
+        done, image, last_good, _, _, finite = tf.while_loop(
+            lambda done, image, last_good, m, v, finite: tf.logical_and(finite, done < iterations),
+            step,
+            (tf.constant(0), start, start, zeros, zeros, tf.constant(True)),
+        )
+        image = tf.where(finite, image, last_good)
+        final = loss_fn(image)
+        result = {name: final[name][0] for name in ("total", "content", "style", "tv")}
+        result.update(image=image, iterations=done)
+        return result
+
+    def _loss_fn(self, content: tf.Tensor, style: tf.Tensor):
+        """image → losses, with the content's activations P_i and the style's Grams A_i fixed."""
+        config = self._config
+        content_terms, style_terms = config.content_terms(), config.style_terms()
+        content_targets = {}
+        if content_terms:
+            features = self._features(content)
+            content_targets = {name: tf.stop_gradient(features[name]) for name in content_terms}
+        style_targets = {}
+        if style_terms:
+            features = self._features(style)
+            style_targets = {
+                name: tf.stop_gradient(gram_matrix(features[name], config.normalization)) for name in style_terms
+            }
+
+        def loss_fn(image: tf.Tensor) -> dict[str, tf.Tensor]:
+            return combined_loss(
+                self._features(image),
+                content_targets,
+                style_targets,
+                content_terms,
+                style_terms,
+                a=config.content_weight,
+                b=config.style_weight,
+                tv_weight=config.tv_weight,
+                images=image,
+                normalization=config.normalization,
+            )
+
+        return loss_fn
+
+    def _initial_image(self, content: tf.Tensor, style: tf.Tensor) -> tf.Tensor:
+        init = self._config.init
+        if init == "content":
+            return content
+        if init == "noise":  # seeded like the library, but TF's generator: not the same pixels
+            seed = tf.constant([self._config.seed, 0], tf.int64)
+            return tf.random.stateless_uniform(tf.shape(content), seed, 0.0, 255.0)
+        return _resize(style, tf.shape(content)[1:3])  # "style"; export_stylizer refuses the rest
+
+
+def export_features(
+    path: str | os.PathLike,
+    layers: Sequence[str],
+    weights: str = "imagenet",
+    normalization: str = "mean",
+    seed: int = 0,
+) -> Path:
+    """Write a SavedModel of the feature extractor for ``layers`` to ``path``; return its absolute path.
+
+    Signatures ``features`` and ``gram``; ``weights`` and ``seed`` as in
+    :func:`tfstyle.build_feature_model`, ``normalization`` as in :func:`tfstyle.gram_matrix`.
+    """
+    names = _canonical_layers(layers)
+    if normalization not in NORMALIZATIONS:
+        raise ConfigError(f"unknown normalization {normalization!r}; choose one of: {', '.join(NORMALIZATIONS)}")
+    source = _describe_weights(weights, seed)
+    with _Staging(path) as staging:
+        module = FeatureExtractor(build_feature_model(names, weights, seed), names, normalization)
+        info = {"kind": "features", "layers": list(names), "normalization": normalization, "weights": source}
+        staging.save(module, {"features": module.features, "gram": module.gram}, info)
+    return staging.target
+
+
+def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) -> Path:
+    """Write a SavedModel of the whole style transfer with ``config`` baked in; return its absolute path.
+
+    Signatures ``stylize``, ``features`` and ``gram`` (over every layer the config uses). Only
+    ``sgd`` and ``adam`` run in the graph; ``init`` may be ``content``, ``noise`` or ``style``.
+    ``image_size``, ``iterations`` and ``device`` are not baked in: the caller sizes the content
+    image, passes the iterations, and TensorFlow places the graph.
+    """
+    config = config or StyleConfig()
+    if config.optimizer not in STYLIZER_OPTIMIZERS:
+        raise ConfigError(
+            f"the stylizer runs {' or '.join(STYLIZER_OPTIMIZERS)} inside the graph; {config.optimizer} "
+            "needs SciPy in Python (choose --optimizer adam or sgd)"
+        )
+    if config.init not in ("content", "noise", "style"):
+        raise ConfigError(f"the stylizer starts from content, noise or style, not an image file ({config.init})")
+    names = _vgg_order(config.layers_in_use())
+    source = _describe_weights(config.weights, config.seed)
+    with _Staging(path) as staging:
+        module = Stylizer(build_feature_model(names, config.weights, config.seed), names, config)
+        settings = dataclasses.asdict(config)
+        settings.update(learning_rate=config.effective_learning_rate, weights=source)
+        for name in ("iterations", "image_size", "device"):  # not baked in
+            settings.pop(name)
+        info = {"kind": "stylizer", "layers": list(names), "normalization": config.normalization, "weights": source}
+        info["config"] = settings
+        signatures = {"stylize": module.stylize, "features": module.features, "gram": module.gram}
+        staging.save(module, signatures, info)
+    return staging.target
+
+
+def read_export_info(path: str | os.PathLike) -> dict | None:
+    """What :func:`export_features` or :func:`export_stylizer` recorded in ``path``; None if not an export."""
+    try:
+        with open(os.path.join(path, INFO_FILE), encoding="utf-8") as handle:
+            info = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and info.get("format") == "tfstyle-savedmodel" else None
+
+
+class _Staging:
+    """A temporary sibling of the output: checked and created on enter, renamed into place by
+    :meth:`save`, removed on any failure. Refuses an output that is not empty or an earlier export."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)  # as given, for messages and the caller
+        self.target = Path(os.path.abspath(path))  # ``.`` and ``..`` have a real name and parent
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> _Staging:
+        path = self.target
+        if path.exists() or path.is_symlink():
+            if not path.is_dir():
+                raise ExportError(f"output {self.path} exists and is not a directory")
+            if any(path.iterdir()) and read_export_info(path) is None:
+                raise ExportError(
+                    f"output {self.path} is a non-empty directory that is not a tfstyle export; "
+                    "choose another --output or remove it"
+                )
+        parent = path.parent
+        for folder in (parent, *parent.parents):  # the nearest existing ancestor must be a folder
+            if folder.exists():
+                if not folder.is_dir():
+                    raise ExportError(f"cannot write the export to {self.path}: {folder} is not a directory")
+                break
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = parent / f".{path.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+            self.tmp.mkdir()
+        except OSError as err:
+            raise ExportError(f"cannot write the export to {self.path}: {_os_reason(err)}") from None
+        return self
+
+    def save(self, module: tf.Module, signatures: Mapping[str, tf.types.experimental.GenericFunction], info: dict):
+        try:
+            tf.saved_model.save(module, str(self.tmp), signatures=dict(signatures))
+            info_path = self.tmp / INFO_FILE
+            info_path.parent.mkdir(exist_ok=True)
+            record = {"format": "tfstyle-savedmodel", "tfstyle_version": tfstyle.__version__, **info}
+            record["signatures"] = sorted(signatures)
+            info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        except (OSError, tf.errors.OpError) as err:
+            raise ExportError(f"could not write the SavedModel to {self.path}: {_os_reason(err)}") from None
+        self._move_into_place()
+
+    def _move_into_place(self) -> None:
+        path = self.target
+        old = None
+        try:
+            if path.is_dir() and any(path.iterdir()):  # an earlier export: swap it out, then delete it
+                old = path.parent / f".{path.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
+                os.rename(path, old)
+            os.replace(self.tmp, path)  # onto a missing or empty directory
+        except OSError as err:
+            if old is not None and not path.exists():
+                os.rename(old, path)
+                old = None
+            raise ExportError(f"could not move the export into {self.path}: {_os_reason(err)}") from None
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        self.tmp = None
+
+    def __exit__(self, *exc) -> None:
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+
+def _check_size(images: tf.Tensor, min_side: int, what: str) -> tf.Tensor:
+    """``images`` once its height and width reach the deepest layer (a clear error, not empty maps)."""
+    check = tf.debugging.assert_greater_equal(
+        tf.reduce_min(tf.shape(images)[1:3]),
+        min_side,
+        message=f"{what}: height and width must be at least {min_side} pixels for the deepest exported layer",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
+
+
+def _clip(images: tf.Tensor) -> tf.Tensor:
+    return tf.clip_by_value(images, 0.0, 255.0)
+
+
+def _resize(images: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+    """``tfstyle.images.resize`` in TF ops: antialiased bicubic, clipped to [0, 255]."""
+    return _clip(tf.image.resize(images, size, method="bicubic", antialias=True))
+
+
+def _resize_to_area(images: tf.Tensor, area: tf.Tensor) -> tf.Tensor:
+    """``tfstyle.images.resize_to_area`` in TF ops: about ``area`` pixels, aspect kept."""
+    shape = tf.cast(tf.shape(images)[1:3], tf.float64)
+    scale = tf.sqrt(tf.cast(area, tf.float64) / (shape[0] * shape[1]))
+    size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)
+    same = tf.reduce_all(tf.equal(size, tf.shape(images)[1:3]))
+    return tf.cond(same, lambda: images, lambda: _resize(images, size))
+
+
+def _canonical_layers(layers: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(layers, str):
+        layers = [name for name in layers.split(",") if name.strip()]
+    names = _vgg_order(canonical_layer_name(name) for name in layers)
+    if not names:
+        raise ConfigError("name at least one VGG16 layer to export")
+    return names
+
+
+def _vgg_order(names) -> tuple[str, ...]:
+    return tuple(sorted(set(names), key=VGG16_CONV_LAYERS.index))
+
+
+def _describe_weights(weights: str, seed: int) -> str:
+    """Where the weights come from, for the export's record; checks a path before any work."""
+    resolved = resolve_weights(weights)
+    if resolved == "random":
+        return f"random (seed {seed})"
+    if resolved != "imagenet" and (weights is None or weights == "imagenet"):
+        return f"imagenet (${WEIGHTS_ENV}={resolved})"
+    return resolved
+
+
+def _os_reason(err: Exception) -> str:
+    if isinstance(err, OSError):
+        reason = err.strerror or str(err)
+        return f"{reason}: {err.filename}" if err.filename else reason
+    return (str(getattr(err, "message", "")) or str(err)).strip().splitlines()[0]
+
