@@ -7,37 +7,15 @@ Ctrl-C saves the current image and exits with status 130.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from absl import app, flags
 
+from tfstyle._cli import fail as _fail
+from tfstyle._cli import import_tensorflow_quietly
 
-def _import_tensorflow_quietly() -> None:
-    """TensorFlow's C++ start-up logs (oneDNN, CUDA probing) go to stderr on import and device
-    discovery, ignoring TF_CPP_MIN_LOG_LEVEL. Hide them, but show them if the import fails."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_logical_devices()
-        except BaseException:
-            os.dup2(saved, 2)
-            log.seek(0)
-            sys.stderr.buffer.write(log.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-_import_tensorflow_quietly()
+import_tensorflow_quietly()
 
 import tfstyle  # noqa: E402 - after the quiet import above
 from tfstyle.config import preset  # noqa: E402
@@ -170,11 +148,6 @@ def cli(argv: list[str]) -> int:
         return main(parse_flags(argv))
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
-
-
-def _fail(message: str) -> int:
-    print(f"tfstyle: error: {message}", file=sys.stderr)
-    return 1
 
 
 def _parse_float(flag: str, text: str) -> float:
