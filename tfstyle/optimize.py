@@ -28,7 +28,7 @@ from tfstyle import images as imageio
 from tfstyle.callbacks import CallbackLike, CallbackList, RunInfo, Step
 from tfstyle.config import INITS, StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted
-from tfstyle.features import build_feature_model, min_image_side
+from tfstyle.features import build_feature_model, canonical_layer_name, min_image_side
 from tfstyle.images import ImageLike
 from tfstyle.losses import combined_loss, gram_matrix
 
@@ -48,6 +48,7 @@ class Result:
     seconds: float
     device: str
     config: StyleConfig = field(repr=False)
+    stopped: str | None = None  # why the run ended before its iterations, if it did
 
     def to_pil(self):
         """The image as a PIL RGB image."""
@@ -89,7 +90,8 @@ def stylize(
     """
     config = config or preset("default")
     contents, batched = content_list(content)
-    content_images, style_image = prepare_batch(contents, style, config)
+    layers = list(feature_model.output) if feature_model is not None else config.layers_in_use()
+    content_images, style_image = prepare_batch(contents, style, config, layers)
     device = pick_device(config.device)
     with tf.device(device):
         model = feature_model or build_feature_model(config.layers_in_use(), config.weights, config.seed)
@@ -147,7 +149,7 @@ def _dataset_images(dataset: tf.data.Dataset) -> list[ImageLike]:
 
 
 def prepare_batch(
-    contents: Sequence[ImageLike], style: ImageLike, config: StyleConfig
+    contents: Sequence[ImageLike], style: ImageLike, config: StyleConfig, layers: Sequence[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`prepare_images` for a batch: ``[batch, height, width, 3]`` and the style; all the
     content images must come out the same size after scaling to ``config.image_size``."""
@@ -163,22 +165,26 @@ def prepare_batch(
                 f"{config.image_size}: image 1 is {w0}x{h0} and image {index} is {w}x{h}; crop or resize them "
                 "to one aspect ratio, or stylize them separately"
             )
-    first, style_image = prepare_images(scaled[0], style, config)  # the size checks; the style scaled once
+    first, style_image = prepare_images(scaled[0], style, config, layers)  # size checks; the style scaled once
     return np.stack([first, *scaled[1:]]), style_image
 
 
-def prepare_images(content: ImageLike, style: ImageLike, config: StyleConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Load and scale both images; fail clearly if either is too small for the deepest layer."""
+def prepare_images(
+    content: ImageLike, style: ImageLike, config: StyleConfig, layers: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load and scale both images; fail clearly if either is too small for the deepest of ``layers``
+    (default: the config's layers in use)."""
     content_image = imageio.resize_longest_side(imageio.load_image(content, "content image"), config.image_size)
     style_image = imageio.load_image(style, "style image")
     style_image = imageio.resize_to_area(style_image, content_image.shape[0] * content_image.shape[1])
-    minimum = min_image_side(config.layers_in_use())
+    layers = list(layers or config.layers_in_use())
+    minimum = min_image_side(layers)
     for what, array in (("content image", content_image), ("style image", style_image)):
         height, width = array.shape[:2]
         if min(height, width) < minimum:
             raise ImageError(
                 f"the {what} is {width}x{height} pixels after scaling to --image_size {config.image_size}, "
-                f"but layer {max(config.layers_in_use())} needs at least {minimum} pixels on each side; "
+                f"but layer {max(layers, key=canonical_layer_name)} needs at least {minimum} pixels on each side; "
                 f"raise --image_size or use shallower layers"
             )
     return content_image, style_image
@@ -266,9 +272,9 @@ class _Recorder:
         step = Step(len(self.rows), self.iterations, row, tf.convert_to_tensor(self.image), row["seconds"])
         return self.callbacks.step(step)
 
-    def history(self) -> dict[str, np.ndarray]:
-        names = self.rows[0].keys() if self.rows else ()
-        return {name: np.array([row[name] for row in self.rows]) for name in names}
+    def history(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        """Each loss name (and ``seconds``) → its values, one per iteration (empty if none ran)."""
+        return {name: np.array([row[name] for row in self.rows]) for name in [*names, "seconds"]}
 
 
 def _optimize(
@@ -295,33 +301,37 @@ def _optimize(
     # callback starts in on_start (tfstyle.TensorBoard) records it.
     callbacks.start(iterations, info)
 
-    def result() -> Result:
+    def result(stopped: str | None = None) -> Result:
         final = _to_floats(loss_fn(image))
         return Result(
             image=image.numpy() if batched else image.numpy()[0],
-            history=recorder.history(),
+            history=recorder.history(initial),
             initial_losses=initial,
             final_losses=final,
             iterations=len(recorder.rows),
             seconds=time.perf_counter() - recorder.start,
             device=device,
             config=config,
+            stopped=stopped,
         )
 
     try:
-        run(image, loss_fn, config, recorder)
+        stopped = run(image, loss_fn, config, recorder)
     except _NonFinite as bad:
         image.assign(bad.last_good)
-        raise NonFiniteLossError(
-            f"the loss became {bad.value} at iteration {len(recorder.rows) + 1}; stopped and kept the last "
-            "image with a finite loss (try a smaller --learning_rate or smaller weights)",
-            result(),
-        ) from None
+        if np.isfinite(initial["total"]):
+            message = (
+                f"the loss became {bad.value} at iteration {len(recorder.rows) + 1}; stopped and kept the last "
+                "image with a finite loss (try a smaller --learning_rate or smaller weights)"
+            )
+        else:
+            message = f"the loss of the starting image is already {bad.value}; lower the weights (a, b, tv)"
+        raise NonFiniteLossError(message, result(message)) from None
     except KeyboardInterrupt:
         raise StyleInterrupted(result()) from None
     finally:
         callbacks.end()
-    return result()
+    return result(stopped)
 
 
 class _NonFinite(Exception):
@@ -329,8 +339,13 @@ class _NonFinite(Exception):
         self.value, self.last_good = value, last_good
 
 
-def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> None:
-    """SGD (the paper's plain gradient descent) or Adam, one compiled GradientTape step per iteration."""
+_CALLBACK_STOP = "a callback asked to stop"
+
+
+def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> str | None:
+    """SGD (the paper's plain gradient descent) or Adam, one compiled GradientTape step per iteration.
+
+    Returns why it stopped early, or None (as every runner here)."""
     learning_rate = config.effective_learning_rate
     if config.optimizer == "adam":
         optimizer = keras.optimizers.Adam(learning_rate)
@@ -356,10 +371,11 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
         if not np.isfinite(total):
             raise _NonFinite(total, last_good.numpy())
         if recorder.record(losses):
-            return
+            return _CALLBACK_STOP
+    return None
 
 
-def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> None:
+def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> str | None:
     """SciPy's L-BFGS-B on the pixels, bounded to [0, 255], fed by a compiled value-and-gradient."""
     shape = image.shape
 
@@ -372,6 +388,7 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
 
     accepted = image.numpy()
     evaluated: dict[str, np.ndarray] = {}
+    asked_to_stop = False
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         image.assign(x.reshape(shape).astype(np.float32))
@@ -384,14 +401,15 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
         return total, gradient.numpy().astype(np.float64).ravel()
 
     def callback(intermediate_result: scipy.optimize.OptimizeResult) -> None:
-        nonlocal accepted
+        nonlocal accepted, asked_to_stop
         # L-BFGS-B's last evaluation before this call is at the accepted point.
         accepted = intermediate_result.x.reshape(shape).astype(np.float32)
         image.assign(accepted)
         if recorder.record(dict(evaluated)):
+            asked_to_stop = True
             raise StopIteration
 
-    scipy.optimize.minimize(
+    outcome = scipy.optimize.minimize(
         fun,
         image.numpy().astype(np.float64).ravel(),
         jac=True,
@@ -402,24 +420,35 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
         options={"maxiter": config.iterations, "maxfun": 4 * config.iterations + 20, "ftol": 0.0, "gtol": 0.0},
     )
     image.assign(accepted)
+    if asked_to_stop:
+        return _CALLBACK_STOP
+    if outcome.nit < config.iterations:
+        return f"L-BFGS-B stopped after {outcome.nit} of {config.iterations} iterations: {outcome.message}"
+    return None
 
 
-def _lbfgs_one_by_one(loss_fns: list, image: tf.Variable, _loss_fn, config: StyleConfig, recorder: _Recorder) -> None:
+def _lbfgs_one_by_one(
+    loss_fns: list, image: tf.Variable, _loss_fn, config: StyleConfig, recorder: _Recorder
+) -> str | None:
     """L-BFGS on a batch, image after image (``loss_fns[i]`` is image i's loss), each exactly as alone.
 
     The batch variable gets each image's accepted iterates, so callbacks see the whole batch.
     """
+    reasons = []
     for index, one_loss_fn in enumerate(loss_fns):
         one = tf.Variable(image[index : index + 1], name="stylized_image")
         one_recorder = _ImageRecorder(recorder, image, index, one)
         try:
-            _lbfgs(one, one_loss_fn, config, one_recorder)
+            reason = _lbfgs(one, one_loss_fn, config, one_recorder)
         except _NonFinite as bad:
             image[index].assign(bad.last_good[0])
             raise _NonFinite(bad.value, image.numpy()) from None
         image[index].assign(one[0])
         if one_recorder.stopped:
-            return
+            return _CALLBACK_STOP
+        if reason:
+            reasons.append(f"image {index + 1}: {reason}")
+    return "; ".join(reasons) or None
 
 
 class _ImageRecorder:

@@ -109,6 +109,8 @@ def main(argv: list[str]) -> int:
         print(f"\ninterrupted before the run finished; {output} was not written", file=sys.stderr)
         return 130
     except NonFiniteLossError as err:
+        if not err.result.iterations:
+            return _fail(f"{err}; {output} was not written")
         err.result.save(output)
         return _fail(f"{err}; saved it to {output}")
     except TfstyleError as err:
@@ -119,6 +121,8 @@ def main(argv: list[str]) -> int:
         f"({result.iterations / max(result.seconds, 1e-9):.2f} it/s) on {result.device.split('device:')[-1]}; "
         f"content {result.final_losses['content']:.4g}, style {result.final_losses['style']:.4g}"
     )
+    if result.stopped:
+        print(f"note: stopped early: {result.stopped}")
     if board is not None and board.run_dir is not None:
         print(f"TensorBoard logs in {board.run_dir}; watch with: tensorboard --logdir {FLAGS.logdir}")
     return 0
