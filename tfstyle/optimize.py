@@ -60,6 +60,7 @@ class Result:
 
 
 ContentLike = Union[ImageLike, Sequence[ImageLike], tf.data.Dataset]
+ImageBatch = Union[np.ndarray, tf.Tensor]
 
 
 def stylize(
@@ -191,21 +192,23 @@ def prepare_images(
 
 
 def make_loss_fn(
-    model: keras.Model, content_image: np.ndarray, style_image: np.ndarray, config: StyleConfig
+    model: keras.Model, content_image: ImageBatch, style_image: ImageBatch, config: StyleConfig
 ) -> Callable[[tf.Tensor], Losses]:
     """The objective image → losses, with the content activations P_i and style Grams A_i fixed.
 
-    ``content_image`` is ``[height, width, 3]``, or ``[batch, height, width, 3]`` for a batch."""
+    The images are arrays or tensors (graph tensors too: the SavedModel stylizer builds its loss
+    here), ``[height, width, 3]`` or ``[batch, height, width, 3]``."""
     content_terms, style_terms = config.content_terms(), config.style_terms()
     content_targets = {}
     if content_terms:
-        batch = content_image if content_image.ndim == 4 else content_image[None]
-        features = model(tf.constant(batch))
-        content_targets = {name: tf.constant(features[name]) for name in content_terms}
+        features = model(_as_batch(content_image))
+        content_targets = {name: tf.stop_gradient(features[name]) for name in content_terms}
     style_targets = {}
     if style_terms:
-        features = model(tf.constant(style_image[None]))
-        style_targets = {name: gram_matrix(features[name], config.normalization) for name in style_terms}
+        features = model(_as_batch(style_image))
+        style_targets = {
+            name: tf.stop_gradient(gram_matrix(features[name], config.normalization)) for name in style_terms
+        }
 
     def loss_fn(images: tf.Tensor) -> Losses:
         return combined_loss(
@@ -222,6 +225,11 @@ def make_loss_fn(
         )
 
     return loss_fn
+
+
+def _as_batch(image: ImageBatch) -> tf.Tensor:
+    image = tf.convert_to_tensor(image, tf.float32)
+    return image if image.shape.rank == 4 else image[None]
 
 
 def initial_image(init: str, content: np.ndarray, style: np.ndarray, seed: int = 0) -> np.ndarray:

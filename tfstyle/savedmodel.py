@@ -38,7 +38,8 @@ from tfstyle.features import (
     min_image_side,
     resolve_weights,
 )
-from tfstyle.losses import NORMALIZATIONS, combined_loss, gram_matrix
+from tfstyle.losses import NORMALIZATIONS, gram_matrix
+from tfstyle.optimize import make_loss_fn
 
 # Written into every export; its presence marks a directory that a new export may replace.
 INFO_FILE = os.path.join("assets.extra", "tfstyle_export.json")
@@ -104,7 +105,7 @@ class Stylizer(FeatureExtractor):
         size = tf.shape(content)[1:3]
         style = _resize_to_area(style, size[0] * size[1])
         style = _check_size(style, self._min_side, "style (scaled to the content's area)")
-        loss_fn = self._loss_fn(content, style)
+        loss_fn = make_loss_fn(self.model, content, style, self._config)
 
         def total_and_gradient(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             with tf.GradientTape() as tape:
@@ -149,37 +150,6 @@ class Stylizer(FeatureExtractor):
         result = {name: final[name][0] for name in ("total", "content", "style", "tv")}
         result.update(image=image, iterations=done)
         return result
-
-    def _loss_fn(self, content: tf.Tensor, style: tf.Tensor):
-        """image → losses, with the content's activations P_i and the style's Grams A_i fixed."""
-        config = self._config
-        content_terms, style_terms = config.content_terms(), config.style_terms()
-        content_targets = {}
-        if content_terms:
-            features = self._features(content)
-            content_targets = {name: tf.stop_gradient(features[name]) for name in content_terms}
-        style_targets = {}
-        if style_terms:
-            features = self._features(style)
-            style_targets = {
-                name: tf.stop_gradient(gram_matrix(features[name], config.normalization)) for name in style_terms
-            }
-
-        def loss_fn(image: tf.Tensor) -> dict[str, tf.Tensor]:
-            return combined_loss(
-                self._features(image),
-                content_targets,
-                style_targets,
-                content_terms,
-                style_terms,
-                a=config.content_weight,
-                b=config.style_weight,
-                tv_weight=config.tv_weight,
-                images=image,
-                normalization=config.normalization,
-            )
-
-        return loss_fn
 
     def _initial_image(self, content: tf.Tensor, style: tf.Tensor) -> tf.Tensor:
         init = self._config.init
