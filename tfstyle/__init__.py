@@ -18,13 +18,14 @@ _EXPORTS = {
     "tfstyle.callbacks": ("Callback", "ProgressBar", "RunInfo", "SaveEvery", "Step"),
     "tfstyle.config": ("PRESETS", "StyleConfig", "preset"),
     "tfstyle.errors": (
-        "ConfigError", "ImageError", "NonFiniteLossError", "StyleInterrupted", "TfstyleError", "WeightsError",
+        "ConfigError", "ExportError", "ImageError", "NonFiniteLossError", "StyleInterrupted", "TfstyleError", "WeightsError",
     ),
     "tfstyle.features": ("build_feature_model", "canonical_layer_name"),
     "tfstyle.images": ("load_image", "save_image"),
     "tfstyle.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
     "tfstyle.optimize": ("Result", "initial_image", "stylize"),
     "tfstyle.perceptual": ("StyleLoss",),
+    "tfstyle.savedmodel": ("export_features", "export_stylizer"),
     "tfstyle.tensorboard": ("TensorBoard",),
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from tfstyle.config import PRESETS, StyleConfig, preset
     from tfstyle.errors import (
         ConfigError,
+        ExportError,
         ImageError,
         NonFiniteLossError,
         StyleInterrupted,
@@ -59,4 +61,5 @@ if TYPE_CHECKING:
     from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
     from tfstyle.optimize import Result, initial_image, stylize
     from tfstyle.perceptual import StyleLoss
+    from tfstyle.savedmodel import export_features, export_stylizer
     from tfstyle.tensorboard import TensorBoard
