@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from tfstyle.errors import ConfigError, WeightsError
+from tfstyle.errors import ConfigError, ImageError, WeightsError
 
 WEIGHTS_ENV = "TFSTYLE_VGG16_WEIGHTS"
 
@@ -47,6 +47,20 @@ def min_image_side(layers: Sequence[str]) -> int:
     """The smallest height/width whose activations reach every layer: 2^(k-1) for block k."""
     deepest = max(int(canonical_layer_name(n)[5]) for n in layers)
     return 2 ** (deepest - 1)
+
+
+def check_image_size(
+    image_shape: Sequence[int], layers: Sequence[str], what: str, advice: str, context: str = ""
+) -> None:
+    """Raise :class:`ImageError` if an image ``[height, width, ...]`` is too small for ``layers``."""
+    minimum = min_image_side(layers)
+    height, width = image_shape[:2]
+    if min(height, width) < minimum:
+        deepest = max((canonical_layer_name(n) for n in layers), key=VGG16_CONV_LAYERS.index)
+        raise ImageError(
+            f"the {what} is {width}x{height} pixels{context}, but layer {deepest} needs at least {minimum} pixels "
+            f"on each side; {advice}"
+        )
 
 
 @keras.saving.register_keras_serializable(package="tfstyle")

@@ -28,7 +28,7 @@ from tfstyle import images as imageio
 from tfstyle.callbacks import CallbackLike, CallbackList, RunInfo, Step
 from tfstyle.config import INITS, StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted
-from tfstyle.features import build_feature_model, canonical_layer_name, min_image_side
+from tfstyle.features import build_feature_model, check_image_size
 from tfstyle.images import ImageLike
 from tfstyle.losses import combined_loss, gram_matrix
 
@@ -179,15 +179,11 @@ def prepare_images(
     style_image = imageio.load_image(style, "style image")
     style_image = imageio.resize_to_area(style_image, content_image.shape[0] * content_image.shape[1])
     layers = list(layers or config.layers_in_use())
-    minimum = min_image_side(layers)
     for what, array in (("content image", content_image), ("style image", style_image)):
-        height, width = array.shape[:2]
-        if min(height, width) < minimum:
-            raise ImageError(
-                f"the {what} is {width}x{height} pixels after scaling to --image_size {config.image_size}, "
-                f"but layer {max(layers, key=canonical_layer_name)} needs at least {minimum} pixels on each side; "
-                f"raise --image_size or use shallower layers"
-            )
+        check_image_size(
+            array.shape, layers, what, "raise --image_size or use shallower layers",
+            context=f" after scaling to --image_size {config.image_size}",
+        )
     return content_image, style_image
 
 

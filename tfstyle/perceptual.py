@@ -20,8 +20,7 @@ import tensorflow as tf
 
 from tfstyle import images as imageio
 from tfstyle.config import PAPER_LAYERS, StyleConfig
-from tfstyle.errors import ImageError
-from tfstyle.features import build_feature_model, min_image_side
+from tfstyle.features import build_feature_model, check_image_size
 from tfstyle.images import ImageLike
 from tfstyle.losses import combined_loss, gram_matrix
 
@@ -75,7 +74,10 @@ class StyleLoss(keras.layers.Layer):
         style_image = imageio.load_image(style, "style image")
         if style_size is not None:
             style_image = imageio.resize_longest_side(style_image, style_size)
-        _check_size(style_image, self.style_config)
+        check_image_size(
+            style_image.shape, self.style_config.layers_in_use(), "style image",
+            "pass a larger image or style_size, or use shallower layers",
+        )
         self.style_image = style_image
         self.feature_model = feature_model or build_feature_model(self.style_config.layers_in_use(), weights, seed)
         features = self.feature_model(tf.constant(style_image[None]))
@@ -111,13 +113,3 @@ class StyleLoss(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],)
-
-
-def _check_size(style_image, config: StyleConfig) -> None:
-    minimum = min_image_side(config.layers_in_use())
-    height, width = style_image.shape[:2]
-    if min(height, width) < minimum:
-        raise ImageError(
-            f"the style image is {width}x{height} pixels, but layer {max(config.layers_in_use())} needs at "
-            f"least {minimum} pixels on each side; pass a larger image or style_size, or use shallower layers"
-        )
