@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, Union
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -126,29 +125,36 @@ class ProgressBar(Callback):
     def __init__(self, print_every: int = 0, stream: TextIO | None = None):
         self.print_every = print_every
         self._stream = stream
-        self._bar: keras.utils.Progbar | None = None
+        self._live = False
 
     @property
     def _out(self) -> TextIO:
         return self._stream or sys.stdout
 
     def on_start(self, iterations: int) -> None:
-        # keras' Progbar always draws on sys.stdout, so only use it when that is where we write.
-        if self._out is sys.stdout and sys.stdout.isatty():
-            self._bar = keras.utils.Progbar(iterations, width=24, unit_name="it", stateful_metrics=["total", "content", "style"])
+        self._live = self._out.isatty()
 
     def on_step(self, step: Step) -> None:
-        if self._bar is not None:
-            self._bar.update(step.iteration, [(k, step.losses[k]) for k in ("total", "content", "style")])
-        if self.print_every and (step.iteration % self.print_every == 0 or step.iteration == step.iterations):
-            if self._bar is not None:
-                self._out.write("\n")
+        keep = self.print_every and (step.iteration % self.print_every == 0 or step.iteration == step.iterations)
+        if self._live:
+            self._out.write("\r\033[K")  # back to the start of the line and clear it
+            if keep:
+                self._out.write(format_step(step) + "\n")
+            self._out.write(_bar(step) if step.iteration < step.iterations else "")
+        elif keep:
             self._out.write(format_step(step) + "\n")
-            self._out.flush()
+        self._out.flush()
 
     def on_end(self, step: Step | None) -> None:
-        if self._bar is not None and step is not None and step.iteration < step.iterations:
-            self._out.write("\n")  # a stopped bar leaves the cursor mid-line
+        if self._live and step is not None and step.iteration < step.iterations:
+            self._out.write("\r\033[K")  # a stopped run leaves no half-drawn bar
+
+
+def _bar(step: Step, width: int = 24) -> str:
+    """``[=========>..............]  12/100  2.31 it/s  total 1.2e+03  content ...``"""
+    done = width * step.iteration // step.iterations
+    arrow = ("=" * done + ">")[:width].ljust(width, ".")
+    return f"[{arrow}] " + format_step(step).removeprefix("iteration ")
 
 
 def format_step(step: Step) -> str:
