@@ -223,8 +223,8 @@ def test_a_zero_content_weight_computes_no_content_layer(content_array, style_ar
 def test_stylize_builds_a_feature_model_of_only_the_layers_in_use(content_array, style_array, monkeypatch):
     built = []
 
-    def recording_build(layers, weights="imagenet", seed=0):
-        model = real_build(layers, weights, seed)
+    def recording_build(layers, weights="imagenet", seed=0, **options):
+        model = real_build(layers, weights, seed, **options)
         built.append(model)
         return model
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tfstyle.errors import ConfigError
-from tfstyle.features import canonical_layer_name
+from tfstyle.features import POOLINGS, canonical_layer_name
 
 PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -23,6 +23,7 @@ DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 0.1, 1e6)
 INITS = ("content", "noise", "style")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 NORMALIZATIONS = ("mean", "paper")
+PRESERVE_COLORS = ("luminance", "histogram")
 
 # Learning rates that work with each optimizer at the default loss normalization ("mean").
 # L-BFGS needs none: its line search picks the step.
@@ -60,6 +61,20 @@ class StyleConfig:
     seed: int = 0
     weights: str = "imagenet"
     device: str | None = None
+    # --- Creative controls (README "Creative controls"; masks are arguments of stylize) ----------
+    # β_s of several style images, normalized to sum to 1 (None: equal): each layer's style target
+    # is Σ_s β_s·A_s, or with style masks each style's loss in its region is weighted by β_s.
+    style_blend_weights: tuple[float, ...] | None = None
+    # The style image's linear size relative to the output: its pixel count is style_scale² times
+    # the output's (1: the same). Smaller gives smaller brush strokes.
+    style_scale: float = 1.0
+    # Keep the content's colours: "luminance" (transfer on luminance only, then the content's
+    # chroma) or "histogram" (the style's colours matched to the content's first); None: off.
+    preserve_colors: str | None = None
+    # VGG16's pooling: "max" (Keras' VGG16) or "avg" (as Gatys et al. used).
+    pooling: str = "max"
+    # The start image is (1 − t)·init + t·white noise (seeded by ``seed``), t = noise_blend in [0, 1].
+    noise_blend: float = 0.0
 
     def __post_init__(self) -> None:
         for kind in ("content", "style"):
@@ -94,6 +109,38 @@ class StyleConfig:
             raise ConfigError(f"init must be one of {', '.join(INITS)} or an image path, got {self.init!r}")
         if not self.content_terms() and not self.style_terms():
             raise ConfigError("no loss term is left: every layer weight (or both a and b) is zero")
+        self._check_controls()
+
+    def _check_controls(self) -> None:
+        """Validate (and normalize the blend weights of) the creative controls."""
+        if self.style_blend_weights is not None:
+            weights = self.style_blend_weights
+            if isinstance(weights, str):
+                weights = [w for w in weights.split(",") if w.strip()]
+            blend = tuple(_to_float("style blend weight", w) for w in weights)
+            for w in blend:
+                _check_number("style blend weight", w, minimum=0.0)
+            if not blend or sum(blend) <= 0:
+                raise ConfigError(f"style blend weights must have a positive sum, got {', '.join(map(str, blend)) or 'none'}")
+            object.__setattr__(self, "style_blend_weights", tuple(w / sum(blend) for w in blend))
+        _check_number("style scale", self.style_scale, minimum=0.0, strict=True)
+        if self.preserve_colors is not None:
+            _check_choice("preserve_colors mode", self.preserve_colors, PRESERVE_COLORS)
+        _check_choice("pooling", self.pooling, POOLINGS)
+        _check_number("noise blend", self.noise_blend, minimum=0.0)
+        if self.noise_blend > 1:
+            raise ConfigError(f"noise blend must be between 0 and 1, got {self.noise_blend:g}")
+
+    def style_blend(self, styles: int) -> tuple[float, ...]:
+        """β_s for ``styles`` style images: the normalized ``style_blend_weights``, else equal (1/n)."""
+        if self.style_blend_weights is None:
+            return (1.0 / styles,) * styles
+        if len(self.style_blend_weights) != styles:
+            raise ConfigError(
+                f"{len(self.style_blend_weights)} style blend weights given for {styles} style image(s); "
+                "give one weight per style"
+            )
+        return self.style_blend_weights
 
     def content_terms(self) -> dict[str, float]:
         """The content layers in use and their weights w_i (a zero weight, or a = 0, drops a layer)."""

@@ -27,6 +27,7 @@ VGG16_CONV_LAYERS = (
     "block5_conv1", "block5_conv2", "block5_conv3",
 )  # fmt: skip
 IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
+POOLINGS = ("max", "avg")
 
 _PAPER_NAME = re.compile(r"^conv(\d)[_-](\d)$")
 
@@ -72,16 +73,22 @@ class VGGPreprocess(keras.layers.Layer):
         return bgr - keras.ops.convert_to_tensor(IMAGENET_BGR_MEAN, dtype=bgr.dtype)
 
 
-def build_feature_model(layers: Sequence[str], weights: str = "imagenet", seed: int = 0) -> keras.Model:
+def build_feature_model(
+    layers: Sequence[str], weights: str = "imagenet", seed: int = 0, pooling: str = "max"
+) -> keras.Model:
     """A Keras model from images ``[batch, height, width, 3]`` (RGB, [0, 255]) to ``{layer: activations}``.
 
     ``layers`` take Keras or paper names; the model ends at the deepest of them. ``weights`` is
     ``"imagenet"`` (``$TFSTYLE_VGG16_WEIGHTS`` if set, else keras' download), a path to the keras
-    ``..._notop.h5`` file, or ``"random"`` (seeded He-normal, for tests).
+    ``..._notop.h5`` file, or ``"random"`` (seeded He-normal, for tests). ``pooling`` is ``"max"``
+    (VGG16's) or ``"avg"``: 2×2 average pooling in place of each max pooling, the same weights
+    (Gatys et al.'s choice).
     """
     names = list(dict.fromkeys(canonical_layer_name(n) for n in layers))
     if not names:
         raise ConfigError("the feature model needs at least one layer")
+    if pooling not in POOLINGS:
+        raise ConfigError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
     vgg = _vgg16(weights, seed)
     inputs = keras.Input(shape=(None, None, 3), name="rgb_0_255")
     x = VGGPreprocess(name="vgg_preprocess")(inputs)
@@ -89,6 +96,8 @@ def build_feature_model(layers: Sequence[str], weights: str = "imagenet", seed: 
     outputs = {}
     # Rebuild the graph layer by layer (sharing VGG16's layers and weights) up to the deepest layer.
     for layer in vgg.layers[1:]:
+        if pooling == "avg" and isinstance(layer, keras.layers.MaxPooling2D):
+            layer = keras.layers.AveragePooling2D(layer.pool_size, layer.strides, layer.padding, name=layer.name)
         x = layer(x)
         if layer.name in names:
             outputs[layer.name] = x

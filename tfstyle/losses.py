@@ -13,7 +13,7 @@ Two normalizations:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
@@ -32,14 +32,65 @@ def gram_matrix(features: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
     return gram
 
 
-def content_loss(features: tf.Tensor, target: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
-    """CL_i = Σ_jk (F_jk − P_jk)² over channels j and positions k (``mean``: the mean). → ``[batch]``."""
-    return _reduce(tf.square(features - target), axes=[1, 2, 3], normalization=normalization)
+def masked_gram_matrix(features: tf.Tensor, mask: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
+    """G(p, q) = Σ_k m(k)·M_p(k)·M_q(k) / Σ_k m(k): the Gram over positions k weighted by a mask m.
+
+    Gatys et al. 2017's spatially guided Gram; with an all-ones mask it is :func:`gram_matrix`.
+    ``paper`` multiplies by M (the number of positions), so that it compares with a full image's
+    plain-sum Gram. ``features``: ``[batch, height, width, N]``; ``mask``: weights in [0, 1],
+    ``[height, width]`` or ``[batch, height, width]`` → ``[batch, N, N]``.
+    """
+    mask = tf.cast(mask, features.dtype)
+    mask = mask[None, ..., None] if mask.shape.rank == 2 else mask[..., None]
+    gram = tf.einsum("bhwp,bhwq->bpq", features * mask, features)
+    area = tf.reduce_sum(mask * tf.ones_like(features[..., :1]), axis=[1, 2, 3])  # Σ_k m(k), per image
+    gram = gram / tf.maximum(area, 1e-7)[:, None, None]
+    if normalization == "paper":
+        shape = tf.shape(features)
+        gram = gram * tf.cast(shape[1] * shape[2], gram.dtype)
+    return gram
+
+
+def content_loss(
+    features: tf.Tensor, target: tf.Tensor, normalization: str = "mean", mask: tf.Tensor | None = None
+) -> tf.Tensor:
+    """CL_i = Σ_jk (F_jk − P_jk)² over channels j and positions k (``mean``: the mean). → ``[batch]``.
+
+    With a ``mask`` m (``[height, width]`` weights in [0, 1]), CL_i = Σ_jk m(k)·(F_jk − P_jk)²: the
+    content counts where m = 1 as without a mask, and not at all where m = 0 (same normalization).
+    """
+    squared = tf.square(features - target)
+    if mask is not None:
+        squared = squared * tf.cast(mask, squared.dtype)[None, ..., None]
+    return _reduce(squared, axes=[1, 2, 3], normalization=normalization)
 
 
 def style_loss(gram: tf.Tensor, target_gram: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
     """SL_i = Σ_pq (G_pq − A_pq)² over the N×N Gram entries (``mean``: the mean). → ``[batch]``."""
     return _reduce(tf.square(gram - target_gram), axes=[1, 2], normalization=normalization)
+
+
+def masked_style_loss(
+    features: tf.Tensor,
+    masks: tf.Tensor,
+    target_grams: tf.Tensor,
+    blend: Sequence[float] | None = None,
+    normalization: str = "mean",
+) -> tf.Tensor:
+    """SL_i = Σ_s β_s·SL(G^s, A^s): style s in its region only (Gatys et al. 2017's spatial control).
+
+    G^s is the :func:`masked_gram_matrix` of the stylized image's ``features`` under mask m_s
+    (``masks``: ``[styles, height, width]``), A^s style s's Gram (``target_grams``:
+    ``[styles, N, N]``) and β_s its blend weight (``None``: equal, 1/styles). → ``[batch]``.
+    """
+    if blend is None:
+        blend = [1.0 / masks.shape[0]] * masks.shape[0]
+    loss = tf.zeros(tf.shape(features)[:1], tf.float32)
+    for s, beta in enumerate(blend):
+        if beta:
+            gram = masked_gram_matrix(features, masks[s], normalization)
+            loss += beta * style_loss(gram, target_grams[s][None], normalization)
+    return loss
 
 
 def total_variation_loss(images: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
@@ -60,6 +111,9 @@ def combined_loss(
     tv_weight: float = 0.0,
     images: tf.Tensor | None = None,
     normalization: str = "mean",
+    content_masks: Mapping[str, tf.Tensor] | None = None,
+    style_masks: Mapping[str, tf.Tensor] | None = None,
+    style_blend: Sequence[float] | None = None,
 ) -> dict[str, tf.Tensor]:
     """Total = a·CL + b·SL + tv_weight·TV with CL = Σ_i w_i·CL_i and SL = Σ_i z_i·SL_i.
 
@@ -67,18 +121,29 @@ def combined_loss(
     (P_i), ``style_targets`` the style image's Gram matrices (A_i). Only layers named in the weight
     maps are computed. Returns ``[batch]`` tensors keyed ``total``, ``content``, ``style``, ``tv``,
     and ``content/<layer>``, ``style/<layer>`` for each layer's unweighted CL_i / SL_i.
+
+    Spatial control (optional, each keyed by layer, at that layer's resolution): ``content_masks``
+    ``[h_i, w_i]`` weight CL_i per position (:func:`content_loss`); with ``style_masks``
+    ``[styles, h_i, w_i]``, ``style_targets`` hold one Gram per style ``[styles, N, N]`` and SL_i is
+    :func:`masked_style_loss` with the blend weights ``style_blend``.
     """
     batch = tf.shape(next(iter(features.values())))[0]
     zero = tf.zeros([batch], dtype=tf.float32)
     out: dict[str, tf.Tensor] = {}
     content = zero
     for name, w in content_weights.items():
-        out[f"content/{name}"] = content_loss(features[name], content_targets[name], normalization)
+        mask = content_masks[name] if content_masks is not None else None
+        out[f"content/{name}"] = content_loss(features[name], content_targets[name], normalization, mask)
         content += w * out[f"content/{name}"]
     style = zero
     for name, z in style_weights.items():
-        gram = gram_matrix(features[name], normalization)
-        out[f"style/{name}"] = style_loss(gram, style_targets[name], normalization)
+        if style_masks is not None:
+            out[f"style/{name}"] = masked_style_loss(
+                features[name], style_masks[name], style_targets[name], style_blend, normalization
+            )
+        else:
+            gram = gram_matrix(features[name], normalization)
+            out[f"style/{name}"] = style_loss(gram, style_targets[name], normalization)
         style += z * out[f"style/{name}"]
     tv = total_variation_loss(images, normalization) if tv_weight and images is not None else zero
     out.update(content=content, style=style, tv=tv, total=a * content + b * style + tv_weight * tv)

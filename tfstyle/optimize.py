@@ -12,6 +12,7 @@ would couple the images, so it runs the images of a batch one after another.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -24,8 +25,10 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
+from tfstyle import color
 from tfstyle import images as imageio
-from tfstyle.callbacks import CallbackLike, CallbackList, RunInfo, Step
+from tfstyle import masks as maskio
+from tfstyle.callbacks import Callback, CallbackLike, CallbackList, RunInfo, Step
 from tfstyle.config import INITS, StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted
 from tfstyle.features import build_feature_model, check_image_size
@@ -60,15 +63,19 @@ class Result:
 
 
 ContentLike = Union[ImageLike, Sequence[ImageLike], tf.data.Dataset]
+StyleLike = Union[ImageLike, Sequence[ImageLike]]  # one style image, or a list of them to blend
 ImageBatch = Union[np.ndarray, tf.Tensor]
 
 
 def stylize(
     content: ContentLike,
-    style: ImageLike,
+    style: StyleLike,
     config: StyleConfig | None = None,
     callbacks: Iterable[CallbackLike] = (),
     feature_model: keras.Model | None = None,
+    *,
+    content_mask: ImageLike | None = None,
+    style_masks: ImageLike | Sequence[ImageLike] | None = None,
 ) -> Result:
     """Paint ``content`` in the style of ``style``; the paper's algorithm with ``config``'s settings.
 
@@ -88,30 +95,123 @@ def stylize(
     after another: the iterations are counted through them all (``batch * iterations`` in all),
     each step's losses are the current image's, and callbacks see the whole batch. For a dataset
     too large for one batch, call ``stylize`` on each of ``dataset.batch(n)``'s elements.
+
+    Creative controls (README "Creative controls"): ``style`` may be a list of style images,
+    blended by ``config.style_blend_weights``; ``style_masks`` (one grayscale mask per style, the
+    content's aspect ratio, white inside) confine each style to its region, and ``content_mask``
+    confines the content loss; ``config.style_scale``, ``preserve_colors``, ``pooling`` and
+    ``noise_blend`` do the rest. With ``preserve_colors="luminance"`` the optimization runs on
+    luminance images (the losses are theirs) and the callbacks' and the result's images carry the
+    content's colours. A ``feature_model`` passed in keeps its own pooling.
     """
     config = config or preset("default")
     contents, batched = content_list(content)
+    styles = style_list(style)
+    config.style_blend(len(styles))  # fail early on a count mismatch
     layers = list(feature_model.output) if feature_model is not None else config.layers_in_use()
-    content_images, style_image = prepare_batch(contents, style, config, layers)
+    content_images, style_images = prepare_batch(contents, styles, config, layers)
+    content_mask, style_masks = maskio.prepare_masks(content_mask, style_masks, content_images.shape[1:3], len(styles))
+    in_color = content_images
+    content_images, style_images = color.preserve_colors(config.preserve_colors, content_images, style_images)
     device = pick_device(config.device)
     with tf.device(device):
-        model = feature_model or build_feature_model(config.layers_in_use(), config.weights, config.seed)
-        loss_fn = make_loss_fn(model, content_images, style_image, config)
-        start = np.stack([initial_image(config.init, c, style_image, config.seed) for c in content_images])
+        model = feature_model or build_feature_model(
+            config.layers_in_use(), config.weights, config.seed, pooling=config.pooling
+        )
+        loss_fn = make_loss_fn(model, content_images, style_images, config, content_mask, style_masks)
+        start = np.stack([
+            initial_image(config.init, c, style_images[0], config.seed, config.noise_blend) for c in content_images
+        ])
+        if config.preserve_colors == "luminance":
+            start = color.luminance_image(start)
         image = tf.Variable(start, name="stylized_image")
         one_by_one = None
         if config.optimizer == "lbfgs" and len(content_images) > 1:
-            one_by_one = [make_loss_fn(model, c, style_image, config) for c in content_images]
+            one_by_one = [
+                make_loss_fn(model, c, style_images, config, content_mask, style_masks) for c in content_images
+            ]
         info = RunInfo(
             config=config,
             content=content_images if batched else content_images[0],
-            style=style_image,
+            style=style_images[0],
             start=start,
             content_name=_source_name(content, "content"),
-            style_name=_source_name(style, "style"),
+            style_name="+".join(_source_name(s, "style") for s in styles),
             device=device,
         )
-        return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info, batched, one_by_one)
+        if config.preserve_colors != "luminance":
+            return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info, batched, one_by_one)
+        recolor = _ContentColors(in_color)
+        try:
+            result = _optimize(
+                image, loss_fn, config, CallbackList(recolor.wrap(callbacks)), device, info, batched, one_by_one
+            )
+        except (NonFiniteLossError, StyleInterrupted) as err:
+            err.result = recolor.result(err.result)
+            raise
+        return recolor.result(result)
+
+
+def style_list(style: StyleLike) -> list[ImageLike]:
+    """The style images: a list or tuple is several styles (to blend), anything else one."""
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    if not styles:
+        raise ImageError("the list of style images is empty")
+    return styles
+
+
+class _ContentColors:
+    """Luminance-only transfer: the optimized luminance shown with the content's chroma (I, Q)."""
+
+    def __init__(self, content: np.ndarray):
+        self.content = content  # [batch, height, width, 3], the colour content images
+        self._last: tuple[Step, Step] | None = None  # (a step, it recoloured): callbacks share one
+
+    def image(self, image: np.ndarray) -> np.ndarray:
+        return color.recombine_luminance(image, self.content.reshape(np.shape(image)))
+
+    def step(self, step: Step) -> Step:
+        if self._last is None or self._last[0] is not step:
+            image = tf.convert_to_tensor(self.image(step.image.numpy()))
+            self._last = (step, dataclasses.replace(step, image=image))
+        return self._last[1]
+
+    def result(self, result: Result) -> Result:
+        return dataclasses.replace(result, image=self.image(result.image))
+
+    def wrap(self, callbacks: Iterable[CallbackLike]) -> list[Callback]:
+        """The callbacks, each seeing steps whose image is in the content's colours."""
+        return [_RecoloredCallback(c, self) for c in callbacks]
+
+
+class _RecoloredCallback(Callback):
+    """A callback (or plain function) that sees each step's image through ``colors``."""
+
+    def __init__(self, inner: CallbackLike, colors: _ContentColors):
+        self.inner, self.colors = inner, colors
+
+    @property
+    def every(self) -> int:  # type: ignore[override]
+        return self.inner.every if isinstance(self.inner, Callback) else 1
+
+    def _step(self, step: Step | None) -> Step | None:
+        return None if step is None else self.colors.step(step)
+
+    def set_run(self, run: RunInfo) -> None:
+        if isinstance(self.inner, Callback):
+            self.inner.set_run(run)
+
+    def on_start(self, iterations: int) -> None:
+        if isinstance(self.inner, Callback):
+            self.inner.on_start(iterations)
+
+    def on_step(self, step: Step) -> bool | None:
+        step = self._step(step)
+        return self.inner.on_step(step) if isinstance(self.inner, Callback) else self.inner(step)
+
+    def on_end(self, step: Step | None) -> None:
+        if isinstance(self.inner, Callback):
+            self.inner.on_end(self._step(step))
 
 
 def content_list(content: ContentLike) -> tuple[list[ImageLike], bool]:
@@ -150,10 +250,10 @@ def _dataset_images(dataset: tf.data.Dataset) -> list[ImageLike]:
 
 
 def prepare_batch(
-    contents: Sequence[ImageLike], style: ImageLike, config: StyleConfig, layers: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`prepare_images` for a batch: ``[batch, height, width, 3]`` and the style; all the
-    content images must come out the same size after scaling to ``config.image_size``."""
+    contents: Sequence[ImageLike], style: StyleLike, config: StyleConfig, layers: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray | list[np.ndarray]]:
+    """:func:`prepare_images` for a batch: ``[batch, height, width, 3]`` and the style (or list of
+    styles); all the content images must come out the same size after scaling to ``config.image_size``."""
     scaled = []
     for index, content in enumerate(contents):
         what = "content image" if len(contents) == 1 else f"content image {index + 1}"
@@ -171,40 +271,63 @@ def prepare_batch(
 
 
 def prepare_images(
-    content: ImageLike, style: ImageLike, config: StyleConfig, layers: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Load and scale both images; fail clearly if either is too small for the deepest of ``layers``
-    (default: the config's layers in use)."""
+    content: ImageLike, style: StyleLike, config: StyleConfig, layers: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray | list[np.ndarray]]:
+    """Load and scale the images; fail clearly if any is too small for the deepest of ``layers``
+    (default: the config's layers in use). Each style image gets ``config.style_scale``² times the
+    content's pixel count; a list of styles comes back as a list."""
     content_image = imageio.resize_longest_side(imageio.load_image(content, "content image"), config.image_size)
-    style_image = imageio.load_image(style, "style image")
-    style_image = imageio.resize_to_area(style_image, content_image.shape[0] * content_image.shape[1])
+    styles = style_list(style)
+    area = content_image.shape[0] * content_image.shape[1] * config.style_scale**2
+    named = [("content image", content_image)]
+    for index, source in enumerate(styles):
+        what = "style image" if len(styles) == 1 else f"style image {index + 1}"
+        named.append((what, imageio.resize_to_area(imageio.load_image(source, what), area)))
     layers = list(layers or config.layers_in_use())
-    for what, array in (("content image", content_image), ("style image", style_image)):
+    scale = f" and --style_scale {config.style_scale:g}" if config.style_scale != 1 else ""
+    for what, array in named:
+        is_style = what != "content image"
         check_image_size(
-            array.shape, layers, what, "raise --image_size or use shallower layers",
-            context=f" after scaling to --image_size {config.image_size}",
+            array.shape, layers, what, f"raise --image_size{' or --style_scale' if is_style and scale else ''} or use shallower layers",
+            context=f" after scaling to --image_size {config.image_size}{scale if is_style else ''}",
         )
-    return content_image, style_image
+    style_images = [array for _, array in named[1:]]
+    return content_image, style_images if isinstance(style, (list, tuple)) else style_images[0]
 
 
 def make_loss_fn(
-    model: keras.Model, content_image: ImageBatch, style_image: ImageBatch, config: StyleConfig
+    model: keras.Model,
+    content_image: ImageBatch,
+    style_image: ImageBatch | Sequence[ImageBatch],
+    config: StyleConfig,
+    content_mask: np.ndarray | None = None,
+    style_masks: np.ndarray | None = None,
 ) -> Callable[[tf.Tensor], Losses]:
     """The objective image → losses, with the content activations P_i and style Grams A_i fixed.
 
     The images are arrays or tensors (graph tensors too: the SavedModel stylizer builds its loss
-    here), ``[height, width, 3]`` or ``[batch, height, width, 3]``."""
+    here), ``[height, width, 3]`` or ``[batch, height, width, 3]``. ``style_image`` may be a list
+    of style images: A_i is then Σ_s β_s·A_i^s (β = ``config.style_blend``), or, with
+    ``style_masks`` (``[styles, height, width]`` at the content's size), each style is compared in
+    its own region. ``content_mask`` (``[height, width]``) weights the content loss per position."""
     content_terms, style_terms = config.content_terms(), config.style_terms()
     content_targets = {}
     if content_terms:
         features = model(_as_batch(content_image))
         content_targets = {name: tf.stop_gradient(features[name]) for name in content_terms}
     style_targets = {}
+    styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
+    blend = config.style_blend(len(styles))
     if style_terms:
-        features = model(_as_batch(style_image))
-        style_targets = {
-            name: tf.stop_gradient(gram_matrix(features[name], config.normalization)) for name in style_terms
-        }
+        grams = [_style_grams(model, s, content_image, style_terms, config) for s in styles]
+        if style_masks is not None:  # one Gram per style, each compared in its region
+            style_targets = {name: tf.stack([g[name][0] for g in grams]) for name in style_terms}
+        else:  # the blend: Σ_s β_s·A^s over the styles with a weight
+            style_targets = {
+                name: tf.add_n([beta * g[name] for beta, g in zip(blend, grams) if beta]) for name in style_terms
+            }
+    content_masks = maskio.layer_masks(content_mask, content_terms) if content_mask is not None and content_terms else None
+    region_masks = maskio.layer_masks(style_masks, style_terms) if style_masks is not None and style_terms else None
 
     def loss_fn(images: tf.Tensor) -> Losses:
         return combined_loss(
@@ -218,9 +341,29 @@ def make_loss_fn(
             tv_weight=config.tv_weight,
             images=images,
             normalization=config.normalization,
+            content_masks=content_masks,
+            style_masks=region_masks,
+            style_blend=blend,
         )
 
     return loss_fn
+
+
+def _style_grams(
+    model: keras.Model, style_image: ImageBatch, content_image: ImageBatch, layers, config: StyleConfig
+) -> dict[str, tf.Tensor]:
+    """A_i of one style image. Under the ``paper`` normalization (plain sums, which grow with the
+    pixel count) a style scaled by ``style_scale`` ≠ 1 has its Grams rescaled to the output's pixel count."""
+    style_image = _as_batch(style_image)
+    features = model(style_image)
+    grams = {name: tf.stop_gradient(gram_matrix(features[name], config.normalization)) for name in layers}
+    if config.normalization == "paper" and config.style_scale != 1:
+        content_shape, style_shape = tf.shape(_as_batch(content_image)), tf.shape(style_image)
+        ratio = tf.cast(content_shape[1] * content_shape[2], tf.float32) / tf.cast(
+            style_shape[1] * style_shape[2], tf.float32
+        )
+        grams = {name: gram * tf.cast(ratio, gram.dtype) for name, gram in grams.items()}
+    return grams
 
 
 def _as_batch(image: ImageBatch) -> tf.Tensor:
@@ -228,9 +371,20 @@ def _as_batch(image: ImageBatch) -> tf.Tensor:
     return image if image.shape.rank == 4 else image[None]
 
 
-def initial_image(init: str, content: np.ndarray, style: np.ndarray, seed: int = 0) -> np.ndarray:
+def initial_image(
+    init: str, content: np.ndarray, style: np.ndarray, seed: int = 0, noise_blend: float = 0.0
+) -> np.ndarray:
     """Where the optimization starts: ``content`` (the paper), ``noise`` (Gatys' white noise, seeded),
-    ``style`` (scaled to the content's size), or a path to an image (scaled likewise)."""
+    ``style`` (scaled to the content's size), or a path to an image (scaled likewise); with
+    ``noise_blend`` t > 0, (1 − t)·that + t·the white noise."""
+    start = _initial_image(init, content, style, seed)
+    if noise_blend:
+        noise = np.random.default_rng(seed).uniform(0.0, 255.0, content.shape).astype(np.float32)
+        start = ((1.0 - noise_blend) * start + noise_blend * noise).astype(np.float32)
+    return start
+
+
+def _initial_image(init: str, content: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
     shape = content.shape[:2]
     if init == "content":
         return content.copy()

@@ -24,7 +24,8 @@ from tfstyle.images import check_writable  # noqa: E402
 
 # fmt: off
 flags.DEFINE_string("content", None, "Content image (a photo) to stylize. Required.")
-flags.DEFINE_string("style", None, "Style image (a painting) whose style is transferred. Required.")
+flags.DEFINE_string("style", None, "Style image (a painting) whose style is transferred, or comma-separated images to blend "
+                    "(see --style_blend_weights). Required.")
 flags.DEFINE_string("output", None, "Where to write the result (.png, .jpg, ...). Default: <content name>_stylized.png next to the content image.")
 flags.DEFINE_enum("preset", "default", ["default", "paper", "gatys"],
                   "Settings to start from; the flags below override them. default: the paper's layers, tuned for a good image in few iterations; "
@@ -50,6 +51,20 @@ flags.DEFINE_integer("print_every", 50, "Print the losses every N iterations (0:
 flags.DEFINE_string("logdir", None, "Write TensorBoard logs to a new subdirectory of this folder: the losses every --print_every iterations "
                     "(every one if 0), the image at the start, every --save_every iterations and the end, the inputs, the config and the "
                     "graph. Watch with: tensorboard --logdir <folder>.")
+# Creative controls (README "Creative controls").
+flags.DEFINE_list("style_blend_weights", None, "With several --style images: comma-separated weights, one per style, normalized to sum "
+                  "to 1 (default: equal). Each layer's style target is the blend of the styles' Gram matrices.")
+flags.DEFINE_float("style_scale", None, "Size of the style image relative to the output (default 1: the same number of pixels; 0.5: "
+                   "half the width and height, smaller brush strokes; 2: larger ones).")
+flags.DEFINE_enum("preserve_colors", None, ["luminance", "histogram"], "Keep the content's colours. luminance: transfer the style on "
+                  "the luminance only and keep the content's colour (Gatys et al. 2017); histogram: match the style image's colours "
+                  "(mean and covariance) to the content's before the transfer.")
+flags.DEFINE_string("content_mask", None, "Grayscale image with the content's aspect ratio: where the content loss applies (white: "
+                    "kept as in the photo; black: free for the style). Default: everywhere.")
+flags.DEFINE_list("style_masks", None, "Comma-separated grayscale images, one per --style, with the content's aspect ratio: where "
+                  "each style applies (white inside, black outside).")
+flags.DEFINE_enum("pooling", None, ["max", "avg"], "VGG16's pooling: max (as trained) or avg (average pooling, as Gatys et al. used).")
+flags.DEFINE_float("noise_blend", None, "Start from (1-t)*init + t*white noise (seeded by --seed), t in [0, 1] (default 0).")
 # fmt: on
 flags.mark_flags_as_required(["content", "style"])
 
@@ -68,7 +83,23 @@ def config_from_flags(values: flags.FlagValues = FLAGS):
     for name in ("content_layer_weights", "style_layer_weights"):
         if values[name].present:
             changes[name] = tuple(_parse_float(f"--{name}", item) for item in values[name].value)
+    changes.update({name: values[name].value for name in _CONTROL_FLAGS if values[name].present})
+    if values["style_blend_weights"].present:
+        changes["style_blend_weights"] = tuple(
+            _parse_float("--style_blend_weights", item) for item in values["style_blend_weights"].value
+        )
     return preset(values.preset).override(**changes)
+
+
+# The creative controls that are StyleConfig fields (the masks are arguments of stylize).
+_CONTROL_FLAGS = ("style_scale", "preserve_colors", "pooling", "noise_blend")
+
+
+def style_paths(text: str) -> list[str]:
+    """``--style``: one path, or comma-separated paths (a file whose name holds a comma is one path)."""
+    if Path(text).exists():
+        return [text]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def default_output(content: str) -> Path:
@@ -85,12 +116,14 @@ def main(argv: list[str]) -> int:
         for flag in ("save_every", "print_every"):
             if FLAGS[flag].value < 0:
                 raise ConfigError(f"--{flag} must be 0 or more, got {FLAGS[flag].value}")
-        for what in ("content", "style"):  # before the output check: the default output is beside the content
-            if not Path(FLAGS[what].value).exists():
-                raise ImageError(f"{what} image not found: {FLAGS[what].value}")
+        styles = style_paths(FLAGS.style)
+        inputs = [("content", FLAGS.content), *(("style", path) for path in styles)]
+        for what, path in inputs:  # before the output check: the default output is beside the content
+            if not Path(path).exists():
+                raise ImageError(f"{what} image not found: {path}")
         check_writable(output)
-        for what in ("content", "style"):
-            if output.exists() and Path(FLAGS[what].value).exists() and output.samefile(FLAGS[what].value):
+        for what, path in inputs:
+            if output.exists() and output.samefile(path):
                 raise ImageError(f"--output {output} is the {what} image; choose another file")
         callbacks = [tfstyle.ProgressBar(print_every=FLAGS.print_every)]
         if FLAGS.save_every:
@@ -99,7 +132,10 @@ def main(argv: list[str]) -> int:
         if FLAGS.logdir:
             board = tfstyle.TensorBoard(FLAGS.logdir, scalar_every=FLAGS.print_every or 1, image_every=FLAGS.save_every)
             callbacks.append(board)
-        result = tfstyle.stylize(FLAGS.content, FLAGS.style, config, callbacks=callbacks)
+        result = tfstyle.stylize(
+            FLAGS.content, styles if len(styles) > 1 else styles[0], config, callbacks=callbacks,
+            content_mask=FLAGS.content_mask, style_masks=FLAGS.style_masks,
+        )
         result.save(output)
     except StyleInterrupted as stop:
         stop.result.save(output)
