@@ -475,3 +475,21 @@ def test_cli_errors_are_one_line(files, capsys, args, message):
     assert len(lines) == 1 and lines[0].startswith("tfstyle: error: ") and "Traceback" not in err, err
     assert message in lines[0]
     assert not files["out"].exists()
+
+
+def test_the_stylizer_export_bakes_in_pooling_and_refuses_the_other_controls(tmp_path, monkeypatch):
+    from tfstyle import savedmodel
+
+    for changes in (dict(preserve_colors="luminance"), dict(style_scale=2.0), dict(noise_blend=0.5)):
+        with pytest.raises(ConfigError, match=f"cannot bake in {next(iter(changes))}"):
+            savedmodel.export_stylizer(tmp_path / "stylizer", BASE.override(**changes))
+    asked = []
+
+    def no_build(*args, **kwargs):
+        asked.append(kwargs.get("pooling"))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(savedmodel, "build_feature_model", no_build)
+    with pytest.raises(RuntimeError, match="stop here"):
+        savedmodel.export_stylizer(tmp_path / "stylizer", BASE.override(pooling="avg"))
+    assert asked == ["avg"]

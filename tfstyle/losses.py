@@ -42,11 +42,13 @@ def masked_gram_matrix(features: tf.Tensor, mask: tf.Tensor, normalization: str 
     """
     mask = tf.cast(mask, features.dtype)
     mask = mask[None, ..., None] if mask.shape.rank == 2 else mask[..., None]
-    gram = tf.einsum("bhwp,bhwq->bpq", features * mask, features)
+    shape = tf.shape(features)
+    flat_shape = [shape[0], shape[1] * shape[2], features.shape[-1] or shape[3]]
+    # A matmul rather than an einsum, as in gram_matrix (faster with its gradient on oneDNN CPUs).
+    gram = tf.matmul(tf.reshape(features * mask, flat_shape), tf.reshape(features, flat_shape), transpose_a=True)
     area = tf.reduce_sum(mask * tf.ones_like(features[..., :1]), axis=[1, 2, 3])  # Σ_k m(k), per image
     gram = gram / tf.maximum(area, 1e-7)[:, None, None]
     if normalization == "paper":
-        shape = tf.shape(features)
         gram = gram * tf.cast(shape[1] * shape[2], gram.dtype)
     return gram
 

@@ -200,10 +200,11 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
         )
     if config.init not in ("content", "noise", "style"):
         raise ConfigError(f"the stylizer starts from content, noise or style, not an image file ({config.init})")
+    _check_controls(config)
     names = _vgg_order(config.layers_in_use())
     source = _describe_weights(config.weights, config.seed)
     with _Staging(path) as staging:
-        module = Stylizer(build_feature_model(names, config.weights, config.seed), names, config)
+        module = Stylizer(build_feature_model(names, config.weights, config.seed, pooling=config.pooling), names, config)
         settings = dataclasses.asdict(config)
         settings.update(learning_rate=config.effective_learning_rate, weights=source)
         for name in ("iterations", "image_size", "device"):  # not baked in
@@ -312,6 +313,25 @@ def _clip(images: tf.Tensor) -> tf.Tensor:
 def _resize(images: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
     """``tfstyle.images.resize`` in TF ops: antialiased bicubic, clipped to [0, 255]."""
     return _clip(tf.image.resize(images, size, method="bicubic", antialias=True))
+
+
+def _check_controls(config: StyleConfig) -> None:
+    """The creative controls the in-graph stylizer has no room for (``pooling`` it bakes in)."""
+    unsupported = [
+        name
+        for name, used in (
+            ("style_blend_weights", config.style_blend_weights is not None and len(config.style_blend_weights) > 1),
+            ("style_scale", config.style_scale != 1),
+            ("preserve_colors", config.preserve_colors is not None),
+            ("noise_blend", config.noise_blend != 0),
+        )
+        if used
+    ]
+    if unsupported:
+        raise ConfigError(
+            f"the stylizer export takes one style at the content's size from the plain init; it cannot bake in "
+            f"{', '.join(unsupported)} (use tfstyle.stylize for them)"
+        )
 
 
 def _resize_to_area(images: tf.Tensor, area: tf.Tensor) -> tf.Tensor:
