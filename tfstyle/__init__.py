@@ -16,11 +16,14 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "tfstyle.callbacks": ("Callback", "ProgressBar", "RunInfo", "SaveEvery", "Step"),
+    "tfstyle.checkpoint": ("Checkpointing",),
     "tfstyle.config": ("PRESETS", "StyleConfig", "preset"),
     "tfstyle.errors": (
-        "ConfigError", "ExportError", "ImageError", "NonFiniteLossError", "StyleInterrupted", "TfstyleError", "WeightsError",
+        "CheckpointError", "ConfigError", "ExportError", "ImageError", "MemoryLimitError", "NonFiniteLossError",
+        "StyleInterrupted", "TfstyleError", "WeightsError",
     ),
     "tfstyle.features": ("build_feature_model", "canonical_layer_name"),
+    "tfstyle.folder": ("FolderSummary", "find_images", "stylize_folder"),
     "tfstyle.images": ("load_image", "save_image"),
     "tfstyle.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
     "tfstyle.optimize": ("Result", "initial_image", "stylize"),
@@ -46,17 +49,21 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from tfstyle.callbacks import Callback, ProgressBar, RunInfo, SaveEvery, Step
+    from tfstyle.checkpoint import Checkpointing
     from tfstyle.config import PRESETS, StyleConfig, preset
     from tfstyle.errors import (
+        CheckpointError,
         ConfigError,
         ExportError,
         ImageError,
+        MemoryLimitError,
         NonFiniteLossError,
         StyleInterrupted,
         TfstyleError,
         WeightsError,
     )
     from tfstyle.features import build_feature_model, canonical_layer_name
+    from tfstyle.folder import FolderSummary, find_images, stylize_folder
     from tfstyle.images import load_image, save_image
     from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
     from tfstyle.optimize import Result, initial_image, stylize

@@ -1,15 +1,22 @@
-"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``); no flags here."""
+"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``); no flags here."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
-def import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly(at_start: Callable[[], T] | None = None) -> T | None:
     """TensorFlow's C++ start-up logs (oneDNN, CUDA probing) go to stderr on import and device
-    discovery, ignoring TF_CPP_MIN_LOG_LEVEL. Hide them, but show them if the import fails."""
+    discovery, ignoring TF_CPP_MIN_LOG_LEVEL. Hide them, but show them if the import fails.
+
+    ``at_start`` runs after the import and before TensorFlow starts its devices, for what must be
+    set up at program start (a ``MultiWorkerMirroredStrategy``); its result is returned."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved = os.dup(2)
@@ -18,6 +25,7 @@ def import_tensorflow_quietly() -> None:
         try:
             import tensorflow as tf
 
+            started = at_start() if at_start is not None else None
             tf.config.list_logical_devices()
         except BaseException:
             os.dup2(saved, 2)
@@ -27,6 +35,7 @@ def import_tensorflow_quietly() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+    return started
 
 
 def fail(message: str) -> int:

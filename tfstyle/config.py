@@ -75,6 +75,12 @@ class StyleConfig:
     pooling: str = "max"
     # The start image is (1 − t)·init + t·white noise (seeded by ``seed``), t = noise_blend in [0, 1].
     noise_blend: float = 0.0
+    # --- Large images (README "Resuming and large images") -----------------------------------------
+    # Optimize in overlapping tiles of about this many pixels a side (rounded down to a multiple of the
+    # deepest layer's stride), the style statistics over the whole image; None: the whole image at once.
+    tile_size: int | None = None
+    # The tiles' overlap in pixels, across which they are feathered; None: a quarter of the tile.
+    tile_overlap: int | None = None
 
     def __post_init__(self) -> None:
         for kind in ("content", "style"):
@@ -110,6 +116,17 @@ class StyleConfig:
         if not self.content_terms() and not self.style_terms():
             raise ConfigError("no loss term is left: every layer weight (or both a and b) is zero")
         self._check_controls()
+        self._check_tiles()
+
+    def _check_tiles(self) -> None:
+        """Validate the tiling (whether the tile suits the layers is checked when the run starts)."""
+        if self.tile_size is not None:
+            _check_int("tile size", self.tile_size)
+        if self.tile_overlap is not None:
+            if isinstance(self.tile_overlap, bool) or not isinstance(self.tile_overlap, int) or self.tile_overlap < 0:
+                raise ConfigError(f"tile overlap must be 0 or a positive whole number, got {self.tile_overlap!r}")
+            if self.tile_size is None:
+                raise ConfigError("a tile overlap needs a tile size")
 
     def _check_controls(self) -> None:
         """Validate (and normalize the blend weights of) the creative controls."""

@@ -35,3 +35,16 @@ class StyleInterrupted(KeyboardInterrupt):
 
 class ExportError(TfstyleError):
     """A SavedModel export cannot be written where it was asked to go."""
+
+
+class MemoryLimitError(TfstyleError):
+    """A run does not fit in the device's memory; the message names the largest size that fits and
+    a tile size that does. ``estimate`` holds the numbers (a :class:`tfstyle.memory.Estimate`)."""
+
+    def __init__(self, message: str, estimate=None):
+        super().__init__(message)
+        self.estimate = estimate
+
+
+class CheckpointError(TfstyleError):
+    """A checkpoint cannot be written or read, or belongs to another run."""

@@ -12,6 +12,7 @@ would couple the images, so it runs the images of a batch one after another.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -28,12 +29,23 @@ import tensorflow as tf
 from tfstyle import color
 from tfstyle import images as imageio
 from tfstyle import masks as maskio
+from tfstyle import memory
 from tfstyle.callbacks import Callback, CallbackLike, CallbackList, RunInfo, Step
+from tfstyle.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.config import INITS, StyleConfig, preset
-from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted
+from tfstyle.distribute import ShardedLoss, describe
+from tfstyle.errors import (
+    CheckpointError,
+    ConfigError,
+    ImageError,
+    MemoryLimitError,
+    NonFiniteLossError,
+    StyleInterrupted,
+)
 from tfstyle.features import build_feature_model, check_image_size
 from tfstyle.images import ImageLike
 from tfstyle.losses import combined_loss, gram_matrix
+from tfstyle.tiling import TiledLoss
 
 Losses = dict[str, tf.Tensor]
 
@@ -67,6 +79,21 @@ StyleLike = Union[ImageLike, Sequence[ImageLike]]  # one style image, or a list 
 ImageBatch = Union[np.ndarray, tf.Tensor]
 
 
+def _memory_errors(function):
+    """``function`` (stylize) with TensorFlow's ResourceExhaustedError turned into a
+    :class:`MemoryLimitError` that names the largest size that fits and a tile size."""
+
+    @functools.wraps(function)
+    def wrapper(content, style, config=None, *args, **kwargs):
+        try:
+            return function(content, style, config, *args, **kwargs)
+        except tf.errors.ResourceExhaustedError:
+            raise _out_of_memory(content, config or preset("default"), kwargs.get("strategy")) from None
+
+    return wrapper
+
+
+@_memory_errors
 def stylize(
     content: ContentLike,
     style: StyleLike,
@@ -76,6 +103,8 @@ def stylize(
     *,
     content_mask: ImageLike | None = None,
     style_masks: ImageLike | Sequence[ImageLike] | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    checkpoint: Checkpointing | None = None,
 ) -> Result:
     """Paint ``content`` in the style of ``style``; the paper's algorithm with ``config``'s settings.
 
@@ -103,8 +132,16 @@ def stylize(
     ``noise_blend`` do the rest. With ``preserve_colors="luminance"`` the optimization runs on
     luminance images (the losses are theirs) and the callbacks' and the result's images carry the
     content's colours. A ``feature_model`` passed in keeps its own pooling.
+
+    Large images and long runs (README "Resuming and large images"): ``config.tile_size`` optimizes
+    the image in overlapping, feathered tiles (:mod:`tfstyle.tiling`); a run that would not fit in
+    memory raises :class:`MemoryLimitError` before it starts. ``checkpoint`` (a
+    :class:`tfstyle.Checkpointing`) saves the run as it goes and resumes it (:mod:`tfstyle.checkpoint`).
+    ``strategy`` (a ``tf.distribute`` strategy) spreads a batch over its replicas for sgd and adam
+    (:mod:`tfstyle.distribute`); L-BFGS runs on one device.
     """
     config = config or preset("default")
+    strategy = _check_run_options(config, strategy, checkpoint, content_mask, style_masks)
     contents, batched = content_list(content)
     styles = style_list(style)
     config.style_blend(len(styles))  # fail early on a count mismatch
@@ -114,11 +151,13 @@ def stylize(
     in_color = content_images
     content_images, style_images = color.preserve_colors(config.preserve_colors, content_images, style_images)
     device = pick_device(config.device)
+    _check_memory(content_images, config, device, strategy)
     with tf.device(device):
-        model = feature_model or build_feature_model(
-            config.layers_in_use(), config.weights, config.seed, pooling=config.pooling
-        )
-        loss_fn = make_loss_fn(model, content_images, style_images, config, content_mask, style_masks)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():  # weights on every replica
+            model = feature_model or build_feature_model(
+                config.layers_in_use(), config.weights, config.seed, pooling=config.pooling
+            )
+        loss_fn = _objective(model, content_images, style_images, config, content_mask, style_masks, strategy)
         start = np.stack([
             initial_image(config.init, c, style_images[0], config.seed, config.noise_blend) for c in content_images
         ])
@@ -128,7 +167,7 @@ def stylize(
         one_by_one = None
         if config.optimizer == "lbfgs" and len(content_images) > 1:
             one_by_one = [
-                make_loss_fn(model, c, style_images, config, content_mask, style_masks) for c in content_images
+                _objective(model, c, style_images, config, content_mask, style_masks) for c in content_images
             ]
         info = RunInfo(
             config=config,
@@ -139,12 +178,15 @@ def stylize(
             style_name="+".join(_source_name(s, "style") for s in styles),
             device=device,
         )
+        saves = _run_checkpoint(checkpoint, config, content_images, style_images, start, content_mask, style_masks)
+        if isinstance(loss_fn, ShardedLoss):
+            device = describe(strategy)
         if config.preserve_colors != "luminance":
-            return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info, batched, one_by_one)
+            return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info, batched, one_by_one, saves)
         recolor = _ContentColors(in_color)
         try:
             result = _optimize(
-                image, loss_fn, config, CallbackList(recolor.wrap(callbacks)), device, info, batched, one_by_one
+                image, loss_fn, config, CallbackList(recolor.wrap(callbacks)), device, info, batched, one_by_one, saves
             )
         except (NonFiniteLossError, StyleInterrupted) as err:
             err.result = recolor.result(err.result)
@@ -421,12 +463,21 @@ class _Recorder:
         self.image, self.iterations, self.callbacks = image, iterations, callbacks
         self.rows: list[dict[str, float]] = []
         self.start = time.perf_counter()
+        self.checkpoint: RunCheckpoint | None = None
+
+    def resume(self, rows: list[dict[str, float]], checkpoint: RunCheckpoint) -> None:
+        """Continue a run whose first iterations are ``rows`` (restored), saving to ``checkpoint``."""
+        self.rows, self.checkpoint = list(rows), checkpoint
+        if rows:
+            self.start -= rows[-1]["seconds"]
 
     def record(self, losses: dict[str, np.ndarray]) -> bool:
         """Store one iteration's losses and notify the callbacks; True means stop."""
         row = {name: float(np.mean(value)) for name, value in losses.items()}
         row["seconds"] = time.perf_counter() - self.start
         self.rows.append(row)
+        if self.checkpoint is not None:
+            self.checkpoint.after_step(self.rows)
         step = Step(len(self.rows), self.iterations, row, tf.convert_to_tensor(self.image), row["seconds"])
         return self.callbacks.step(step)
 
@@ -444,9 +495,12 @@ def _optimize(
     info: RunInfo | None = None,
     batched: bool = False,
     one_by_one: list | None = None,
+    checkpoint: RunCheckpoint | None = None,
 ) -> Result:
-    """Run the optimizer on ``image``; ``one_by_one`` holds each image's loss for a batch under L-BFGS."""
+    """Run the optimizer on ``image``; ``one_by_one`` holds each image's loss for a batch under L-BFGS;
+    ``checkpoint`` saves the run (and restores it first when resuming)."""
     initial = _to_floats(loss_fn(image))  # eager: one forward pass is not worth a trace
+    restored = checkpoint.restore_image(image) if checkpoint is not None else []
     iterations = config.iterations
     if config.optimizer != "lbfgs":
         run = _gradient_descent
@@ -455,6 +509,8 @@ def _optimize(
     else:
         run = _lbfgs
     recorder = _Recorder(image, iterations, callbacks)
+    if checkpoint is not None:
+        recorder.resume(restored, checkpoint)
     # The compiled step is built on the first iteration after this, so a graph trace that a
     # callback starts in on_start (tfstyle.TensorBoard) records it.
     callbacks.start(iterations, info)
@@ -486,9 +542,13 @@ def _optimize(
             message = f"the loss of the starting image is already {bad.value}; lower the weights (a, b, tv)"
         raise NonFiniteLossError(message, result(message)) from None
     except KeyboardInterrupt:
+        if checkpoint is not None:
+            checkpoint.interrupted(recorder.rows)
         raise StyleInterrupted(result()) from None
     finally:
         callbacks.end()
+    if checkpoint is not None:
+        checkpoint.finish(recorder.rows)
     return result(stopped)
 
 
@@ -510,6 +570,9 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
     else:
         optimizer = keras.optimizers.SGD(learning_rate)
     last_good = tf.Variable(image, trainable=False, name="last_finite_image")
+    if recorder.checkpoint is not None:  # its state is saved (and restored) with the image
+        optimizer.build([image])
+        recorder.checkpoint.track_optimizer(optimizer)
 
     @tf.function
     def step() -> Losses:
@@ -523,7 +586,9 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
             image.assign(tf.clip_by_value(image, 0.0, 255.0))
         return losses
 
-    for _ in range(config.iterations):
+    if hasattr(loss_fn, "value_and_gradient"):  # tiled, or spread over devices: it brings its gradient
+        step = _own_gradient_step(image, loss_fn, optimizer, last_good)
+    for _ in range(len(recorder.rows), config.iterations):
         losses = {name: value.numpy() for name, value in step().items()}
         total = float(np.sum(losses["total"]))
         if not np.isfinite(total):
@@ -533,9 +598,14 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
     return None
 
 
-def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> str | None:
-    """SciPy's L-BFGS-B on the pixels, bounded to [0, 255], fed by a compiled value-and-gradient."""
+def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder, done: int | None = None) -> str | None:
+    """SciPy's L-BFGS-B on the pixels, bounded to [0, 255], fed by a compiled value-and-gradient;
+    ``done`` iterations (default: those recorded, when resuming) are not run again."""
     shape = image.shape
+    done = len(recorder.rows) if done is None else done
+    remaining = config.iterations - done
+    if remaining <= 0:
+        return None
 
     @tf.function
     def value_and_gradient() -> tuple[Losses, tf.Tensor]:
@@ -544,6 +614,8 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
             total = tf.reduce_sum(losses["total"])
         return losses, tape.gradient(total, image)
 
+    if hasattr(loss_fn, "value_and_gradient"):  # tiled: it brings its gradient
+        value_and_gradient = functools.partial(loss_fn.value_and_gradient, image)
     accepted = image.numpy()
     evaluated: dict[str, np.ndarray] = {}
     asked_to_stop = False
@@ -575,13 +647,13 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
         bounds=scipy.optimize.Bounds(0.0, 255.0),
         callback=callback,
         # Run the iterations asked for: no early stop on small progress.
-        options={"maxiter": config.iterations, "maxfun": 4 * config.iterations + 20, "ftol": 0.0, "gtol": 0.0},
+        options={"maxiter": remaining, "maxfun": 4 * remaining + 20, "ftol": 0.0, "gtol": 0.0},
     )
     image.assign(accepted)
     if asked_to_stop:
         return _CALLBACK_STOP
-    if outcome.nit < config.iterations:
-        return f"L-BFGS-B stopped after {outcome.nit} of {config.iterations} iterations: {outcome.message}"
+    if outcome.nit < remaining:
+        return f"L-BFGS-B stopped after {done + outcome.nit} of {config.iterations} iterations: {outcome.message}"
     return None
 
 
@@ -593,11 +665,15 @@ def _lbfgs_one_by_one(
     The batch variable gets each image's accepted iterates, so callbacks see the whole batch.
     """
     reasons = []
+    done = len(recorder.rows)  # when resuming: the images before done // iterations are finished
     for index, one_loss_fn in enumerate(loss_fns):
+        finished = min(max(done - index * config.iterations, 0), config.iterations)
+        if finished == config.iterations:
+            continue
         one = tf.Variable(image[index : index + 1], name="stylized_image")
         one_recorder = _ImageRecorder(recorder, image, index, one)
         try:
-            reason = _lbfgs(one, one_loss_fn, config, one_recorder)
+            reason = _lbfgs(one, one_loss_fn, config, one_recorder, finished)
         except _NonFinite as bad:
             image[index].assign(bad.last_good[0])
             raise _NonFinite(bad.value, image.numpy()) from None
@@ -632,3 +708,112 @@ def _source_name(source: ImageLike, fallback: str) -> str:
 
 def _to_floats(losses: Losses) -> dict[str, float]:
     return {name: float(np.mean(value.numpy())) for name, value in losses.items()}
+
+
+# --- Checkpoints, tiles and devices (README "Resuming and large images", "Stylizing a folder") ----
+
+
+def _check_run_options(
+    config: StyleConfig,
+    strategy: tf.distribute.Strategy | None,
+    checkpoint: Checkpointing | None,
+    content_mask,
+    style_masks,
+) -> tf.distribute.Strategy | None:
+    """Refuse what does not combine; the strategy to use (None where the run stays on one device)."""
+    if checkpoint is not None and not isinstance(checkpoint, Checkpointing):
+        raise CheckpointError(f"checkpoint must be a tfstyle.Checkpointing, got {type(checkpoint).__name__}")
+    if config.tile_size and (content_mask is not None or style_masks is not None):
+        raise ConfigError("masks do not work with tiles; leave out the tile size or the masks")
+    if config.tile_size and strategy is not None:
+        raise ConfigError("a tiled run works on one device; leave out the tile size or the strategy")
+    if (config.tile_size or strategy is not None) and getattr(config, "precision", None) == "float16":
+        raise ConfigError("precision float16 does not work with tiles or several devices; use bfloat16 or float32")
+    if checkpoint is not None and getattr(config, "scales", 1) > 1:
+        raise CheckpointError("checkpoints work with one scale only; leave out the scales or the checkpoint")
+    if checkpoint is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise CheckpointError("checkpoints do not work across several workers; leave out the checkpoint")
+    return None if config.optimizer == "lbfgs" else strategy  # L-BFGS-B runs on one device
+
+
+def _objective(
+    model: keras.Model,
+    content_images: np.ndarray,
+    style_images,
+    config: StyleConfig,
+    content_mask: np.ndarray | None = None,
+    style_masks: np.ndarray | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+):
+    """The loss to optimize: :func:`make_loss_fn`'s, or the same tile by tile (``config.tile_size``),
+    or spread over ``strategy``'s replicas; the last two bring their own ``value_and_gradient``."""
+    if config.tile_size:
+        return TiledLoss(model, content_images, style_images, config)
+    if strategy is not None and len(content_images) > 1:  # one image cannot be split
+        return ShardedLoss(
+            strategy,
+            lambda shard: make_loss_fn(model, shard, style_images, config, content_mask, style_masks),
+            content_images,
+        )
+    return make_loss_fn(model, content_images, style_images, config, content_mask, style_masks)
+
+
+def _own_gradient_step(image: tf.Variable, loss_fn, optimizer, last_good: tf.Variable) -> Callable[[], Losses]:
+    """The SGD/Adam step for a loss that computes its own gradient (tiled, or spread over devices):
+    the same update as the compiled step, applied to the gradient it returns."""
+
+    @tf.function
+    def apply(gradient: tf.Tensor, total: tf.Tensor) -> None:
+        if tf.math.is_finite(total):
+            last_good.assign(image)
+            optimizer.apply_gradients([(gradient, image)])
+            image.assign(tf.clip_by_value(image, 0.0, 255.0))
+
+    def step() -> Losses:
+        losses, gradient = loss_fn.value_and_gradient(image)
+        apply(gradient, tf.reduce_sum(losses["total"]))
+        return losses
+
+    return step
+
+
+def _run_checkpoint(
+    checkpoint: Checkpointing | None, config: StyleConfig, content_images, style_images, start, content_mask, style_masks
+) -> RunCheckpoint | None:
+    """The run's saves, fingerprinted by its settings and images (None without ``checkpoint``)."""
+    if checkpoint is None:
+        return None
+    styles = style_images if isinstance(style_images, (list, tuple)) else [style_images]
+    arrays = {"content_image": content_images, "start_image": start, "content_mask": content_mask, "style_masks": style_masks}
+    arrays.update({f"style_image_{index + 1}": style for index, style in enumerate(styles)})
+    return RunCheckpoint(checkpoint, fingerprint(config, arrays))
+
+
+def _check_memory(content_images: np.ndarray, config: StyleConfig, device: str, strategy) -> None:
+    """Raise :class:`MemoryLimitError` before a run whose estimate exceeds the device's free memory."""
+    batch = len(content_images)
+    if strategy is not None and tf.DeviceSpec.from_string(device).device_type == "GPU":
+        batch = -(-batch // strategy.num_replicas_in_sync)  # each GPU holds its shard
+    elif config.optimizer == "lbfgs":
+        batch = 1  # a batch runs image by image
+    memory.check_fits(
+        content_images.shape[1:3], config.layers_in_use(), batch, config.tile_size,
+        list(config.content_terms()), device, memory.bytes_per_value(getattr(config, "precision", None)),
+    )  # fmt: skip
+
+
+def _out_of_memory(content: ContentLike, config: StyleConfig, strategy) -> Exception:
+    """The :class:`MemoryLimitError` for a run that ran out of memory, sized from its inputs."""
+    try:
+        contents, _ = content_list(content)
+        height, width = imageio.load_image(contents[0], "content image").shape[:2]
+        scale = config.image_size / max(height, width)
+        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        device = pick_device(config.device)
+    except Exception:  # noqa: BLE001 - the inputs were read before; any failure here gets the plain message
+        return MemoryLimitError("out of memory; lower --image_size or the batch, or use --tile (overlapping tiles)")
+    batch = 1 if config.optimizer == "lbfgs" else len(contents)
+    return memory.out_of_memory_error(
+        shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device,
+        memory.bytes_per_value(getattr(config, "precision", None)),
+    )  # fmt: skip

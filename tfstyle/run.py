@@ -18,6 +18,7 @@ from tfstyle._cli import import_tensorflow_quietly
 import_tensorflow_quietly()
 
 import tfstyle  # noqa: E402 - after the quiet import above
+from tfstyle.checkpoint import Checkpointing, latest_step  # noqa: E402
 from tfstyle.config import preset  # noqa: E402
 from tfstyle.errors import ConfigError, ImageError, NonFiniteLossError, StyleInterrupted, TfstyleError  # noqa: E402
 from tfstyle.images import check_writable  # noqa: E402
@@ -65,6 +66,15 @@ flags.DEFINE_list("style_masks", None, "Comma-separated grayscale images, one pe
                   "each style applies (white inside, black outside).")
 flags.DEFINE_enum("pooling", None, ["max", "avg"], "VGG16's pooling: max (as trained) or avg (average pooling, as Gatys et al. used).")
 flags.DEFINE_float("noise_blend", None, "Start from (1-t)*init + t*white noise (seeded by --seed), t in [0, 1] (default 0).")
+# Resuming and large images (README "Resuming and large images").
+flags.DEFINE_integer("checkpoint_every", 0, "Save a checkpoint (the image, the optimizer's state and the step) every N iterations, "
+                     "when the run ends and on Ctrl-C, in --checkpoint_dir (0: none, unless --resume).")
+flags.DEFINE_bool("resume", False, "Continue from the checkpoint in --checkpoint_dir where it stopped (sgd and adam exactly; lbfgs from the "
+                  "saved image with a fresh L-BFGS memory), saving as it goes; without a checkpoint, start from the beginning.")
+flags.DEFINE_string("checkpoint_dir", None, "Folder of the checkpoints. Default: <output name>_checkpoint beside the output.")
+flags.DEFINE_integer("tile", None, "Optimize in overlapping tiles of about this many pixels a side (a multiple of 16), feathered "
+                     "across the overlaps, with the style statistics of the whole image: a large image in modest memory (0: no tiles).")
+flags.DEFINE_integer("tile_overlap", None, "Overlap of the --tile tiles in pixels (default: a quarter of the tile).")
 # fmt: on
 flags.mark_flags_as_required(["content", "style"])
 
@@ -88,6 +98,10 @@ def config_from_flags(values: flags.FlagValues = FLAGS):
         changes["style_blend_weights"] = tuple(
             _parse_float("--style_blend_weights", item) for item in values["style_blend_weights"].value
         )
+    if values["tile"].present:  # --tile 0: no tiles
+        changes["tile_size"] = values.tile or None
+    if values["tile_overlap"].present:
+        changes["tile_overlap"] = values.tile_overlap
     return preset(values.preset).override(**changes)
 
 
@@ -105,6 +119,23 @@ def style_paths(text: str) -> list[str]:
 def default_output(content: str) -> Path:
     path = Path(content)
     return path.with_name(f"{path.stem}_stylized.png")
+
+
+def checkpointing_from_flags(output: Path, values: flags.FlagValues = FLAGS):
+    """``--checkpoint_every``, ``--resume`` and ``--checkpoint_dir`` as a :class:`tfstyle.Checkpointing`
+    (None when neither of the first two is given); prints where a resumed run continues."""
+    if values.checkpoint_every < 0:
+        raise ConfigError(f"--checkpoint_every must be 0 or more, got {values.checkpoint_every}")
+    if not values.checkpoint_every and not values.resume:
+        if values["checkpoint_dir"].present:
+            raise ConfigError("--checkpoint_dir needs --checkpoint_every or --resume")
+        return None
+    directory = Path(values.checkpoint_dir) if values.checkpoint_dir else output.with_name(f"{output.stem}_checkpoint")
+    if values.resume:
+        step = latest_step(directory)
+        print(f"resuming from iteration {step} (checkpoint in {directory})" if step is not None
+              else f"no checkpoint in {directory} yet; starting from the beginning")  # fmt: skip
+    return Checkpointing(directory, every=values.checkpoint_every, resume=values.resume)
 
 
 def main(argv: list[str]) -> int:
@@ -125,6 +156,7 @@ def main(argv: list[str]) -> int:
         for what, path in inputs:
             if output.exists() and output.samefile(path):
                 raise ImageError(f"--output {output} is the {what} image; choose another file")
+        checkpoint = checkpointing_from_flags(output)
         callbacks = [tfstyle.ProgressBar(print_every=FLAGS.print_every)]
         if FLAGS.save_every:
             callbacks.append(tfstyle.SaveEvery(output, FLAGS.save_every))
@@ -134,12 +166,14 @@ def main(argv: list[str]) -> int:
             callbacks.append(board)
         result = tfstyle.stylize(
             FLAGS.content, styles if len(styles) > 1 else styles[0], config, callbacks=callbacks,
-            content_mask=FLAGS.content_mask, style_masks=FLAGS.style_masks,
+            content_mask=FLAGS.content_mask, style_masks=FLAGS.style_masks, checkpoint=checkpoint,
         )
         result.save(output)
     except StyleInterrupted as stop:
         stop.result.save(output)
         print(f"\ninterrupted after {stop.result.iterations} iterations; saved the current image to {output}", file=sys.stderr)
+        if checkpoint is not None:
+            print(f"the checkpoint is in {checkpoint.directory}; the same command with --resume continues", file=sys.stderr)
         return 130
     except KeyboardInterrupt:  # before the first iteration (loading images, building the model)
         print(f"\ninterrupted before the run finished; {output} was not written", file=sys.stderr)

@@ -1,0 +1,404 @@
+"""Stylizing a folder: many content images, one style, an output folder; resumable, failure-isolated.
+
+:func:`stylize_folder` takes the content images (:func:`find_images` lists a folder, a glob or a
+list file), skips every image whose output exists (outputs are written atomically, so an existing
+one is complete: a stopped run resumes where it stopped), groups the rest by their size after
+scaling, and stylizes each group in batches of ``batch_size`` (one ``tf.Variable``, optionally
+spread over devices by a ``tf.distribute`` strategy). Each image is read on its own first: one that
+cannot be read fails alone. A batch whose optimization fails (a non-finite loss, too little memory,
+an image too small for the layers) is run again image by image, so only the culprit fails. The
+returned :class:`FolderSummary` counts the images done, skipped and failed, with the reasons.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob as globlib
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+from tfstyle import images as imageio
+from tfstyle.config import StyleConfig, preset
+from tfstyle.distribute import describe, is_chief
+from tfstyle.errors import ConfigError, ImageError, TfstyleError
+from tfstyle.features import build_feature_model
+from tfstyle.optimize import pick_device, stylize
+
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+DEFAULT_BATCH_PER_DEVICE = 4
+_ORIENTATION = 0x0112  # EXIF orientations 5-8 turn the image a quarter: width and height swap
+
+
+def image_suffixes() -> set[str]:
+    """File extensions of the images PIL can read (``.jpg``, ``.png``, ...)."""
+    return {suffix for suffix, name in Image.registered_extensions().items() if name in Image.OPEN}
+
+
+def find_images(
+    content_dir: str | os.PathLike | None = None,
+    pattern: str | None = None,
+    list_file: str | os.PathLike | None = None,
+) -> list[Path]:
+    """The content images: the image files in ``content_dir`` (not its subfolders), or those matching
+    the glob ``pattern`` (``**`` recurses), or the paths in ``list_file`` (one a line, relative to the
+    file's folder; blank lines and ``#`` comments skipped). Exactly one of the three, else ConfigError."""
+    given = [what for what, value in (("content_dir", content_dir), ("glob", pattern), ("list", list_file)) if value]
+    if len(given) != 1:
+        raise ConfigError("give exactly one of --content_dir, --content_glob and --content_list")
+    suffixes = image_suffixes()
+    if content_dir:
+        folder = Path(content_dir)
+        if not folder.is_dir():
+            raise ImageError(f"content folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}")
+        found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        if not found:
+            raise ImageError(f"no images in {folder} (looked for {', '.join(sorted({'.jpg', '.png', '.tif', '.webp'}))}, ...)")
+        return found
+    if pattern:
+        found = sorted(Path(p) for p in globlib.glob(os.path.expanduser(pattern), recursive=True) if Path(p).is_file())
+        if not found:
+            raise ImageError(f"no files match {pattern}")
+        return found
+    listing = Path(list_file)
+    try:
+        lines = listing.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ImageError(f"list file {listing} not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ImageError(f"cannot read list file {listing}: {getattr(err, 'strerror', None) or err}") from None
+    paths = []
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            path = Path(os.path.expanduser(line))
+            paths.append(path if path.is_absolute() else listing.parent / path)
+    if not paths:
+        raise ImageError(f"list file {listing} names no images")
+    return paths
+
+
+def output_paths(sources: Sequence[Path], output_dir: str | os.PathLike, suffix: str = ".png") -> list[Path]:
+    """Each source's output: ``<output_dir>/<stem><suffix>``; sources that share a stem get a short
+    hash of their path as well (``photo_3fa2c1.png``), the same on every run."""
+    stems: dict[str, int] = {}
+    for source in sources:
+        stems[source.stem] = stems.get(source.stem, 0) + 1
+    folder = Path(output_dir)
+    outputs = []
+    for source in sources:
+        name = source.stem
+        if stems[name] > 1:
+            name += "_" + hashlib.sha256(os.fspath(source.resolve()).encode()).hexdigest()[:6]
+        outputs.append(folder / f"{name}{suffix}")
+    return outputs
+
+
+@dataclass
+class ImageOutcome:
+    """What became of one content image: ``status`` is done, skipped or failed (``message`` says why)."""
+
+    source: Path
+    output: Path
+    status: str
+    message: str = ""
+
+
+@dataclass
+class FolderSummary:
+    """The outcome of every image, in input order, and the run's time and device(s)."""
+
+    outcomes: list[ImageOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    device: str = ""
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+    @property
+    def done(self) -> int:
+        return self.count(DONE)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(SKIPPED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+    @property
+    def images_per_minute(self) -> float:
+        return 60.0 * self.done / self.seconds if self.seconds > 0 else 0.0
+
+
+class FolderInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`stylize_folder`; ``summary`` has the images finished so far (their
+    outputs are written; running the same command again resumes)."""
+
+    def __init__(self, summary: FolderSummary):
+        super().__init__("interrupted")
+        self.summary = summary
+
+
+class FolderProgress:
+    """Progress over the images: on a terminal a bar with images per minute, elsewhere a line per image.
+
+    :func:`stylize_folder` calls ``start(total, skipped)`` once, ``image(outcome)`` as each image is
+    done or fails, and ``end(summary)``.
+    """
+
+    def __init__(self, stream: TextIO | None = None, errors: TextIO | None = None):
+        self._stream, self._errors = stream, errors
+        self.total = self.finished = 0
+        self._t0 = time.perf_counter()
+        self._live = False
+        self._done = 0
+
+    @property
+    def _out(self) -> TextIO:
+        return self._stream or sys.stdout
+
+    def start(self, total: int, skipped: int) -> None:
+        self.total, self.finished, self._done = total, 0, 0
+        self._t0 = time.perf_counter()
+        self._live = self._out.isatty()
+        if skipped:
+            self._out.write(f"skipping {skipped} image{'s' if skipped != 1 else ''} whose output exists\n")
+        if self._live:
+            self._out.write(self.bar())
+        self._out.flush()
+
+    def image(self, outcome: ImageOutcome) -> None:
+        self.finished += 1
+        self._done += outcome.status == DONE
+        if self._live:
+            self._out.write("\r\033[K")
+        if outcome.status == FAILED:
+            (self._errors or sys.stderr).write(f"failed: {outcome.source}: {outcome.message}\n")
+            (self._errors or sys.stderr).flush()
+        if self._live:
+            self._out.write(self.bar() if self.finished < self.total else "")
+        else:
+            self._out.write(f"[{self.finished}/{self.total}] {outcome.status} {outcome.source} -> {outcome.output}  {self.rate()}\n")
+        self._out.flush()
+
+    def end(self, summary: FolderSummary) -> None:
+        if self._live and self.finished < self.total:
+            self._out.write("\r\033[K")
+            self._out.flush()
+
+    def rate(self) -> str:
+        minutes = (time.perf_counter() - self._t0) / 60.0
+        return f"{self._done / minutes:.1f} images/min" if minutes > 0 and self._done else "- images/min"
+
+    def bar(self, width: int = 24) -> str:
+        """``[=========>..............]  12/40 images  3.2 images/min  ETA 9.4 min``"""
+        done = width * self.finished // max(1, self.total)
+        arrow = ("=" * done + ">")[:width].ljust(width, ".")
+        line = f"[{arrow}] {self.finished:>{len(str(self.total))}}/{self.total} images  {self.rate()}"
+        minutes = (time.perf_counter() - self._t0) / 60.0
+        if self._done and self.finished < self.total:
+            line += f"  ETA {minutes / self.finished * (self.total - self.finished):.1f} min"
+        return line
+
+
+def stylize_folder(
+    sources: Sequence[str | os.PathLike],
+    style,
+    output_dir: str | os.PathLike,
+    config: StyleConfig | None = None,
+    *,
+    batch_size: int | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    suffix: str = ".png",
+    overwrite: bool = False,
+    progress: FolderProgress | None = None,
+    feature_model=None,
+) -> FolderSummary:
+    """Stylize every image of ``sources`` with ``style`` and ``config`` into ``output_dir`` (created
+    if missing) as ``<stem><suffix>``; see the module's docstring. ``batch_size`` images run per
+    step (default: 4 per device of ``strategy``); ``overwrite`` redoes images whose output exists.
+    Raises what makes every image fail (an unreadable style, bad settings, an unwritable folder);
+    a :class:`FolderInterrupted` on Ctrl-C.
+    """
+    config = config or preset("default")
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    batch_size = batch_size or DEFAULT_BATCH_PER_DEVICE * replicas
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch size must be a positive whole number, got {batch_size!r}")
+    if config.tile_size:
+        strategy, batch_size = None, 1  # tiles are for one large image at a time, on one device
+    sources = [Path(source) for source in sources]
+    outputs = output_paths(sources, output_dir, suffix)
+    folder = Path(output_dir)
+    _prepare_folder(folder, suffix)
+    styles = _load_styles(style)
+    device = pick_device(config.device)
+    summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
+    outcomes: dict[int, ImageOutcome] = {}
+    todo = []
+    for index, (source, output) in enumerate(zip(sources, outputs)):
+        if output.exists() and not overwrite:
+            outcomes[index] = ImageOutcome(source, output, SKIPPED, "output exists")
+        else:
+            todo.append(index)
+    progress = progress or _QuietProgress()
+    progress.start(len(todo), len(outcomes))
+    groups, unreadable = _group_by_size(sources, todo, config.image_size)
+    t0 = time.perf_counter()
+
+    def finish(index: int, status: str, message: str = "") -> None:
+        outcomes[index] = ImageOutcome(sources[index], outputs[index], status, message)
+        progress.image(outcomes[index])
+
+    try:
+        for index, message in unreadable:
+            finish(index, FAILED, message)
+        if groups:
+            scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+            with tf.device(device), scope:  # one feature model for every batch, on every replica
+                model = feature_model or build_feature_model(
+                    config.layers_in_use(), config.weights, config.seed, **_pooling(config)
+                )
+            for indices in groups:
+                for start in range(0, len(indices), batch_size):
+                    _run_batch(indices[start : start + batch_size], sources, outputs, styles, config, model, strategy, finish)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        _fill(summary, outcomes, t0)
+        progress.end(summary)
+        raise FolderInterrupted(summary) from None
+    _fill(summary, outcomes, t0)
+    progress.end(summary)
+    return summary
+
+
+def _run_batch(indices, sources, outputs, styles, config, model, strategy, finish: Callable) -> None:
+    """Read each image of the batch on its own, stylize those that read, retry one by one on failure."""
+    images, ready = [], []
+    for index in indices:
+        try:
+            image = imageio.load_image(sources[index], "content image")
+            images.append(imageio.resize_longest_side(image, config.image_size))
+            ready.append(index)
+        except ImageError as err:
+            finish(index, FAILED, str(err))
+    by_shape: dict[tuple[int, ...], list[int]] = {}  # the header's size may have misled the grouping
+    for position, image in enumerate(images):
+        by_shape.setdefault(image.shape, []).append(position)
+    for positions in by_shape.values():
+        batch = [images[p] for p in positions]
+        members = [ready[p] for p in positions]
+        try:
+            result = stylize(batch, styles, config, feature_model=model, strategy=strategy)
+        except TfstyleError as err:
+            if len(batch) == 1:
+                finish(members[0], FAILED, str(err))
+                continue
+            for image, index in zip(batch, members):  # one by one: only the culprit fails
+                try:
+                    one = stylize([image], styles, config, feature_model=model, strategy=strategy)
+                except TfstyleError as one_err:
+                    finish(index, FAILED, str(one_err))
+                else:
+                    _write(one.image[0], index, outputs, finish)
+            continue
+        for image, index in zip(result.image, members):
+            _write(image, index, outputs, finish)
+
+
+def _write(image: np.ndarray, index: int, outputs: Sequence[Path], finish: Callable) -> None:
+    if not is_chief():  # on a cluster only the chief writes
+        finish(index, DONE, "written by the chief")
+        return
+    try:
+        imageio.save_image(image, outputs[index])
+    except ImageError as err:
+        finish(index, FAILED, str(err))
+    else:
+        finish(index, DONE)
+
+
+def _group_by_size(sources: Sequence[Path], todo: Sequence[int], size: int) -> tuple[list[list[int]], list[tuple[int, str]]]:
+    """The images to do, grouped by their size after scaling (from the file headers); and those
+    whose header cannot be read, with the reason."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    unreadable = []
+    for index in todo:
+        try:
+            height, width = _header_size(sources[index])
+        except ImageError as err:
+            unreadable.append((index, str(err)))
+            continue
+        scale = size / max(height, width)
+        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        groups.setdefault(shape, []).append(index)
+    return list(groups.values()), unreadable
+
+
+def _header_size(path: Path) -> tuple[int, int]:
+    """(height, width) as the image will be read (EXIF orientation applied), from its header only."""
+    if not path.exists():
+        raise ImageError(f"content image not found: {path}")
+    if path.is_dir():
+        raise ImageError(f"content image {path} is a directory, not an image file")
+    try:
+        with Image.open(path) as pil:
+            width, height = pil.size
+            orientation = pil.getexif().get(_ORIENTATION, 1)
+    except UnidentifiedImageError:
+        raise ImageError(f"content image {path} is not an image (PIL cannot identify its format)") from None
+    except Exception as err:  # noqa: BLE001 - PIL raises many types for a bad file; it fails alone
+        raise ImageError(f"content image {path} is corrupt or truncated ({err})") from None
+    return (width, height) if orientation in (5, 6, 7, 8) else (height, width)
+
+
+def _load_styles(style):
+    """The style image(s) read once for every batch."""
+    if isinstance(style, (list, tuple)):
+        if len(style) == 1:
+            return imageio.load_image(style[0], "style image")
+        return [imageio.load_image(s, f"style image {i + 1}") for i, s in enumerate(style)]
+    return imageio.load_image(style, "style image")
+
+
+def _prepare_folder(folder: Path, suffix: str) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ImageError(f"output folder {folder} is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ImageError(f"cannot create the output folder {folder}: {err.strerror or err}") from None
+    imageio.check_writable(folder / f"probe{suffix}")  # the extension and the folder's permissions
+
+
+def _fill(summary: FolderSummary, outcomes: dict[int, ImageOutcome], t0: float) -> None:
+    summary.outcomes = [outcomes[i] for i in sorted(outcomes)]
+    summary.seconds = time.perf_counter() - t0
+
+
+def _pooling(config: StyleConfig) -> dict:
+    pooling = getattr(config, "pooling", None)
+    return {"pooling": pooling} if pooling else {}
+
+
+class _QuietProgress(FolderProgress):
+    def start(self, total: int, skipped: int) -> None:
+        pass
+
+    def image(self, outcome: ImageOutcome) -> None:
+        pass
+
+    def end(self, summary: FolderSummary) -> None:
+        pass

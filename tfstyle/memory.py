@@ -1,0 +1,298 @@
+"""Memory: what a run needs, what the device has, and a clear message when it will not fit.
+
+The optimization holds VGG16's activations up to the deepest layer in use for the backward pass,
+so a run needs memory in proportion to the pixels it optimizes at once: the whole image, or one
+tile with ``tile_size``. :func:`run_bytes` estimates it (calibrated on the CPU: peak RSS against
+image size, docs/performance.md "Peak memory and tiling"), :func:`available_bytes` reads what the
+device has free, and :func:`check_fits` raises :class:`MemoryLimitError` before a run that would
+not fit, naming the largest size that fits and a tile size that would. The same message serves a
+TensorFlow ``ResourceExhaustedError`` met during a run (:func:`out_of_memory_error`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tfstyle.errors import MemoryLimitError
+from tfstyle.features import VGG16_CONV_LAYERS, canonical_layer_name
+
+GIB = 1024**3
+# Peak memory of a run ≈ ACTIVATION_FACTOR × the activations' bytes + FIXED_BYTES (TensorFlow's
+# buffers, the loss terms, the Gram matrices). Fitted to peak RSS of default-preset runs on the CPU
+# at 384x512 and 768x1024 px (docs/performance.md): the backward pass keeps every activation and
+# adds gradient buffers of the largest ones.
+ACTIVATION_FACTOR = 2.2
+FIXED_BYTES = 256 * 1024**2
+# Per pixel of the whole image, kept for the run whatever the tiling: the image, its last finite
+# copy, Adam's two moments, the gradient and the content image (float32 RGB each).
+IMAGE_BUFFERS = 6
+_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+_MEMINFO = "/proc/meminfo"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run at ``shape`` (height, width) needs, in bytes, and what it was compared with."""
+
+    shape: tuple[int, int]
+    batch: int
+    needed: int
+    available: int | None
+    tile_size: int | None = None
+
+    @property
+    def fits(self) -> bool:
+        return self.available is None or self.needed <= self.available
+
+
+def activation_values(height: int, width: int, layers: Sequence[str]) -> int:
+    """The activations VGG16 computes for one ``height`` × ``width`` image up to the deepest of
+    ``layers``: every conv layer's output and every pooling's, in values (multiply by the bytes of one)."""
+    deepest = max(VGG16_CONV_LAYERS.index(canonical_layer_name(name)) for name in layers)
+    total = 3 * height * width  # the preprocessed input
+    for index, name in enumerate(VGG16_CONV_LAYERS[: deepest + 1]):
+        block = int(name[5])
+        pools = block - 1
+        total += _CHANNELS[block] * (height >> pools) * (width >> pools)
+        last_of_block = index + 1 == len(VGG16_CONV_LAYERS) or int(VGG16_CONV_LAYERS[index + 1][5]) != block
+        if last_of_block and index < deepest:  # the pooling into the next block
+            total += _CHANNELS[block] * (height >> block) * (width >> block)
+    return total
+
+
+def run_bytes(
+    shape: Sequence[int],
+    layers: Sequence[str],
+    batch: int = 1,
+    tile_size: int | None = None,
+    content_layers: Sequence[str] = (),
+    bytes_per_value: int = 4,
+) -> int:
+    """Peak bytes of optimizing ``batch`` images of ``shape`` (height, width): forward and backward
+    through VGG16 to the deepest of ``layers``, over the whole image or over tiles of ``tile_size``
+    (which also keep every tile's content targets, ``content_layers``' activations)."""
+    height, width = int(shape[0]), int(shape[1])
+    buffers = IMAGE_BUFFERS * 3 * 4 * height * width * batch
+    if tile_size:
+        tile_h, tile_w = min(height, tile_size), min(width, tile_size)
+        work = activation_values(tile_h, tile_w, layers)
+        targets = 0
+        for name in content_layers:
+            block = int(canonical_layer_name(name)[5])
+            targets += _CHANNELS[block] * (height >> (block - 1)) * (width >> (block - 1))
+        # Overlapping tiles store the overlaps twice: about a third more at the default overlap.
+        stored = int(1.35 * targets * 4 * batch)
+    else:
+        work, stored = activation_values(height, width, layers), 0
+    return int(ACTIVATION_FACTOR * work * bytes_per_value * batch) + FIXED_BYTES + buffers + stored
+
+
+def available_bytes(device: str = "/device:CPU:0") -> int | None:
+    """Memory free for a run on ``device``, in bytes, or None when it cannot be told.
+
+    A GPU: TensorFlow's memory limit for it less what TensorFlow holds there now. The CPU: the
+    kernel's MemAvailable (``/proc/meminfo``), capped by a cgroup (container) memory limit.
+    """
+    import tensorflow as tf
+
+    spec = tf.DeviceSpec.from_string(device)
+    if (spec.device_type or "CPU").upper() == "GPU":
+        return _gpu_available(spec.device_index or 0)
+    return _host_available()
+
+
+def _host_available() -> int | None:
+    available = None
+    try:
+        with open(_MEMINFO, encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    limit = _cgroup_free()
+    return min(available, limit) if limit is not None else available
+
+
+def _cgroup_free() -> int | None:
+    """What a cgroup v2 (or v1) memory limit leaves free, if the process has one."""
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        try:
+            with open(limit_file, encoding="ascii") as handle:
+                limit = handle.read().strip()
+            with open(usage_file, encoding="ascii") as handle:
+                usage = int(handle.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 1 << 60:
+            return None
+        return max(0, int(limit) - usage)
+    return None
+
+
+def _gpu_available(index: int) -> int | None:
+    import tensorflow as tf
+    from tensorflow.python.client import device_lib
+
+    try:
+        limits = [d.memory_limit for d in device_lib.list_local_devices() if d.device_type == "GPU"]
+        used = tf.config.experimental.get_memory_info(f"GPU:{index}")["current"]
+    except (ValueError, RuntimeError, IndexError, KeyError, tf.errors.OpError):
+        return None
+    if index >= len(limits):
+        return None
+    return max(0, int(limits[index]) - int(used))
+
+
+def estimate(
+    shape: Sequence[int],
+    layers: Sequence[str],
+    batch: int = 1,
+    tile_size: int | None = None,
+    content_layers: Sequence[str] = (),
+    device: str = "/device:CPU:0",
+    bytes_per_value: int = 4,
+    available: int | None = -1,
+) -> Estimate:
+    """:func:`run_bytes` for the run against :func:`available_bytes` of ``device`` (or ``available``)."""
+    needed = run_bytes(shape, layers, batch, tile_size, content_layers, bytes_per_value)
+    free = available_bytes(device) if available == -1 else available
+    return Estimate((int(shape[0]), int(shape[1])), batch, needed, free, tile_size)
+
+
+def check_fits(
+    shape: Sequence[int],
+    layers: Sequence[str],
+    batch: int = 1,
+    tile_size: int | None = None,
+    content_layers: Sequence[str] = (),
+    device: str = "/device:CPU:0",
+    bytes_per_value: int = 4,
+    available: int | None = -1,
+) -> Estimate:
+    """Raise :class:`MemoryLimitError` if the run's estimate exceeds the memory free on ``device``."""
+    found = estimate(shape, layers, batch, tile_size, content_layers, device, bytes_per_value, available)
+    if not found.fits:
+        raise MemoryLimitError(
+            message(found, layers, content_layers, bytes_per_value, device, measured=False), found
+        )
+    return found
+
+
+def out_of_memory_error(
+    shape: Sequence[int],
+    layers: Sequence[str],
+    batch: int = 1,
+    tile_size: int | None = None,
+    content_layers: Sequence[str] = (),
+    device: str = "/device:CPU:0",
+    bytes_per_value: int = 4,
+) -> MemoryLimitError:
+    """The error for a run that TensorFlow could not allocate memory for (ResourceExhaustedError)."""
+    found = estimate(shape, layers, batch, tile_size, content_layers, device, bytes_per_value)
+    return MemoryLimitError(message(found, layers, content_layers, bytes_per_value, device, measured=True), found)
+
+
+def largest_side(
+    shape: Sequence[int],
+    layers: Sequence[str],
+    available: int,
+    batch: int = 1,
+    tile_size: int | None = None,
+    content_layers: Sequence[str] = (),
+    bytes_per_value: int = 4,
+) -> int:
+    """The longest side (pixels, a multiple of 16) of the largest image with ``shape``'s aspect ratio
+    whose run fits in ``available`` bytes; 0 if none does."""
+    height, width = int(shape[0]), int(shape[1])
+    aspect = min(height, width) / max(height, width)
+
+    def fits(side: int) -> bool:
+        short = max(1, round(side * aspect))
+        size = (side, short) if height >= width else (short, side)
+        return run_bytes(size, layers, batch, tile_size, content_layers, bytes_per_value) <= available
+
+    low, high = 0, 16
+    while fits(high) and high < 1 << 20:
+        low, high = high, high * 2
+    while high - low > 16:
+        middle = (low + high) // 2 // 16 * 16
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+def largest_tile(
+    shape: Sequence[int],
+    layers: Sequence[str],
+    available: int,
+    batch: int = 1,
+    content_layers: Sequence[str] = (),
+    bytes_per_value: int = 4,
+) -> int:
+    """The largest tile size (a multiple of 16, at most 2048) whose tiled run of ``shape`` fits; 0 if none."""
+    best = 0
+    for tile in range(64, 2048 + 1, 64):
+        if run_bytes(shape, layers, batch, tile, content_layers, bytes_per_value) <= available:
+            best = tile
+    return best
+
+
+def message(
+    found: Estimate,
+    layers: Sequence[str],
+    content_layers: Sequence[str] = (),
+    bytes_per_value: int = 4,
+    device: str = "/device:CPU:0",
+    measured: bool = False,
+) -> str:
+    """One line: what the run needs against what is free, the largest size that fits, and a tile size."""
+    height, width = found.shape
+    where = device.split("device:")[-1]
+    deepest = max(layers, key=lambda n: VGG16_CONV_LAYERS.index(canonical_layer_name(n)))
+    what = f"{found.batch} x " if found.batch > 1 else ""
+    how = f"in tiles of {found.tile_size} px " if found.tile_size else ""
+    if measured:
+        head = f"out of memory on {where} optimizing {what}{width}x{height} px {how}(TensorFlow could not allocate"
+        head += f"; the estimate is about {found.needed / GIB:.1f} GiB"
+        head += f" and {found.available / GIB:.1f} GiB is free now)" if found.available is not None else ")"
+    else:
+        head = (
+            f"optimizing {what}{width}x{height} px {how}needs about {found.needed / GIB:.1f} GiB (VGG16 activations "
+            f"to {canonical_layer_name(deepest)}, forward and backward) but only {found.available / GIB:.1f} GiB is free on {where}"
+        )
+    if found.available is None:
+        return head
+    hints = []
+    side = largest_side(found.shape, layers, found.available, found.batch, found.tile_size, content_layers, bytes_per_value)
+    if side >= 16 and side < max(height, width):
+        hints.append(f"the largest --image_size that fits is about {side}")
+    if found.batch > 1:
+        hints.append("a smaller batch needs less")
+    tile = largest_tile(found.shape, layers, found.available, found.batch, content_layers, bytes_per_value)
+    if tile and (not found.tile_size or tile < found.tile_size):
+        tile = min(tile, _round_down(max(height, width) // 2, 64) or tile, 1024)
+        needed = run_bytes(found.shape, layers, found.batch, tile, content_layers, bytes_per_value)
+        hints.append(f"or --tile {tile} optimizes it in overlapping tiles (about {needed / GIB:.1f} GiB)")
+    elif not tile:
+        hints.append("even tiles need more than that: free some memory")
+    return f"{head}; {', '.join(hints)}" if hints else head
+
+
+def _round_down(value: int, multiple: int) -> int:
+    return value // multiple * multiple
+
+
+def bytes_per_value(precision: str | None) -> int:
+    """2 for the 16-bit precisions (the activations are half the size), else 4."""
+    return 2 if precision in ("bfloat16", "float16") else 4
