@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tfstyle.errors import ConfigError
 from tfstyle.features import POOLINGS, canonical_layer_name
+from tfstyle.speed import MIN_SCALE_SIDE, PRECISIONS
 
 PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -75,6 +76,16 @@ class StyleConfig:
     pooling: str = "max"
     # The start image is (1 − t)·init + t·white noise (seeded by ``seed``), t = noise_blend in [0, 1].
     noise_blend: float = 0.0
+    # --- Speed (docs/performance.md); none of these changes the objective ----------------------
+    # VGG16's arithmetic: "float32", "bfloat16", "float16" (GPUs only) or "auto" (per device, as
+    # measured: bfloat16 on CPUs with native bfloat16, else float32). The losses and the image stay float32.
+    precision: str = "float32"
+    # XLA-compile the step (tf.function(jit_compile=True)); None: per device, as measured (off).
+    jit: bool | None = None
+    # Coarse-to-fine: optimize at image_size / 2^(scales-1) first, upsample, refine at each doubled
+    # size up to image_size. The iterations are split over the passes, each coarser pass getting
+    # twice the next finer one's (speed.scale_iterations); 1: a single pass at image_size.
+    scales: int = 1
     # --- Large images (README "Resuming and large images") -----------------------------------------
     # Optimize in overlapping tiles of about this many pixels a side (rounded down to a multiple of the
     # deepest layer's stride), the style statistics over the whole image; None: the whole image at once.
@@ -116,6 +127,7 @@ class StyleConfig:
         if not self.content_terms() and not self.style_terms():
             raise ConfigError("no loss term is left: every layer weight (or both a and b) is zero")
         self._check_controls()
+        self._check_speed()
         self._check_tiles()
 
     def _check_tiles(self) -> None:
@@ -147,6 +159,24 @@ class StyleConfig:
         _check_number("noise blend", self.noise_blend, minimum=0.0)
         if self.noise_blend > 1:
             raise ConfigError(f"noise blend must be between 0 and 1, got {self.noise_blend:g}")
+
+    def _check_speed(self) -> None:
+        """Validate the speed settings (whether float16 has a GPU is checked when the run starts)."""
+        _check_choice("precision", self.precision, PRECISIONS)
+        if self.jit is not None and not isinstance(self.jit, bool):
+            raise ConfigError(f"jit must be True, False or None (per device), got {self.jit!r}")
+        _check_int("scales", self.scales)
+        if self.scales > self.iterations:
+            raise ConfigError(
+                f"{self.scales} scales need at least {self.scales} iterations (one per scale), got {self.iterations}"
+            )
+        if self.scales > 1 and self.image_size / 2 ** (self.scales - 1) < MIN_SCALE_SIDE:
+            most = 1 + max(0, math.floor(math.log2(self.image_size / MIN_SCALE_SIDE)))
+            raise ConfigError(
+                f"{self.scales} scales at image size {self.image_size} would start at "
+                f"{self.image_size / 2 ** (self.scales - 1):g} pixels; the first pass needs at least {MIN_SCALE_SIDE} "
+                f"(use at most {most} scale{'s' if most > 1 else ''} at this size)"
+            )
 
     def style_blend(self, styles: int) -> tuple[float, ...]:
         """β_s for ``styles`` style images: the normalized ``style_blend_weights``, else equal (1/n)."""

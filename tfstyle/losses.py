@@ -25,9 +25,11 @@ def gram_matrix(features: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
 
     ``features``: ``[batch, height, width, N]`` → ``[batch, N, N]``.
     """
-    gram = tf.einsum("bhwp,bhwq->bpq", features, features)
+    shape = tf.shape(features)
+    flat = tf.reshape(features, [shape[0], shape[1] * shape[2], features.shape[-1] or shape[3]])
+    # A matmul, not the einsum "bhwp,bhwq->bpq": with its gradient 2-3x faster on oneDNN CPUs (tools/bench.py).
+    gram = tf.matmul(flat, flat, transpose_a=True)
     if normalization == "mean":
-        shape = tf.shape(features)
         gram = gram / tf.cast(shape[1] * shape[2], gram.dtype)
     return gram
 

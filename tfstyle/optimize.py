@@ -29,7 +29,7 @@ import tensorflow as tf
 from tfstyle import color
 from tfstyle import images as imageio
 from tfstyle import masks as maskio
-from tfstyle import memory
+from tfstyle import memory, speed
 from tfstyle.callbacks import Callback, CallbackLike, CallbackList, RunInfo, Step
 from tfstyle.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.config import INITS, StyleConfig, preset
@@ -103,6 +103,7 @@ def stylize(
     *,
     content_mask: ImageLike | None = None,
     style_masks: ImageLike | Sequence[ImageLike] | None = None,
+    start_image: ImageBatch | None = None,
     strategy: tf.distribute.Strategy | None = None,
     checkpoint: Checkpointing | None = None,
 ) -> Result:
@@ -133,6 +134,11 @@ def stylize(
     luminance images (the losses are theirs) and the callbacks' and the result's images carry the
     content's colours. A ``feature_model`` passed in keeps its own pooling.
 
+    Speed (docs/performance.md): ``config.precision`` and ``jit`` change how fast a step runs, not
+    what it computes (to round-off); ``config.scales`` > 1 runs coarse-to-fine (:func:`_coarse_to_fine`).
+    ``start_image`` (``[height, width, 3]`` or a batch, pixels in [0, 255], resized to the output
+    size) replaces ``config.init`` as the image the optimization starts from.
+
     Large images and long runs (README "Resuming and large images"): ``config.tile_size`` optimizes
     the image in overlapping, feathered tiles (:mod:`tfstyle.tiling`); a run that would not fit in
     memory raises :class:`MemoryLimitError` before it starts. ``checkpoint`` (a
@@ -142,6 +148,10 @@ def stylize(
     """
     config = config or preset("default")
     strategy = _check_run_options(config, strategy, checkpoint, content_mask, style_masks)
+    if config.scales > 1:
+        return _coarse_to_fine(
+            content, style, config, callbacks, feature_model, content_mask, style_masks, start_image, strategy
+        )
     contents, batched = content_list(content)
     styles = style_list(style)
     config.style_blend(len(styles))  # fail early on a count mismatch
@@ -157,10 +167,13 @@ def stylize(
             model = feature_model or build_feature_model(
                 config.layers_in_use(), config.weights, config.seed, pooling=config.pooling
             )
+            model = speed.with_precision(model, speed.resolve_precision(config.precision, device))
         loss_fn = _objective(model, content_images, style_images, config, content_mask, style_masks, strategy)
         start = np.stack([
             initial_image(config.init, c, style_images[0], config.seed, config.noise_blend) for c in content_images
         ])
+        if start_image is not None:
+            start = _resized_start(start_image, content_images.shape)
         if config.preserve_colors == "luminance":
             start = color.luminance_image(start)
         image = tf.Variable(start, name="stylized_image")
@@ -574,12 +587,12 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
         optimizer.build([image])
         recorder.checkpoint.track_optimizer(optimizer)
 
-    @tf.function
+    @tf.function(jit_compile=speed.resolve_jit(config.jit, image.device))
     def step() -> Losses:
         with tf.GradientTape() as tape:
             losses = loss_fn(image)
             total = tf.reduce_sum(losses["total"])  # a sum keeps each image of a batch independent
-        gradient = tape.gradient(total, image)
+        gradient = speed.gradient(tape, total, image, config.precision)
         if tf.math.is_finite(total):
             last_good.assign(image)
             optimizer.apply_gradients([(gradient, image)])
@@ -607,12 +620,12 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
     if remaining <= 0:
         return None
 
-    @tf.function
+    @tf.function(jit_compile=speed.resolve_jit(config.jit, image.device))
     def value_and_gradient() -> tuple[Losses, tf.Tensor]:
         with tf.GradientTape() as tape:
             losses = loss_fn(image)
             total = tf.reduce_sum(losses["total"])
-        return losses, tape.gradient(total, image)
+        return losses, speed.gradient(tape, total, image, config.precision)
 
     if hasattr(loss_fn, "value_and_gradient"):  # tiled: it brings its gradient
         value_and_gradient = functools.partial(loss_fn.value_and_gradient, image)
@@ -708,6 +721,116 @@ def _source_name(source: ImageLike, fallback: str) -> str:
 
 def _to_floats(losses: Losses) -> dict[str, float]:
     return {name: float(np.mean(value.numpy())) for name, value in losses.items()}
+
+
+# --- Coarse-to-fine (config.scales > 1) and start images -----------------------------------------
+
+
+def _resized_start(start_image: ImageBatch, shape: Sequence[int]) -> np.ndarray:
+    """``start_image`` (one image or a batch, [0, 255]) as a float32 batch of ``shape`` (bicubic)."""
+    images = np.asarray(start_image, np.float32)
+    images = images[None] if images.ndim == 3 else images
+    if images.ndim != 4 or images.shape[-1] != 3 or len(images) not in (1, shape[0]):
+        raise ImageError(f"the start image must be [height, width, 3] or a batch of {shape[0]}, got {images.shape}")
+    return np.stack([imageio.resize(images[min(i, len(images) - 1)], tuple(shape[1:3])) for i in range(shape[0])])
+
+
+def _coarse_to_fine(
+    content: ContentLike,
+    style: StyleLike,
+    config: StyleConfig,
+    callbacks: Iterable[CallbackLike],
+    feature_model: keras.Model | None,
+    content_mask: ImageLike | None,
+    style_masks: ImageLike | Sequence[ImageLike] | None,
+    start_image: ImageBatch | None,
+    strategy: tf.distribute.Strategy | None = None,
+) -> Result:
+    """``config.scales`` passes of :func:`stylize`, from ``image_size / 2^(scales-1)`` up to
+    ``image_size``, each starting from the previous pass's result upsampled (bicubic); the iterations
+    are split by :func:`speed.scale_iterations`.
+
+    For the callbacks it is one run of ``config.iterations`` iterations (the steps' images grow from
+    pass to pass). The result's ``history`` runs through every pass (a coarse pass's losses are its
+    smaller image's), ``initial_losses`` are the first pass's and ``seconds`` count from its start.
+    A run stopped in a coarse pass (a callback, a non-finite loss, Ctrl-C) has that pass's smaller image.
+    """
+    device = pick_device(config.device)
+    sizes = speed.scale_sizes(config.image_size, config.scales)
+    counts = speed.scale_iterations(config.iterations, config.scales)
+    with tf.device(device):  # one feature model, in the run's precision, for every pass
+        model = feature_model or build_feature_model(
+            config.layers_in_use(), config.weights, config.seed, pooling=config.pooling
+        )
+        model = speed.with_precision(model, speed.resolve_precision(config.precision, device))
+    passes = _Passes(callbacks, config, counts[0])
+    results: list[Result] = []
+    try:
+        for size, count in zip(sizes, counts):
+            one = config.override(image_size=size, iterations=count, scales=1)
+            result = stylize(
+                content, style, one, [passes], model,
+                content_mask=content_mask, style_masks=style_masks, start_image=start_image, strategy=strategy,
+            )
+            results.append(result)
+            if result.stopped == _CALLBACK_STOP:
+                break
+            start_image = result.image
+    except (NonFiniteLossError, StyleInterrupted) as err:
+        err.result = passes.result([*results, err.result])
+        raise
+    finally:
+        passes.end()
+    return passes.result(results)
+
+
+class _Passes(Callback):
+    """The callbacks of a coarse-to-fine run, as each pass's callback: started once, ended once,
+    with the iterations (and seconds) counted through all the passes."""
+
+    def __init__(self, callbacks: Iterable[CallbackLike], config: StyleConfig, first_pass_iterations: int):
+        self.inner = CallbackList(callbacks)
+        self.config, self.first_pass_iterations = config, first_pass_iterations
+        self.seconds: list[float] = []  # since the first pass started, one per iteration
+        self.total = config.iterations
+        self._run: RunInfo | None = None
+        self._t0: float | None = None
+
+    def set_run(self, run: RunInfo) -> None:
+        self._run = run
+
+    def on_start(self, iterations: int) -> None:
+        if self._t0 is None:
+            # L-BFGS on a batch counts batch × iterations; the first pass says how many times.
+            self.total = self.config.iterations * (iterations // self.first_pass_iterations)
+            self._t0 = time.perf_counter()
+            run = dataclasses.replace(self._run, config=self.config) if self._run is not None else None
+            self.inner.start(self.total, run)
+
+    def on_step(self, step: Step) -> bool:
+        self.seconds.append(time.perf_counter() - self._t0)
+        whole = dataclasses.replace(step, iteration=len(self.seconds), iterations=self.total, seconds=self.seconds[-1])
+        return self.inner.step(whole)
+
+    def end(self) -> None:
+        if self._t0 is not None:
+            self.inner.end()
+
+    def result(self, results: list[Result]) -> Result:
+        """One result for the passes run so far (the last one's image)."""
+        last = results[-1]
+        history = {name: np.concatenate([r.history[name] for r in results]) for name in last.history}
+        history["seconds"] = np.array(self.seconds[: len(history["seconds"])])
+        reasons = [r.stopped for r in results if r.stopped]
+        return dataclasses.replace(
+            last,
+            history=history,
+            initial_losses=results[0].initial_losses,
+            iterations=sum(r.iterations for r in results),
+            seconds=time.perf_counter() - self._t0 if self._t0 is not None else 0.0,
+            config=self.config,
+            stopped="; ".join(reasons) or None,
+        )
 
 
 # --- Checkpoints, tiles and devices (README "Resuming and large images", "Stylizing a folder") ----

@@ -44,6 +44,14 @@ flags.DEFINE_float("tv_weight", None, "Weight of the total-variation smoothness 
 flags.DEFINE_string("init", None, "Starting image: content (the paper), noise (white noise, seeded), style, or a path to an image.")
 flags.DEFINE_enum("optimizer", None, ["sgd", "adam", "lbfgs"], "sgd (the paper's plain gradient descent), adam, or lbfgs (L-BFGS-B).")
 flags.DEFINE_float("learning_rate", None, "Step size for sgd and adam (default: one that works for each; lbfgs ignores it).")
+# Speed (docs/performance.md): how fast the same objective is optimized.
+flags.DEFINE_enum("precision", None, ["auto", "float32", "bfloat16", "float16"],
+                  "Arithmetic of VGG16's layers; the losses and the image stay float32. float32; bfloat16 (about 2x faster on CPUs "
+                  "with AVX512-BF16 or AMX); float16 (GPUs only); auto: the fastest measured for the device. Default: the preset's.")
+flags.DEFINE_boolean("jit", None, "XLA-compile the optimization step (--nojit: do not). Default: per device, as measured (off on CPUs).")
+flags.DEFINE_integer("scales", None, "Coarse-to-fine passes: optimize at image_size/2^(N-1) first, upsample, refine at each doubled size up "
+                     "to --image_size. The iterations are split over the passes, each coarser pass getting twice the next finer one's. "
+                     "Default: the preset's (1: one pass at full size).")
 flags.DEFINE_integer("seed", None, "Random seed for the noise init (default 0).")
 flags.DEFINE_string("weights", None, "VGG16 weights: a path to vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, or 'imagenet' "
                     "($TFSTYLE_VGG16_WEIGHTS if set, else keras' download). Default: imagenet.")
@@ -84,6 +92,7 @@ FLAGS = flags.FLAGS
 _CONFIG_FLAGS = (
     "image_size", "iterations", "content_layers", "style_layers", "content_weight", "style_weight",
     "tv_weight", "init", "optimizer", "learning_rate", "seed", "weights",
+    "precision", "jit", "scales",
 )  # fmt: skip
 
 

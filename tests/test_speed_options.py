@@ -1,0 +1,193 @@
+"""The speed options (precision, jit, scales) change how fast a run goes, not what it computes.
+
+Behaviour only, on random weights and small images; speed itself is measured by tools/bench.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+import tfstyle.speed as speed
+from tfstyle.callbacks import Callback
+from tfstyle.config import StyleConfig
+from tfstyle.errors import ConfigError
+from tfstyle.features import build_feature_model
+from tfstyle.optimize import stylize
+from tfstyle.run import FLAGS, config_from_flags, parse_flags
+
+from conftest import ROOT, synthetic_image
+
+BASE = StyleConfig(
+    content_layers=("conv2_2",),
+    style_layers=("conv1_2", "conv2_2"),
+    style_weight=1.0,
+    optimizer="adam",
+    learning_rate=4.0,
+    iterations=5,
+    image_size=64,
+    weights="random",
+    precision="float32",
+    jit=False,
+    scales=1,
+)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return build_feature_model(BASE.layers_in_use(), weights="random", seed=0)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return synthetic_image(96, 128, seed=1), synthetic_image(128, 96, seed=2)
+
+
+class Record(Callback):
+    def __init__(self):
+        self.starts, self.ends, self.steps = [], 0, []
+
+    def on_start(self, iterations):
+        self.starts.append(iterations)
+
+    def on_step(self, step):
+        self.steps.append((step.iteration, step.iterations, tuple(step.image.shape), step.image.dtype.name))
+
+    def on_end(self, step):
+        self.ends += 1
+
+
+def test_bfloat16_gives_the_float32_losses_within_a_few_percent_and_keeps_the_image_float32(images, small_model):
+    exact = stylize(*images, BASE, feature_model=small_model)
+    record = Record()
+    reduced = stylize(*images, BASE.override(precision="bfloat16"), callbacks=[record], feature_model=small_model)
+    assert reduced.image.dtype == np.float32
+    assert {dtype for *_, dtype in record.steps} == {"float32"}  # the optimized variable
+    for name in ("total", "content", "style"):
+        assert reduced.final_losses[name] == pytest.approx(exact.final_losses[name], rel=0.05)
+    assert reduced.final_losses["total"] < 0.7 * reduced.initial_losses["total"]
+    assert np.abs(reduced.image - exact.image).mean() < 2.0  # grey levels
+
+
+def test_a_reduced_precision_model_returns_float32_and_leaves_the_original_alone(small_model):
+    reduced = speed.with_precision(small_model, "bfloat16")
+    pixels = synthetic_image(32, 32).astype(np.float32)[None]
+    exact, approximate = small_model(pixels), reduced(pixels)
+    for name, value in exact.items():
+        assert approximate[name].dtype == "float32"
+        np.testing.assert_allclose(approximate[name], value, rtol=0.05, atol=0.05 * float(np.abs(value).max()))
+    assert {layer.compute_dtype for layer in speed._convolutions(small_model)} == {"float32"}
+    assert {layer.compute_dtype for layer in speed._convolutions(reduced)} == {"bfloat16"}
+    assert speed.with_precision(reduced, "bfloat16") is reduced  # already in that precision
+    assert speed.with_precision(small_model, "float32") is small_model
+
+
+def test_xla_gives_the_same_result_to_round_off(images, small_model):
+    config = BASE.override(iterations=3, image_size=32)
+    plain = stylize(*images, config, feature_model=small_model)
+    compiled = stylize(*images, config.override(jit=True), feature_model=small_model)
+    np.testing.assert_allclose(compiled.history["total"], plain.history["total"], rtol=1e-3)
+    np.testing.assert_allclose(compiled.image, plain.image, atol=0.05)
+
+
+@pytest.mark.parametrize("scales, size, shapes", [(2, 128, [(48, 64), (96, 128)]), (3, 256, [(48, 64), (96, 128), (192, 256)])])
+def test_coarse_to_fine_ends_at_full_size_lowers_the_loss_and_is_one_run(images, small_model, scales, size, shapes):
+    record = Record()
+    config = BASE.override(scales=scales, image_size=size, iterations=7)
+    result = stylize(*images, config, callbacks=[record], feature_model=small_model)
+    assert result.image.shape == (*shapes[-1], 3)
+    assert result.iterations == 7 and len(result.history["total"]) == 7
+    assert np.all(np.diff(result.history["seconds"]) >= 0)
+    assert result.config is config
+    # One run for the callbacks: started and ended once, iterations counted through the passes,
+    # each pass's image at its size.
+    assert record.starts == [7] and record.ends == 1
+    assert [(i, n) for i, n, *_ in record.steps] == [(i, 7) for i in range(1, 8)]
+    counts = speed.scale_iterations(7, scales)
+    seen = [shape[1:3] for _, _, shape, _ in record.steps]
+    assert seen == [s for s, count in zip(shapes, counts) for _ in range(count)]
+    single = stylize(*images, config.override(scales=1), feature_model=small_model)
+    assert result.final_losses["total"] < 0.8 * single.initial_losses["total"]
+
+
+def test_the_iterations_split_over_the_scales():
+    assert speed.scale_sizes(512, 3) == [128, 256, 512]
+    assert speed.scale_iterations(100, 1) == [100]
+    assert speed.scale_iterations(100, 2) == [66, 34]
+    for iterations in (3, 7, 50, 101):
+        counts = speed.scale_iterations(iterations, 3)
+        assert sum(counts) == iterations and min(counts) >= 1
+        assert counts[0] >= counts[-1] or iterations < 7
+
+
+def test_float16_on_a_cpu_is_a_clear_error(images, small_model):
+    with pytest.raises(ConfigError, match="float16 needs a GPU"):
+        stylize(*images, BASE.override(precision="float16"), feature_model=small_model)
+
+
+def test_the_float16_path_runs_where_it_is_allowed(images, small_model, monkeypatch):
+    """The GPU path (float16 model and loss scaling), run on the CPU's float16 kernels."""
+    monkeypatch.setattr(speed, "_is_gpu", lambda device: True)
+    config = BASE.override(image_size=32, iterations=3)
+    exact = stylize(*images, config, feature_model=small_model)
+    for optimizer in ("adam", "lbfgs"):
+        result = stylize(*images, config.override(precision="float16", optimizer=optimizer), feature_model=small_model)
+        assert result.image.dtype == np.float32
+        assert result.final_losses["total"] < 0.8 * result.initial_losses["total"]
+        if optimizer == "adam":
+            assert result.final_losses["total"] == pytest.approx(exact.final_losses["total"], rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"precision": "half"}, "unknown precision 'half'"),
+        ({"jit": "yes"}, "jit must be True, False or None"),
+        ({"scales": 0}, "scales must be a positive whole number"),
+        ({"scales": 3, "image_size": 128}, "start at 32 pixels.*at most 2 scales"),
+        ({"scales": 3, "iterations": 2, "image_size": 512}, "3 scales need at least 3 iterations"),
+    ],
+)
+def test_bad_speed_settings_are_config_errors(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        BASE.override(**changes)
+
+
+def test_auto_picks_per_device(monkeypatch):
+    monkeypatch.setattr(speed, "cpu_has_bf16", lambda: True)
+    assert speed.resolve_precision("auto", "/device:CPU:0") == "bfloat16"
+    assert speed.resolve_precision("auto", "/device:GPU:0") == "float32"
+    monkeypatch.setattr(speed, "cpu_has_bf16", lambda: False)
+    assert speed.resolve_precision("auto", "/device:CPU:0") == "float32"
+    assert speed.resolve_jit(None, "/device:CPU:0") is False
+    assert speed.resolve_jit(True, "/device:CPU:0") is True
+
+
+def test_the_cli_flags_set_the_speed_fields(tmp_path):
+    parse_flags(["tfstyle", "--content=c.jpg", "--style=s.jpg", "--precision=bfloat16", "--nojit", "--scales=2"])
+    try:
+        config = config_from_flags()
+    finally:
+        FLAGS.unparse_flags()
+    assert (config.precision, config.jit, config.scales) == ("bfloat16", False, 2)
+    parse_flags(["tfstyle", "--content=c.jpg", "--style=s.jpg", "--jit"])
+    try:
+        assert config_from_flags().jit is True
+    finally:
+        FLAGS.unparse_flags()
+
+
+def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # the shared photo and painting
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "tools" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = bench
+    spec.loader.exec_module(bench)
+    assert bench.main(["--quick", "--json", str(tmp_path / "bench.json")]) == 0
+    out = capsys.readouterr().out
+    assert "GFLOP/s" in out and "quality of the peer" in out
+    assert (tmp_path / "bench.json").stat().st_size > 0
+    # The analytic floor: VGG16 to conv5_3 at 224x224 is 15.35 GFLOP forward (multiply-adds x 2).
+    assert bench.step_flops(["conv5_3"], 224, 224) == pytest.approx(2 * 30.7e9, rel=0.01)

@@ -1,0 +1,138 @@
+"""Speed settings: the feature model's precision, XLA, coarse-to-fine scales, and their defaults.
+
+None of them changes the objective: the losses, their gradient's accumulation into the image and
+the ``tf.Variable`` image stay float32 at every setting. Reduced precision (``bfloat16``, or
+``float16`` on a GPU) runs VGG16's layers, weights and activations in that type; the activations
+are cast back to float32 before the Gram matrices and the losses. The ``auto`` defaults were
+measured (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import keras
+import tensorflow as tf
+
+from tfstyle.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tfstyle.config import StyleConfig
+
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+# Under float16 the backward pass starts from the loss scaled to this size: float16 gradients of
+# the raw loss underflow (mean normalization) or overflow (the paper's plain sums). Measured at
+# 96 px: the float16 gradient is then within 3% of float32's (bfloat16's: 6-10%) for both.
+FLOAT16_LOSS_SCALE = 2.0**15
+MIN_SCALE_SIDE = 64  # coarse passes are not made smaller than this (longest side, pixels)
+# The share of the iterations each coarse scale gets relative to the next finer one (which costs
+# 4x as much per step): with 2 scales and 100 iterations, 67 run at half size and 33 at full size.
+COARSE_ITERATION_RATIO = 2.0
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU does bfloat16 arithmetic natively (AVX512-BF16 or AMX), read from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            flags = next((line for line in info if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The precision a run uses on ``device``: ``auto`` is bfloat16 on a CPU with native bfloat16
+    (its convolutions ran about 2x faster than float32's there) and float32 elsewhere (GPUs: not
+    measured yet). float16 needs a GPU."""
+    on_gpu = _is_gpu(device)
+    if precision == "auto":
+        return "bfloat16" if not on_gpu and cpu_has_bf16() else "float32"
+    if precision == "float16" and not on_gpu:
+        raise ConfigError(
+            "precision float16 needs a GPU (CPUs have no fast float16 convolutions); use bfloat16 or float32 here"
+        )
+    return precision
+
+
+def resolve_jit(jit: bool | None, device: str) -> bool:
+    """Whether to XLA-compile the step: ``None`` is off (measured slower on the CPU: XLA's
+    convolutions do not use oneDNN; on GPUs not measured yet)."""
+    return bool(jit) if jit is not None else False
+
+
+def for_device(config: StyleConfig, device: str) -> StyleConfig:
+    """``config`` with ``precision`` and ``jit`` decided for ``device`` (what ``auto``/None mean there)."""
+    return config.override(precision=resolve_precision(config.precision, device), jit=resolve_jit(config.jit, device))
+
+
+def with_precision(model: keras.Model, precision: str) -> keras.Model:
+    """``model`` (float32 pixels → ``{layer: activations}``) with its layers in ``precision``.
+
+    The copy takes float32 pixels and returns float32 activations; inside, weights and activations
+    are ``precision``. A model whose convolutions already compute in ``precision`` (float32 for
+    :func:`tfstyle.build_feature_model`'s) is returned as it is; the original is never changed.
+    """
+    if precision not in PRECISIONS[1:]:
+        raise ConfigError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS[1:])}")
+    convolutions = _convolutions(model)
+    if convolutions and all(layer.compute_dtype == precision for layer in convolutions):
+        return model
+
+    def in_precision(layer: keras.layers.Layer) -> keras.layers.Layer:
+        return layer.__class__.from_config({**layer.get_config(), "dtype": precision})
+
+    reduced = keras.models.clone_model(model, clone_function=in_precision)
+    reduced.set_weights(model.get_weights())  # rounded to ``precision`` once, not at every step
+    inputs = keras.Input(shape=(None, None, 3), name="rgb_0_255")
+    outputs = {
+        name: keras.layers.Activation("linear", dtype="float32", name=f"{name}_float32")(value)
+        for name, value in reduced(inputs).items()
+    }
+    wrapped = keras.Model(inputs, outputs, name=f"{model.name}_{precision}")
+    wrapped.trainable = False
+    return wrapped
+
+
+def _convolutions(model: keras.Model) -> list[keras.layers.Conv2D]:
+    """The Conv2D layers of ``model``, nested models included."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found.extend(_convolutions(layer))
+    return found
+
+
+def gradient(tape: tf.GradientTape, total: tf.Tensor, variable: tf.Variable, precision: str) -> tf.Tensor:
+    """d total / d variable. Under float16 the backward pass runs on the loss scaled to
+    :data:`FLOAT16_LOSS_SCALE` (computed per step, so no step is skipped) and is scaled back."""
+    if precision != "float16":
+        return tape.gradient(total, variable)
+    scale = FLOAT16_LOSS_SCALE / tf.maximum(tf.abs(tf.stop_gradient(total)), 1e-30)
+    return tape.gradient(total, variable, output_gradients=scale) / scale
+
+
+def _is_gpu(device: str) -> bool:
+    return tf.DeviceSpec.from_string(device).device_type == "GPU"
+
+
+def scale_sizes(image_size: int, scales: int) -> list[int]:
+    """The longest side of each pass, coarsest first: image_size / 2^(scales-1), ..., image_size."""
+    return [max(1, round(image_size / 2**k)) for k in reversed(range(scales))]
+
+
+def scale_iterations(iterations: int, scales: int, ratio: float = COARSE_ITERATION_RATIO) -> list[int]:
+    """Split ``iterations`` over the passes, coarsest first: each coarser pass gets ``ratio`` times
+    the next finer one's share (at least one iteration each, the total exactly ``iterations``)."""
+    if scales > iterations:
+        raise ConfigError(f"{scales} scales need at least {scales} iterations (one per scale), got {iterations}")
+    shares = [ratio ** (scales - 1 - k) for k in range(scales)]
+    counts = [max(1, math.floor(iterations * s / sum(shares))) for s in shares]
+    counts[-1] += iterations - sum(counts)  # round-off goes to the finest pass
+    while counts[-1] < 1:  # only when the floor of a coarse share overshot; take from the largest
+        largest = counts.index(max(counts))
+        counts[largest] -= 1
+        counts[-1] += 1
+    return counts

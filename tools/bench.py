@@ -1,0 +1,485 @@
+"""How fast tfstyle is: one step against the compute floor and a peer, time to quality, peak memory.
+
+    python tools/bench.py                        # per-step table: default and gatys presets at 256 and 512 px
+    python tools/bench.py --quality --sizes 512  # seconds to the peer's 1,000-step quality, per optimizer and scales
+    python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
+    python tools/bench.py --quick                # a tiny run of every part (random weights, 64 px, seconds)
+    python tools/bench.py --json results.json --wait_load 1.2   # wait for a quiet machine, keep the numbers
+
+- **Step**: the median time of one optimization step after warm-up (``--warmup``, ``--steps``),
+  timed from tfstyle's own loop (``Result.history["seconds"]``), all in one process.
+- **Floor**: the FLOPs of one step (the forward pass through VGG16 to the deepest layer in use and
+  the backward pass to the input, no filter gradients: 2·H·W·Cin·Cout·9 per convolution, twice)
+  divided by the best throughput TensorFlow reaches here for a VGG-shaped 3×3 convolution
+  (forward and input gradient, measured now for a few shapes).
+- **Peer**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
+  with the same layers and images.
+- **Time to quality**: seconds until a run's image is at least as close to the style as the peer's
+  image after ``--peer_steps`` (1,000) steps, and no farther from the content, by the yardstick of
+  :class:`Yardstick`; the clock starts with the feature model loaded (targets and tracing count).
+- **Memory**: peak resident memory (``wait4``'s ru_maxrss) of ``python -m tfstyle.run`` processes.
+
+Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
+which is recorded with them (``os.getloadavg``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tfstyle  # noqa: E402
+from peer_tutorial import TutorialPeer  # noqa: E402
+from tfstyle import speed  # noqa: E402
+from tfstyle.config import StyleConfig, preset  # noqa: E402
+from tfstyle.features import VGG16_CONV_LAYERS, build_feature_model, canonical_layer_name, resolve_weights  # noqa: E402
+from tfstyle.losses import gram_matrix  # noqa: E402
+from tfstyle.optimize import pick_device, prepare_images  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "images"
+CONTENT = SHARED / "content" / "tubingen.jpg"
+STYLE = SHARED / "style" / "starry_night.jpg"
+
+# VGG16's conv layers: (name, output channels); a pooling halves height and width before each block.
+_CHANNELS = {"block1": 64, "block2": 128, "block3": 256, "block4": 512, "block5": 512}
+# VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
+FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
+
+
+# --- The compute floor --------------------------------------------------------------------------
+
+
+def step_flops(layers: Sequence[str], height: int, width: int) -> float:
+    """FLOPs of one step: forward through VGG16's convolutions up to the deepest of ``layers`` and
+    the input-gradient backward pass (the same count again; no filter gradients). ReLU, pooling,
+    Gram matrices and the update are left out (a few percent)."""
+    deepest = max(VGG16_CONV_LAYERS.index(canonical_layer_name(n)) for n in layers)
+    flops, channels, h, w, block = 0.0, 3, height, width, "block1"
+    for name in VGG16_CONV_LAYERS[: deepest + 1]:
+        if name[:6] != block:  # a new block: 2x2 max pooling first
+            block, h, w = name[:6], h // 2, w // 2
+        out = _CHANNELS[block]
+        flops += 2.0 * 2 * h * w * channels * out * 9  # forward + input gradient
+        channels = out
+    return flops
+
+
+def conv_throughput(
+    dtype: tf.DType = tf.float32, shapes: Sequence[tuple[int, int, int, int]] = FLOOR_SHAPES, reps: int = 7
+) -> tuple[float, tuple[int, int, int, int]]:
+    """The best FLOP/s of a 3x3 'same' convolution's forward pass plus its input gradient over
+    ``shapes`` (median of ``reps`` timed runs each, after two warm-up runs), and the shape."""
+    best = (0.0, shapes[0])
+    for h, w, cin, cout in shapes:
+        rng = np.random.default_rng(0)
+        x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
+        kernel = tf.constant(rng.normal(0, 0.05, size=(3, 3, cin, cout)), dtype)
+
+        @tf.function
+        def forward_backward():
+            with tf.GradientTape() as tape:
+                y = tf.nn.conv2d(tf.cast(x, dtype), kernel, 1, "SAME")
+                loss = 0.5 * tf.reduce_sum(tf.square(tf.cast(y, tf.float32)))  # needs y: the forward runs
+            return tape.gradient(loss, x)[0, 0, 0, 0]
+
+        seconds = _median_seconds(lambda: forward_backward().numpy(), reps)
+        flops = 2 * (2.0 * h * w * cin * cout * 9)
+        if flops / seconds > best[0]:
+            best = (flops / seconds, (h, w, cin, cout))
+    return best
+
+
+def _median_seconds(fn: Callable[[], object], reps: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+# --- One step: tfstyle and the peer -------------------------------------------------------------
+
+
+def tfstyle_step_seconds(
+    config: StyleConfig, content: np.ndarray, style: np.ndarray, model, warmup: int, steps: int
+) -> float:
+    """Median seconds of one iteration of tfstyle's loop after ``warmup`` iterations."""
+    result = tfstyle.stylize(content, style, config.override(iterations=warmup + steps), feature_model=model)
+    return float(np.median(np.diff(result.history["seconds"])[warmup - 1 :]))
+
+
+def peer_step_seconds(peer: TutorialPeer, warmup: int, steps: int) -> float:
+    """Median seconds of one step of the tutorial's loop (each step waited for)."""
+    return _median_seconds(lambda: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), steps, warmup)
+
+
+@dataclass
+class StepRow:
+    preset: str
+    size: int
+    variant: str
+    optimizer: str
+    step_s: float
+    floor_s: float
+    peer_s: float
+
+    @property
+    def vs_floor(self) -> float:
+        return self.step_s / self.floor_s
+
+    @property
+    def vs_peer(self) -> float:
+        return self.step_s / self.peer_s
+
+
+def step_table(
+    presets: Sequence[str], sizes: Sequence[int], variants: dict[str, dict], weights: str, floor: float,
+    warmup: int, steps: int,
+) -> list[StepRow]:
+    rows = []
+    for name in presets:
+        base = preset(name).override(weights=weights)
+        model = build_feature_model(base.layers_in_use(), weights)
+        for size in sizes:
+            config = base.override(image_size=size)
+            content, style = prepare_images(CONTENT, STYLE, config)
+            flops = step_flops(config.layers_in_use(), *content.shape[:2])
+            peer = TutorialPeer(content, style, list(config.content_terms()), list(config.style_terms()), resolve_weights(weights))
+            peer_s = peer_step_seconds(peer, warmup, steps)
+            for variant, changes in variants.items():
+                step_s = tfstyle_step_seconds(config.override(**changes), content, style, model, warmup, steps)
+                rows.append(StepRow(name, size, variant, config.optimizer, step_s, flops / floor, peer_s))
+                _print_row(rows[-1])
+    return rows
+
+
+def _print_row(row: StepRow) -> None:
+    print(
+        f"{row.preset:8} {row.size:5d} {row.variant:14} {row.optimizer:6} {1e3 * row.step_s:9.0f} "
+        f"{1e3 * row.floor_s:9.0f} {row.vs_floor:6.2f} {1e3 * row.peer_s:9.0f} {row.vs_peer:6.2f}",
+        flush=True,
+    )
+
+
+# --- Time to quality ----------------------------------------------------------------------------
+
+
+class Yardstick:
+    """One fixed measure of how stylized and how faithful an image is, the same for every run.
+
+    Gatys et al.'s (2016) representations on VGG16, which neither tfstyle's default preset nor the
+    peer on its layers optimizes: style distance D_s, the geometric mean over conv1_1, conv2_1,
+    conv3_1, conv4_1 and conv5_1 of SL_i(x) / SL_i(content image), SL_i the mean squared difference
+    of the Gram matrices (normalized by positions) to the style image's; each layer counts by its
+    relative change, so no layer weights are chosen (1 at the content image, lower is more
+    stylized). Content distance D_c: ‖F(x) − P‖² / ‖P‖² at conv4_2 (0 at the content image).
+    Computed in float32 with the ImageNet weights on the full-size images.
+    """
+
+    STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+    CONTENT_LAYER = "block4_conv2"
+
+    def __init__(self, content: np.ndarray, style: np.ndarray, weights: str):
+        self.model = build_feature_model([*self.STYLE_LAYERS, self.CONTENT_LAYER], weights)
+        style_features = self.model(style[None])
+        self.style_grams = {n: gram_matrix(style_features[n]) for n in self.STYLE_LAYERS}
+        content_features = self.model(content[None])
+        self.content_target = content_features[self.CONTENT_LAYER]
+        self.shape = content.shape
+        self.style_at_content = self.style_losses(content_features)
+
+    def style_losses(self, features) -> np.ndarray:
+        """SL_i of each style layer."""
+        return np.array(
+            [float(tf.reduce_mean(tf.square(gram_matrix(features[n]) - self.style_grams[n]))) for n in self.STYLE_LAYERS]
+        )
+
+    def __call__(self, image: np.ndarray) -> tuple[float, float]:
+        """(D_s, D_c) of ``image`` ([height, width, 3] in [0, 255], the content's size)."""
+        features = self.model(np.asarray(image, np.float32)[None])
+        d_style = float(np.exp(np.mean(np.log(self.style_losses(features) / self.style_at_content))))
+        change = float(tf.reduce_sum(tf.square(features[self.CONTENT_LAYER] - self.content_target)))
+        return d_style, change / float(tf.reduce_sum(tf.square(self.content_target)))
+
+
+class _Snapshots(tfstyle.Callback):
+    """Keeps (iteration, seconds since ``start``, image) every ``every`` iterations and at the end."""
+
+    def __init__(self, every: int, start: float):
+        self.every, self.start, self.kept = every, start, []
+
+    def on_step(self, step) -> None:
+        seconds = time.perf_counter() - self.start
+        self.kept.append((step.iteration, seconds, step.image.numpy()[0]))
+
+
+# The layers of the tutorial itself (VGG19 names there; the same names exist in VGG16).
+TUTORIAL_CONTENT_LAYERS = ("block5_conv2",)
+TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+
+def peer_quality(
+    content: np.ndarray, style: np.ndarray, layers: tuple[Sequence[str], Sequence[str]], weights: str,
+    yardstick: Yardstick, steps: int, every: int,
+) -> dict:
+    """The peer's (D_s, D_c) along ``steps`` steps on ``layers`` (content, style), and its time
+    (from building its extractor to step ``steps``; the yardstick's evaluations are not counted)."""
+    start = time.perf_counter()
+    peer = TutorialPeer(content, style, list(layers[0]), list(layers[1]), resolve_weights(weights))
+    curve, paused = [], 0.0
+    for step in range(1, steps + 1):
+        peer.step()
+        if step % every == 0 or step == steps:
+            seconds = time.perf_counter() - start - paused
+            pause = time.perf_counter()
+            curve.append((step, seconds, *yardstick(peer.image)))
+            paused += time.perf_counter() - pause
+    step, seconds, d_style, d_content = curve[-1]
+    return {"steps": steps, "seconds": seconds, "style": d_style, "content": d_content, "curve": curve, "image": peer.image}
+
+
+def tfstyle_quality(
+    content: np.ndarray, style: np.ndarray, config: StyleConfig, model, yardstick: Yardstick, snapshots: _Snapshots
+) -> dict:
+    """Run ``config`` (the clock starts when ``snapshots`` was made); (D_s, D_c) of its snapshots
+    at full size (coarse passes of coarse-to-fine are skipped)."""
+    result = tfstyle.stylize(content, style, config, callbacks=[snapshots], feature_model=model)
+    curve = [
+        (iteration, seconds, *yardstick(image))
+        for iteration, seconds, image in snapshots.kept
+        if image.shape == yardstick.shape
+    ]
+    return {
+        "iterations": result.iterations,
+        "seconds": snapshots.kept[-1][1],  # the last iteration's (the yardstick's evaluations come after)
+        "final_style": curve[-1][2],
+        "final_content": curve[-1][3],
+        "final_losses": result.final_losses,
+        "curve": curve,
+    }
+
+
+# --- Peak memory of the CLI ---------------------------------------------------------------------
+
+
+def cli_peak_rss(size: int, iterations: int, extra: Sequence[str] = ()) -> float:
+    """Peak resident memory (bytes) of ``python -m tfstyle.run`` at ``size`` px for ``iterations``."""
+    with tempfile.TemporaryDirectory() as folder:
+        command = [
+            sys.executable, "-m", "tfstyle.run", f"--content={CONTENT}", f"--style={STYLE}",
+            f"--output={folder}/out.png", f"--image_size={size}", f"--iterations={iterations}", "--print_every=0", *extra,
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return usage.ru_maxrss * 1024.0  # Linux: KiB
+
+
+# --- The command line ---------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "native_bfloat16": speed.cpu_has_bf16(),
+        "gpus": [d.name for d in tf.config.list_logical_devices("GPU")],
+        "device": pick_device(None),
+        "tensorflow": tf.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def wait_for_quiet(limit: float, most_seconds: float = 3600) -> None:
+    """Poll the 1-minute load average until it is below ``limit`` (at most ``most_seconds``)."""
+    waited = 0
+    while os.getloadavg()[0] >= limit and waited < most_seconds:
+        if waited % 300 == 0:
+            print(f"waiting for the 1-minute load ({os.getloadavg()[0]:.2f}) to drop below {limit}", flush=True)
+        time.sleep(15)
+        waited += 15
+
+
+VARIANTS = {
+    "float32": {"precision": "float32", "jit": False},
+    "bfloat16": {"precision": "bfloat16", "jit": False},
+    "float32+xla": {"precision": "float32", "jit": True},
+    "bfloat16+xla": {"precision": "bfloat16", "jit": True},
+}
+QUALITY_RUNS = {  # name → changes to the default preset, and its iterations
+    "default command": {},
+    "adam float32": {"precision": "float32", "iterations": 150},
+    "adam bfloat16": {"precision": "bfloat16", "iterations": 150},
+    "sgd bfloat16": {"precision": "bfloat16", "optimizer": "sgd", "iterations": 150},
+    "lbfgs bfloat16": {"precision": "bfloat16", "optimizer": "lbfgs", "iterations": 150},
+    "adam bfloat16 scales 2": {"precision": "bfloat16", "scales": 2, "iterations": 150},
+    "adam bfloat16 scales 3": {"precision": "bfloat16", "scales": 3, "iterations": 150},
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="256,512", help="image sizes for the step table and the quality runs")
+    parser.add_argument("--presets", default="default,gatys")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=7)
+    parser.add_argument("--quality", action="store_true", help="time to the peer's quality (long: the peer runs --peer_steps)")
+    parser.add_argument("--quality_runs", default=",".join(QUALITY_RUNS), help=f"of {', '.join(QUALITY_RUNS)}")
+    parser.add_argument("--peer_steps", type=int, default=1000)
+    parser.add_argument(
+        "--peer_layers", default="preset,tutorial",
+        help="the peer's layers for --quality: preset (the default preset's) and/or tutorial (the tutorial's own)",
+    )
+    parser.add_argument("--save", default=None, help="write the final images of --quality runs to this folder")
+    parser.add_argument("--every", type=int, default=5, help="evaluate the yardstick every N iterations (peer: 10 N)")
+    parser.add_argument("--memory", action="store_true", help="peak RSS of CLI runs")
+    parser.add_argument("--memory_sizes", default="512,1024,2048")
+    parser.add_argument("--no_steps", action="store_true", help="skip the step table")
+    parser.add_argument("--weights", default=None, help="VGG16 weights (default: $TFSTYLE_VGG16_WEIGHTS or keras' download)")
+    parser.add_argument("--quick", action="store_true", help="every part, tiny: random weights, 64 px, a few steps")
+    parser.add_argument("--wait_load", type=float, default=None, help="first wait until the 1-minute load is below this")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    weights = args.weights or "imagenet"
+    sizes = [int(s) for s in args.sizes.split(",")]
+    variants = {name: VARIANTS[name] for name in args.variants.split(",")}
+    quality_runs = {name: QUALITY_RUNS[name] for name in args.quality_runs.split(",")}
+    floor_shapes = FLOOR_SHAPES
+    if args.quick:
+        weights, sizes, floor_shapes = "random", [64], ((32, 32, 64, 64),)
+        args.warmup, args.steps, args.peer_steps, args.every = 1, 2, 6, 2
+        variants = {"float32": VARIANTS["float32"], "bfloat16": VARIANTS["bfloat16"]}
+        quality_runs = {"adam": {"precision": "float32", "iterations": 4}}
+        args.quality, args.peer_layers = True, "preset"
+    if args.wait_load:
+        wait_for_quiet(args.wait_load)
+    out: dict = {"machine": machine(), "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
+    print(json.dumps(out["machine"]))
+
+    throughput, shape = conv_throughput(tf.float32, floor_shapes)
+    bf16_throughput, bf16_shape = conv_throughput(tf.bfloat16, floor_shapes)
+    out["floor"] = {
+        "float32_flops_per_s": throughput, "float32_shape": shape,
+        "bfloat16_flops_per_s": bf16_throughput, "bfloat16_shape": bf16_shape,
+    }  # fmt: skip
+    print(
+        f"best 3x3 conv (forward + input gradient): float32 {throughput / 1e9:.1f} GFLOP/s at {shape}, "
+        f"bfloat16 {bf16_throughput / 1e9:.1f} GFLOP/s at {bf16_shape}",
+        flush=True,
+    )
+    if not args.no_steps:
+        print(f"{'preset':8} {'size':>5} {'variant':14} {'optim':6} {'step ms':>9} {'floor ms':>9} {'/floor':>6} {'peer ms':>9} {'/peer':>6}")
+        presets = ["default"] if args.quick else args.presets.split(",")
+        rows = step_table(presets, sizes, variants, weights, throughput, args.warmup, args.steps)
+        out["steps"] = [{**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer} for row in rows]
+    if args.quality:
+        out["quality"] = {}
+        for size in sizes:
+            out["quality"][size] = quality_at(
+                size, weights, quality_runs, args.peer_steps, args.every, args.peer_layers.split(","),
+                Path(args.save) if args.save else None,
+            )
+    if args.memory:
+        memory_sizes = [64] if args.quick else [int(s) for s in args.memory_sizes.split(",")]
+        out["memory"] = {}
+        for size in memory_sizes:
+            for label, extra in (("auto", ()), ("float32", ("--precision=float32",))):
+                peak = cli_peak_rss(size, iterations=2, extra=(*extra, *(("--weights=random",) if args.quick else ())))
+                out["memory"][f"{size} {label}"] = peak
+                print(f"CLI peak RSS at {size} px ({label}): {peak / 2**30:.2f} GiB", flush=True)
+    out["load_after"] = os.getloadavg()
+    print(f"load average before {out['load_before'][0]:.2f}, after {out['load_after'][0]:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, default=str))
+    return 0
+
+
+def quality_at(
+    size: int, weights: str, runs: dict[str, dict], peer_steps: int, every: int, peer_layers: Sequence[str],
+    save: Path | None = None,
+) -> dict:
+    """The peer's quality after ``peer_steps`` steps (on the default preset's layers and/or the
+    tutorial's own), then each tfstyle run's time to reach it."""
+    config = preset("default").override(image_size=size, weights=weights)
+    content, style = prepare_images(CONTENT, STYLE, config)
+    model = build_feature_model(config.layers_in_use(), weights)
+    yardstick = Yardstick(content, style, weights)
+    layer_sets = {
+        "preset": (config.content_layers, config.style_layers),
+        "tutorial": (TUTORIAL_CONTENT_LAYERS, TUTORIAL_STYLE_LAYERS),
+    }
+    results: dict = {"yardstick": Yardstick.__doc__.split("\n\n")[1].strip(), "runs": {}}
+    for name in peer_layers:
+        peer = peer_quality(content, style, layer_sets[name], weights, yardstick, peer_steps, every * 10)
+        if save is not None:
+            tfstyle.save_image(peer.pop("image"), save / f"peer_{name}_layers_{size}px_{peer_steps}_steps.png")
+        peer.pop("image", None)
+        results[f"peer on the {name} layers"] = peer
+        print(
+            f"{size} px peer on the {name} layers: {peer_steps} steps in {peer['seconds']:.1f} s, "
+            f"D_s {peer['style']:.4g}, D_c {peer['content']:.4g}",
+            flush=True,
+        )
+    for name, changes in runs.items():
+        snapshots = _Snapshots(every, time.perf_counter())
+        run = tfstyle_quality(content, style, config.override(**changes), model, yardstick, snapshots)
+        if save is not None:
+            tfstyle.save_image(snapshots.kept[-1][2], save / f"tfstyle_{name.replace(' ', '_')}_{size}px.png")
+        for key in results:
+            if key.startswith("peer on"):
+                reached = _first_within(run["curve"], results[key])
+                run[f"reached {key}"] = reached
+                verdict = (
+                    f"reached in {reached[1]:.1f} s (iteration {reached[0]}), "
+                    f"{results[key]['seconds'] / reached[1]:.1f}x faster"
+                    if reached
+                    else "not reached"
+                )
+                print(f"    {name}: quality of the {key}: {verdict}", flush=True)
+        results["runs"][name] = run
+        print(
+            f"{size} px {name}: {run['iterations']} iterations in {run['seconds']:.1f} s, "
+            f"final D_s {run['final_style']:.4g}, D_c {run['final_content']:.4g}",
+            flush=True,
+        )
+    return results
+
+
+def _first_within(curve: list[tuple], target: dict) -> tuple[int, float] | None:
+    """The first (iteration, seconds) of ``curve`` at or below the target's D_s and D_c."""
+    for iteration, seconds, d_style, d_content in curve:
+        if d_style <= target["style"] and d_content <= target["content"]:
+            return iteration, seconds
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
