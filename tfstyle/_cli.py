@@ -42,3 +42,40 @@ def fail(message: str) -> int:
     """Print ``tfstyle: error: <message>`` on stderr; return the exit status 1."""
     print(f"tfstyle: error: {message}", file=sys.stderr)
     return 1
+
+
+HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull", "-?")
+
+
+def parse_float(flag: str, text: str) -> float:
+    """``text`` as a float, or a :class:`ConfigError` naming ``flag``."""
+    from tfstyle.errors import ConfigError
+
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: {text!r} is not a number") from None
+
+
+def parse_own_flags(values, argv: list[str], usage: str | None) -> list[str]:
+    """Parse ``argv`` into a module's own ``absl.flags.FlagValues``: ``--help`` prints ``usage`` and
+    the flags (status 0), a flag error is one line (status 1)."""
+    from absl import flags
+
+    if values.is_parsed():
+        values.unparse_flags()
+    if any(arg in HELP_FLAGS for arg in argv[1:]):
+        print(f"{(usage or '').strip()}\n\nflags:\n{values.get_help()}")
+        raise SystemExit(0)
+    try:
+        return values(argv)
+    except flags.Error as err:
+        raise SystemExit(fail(str(err))) from None
+
+
+def exit_status(run) -> int:
+    """Call ``run()`` and return its exit status, also when it exits through ``SystemExit``."""
+    try:
+        return run()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1

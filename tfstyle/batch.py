@@ -20,7 +20,7 @@ from pathlib import Path
 
 from absl import flags
 
-from tfstyle._cli import fail, import_tensorflow_quietly
+from tfstyle._cli import exit_status, fail, import_tensorflow_quietly, parse_own_flags
 
 
 def _cluster():
@@ -70,7 +70,6 @@ flags.DEFINE_bool("overwrite", False, "Stylize images whose output exists too (b
 # fmt: on
 flags.mark_flags_as_required(["output_dir"], flag_values=FLAGS)
 
-_HELP = ("-h", "-help", "--help", "--helpshort", "--helpfull", "-?")
 
 
 def main(argv: list[str]) -> int:
@@ -122,25 +121,14 @@ def _counts(summary: FolderSummary) -> str:
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing, with ``--help`` answered (status 0) and a flag error as one line (status 1)."""
-    if FLAGS.is_parsed():
-        FLAGS.unparse_flags()
-    if any(arg in _HELP for arg in argv[1:]):
-        print(f"{(__doc__ or '').strip()}\n\nflags:\n{FLAGS.get_help()}")
-        raise SystemExit(0)
-    try:
-        return FLAGS(argv)
-    except flags.Error as err:
-        raise SystemExit(fail(str(err))) from None
+    """absl's parsing into this module's flags; ``--help`` answered, a flag error in one line."""
+    return parse_own_flags(FLAGS, argv, __doc__)
 
 
 def cli(argv: list[str]) -> int:
     """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), run, and
     return the exit status instead of exiting. For tests and embedding."""
-    try:
-        return main(parse_flags(argv))
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+    return exit_status(lambda: main(parse_flags(argv)))
 
 
 def entry_point() -> None:

@@ -16,7 +16,7 @@ import sys
 
 from absl import flags
 
-from tfstyle._cli import fail, import_tensorflow_quietly
+from tfstyle._cli import exit_status, fail, import_tensorflow_quietly, parse_float, parse_own_flags
 
 import_tensorflow_quietly()
 
@@ -59,7 +59,6 @@ flags.mark_flags_as_required(["output"], flag_values=FLAGS)
 _STYLIZER_FLAGS = (
     "content_layers", "style_layers", "content_weight", "style_weight", "tv_weight", "init", "optimizer", "learning_rate",
 )  # fmt: skip
-_HELP = ("-h", "-help", "--help", "--helpshort", "--helpfull", "-?")
 
 
 def stylizer_config_from_flags(values: flags.FlagValues = FLAGS):
@@ -67,7 +66,7 @@ def stylizer_config_from_flags(values: flags.FlagValues = FLAGS):
     changes = {name: values[name].value for name in (*_STYLIZER_FLAGS, "weights", "seed", "normalization") if values[name].present}
     for name in ("content_layer_weights", "style_layer_weights"):
         if values[name].present:
-            changes[name] = tuple(_parse_float(f"--{name}", item) for item in values[name].value)
+            changes[name] = tuple(parse_float(f"--{name}", item) for item in values[name].value)
     config = preset(values.preset).override(**changes)
     if config.optimizer not in savedmodel.STYLIZER_OPTIMIZERS and not values["optimizer"].present:
         config = config.override(optimizer="adam")
@@ -118,36 +117,18 @@ def _export_stylizer() -> str:
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing, with ``--help`` answered (status 0) and a flag error as one line (status 1)."""
-    if FLAGS.is_parsed():
-        FLAGS.unparse_flags()
-    if any(arg in _HELP for arg in argv[1:]):
-        print(f"{(__doc__ or '').strip()}\n\nflags:\n{FLAGS.get_help()}")
-        raise SystemExit(0)
-    try:
-        return FLAGS(argv)
-    except flags.Error as err:
-        raise SystemExit(fail(str(err))) from None
+    """absl's parsing into this module's flags; ``--help`` answered, a flag error in one line."""
+    return parse_own_flags(FLAGS, argv, __doc__)
 
 
 def cli(argv: list[str]) -> int:
     """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), export, and
     return the exit status instead of exiting. For tests and embedding."""
-    try:
-        return main(parse_flags(argv))
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+    return exit_status(lambda: main(parse_flags(argv)))
 
 
 def entry_point() -> None:
     sys.exit(cli(sys.argv))
-
-
-def _parse_float(flag: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{flag}: {text!r} is not a number") from None
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from absl import app, flags
 
+from tfstyle._cli import exit_status, parse_float
 from tfstyle._cli import fail as _fail
 from tfstyle._cli import import_tensorflow_quietly
 
@@ -101,11 +102,11 @@ def config_from_flags(values: flags.FlagValues = FLAGS):
     changes = {name: values[name].value for name in _CONFIG_FLAGS if values[name].present}
     for name in ("content_layer_weights", "style_layer_weights"):
         if values[name].present:
-            changes[name] = tuple(_parse_float(f"--{name}", item) for item in values[name].value)
+            changes[name] = tuple(parse_float(f"--{name}", item) for item in values[name].value)
     changes.update({name: values[name].value for name in _CONTROL_FLAGS if values[name].present})
     if values["style_blend_weights"].present:
         changes["style_blend_weights"] = tuple(
-            _parse_float("--style_blend_weights", item) for item in values["style_blend_weights"].value
+            parse_float("--style_blend_weights", item) for item in values["style_blend_weights"].value
         )
     if values["tile"].present:  # --tile 0: no tiles
         changes["tile_size"] = values.tile or None
@@ -227,17 +228,7 @@ def cli(argv: list[str]) -> int:
     """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), run
     :func:`main` and return the exit status instead of exiting. For tests and embedding."""
     app.define_help_flags()  # --help, --helpfull as under app.run
-    try:
-        return main(parse_flags(argv))
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
-
-
-def _parse_float(flag: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{flag}: {text!r} is not a number") from None
+    return exit_status(lambda: main(parse_flags(argv)))
 
 
 if __name__ == "__main__":
