@@ -318,6 +318,29 @@ def test_a_non_finite_loss_raises_with_the_last_finite_image(content_array, styl
     assert result.iterations < 5
 
 
+def test_nan_pixels_under_a_finite_loss_stop_the_run_with_the_last_finite_image(content_array, style_array, random_model):
+    """Adam on plain sums with a huge b: g² overflows float32, the update writes NaN pixels, and VGG16's
+    ReLU and max pooling keep the next loss finite. The run must stop, not return NaN pixels."""
+    seen: list[np.ndarray] = []
+    with pytest.raises(NonFiniteLossError) as error:
+        run(
+            content_array,
+            style_array,
+            random_model,
+            callbacks=[lambda step: seen.append(step.image.numpy()[0])],
+            normalization="paper",
+            optimizer="adam",
+            style_weight=1e12,
+            iterations=5,
+        )
+    result = error.value.result
+    assert result.iterations < 5
+    assert np.all(np.isfinite(result.history["total"]))
+    assert_pixels_in_range(result.image)
+    assert seen and all(np.all(np.isfinite(image)) for image in seen)
+    np.testing.assert_array_equal(result.image, seen[-1])  # the last image before the NaN update
+
+
 def test_non_finite_loss_keeps_the_image_whose_loss_was_last_recorded(content_array, style_array, random_model):
     """A blow-up after some good steps: the result is the image of the last finite (recorded) loss."""
     seen: list[np.ndarray] = []

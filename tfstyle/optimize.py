@@ -606,6 +606,10 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
         total = float(np.sum(losses["total"]))
         if not np.isfinite(total):
             raise _NonFinite(total, last_good.numpy())
+        # A finite loss can still leave NaN pixels: Adam's g² overflows float32 on huge plain-sum
+        # gradients, and VGG16's ReLU and max pooling hide NaN inputs from the next loss.
+        if not bool(tf.reduce_all(tf.math.is_finite(image))):
+            raise _NonFinite(float("nan"), last_good.numpy())
         if recorder.record(losses):
             return _CALLBACK_STOP
     return None
