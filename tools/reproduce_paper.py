@@ -1,0 +1,156 @@
+"""Reproduce Yu & Chang's experiments and claims with tfstyle, and write docs/paper/REPORT.md.
+
+    python tools/reproduce_paper.py                       # the full run, 256 px (its outputs are committed)
+    python tools/reproduce_paper.py --quick --out /tmp/p  # every experiment at 64 px, a few iterations
+
+Runs Figures 9, 10 and 11, the two claims (fewer layers; starting from the content image) and the
+optimizers on the shared images, and writes the report, its PNG figures and TensorBoard event
+files (``<out>/tensorboard``: every run's losses and images, and the figures; replaced on each run)
+under ``--out``.
+The experiments are in ``paper_experiments.py``; measuring, plotting and the Markdown in the other
+``paper_*.py`` modules beside this one.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PAIRS = (("tubingen.jpg", "starry_night.jpg"), ("golden_gate.jpg", "the_scream.jpg"))
+
+FLAGS = flags.FLAGS
+flags.DEFINE_bool("quick", False, "Every experiment at 64 px with a few iterations (under two minutes on 2 cores).")
+flags.DEFINE_string("out", str(ROOT / "docs" / "paper"), "Folder for REPORT.md, the figures and tensorboard/.")
+flags.DEFINE_string("images", str(ROOT.parent / "shared" / "images"), "Folder with content/ and style/ images.")
+flags.DEFINE_integer("image_size", None, "Longest side in pixels (default: 256, or 64 with --quick).")
+flags.DEFINE_string("weights", "imagenet", "VGG16 weights: imagenet ($TFSTYLE_VGG16_WEIGHTS if set) or a path.")
+
+
+def main(argv: list[str]) -> int:
+    del argv
+    import dataclasses
+
+    import paper_experiments as experiments
+    import paper_figures as figures
+    import paper_measure as measure
+    from paper_report import write_report
+
+    import tensorflow as tf
+
+    import tfstyle
+
+    tf.get_logger().setLevel("ERROR")  # tf.function's retracing warnings: each run traces its own step
+    started, load_start = time.perf_counter(), measure.load_average()
+    plan = experiments.QUICK if FLAGS.quick else experiments.FULL
+    if FLAGS.image_size:
+        plan = dataclasses.replace(plan, size=FLAGS.image_size)
+    out = Path(FLAGS.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    _clear_logs(out / "tensorboard", experiments.LOG_FOLDERS)
+    images = Path(FLAGS.images)
+    pairs = [
+        measure.load_pair(images / "content" / content, images / "style" / style, plan.size)
+        for content, style in PAIRS
+    ]
+    ctx = experiments.Context(
+        plan=plan, out=out, logdir=out / "tensorboard", weights=FLAGS.weights, pairs=pairs,
+        model=tfstyle.build_feature_model(tfstyle.preset("paper").layers_in_use(), FLAGS.weights), yardsticks={},
+    )  # fmt: skip
+    fig9, fig9_runs = experiments.figure9(ctx)
+    fig10 = experiments.figure10(ctx, fig9_runs[0])
+    fig11 = experiments.figure11(ctx)
+    layers, layers_verdict = experiments.claim_layers(ctx)
+    inits, init_verdict = experiments.claim_init(ctx, fig9_runs[0])
+    optimizers, optimizer_verdict = experiments.optimizers(ctx, fig9_runs[0])
+    sections = [fig9, fig10, fig11, layers, inits, optimizers]
+    figures.log_figures([path for section in sections for path in section.figures], ctx.logdir / "figures")
+    unsaid = experiments.unsaid(ctx, fig9_runs[0])
+    header = _header(ctx, time.perf_counter() - started, load_start, measure.load_average(),
+                     [layers_verdict, init_verdict, optimizer_verdict])  # fmt: skip
+    report = write_report(out / "REPORT.md", header, [unsaid, *sections])
+    print(f"wrote {report} in {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+def _clear_logs(logdir: Path, folders: tuple[str, ...]) -> None:
+    """Remove an earlier run's event files (only the folders this tool writes), so runs do not pile up."""
+    import shutil
+
+    for name in folders:
+        if (logdir / name).is_dir():
+            shutil.rmtree(logdir / name)
+
+
+def _header(ctx, seconds: float, load_start: str, load_end: str, verdicts: list[str]) -> str:
+    """Title, how to re-run, the machine, the yardstick and the verdicts."""
+    import paper_measure as measure
+    from paper_report import markdown_table
+
+    machine = measure.machine()
+    rows = [*machine.items(), ("load average at the start (1, 5, 15 min)", load_start),
+            ("load average at the end", load_end), ("wall time of this run", f"{seconds / 60:.1f} min"),
+            ("image size", f"{ctx.plan.size} px (longer side); the style scaled to the same pixel count")]  # fmt: skip
+    command = "python tools/reproduce_paper.py" + (" --quick" if FLAGS.quick else "")
+    if FLAGS.image_size:
+        command += f" --image_size {FLAGS.image_size}"
+    run_as = " ".join(shlex.quote(a) for a in ["python", "tools/reproduce_paper.py", *sys.argv[1:]])
+    pairs = "; ".join(pair.name for pair in ctx.pairs)
+    verdict_list = "\n".join(f"- {v}" for v in verdicts)
+    return f"""# Reproducing Yu & Chang with tfstyle
+
+Yu & Chang, *Study on Image Style Transfer: a refined neural algorithm based on CNN*, claim that
+(1) using a few chosen VGG16 layers (conv1_2, conv3_3, conv5_3) instead of Gatys et al.'s set
+makes style transfer cheaper at the same quality, and (2) starting the optimization from the
+content image instead of white noise gets there faster. This report runs their experiments
+(Figures 9, 10 and 11), tests both claims and compares optimizers, on the shared images ({pairs}).
+Every number below was measured by the run that wrote this file.
+
+Re-run (from the repository root, with the VGG16 weights available; `--quick` does the same at
+64 px in under two minutes):
+
+```bash
+export TFSTYLE_VGG16_WEIGHTS=$(../shared/tools/vgg16-weights)   # or let keras download them
+{command}
+tensorboard --logdir {os.path.relpath(ctx.logdir, ROOT) if ctx.logdir.is_relative_to(ROOT) else ctx.logdir}
+```
+
+This file was written by `{run_as}`.
+
+## Verdicts
+
+{verdict_list}
+
+## Machine
+
+{markdown_table(["", ""], rows)}
+
+The CPU is shared with other work, so times can vary by ±10–20 % between runs; the load average says
+how busy it was. Times are wall-clock seconds per iteration (median), memory is the resident set.
+
+## The yardstick
+
+Every run is measured with the same ruler, whatever loss it optimized (mean normalization, VGG16
+with the ImageNet weights):
+
+- **style distance** = the mean over conv1_1, conv1_2, conv2_1, conv3_1, conv3_3, conv4_1, conv5_1
+  and conv5_3 (both layer sets' style layers) of SL_i(image) / SL_i(content image), with SL_i the
+  mean squared difference of Gram matrices (Gram / positions). 1 = as far from the style as the
+  photo, 0 = the painting's statistics. Every layer counts equally.
+- **content distance** = the mean over conv3_3 and conv4_2 of CL_i(image) / CL_i(painting), with
+  CL_i the mean squared activation difference to the photo. 0 = the photo, 1 = as far from the photo
+  as the painting (scaled to the photo's size).
+
+Lower is better for both (↓); they pull against each other.
+"""
+
+
+if __name__ == "__main__":
+    app.run(main)
