@@ -39,7 +39,7 @@ _CLUSTER = import_tensorflow_quietly(at_start=_cluster)
 
 from tfstyle import run as single  # noqa: E402 - after the quiet import above; its settings flags are copied
 from tfstyle.distribute import strategy_for  # noqa: E402
-from tfstyle.errors import ConfigError, TfstyleError  # noqa: E402
+from tfstyle.errors import ConfigError, ImageError, TfstyleError  # noqa: E402
 from tfstyle.folder import FolderInterrupted, FolderProgress, FolderSummary, find_images, stylize_folder  # noqa: E402
 
 FLAGS = flags.FlagValues()
@@ -71,7 +71,6 @@ flags.DEFINE_bool("overwrite", False, "Stylize images whose output exists too (b
 flags.mark_flags_as_required(["output_dir"], flag_values=FLAGS)
 
 
-
 def main(argv: list[str]) -> int:
     """Stylize what the parsed flags ask for; return the exit status."""
     if len(argv) > 1:
@@ -81,10 +80,10 @@ def main(argv: list[str]) -> int:
         if FLAGS.batch_size is not None and FLAGS.batch_size < 1:
             raise ConfigError(f"--batch_size must be 1 or more, got {FLAGS.batch_size}")
         sources = find_images(FLAGS.content_dir, FLAGS.content_glob, FLAGS.content_list)
-        styles = single.style_paths(FLAGS.style) if hasattr(single, "style_paths") else [FLAGS.style]
+        styles = single.style_paths(FLAGS.style)
         for path in styles:
             if not Path(path).exists():
-                raise ConfigError(f"style image not found: {path}")
+                raise ImageError(f"style image not found: {path}")
         if isinstance(_CLUSTER, TfstyleError):
             raise _CLUSTER
         strategy = _CLUSTER or (None if config.tile_size else strategy_for(FLAGS.devices))

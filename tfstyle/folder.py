@@ -190,7 +190,8 @@ class FolderProgress:
         if self._live:
             self._out.write(self.bar() if self.finished < self.total else "")
         else:
-            self._out.write(f"[{self.finished}/{self.total}] {outcome.status} {outcome.source} -> {outcome.output}  {self.rate()}\n")
+            where = f" -> {outcome.output}" if outcome.status == DONE else ""
+            self._out.write(f"[{self.finished}/{self.total}] {outcome.status} {outcome.source}{where}  {self.rate()}\n")
         self._out.flush()
 
     def end(self, summary: FolderSummary) -> None:

@@ -2,11 +2,12 @@
 
 The optimization holds VGG16's activations up to the deepest layer in use for the backward pass,
 so a run needs memory in proportion to the pixels it optimizes at once: the whole image, or one
-tile with ``tile_size``. :func:`run_bytes` estimates it (calibrated on the CPU: peak RSS against
-image size, docs/performance.md "Peak memory and tiling"), :func:`available_bytes` reads what the
-device has free, and :func:`check_fits` raises :class:`MemoryLimitError` before a run that would
-not fit, naming the largest size that fits and a tile size that would. The same message serves a
-TensorFlow ``ResourceExhaustedError`` met during a run (:func:`out_of_memory_error`).
+tile with ``tile_size`` (plus a few copies of the whole image). :func:`run_bytes` estimates it
+(calibrated on the CPU: peak RSS against image size, docs/performance.md "Peak memory and
+tiling"), :func:`available_bytes` reads what the device has free, and :func:`check_fits` raises
+:class:`MemoryLimitError` before a run that would not fit, naming the largest size that fits and
+a tile size that would. The same message serves a TensorFlow ``ResourceExhaustedError`` met
+during a run (:func:`out_of_memory_error`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ from tfstyle.errors import MemoryLimitError
 from tfstyle.features import VGG16_CONV_LAYERS, canonical_layer_name
 
 GIB = 1024**3
-# Peak memory of a run ≈ ACTIVATION_FACTOR × the activations' bytes + FIXED_BYTES (TensorFlow's
-# buffers, the loss terms, the Gram matrices). Fitted to peak RSS of default-preset runs on the CPU
-# at 384x512 and 768x1024 px (docs/performance.md): the backward pass keeps every activation and
-# adds gradient buffers of the largest ones.
-ACTIVATION_FACTOR = 2.2
-FIXED_BYTES = 256 * 1024**2
-# Per pixel of the whole image, kept for the run whatever the tiling: the image, its last finite
-# copy, Adam's two moments, the gradient and the content image (float32 RGB each).
+# Peak memory of a run ≈ factor × the activations' bytes (of the whole image, or of one tile) +
+# FIXED_BYTES + per-pixel buffers of the whole image. Fitted to the peak RSS of default-preset runs on
+# the CPU at 512, 1024 and 2048 px, with and without tiles (docs/performance.md, "Peak memory and
+# tiling"), and rounded up by about 10 %: the backward pass keeps every activation and adds gradient
+# buffers of the largest ones; a tiled step also keeps its two passes' buffers for a tile.
+ACTIVATION_FACTOR = 1.7
+TILE_ACTIVATION_FACTOR = 2.7
+FIXED_BYTES = 128 * 1024**2
+# Float32 RGB copies of the whole image a run keeps: the image, its last finite copy, Adam's two
+# moments, the gradient, the content; a tiled run also its gradient's accumulator and the tensors
+# it is read from and written back as.
 IMAGE_BUFFERS = 6
+TILED_IMAGE_BUFFERS = 10
+# Overlapping tiles keep the content targets of the overlaps twice: about a third more.
+OVERLAP_SHARE = 1.35
 _CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
 _MEMINFO = "/proc/meminfo"
 
@@ -74,19 +81,17 @@ def run_bytes(
     through VGG16 to the deepest of ``layers``, over the whole image or over tiles of ``tile_size``
     (which also keep every tile's content targets, ``content_layers``' activations)."""
     height, width = int(shape[0]), int(shape[1])
-    buffers = IMAGE_BUFFERS * 3 * 4 * height * width * batch
-    if tile_size:
-        tile_h, tile_w = min(height, tile_size), min(width, tile_size)
-        work = activation_values(tile_h, tile_w, layers)
-        targets = 0
-        for name in content_layers:
-            block = int(canonical_layer_name(name)[5])
-            targets += _CHANNELS[block] * (height >> (block - 1)) * (width >> (block - 1))
-        # Overlapping tiles store the overlaps twice: about a third more at the default overlap.
-        stored = int(1.35 * targets * 4 * batch)
-    else:
-        work, stored = activation_values(height, width, layers), 0
-    return int(ACTIVATION_FACTOR * work * bytes_per_value * batch) + FIXED_BYTES + buffers + stored
+    pixels = height * width * batch
+    if not tile_size:
+        work = ACTIVATION_FACTOR * activation_values(height, width, layers)
+        return int(work * bytes_per_value * batch) + FIXED_BYTES + IMAGE_BUFFERS * 3 * 4 * pixels
+    work = TILE_ACTIVATION_FACTOR * activation_values(min(height, tile_size), min(width, tile_size), layers)
+    targets = 0  # every tile's content targets: the content layers' activations, float32
+    for name in content_layers:
+        pools = int(canonical_layer_name(name)[5]) - 1
+        targets += _CHANNELS[pools + 1] * (height >> pools) * (width >> pools) * 4 * batch
+    buffers = TILED_IMAGE_BUFFERS * 3 * 4 * pixels + int(OVERLAP_SHARE * targets)
+    return int(work * bytes_per_value * batch) + FIXED_BYTES + buffers
 
 
 def available_bytes(device: str = "/device:CPU:0") -> int | None:
@@ -291,8 +296,3 @@ def message(
 
 def _round_down(value: int, multiple: int) -> int:
     return value // multiple * multiple
-
-
-def bytes_per_value(precision: str | None) -> int:
-    """2 for the 16-bit precisions (the activations are half the size), else 4."""
-    return 2 if precision in ("bfloat16", "float16") else 4

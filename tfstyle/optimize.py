@@ -88,7 +88,7 @@ def _memory_errors(function):
         try:
             return function(content, style, config, *args, **kwargs)
         except tf.errors.ResourceExhaustedError:
-            raise _out_of_memory(content, config or preset("default"), kwargs.get("strategy")) from None
+            raise _out_of_memory(content, config or preset("default")) from None
 
     return wrapper
 
@@ -854,9 +854,9 @@ def _check_run_options(
         raise ConfigError("masks do not work with tiles; leave out the tile size or the masks")
     if config.tile_size and strategy is not None:
         raise ConfigError("a tiled run works on one device; leave out the tile size or the strategy")
-    if (config.tile_size or strategy is not None) and getattr(config, "precision", None) == "float16":
+    if (config.tile_size or strategy is not None) and config.precision == "float16":
         raise ConfigError("precision float16 does not work with tiles or several devices; use bfloat16 or float32")
-    if checkpoint is not None and getattr(config, "scales", 1) > 1:
+    if checkpoint is not None and config.scales > 1:
         raise CheckpointError("checkpoints work with one scale only; leave out the scales or the checkpoint")
     if checkpoint is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise CheckpointError("checkpoints do not work across several workers; leave out the checkpoint")
@@ -923,13 +923,13 @@ def _check_memory(content_images: np.ndarray, config: StyleConfig, device: str, 
         batch = -(-batch // strategy.num_replicas_in_sync)  # each GPU holds its shard
     elif config.optimizer == "lbfgs":
         batch = 1  # a batch runs image by image
+    # float32 sizes whatever the precision: bfloat16 runs measured the same peak (docs/performance.md).
     memory.check_fits(
-        content_images.shape[1:3], config.layers_in_use(), batch, config.tile_size,
-        list(config.content_terms()), device, memory.bytes_per_value(getattr(config, "precision", None)),
-    )  # fmt: skip
+        content_images.shape[1:3], config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device
+    )
 
 
-def _out_of_memory(content: ContentLike, config: StyleConfig, strategy) -> Exception:
+def _out_of_memory(content: ContentLike, config: StyleConfig) -> Exception:
     """The :class:`MemoryLimitError` for a run that ran out of memory, sized from its inputs."""
     try:
         contents, _ = content_list(content)
@@ -941,6 +941,5 @@ def _out_of_memory(content: ContentLike, config: StyleConfig, strategy) -> Excep
         return MemoryLimitError("out of memory; lower --image_size or the batch, or use --tile (overlapping tiles)")
     batch = 1 if config.optimizer == "lbfgs" else len(contents)
     return memory.out_of_memory_error(
-        shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device,
-        memory.bytes_per_value(getattr(config, "precision", None)),
-    )  # fmt: skip
+        shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device
+    )
