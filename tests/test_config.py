@@ -21,7 +21,9 @@ def test_defaults_validate_and_use_keras_layer_names():
 def test_default_preset_is_the_field_defaults_plus_balanced_style_weights():
     config = StyleConfig()
     assert config.style_layer_weights is None
-    assert preset("default") == config.override(style_layer_weights=(1.0, 0.1, 1e6))
+    # ... and the measured per-device precision (docs/performance.md); StyleConfig() stays float32.
+    assert config.precision == "float32"
+    assert preset("default") == config.override(style_layer_weights=(1.0, 0.1, 1e6), precision="auto")
 
 
 def test_other_layer_sets_need_no_weights_when_built_directly():

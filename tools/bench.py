@@ -222,15 +222,30 @@ class Yardstick:
         return d_style, change / float(tf.reduce_sum(tf.square(self.content_target)))
 
 
-class _Snapshots(tfstyle.Callback):
-    """Keeps (iteration, seconds since ``start``, image) every ``every`` iterations and at the end."""
+class _Measure(tfstyle.Callback):
+    """Every ``every`` iterations (and at the end) puts the full-size image on the yardstick, with
+    the clock stopped meanwhile; notes when each target (D_s, D_c) is first reached, and stops the
+    run at target ``stop_on`` (None: never)."""
 
-    def __init__(self, every: int, start: float):
-        self.every, self.start, self.kept = every, start, []
+    def __init__(self, every: int, yardstick: Yardstick, targets: dict[str, dict], stop_on: str | None = None):
+        self.every, self.yardstick, self.targets, self.stop_on = every, yardstick, targets, stop_on
+        self.start, self.paused = time.perf_counter(), 0.0
+        self.curve: list[tuple] = []
+        self.reached: dict[str, tuple[int, float]] = {}
+        self.image = None
 
-    def on_step(self, step) -> None:
-        seconds = time.perf_counter() - self.start
-        self.kept.append((step.iteration, seconds, step.image.numpy()[0]))
+    def on_step(self, step) -> bool:
+        seconds = time.perf_counter() - self.start - self.paused
+        pause = time.perf_counter()
+        self.image = step.image.numpy()[0]
+        if self.image.shape == self.yardstick.shape:  # not a coarse pass of coarse-to-fine
+            d_style, d_content = self.yardstick(self.image)
+            self.curve.append((step.iteration, seconds, d_style, d_content))
+            for name, target in self.targets.items():
+                if name not in self.reached and d_style <= target["style"] and d_content <= target["content"]:
+                    self.reached[name] = (step.iteration, seconds)
+        self.paused += time.perf_counter() - pause
+        return self.stop_on in self.reached
 
 
 # The layers of the tutorial itself (VGG19 names there; the same names exist in VGG16).
@@ -259,23 +274,24 @@ def peer_quality(
 
 
 def tfstyle_quality(
-    content: np.ndarray, style: np.ndarray, config: StyleConfig, model, yardstick: Yardstick, snapshots: _Snapshots
+    content: np.ndarray, style: np.ndarray, config: StyleConfig, model, measure: _Measure
 ) -> dict:
-    """Run ``config`` (the clock starts when ``snapshots`` was made); (D_s, D_c) of its snapshots
-    at full size (coarse passes of coarse-to-fine are skipped)."""
-    result = tfstyle.stylize(content, style, config, callbacks=[snapshots], feature_model=model)
-    curve = [
-        (iteration, seconds, *yardstick(image))
-        for iteration, seconds, image in snapshots.kept
-        if image.shape == yardstick.shape
-    ]
+    """Run ``config`` (the clock starts when ``measure`` was made) until its iterations end or it
+    reaches every target; (D_s, D_c) along the way and when each target was reached."""
+    result = tfstyle.stylize(content, style, config, callbacks=[measure], feature_model=model)
+    if not measure.curve or measure.curve[-1][0] != result.iterations:  # e.g. L-BFGS-B stopped by itself
+        seconds = time.perf_counter() - measure.start - measure.paused
+        measure.curve.append((result.iterations, seconds, *measure.yardstick(result.image)))
+        measure.image = result.image
     return {
+        "stopped": result.stopped,
         "iterations": result.iterations,
-        "seconds": snapshots.kept[-1][1],  # the last iteration's (the yardstick's evaluations come after)
-        "final_style": curve[-1][2],
-        "final_content": curve[-1][3],
+        "seconds": measure.curve[-1][1],
+        "final_style": measure.curve[-1][2],
+        "final_content": measure.curve[-1][3],
         "final_losses": result.final_losses,
-        "curve": curve,
+        "reached": measure.reached,
+        "curve": measure.curve,
     }
 
 
@@ -333,15 +349,23 @@ VARIANTS = {
     "float32+xla": {"precision": "float32", "jit": True},
     "bfloat16+xla": {"precision": "bfloat16", "jit": True},
 }
-QUALITY_RUNS = {  # name → changes to the default preset, and its iterations
+# The tutorial's objective in tfstyle's terms: its layers, a = 1e4, b = 1e-2 with equal style layer
+# weights and the same mean-normalized losses; without its TV term (an L1 TV tfstyle does not have).
+TUTORIAL_OBJECTIVE = {
+    "content_layers": TUTORIAL_CONTENT_LAYERS, "style_layers": TUTORIAL_STYLE_LAYERS,
+    "content_weight": 1e4, "style_weight": 1e-2, "tv_weight": 0.0,
+}  # fmt: skip
+QUALITY_RUNS = {  # name → changes to the default preset at --sizes
     "default command": {},
-    "adam float32": {"precision": "float32", "iterations": 150},
-    "adam bfloat16": {"precision": "bfloat16", "iterations": 150},
-    "sgd bfloat16": {"precision": "bfloat16", "optimizer": "sgd", "iterations": 150},
-    "lbfgs bfloat16": {"precision": "bfloat16", "optimizer": "lbfgs", "iterations": 150},
-    "adam bfloat16 scales 2": {"precision": "bfloat16", "scales": 2, "iterations": 150},
-    "adam bfloat16 scales 3": {"precision": "bfloat16", "scales": 3, "iterations": 150},
+    "default, float32": {"precision": "float32"},
+    "tutorial objective, adam float32": {**TUTORIAL_OBJECTIVE, "precision": "float32", "iterations": 600},
+    "tutorial objective, adam bfloat16": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "iterations": 800},
+    "tutorial objective, sgd bfloat16": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "optimizer": "sgd", "iterations": 200},
+    "tutorial objective, lbfgs bfloat16": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "optimizer": "lbfgs", "iterations": 600},
+    "tutorial objective, adam bfloat16, scales 2": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "scales": 2, "iterations": 400},
+    "tutorial objective, adam bfloat16, scales 3": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "scales": 3, "iterations": 400},
 }
+STOP_ON = "peer on the tutorial layers"  # runs of the tutorial objective stop once they reach its quality
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -352,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=7)
     parser.add_argument("--quality", action="store_true", help="time to the peer's quality (long: the peer runs --peer_steps)")
-    parser.add_argument("--quality_runs", default=",".join(QUALITY_RUNS), help=f"of {', '.join(QUALITY_RUNS)}")
+    parser.add_argument("--quality_runs", default=";".join(QUALITY_RUNS), help=f"';'-separated, of: {'; '.join(QUALITY_RUNS)}")
     parser.add_argument("--peer_steps", type=int, default=1000)
     parser.add_argument(
         "--peer_layers", default="preset,tutorial",
@@ -371,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     weights = args.weights or "imagenet"
     sizes = [int(s) for s in args.sizes.split(",")]
     variants = {name: VARIANTS[name] for name in args.variants.split(",")}
-    quality_runs = {name: QUALITY_RUNS[name] for name in args.quality_runs.split(",")}
+    quality_runs = {name: QUALITY_RUNS[name] for name in args.quality_runs.split(";")}
     floor_shapes = FLOOR_SHAPES
     if args.quick:
         weights, sizes, floor_shapes = "random", [64], ((32, 32, 64, 64),)
@@ -430,12 +454,14 @@ def quality_at(
     tutorial's own), then each tfstyle run's time to reach it."""
     config = preset("default").override(image_size=size, weights=weights)
     content, style = prepare_images(CONTENT, STYLE, config)
-    model = build_feature_model(config.layers_in_use(), weights)
+    models: dict[tuple[str, ...], object] = {}  # feature models by layers, loaded before the clocks start
     yardstick = Yardstick(content, style, weights)
     layer_sets = {
         "preset": (config.content_layers, config.style_layers),
         "tutorial": (TUTORIAL_CONTENT_LAYERS, TUTORIAL_STYLE_LAYERS),
     }
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
     results: dict = {"yardstick": Yardstick.__doc__.split("\n\n")[1].strip(), "runs": {}}
     for name in peer_layers:
         peer = peer_quality(content, style, layer_sets[name], weights, yardstick, peer_steps, every * 10)
@@ -448,37 +474,32 @@ def quality_at(
             f"D_s {peer['style']:.4g}, D_c {peer['content']:.4g}",
             flush=True,
         )
+    targets = {key: value for key, value in results.items() if key.startswith("peer on")}
     for name, changes in runs.items():
-        snapshots = _Snapshots(every, time.perf_counter())
-        run = tfstyle_quality(content, style, config.override(**changes), model, yardstick, snapshots)
+        stop_on = STOP_ON if name.startswith("tutorial objective") and STOP_ON in targets else None
+        run_config = config.override(**changes)
+        layers = run_config.layers_in_use()
+        if layers not in models:
+            models[layers] = build_feature_model(layers, weights)
+        measure = _Measure(every, yardstick, targets, stop_on)
+        run = tfstyle_quality(content, style, run_config, models[layers], measure)
         if save is not None:
-            tfstyle.save_image(snapshots.kept[-1][2], save / f"tfstyle_{name.replace(' ', '_')}_{size}px.png")
-        for key in results:
-            if key.startswith("peer on"):
-                reached = _first_within(run["curve"], results[key])
-                run[f"reached {key}"] = reached
-                verdict = (
-                    f"reached in {reached[1]:.1f} s (iteration {reached[0]}), "
-                    f"{results[key]['seconds'] / reached[1]:.1f}x faster"
-                    if reached
-                    else "not reached"
-                )
-                print(f"    {name}: quality of the {key}: {verdict}", flush=True)
+            tfstyle.save_image(measure.image, save / f"tfstyle_{name.replace(' ', '_')}_{size}px.png")
         results["runs"][name] = run
         print(
             f"{size} px {name}: {run['iterations']} iterations in {run['seconds']:.1f} s, "
             f"final D_s {run['final_style']:.4g}, D_c {run['final_content']:.4g}",
             flush=True,
         )
+        for key, target in targets.items():
+            reached = run["reached"].get(key)
+            verdict = (
+                f"reached in {reached[1]:.1f} s (iteration {reached[0]}), {target['seconds'] / reached[1]:.1f}x faster"
+                if reached
+                else "not reached"
+            )
+            print(f"    quality of the {key}: {verdict}", flush=True)
     return results
-
-
-def _first_within(curve: list[tuple], target: dict) -> tuple[int, float] | None:
-    """The first (iteration, seconds) of ``curve`` at or below the target's D_s and D_c."""
-    for iteration, seconds, d_style, d_content in curve:
-        if d_style <= target["style"] and d_content <= target["content"]:
-            return iteration, seconds
-    return None
 
 
 if __name__ == "__main__":
