@@ -150,6 +150,34 @@ def test_callback_list_end_without_steps_passes_none():
     assert recorder.ended is None
 
 
+def test_callback_list_view_maps_each_image_once_per_due_step_and_at_the_end():
+    views = []
+
+    def negative(images):
+        views.append(images.shape)
+        return 255.0 - images
+
+    seen_images, ended = [], []
+
+    class Watch(Callback):
+        every = 2
+
+        def on_step(self, step):
+            seen_images.append(float(step.image[0, 0, 0, 0]))
+
+        def on_end(self, step):
+            ended.append(float(step.image[0, 0, 0, 0]))
+
+    runner = CallbackList([Watch(), lambda step: seen_images.append(float(step.image[0, 0, 0, 0]))], view=negative)
+    runner.start(3)
+    for i in (1, 2):  # stopped after iteration 2: the end sees iteration 2's image, viewed
+        runner.step(make_step(i, 3))
+    runner.end()
+    assert seen_images == [254.0, 253.0, 253.0]  # 255 - iteration
+    assert ended == [253.0]
+    assert len(views) == 2  # once per step, though two callbacks saw iteration 2
+
+
 def test_every_below_one_means_every_iteration():
     recorder = Recorder(every=0)
     run([recorder], iterations=3)

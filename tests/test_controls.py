@@ -21,7 +21,9 @@ from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ImageError
 from tfstyle.features import build_feature_model
 from tfstyle.losses import content_loss, gram_matrix, masked_gram_matrix
-from tfstyle.optimize import initial_image, prepare_images, stylize
+from tfstyle.inputs import initial_image, prepare_images
+from tfstyle.objective import make_loss_fn
+from tfstyle.optimize import stylize
 
 BASE = StyleConfig(
     content_layers=("conv2_2",),
@@ -101,7 +103,7 @@ def test_blend_target_is_the_weighted_sum_of_the_styles_grams(content, style_a, 
     cfg = BASE.override(style_blend_weights=(7, 3))
     assert cfg.style_blend_weights == pytest.approx((0.7, 0.3))
     content_image, (a, b) = prepare_images(content, [style_a, style_b], cfg)
-    loss_fn = optimize.make_loss_fn(model, content_image, [a, b], cfg)
+    loss_fn = make_loss_fn(model, content_image, [a, b], cfg)
     image = tf.constant(content_image[None])
     target = 0.7 * gram_matrix(features(model, a)) + 0.3 * gram_matrix(features(model, b))
     expected = tf.reduce_mean(tf.square(gram_matrix(features(model, content_image)) - target))
@@ -148,7 +150,7 @@ def test_style_scale_too_small_says_so(content, style_a):
 def test_paper_normalization_rescales_a_scaled_styles_grams_to_the_outputs_pixel_count(content, style_a, model):
     cfg = BASE.override(normalization="paper", style_scale=2.0)
     content_image, style_image = prepare_images(content, style_a, cfg)
-    loss_fn = optimize.make_loss_fn(model, content_image, style_image, cfg)
+    loss_fn = make_loss_fn(model, content_image, style_image, cfg)
     out = features(model, content_image)
     positions = out.shape[1] * out.shape[2]
     target = gram_matrix(features(model, style_image), "mean") * positions  # a plain sum over the output's positions

@@ -14,7 +14,9 @@ from tfstyle.callbacks import Callback, Step
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ImageError, NonFiniteLossError, StyleInterrupted
 from tfstyle.images import load_image, resize
-from tfstyle.optimize import Result, initial_image, prepare_images, stylize
+from tfstyle.inputs import initial_image, prepare_images
+from tfstyle.objective import make_loss_fn
+from tfstyle.optimize import Result, stylize
 
 # Learning rates that move random-weights activations (~1e2) at a sensible pace on 32-pixel images.
 LEARNING_RATES = {"sgd": 1e-3, "adam": 4.0, "lbfgs": None}
@@ -54,7 +56,7 @@ def prepared(content_array, style_array, **changes) -> tuple[np.ndarray, np.ndar
 
 def _losses_of(model, content, style, image):
     """The losses of ``image`` under BASE, computed outside stylize."""
-    loss_fn = optimize.make_loss_fn(model, content, style, BASE)
+    loss_fn = make_loss_fn(model, content, style, BASE)
     return {k: v.numpy() for k, v in loss_fn(image[None]).items()}
 
 

@@ -10,7 +10,8 @@ import pytest
 from tfstyle.config import preset
 from tfstyle.features import build_feature_model
 from tfstyle.images import load_image, resize
-from tfstyle.optimize import prepare_images, stylize
+from tfstyle.inputs import prepare_images
+from tfstyle.optimize import stylize
 
 pytestmark = pytest.mark.real_weights
 

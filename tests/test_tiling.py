@@ -12,7 +12,7 @@ from PIL import Image
 from tfstyle import ConfigError, MemoryLimitError, StyleConfig, build_feature_model, memory, stylize
 from tfstyle import run as tfrun
 from tfstyle.features import VGG16_CONV_LAYERS
-from tfstyle.optimize import make_loss_fn
+from tfstyle.objective import make_loss_fn
 from tfstyle.tiling import TiledLoss, layout, tile_geometry
 
 LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3")

@@ -26,7 +26,8 @@ _EXPORTS = {
     "tfstyle.folder": ("FolderSummary", "find_images", "stylize_folder"),
     "tfstyle.images": ("load_image", "save_image"),
     "tfstyle.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
-    "tfstyle.optimize": ("Result", "initial_image", "stylize"),
+    "tfstyle.inputs": ("initial_image",),
+    "tfstyle.optimize": ("Result", "stylize"),
     "tfstyle.perceptual": ("StyleLoss",),
     "tfstyle.savedmodel": ("export_features", "export_stylizer"),
     "tfstyle.tensorboard": ("TensorBoard",),
@@ -66,7 +67,8 @@ if TYPE_CHECKING:
     from tfstyle.folder import FolderSummary, find_images, stylize_folder
     from tfstyle.images import load_image, save_image
     from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
-    from tfstyle.optimize import Result, initial_image, stylize
+    from tfstyle.inputs import initial_image
+    from tfstyle.optimize import Result, stylize
     from tfstyle.perceptual import StyleLoss
     from tfstyle.savedmodel import export_features, export_stylizer
     from tfstyle.tensorboard import TensorBoard

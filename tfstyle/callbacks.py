@@ -8,6 +8,7 @@ Before the start, ``set_run`` hands a :class:`Callback` the run's :class:`RunInf
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -77,13 +78,21 @@ class Callback:
 
 
 CallbackLike = Union[Callback, Callable[[Step], Union[bool, None]]]
+CALLBACK_STOP = "a callback asked to stop"  # Result.stopped of a run that a callback stopped
 
 
 class CallbackList:
-    """Runs a list of callbacks, honouring each one's ``every``; what the optimizer talks to."""
+    """Runs a list of callbacks, honouring each one's ``every``; what the optimizer talks to.
 
-    def __init__(self, callbacks: Iterable[CallbackLike] = ()):
+    ``view`` (optional) maps the image a callback sees, ``[batch, height, width, 3]`` numpy in and
+    out: luminance-only transfer shows the optimized luminance in the content's colours. It runs
+    at most once per step, and only when a callback is due.
+    """
+
+    def __init__(self, callbacks: Iterable[CallbackLike] = (), view: Callable[[np.ndarray], np.ndarray] | None = None):
         self._callbacks = [c if isinstance(c, Callback) else _FunctionCallback(c) for c in callbacks]
+        self._view = view
+        self._viewed: tuple[Step, Step] | None = None  # (a step, as the callbacks see it)
         self.last: Step | None = None
 
     def start(self, iterations: int, run: RunInfo | None = None) -> None:
@@ -99,12 +108,22 @@ class CallbackList:
         for callback in self._callbacks:
             every = max(1, int(callback.every))
             if step.iteration % every == 0 or step.iteration == step.iterations:
-                stop = bool(callback.on_step(step)) or stop
+                stop = bool(callback.on_step(self._seen(step))) or stop
         return stop
 
     def end(self) -> None:
+        last = self._seen(self.last) if self.last is not None else None
         for callback in self._callbacks:
-            callback.on_end(self.last)
+            callback.on_end(last)
+
+    def _seen(self, step: Step) -> Step:
+        """``step`` with its image through ``view`` (computed once per step)."""
+        if self._view is None:
+            return step
+        if self._viewed is None or self._viewed[0] is not step:
+            image = tf.convert_to_tensor(self._view(step.image.numpy()))
+            self._viewed = (step, dataclasses.replace(step, image=image))
+        return self._viewed[1]
 
 
 class _FunctionCallback(Callback):

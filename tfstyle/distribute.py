@@ -101,7 +101,7 @@ def is_chief() -> bool:
 class ShardedLoss:
     """The loss of a batch of content images, each replica of ``strategy`` computing its shard's.
 
-    ``make_loss(content_shard)`` builds a shard's loss function (as ``optimize.make_loss_fn`` does):
+    ``make_loss(content_shard)`` builds a shard's loss function (as ``objective.make_loss_fn`` does):
     it is called once per replica, on that replica's device, so the targets are computed there
     once. Called on a batch ``[batch, height, width, 3]`` it returns the losses (``[batch]`` each);
     :meth:`value_and_gradient` also returns the gradient of their sum with respect to the batch.

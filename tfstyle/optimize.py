@@ -15,39 +15,51 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import keras
 import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
-from tfstyle import color
+from tfstyle import color, memory, speed
 from tfstyle import images as imageio
 from tfstyle import masks as maskio
-from tfstyle import memory, speed
-from tfstyle.callbacks import Callback, CallbackLike, CallbackList, RunInfo, Step
+from tfstyle.callbacks import (
+    CALLBACK_STOP,
+    Callback,
+    CallbackLike,
+    CallbackList,
+    RunInfo,
+    Step,
+)
 from tfstyle.checkpoint import Checkpointing, RunCheckpoint, fingerprint
-from tfstyle.config import INITS, StyleConfig, preset
+from tfstyle.coarse_to_fine import coarse_to_fine
+from tfstyle.config import StyleConfig, preset
 from tfstyle.distribute import ShardedLoss, describe
 from tfstyle.errors import (
     CheckpointError,
     ConfigError,
-    ImageError,
     MemoryLimitError,
     NonFiniteLossError,
     StyleInterrupted,
 )
-from tfstyle.features import build_feature_model, check_image_size
+from tfstyle.features import build_feature_model
 from tfstyle.images import ImageLike
-from tfstyle.losses import combined_loss, gram_matrix
-from tfstyle.tiling import TiledLoss
-
-Losses = dict[str, tf.Tensor]
+from tfstyle.inputs import (
+    ContentLike,
+    ImageBatch,
+    StyleLike,
+    content_list,
+    initial_image,
+    prepare_batch,
+    resized_start,
+    source_name,
+    style_list,
+)
+from tfstyle.objective import Losses, objective
 
 
 @dataclass
@@ -72,11 +84,6 @@ class Result:
     def save(self, path) -> None:
         """Write the image atomically (PNG, JPEG, ... by the file's extension)."""
         imageio.save_image(self.image, path)
-
-
-ContentLike = Union[ImageLike, Sequence[ImageLike], tf.data.Dataset]
-StyleLike = Union[ImageLike, Sequence[ImageLike]]  # one style image, or a list of them to blend
-ImageBatch = Union[np.ndarray, tf.Tensor]
 
 
 def _memory_errors(function):
@@ -135,7 +142,7 @@ def stylize(
     content's colours. A ``feature_model`` passed in keeps its own pooling.
 
     Speed (docs/performance.md): ``config.precision`` and ``jit`` change how fast a step runs, not
-    what it computes (to round-off); ``config.scales`` > 1 runs coarse-to-fine (:func:`_coarse_to_fine`).
+    what it computes (to round-off); ``config.scales`` > 1 runs coarse-to-fine (:mod:`tfstyle.coarse_to_fine`).
     ``start_image`` (``[height, width, 3]`` or a batch, pixels in [0, 255], resized to the output
     size) replaces ``config.init`` as the image the optimization starts from.
 
@@ -148,10 +155,17 @@ def stylize(
     """
     config = config or preset("default")
     strategy = _check_run_options(config, strategy, checkpoint, content_mask, style_masks)
-    if config.scales > 1:
-        return _coarse_to_fine(
-            content, style, config, callbacks, feature_model, content_mask, style_masks, start_image, strategy
-        )
+    device = pick_device(config.device)
+    if config.scales > 1:  # one feature model for every pass
+        model = _feature_model(feature_model, config, device, strategy)
+
+        def run_pass(one: StyleConfig, pass_callbacks: list[Callback], start: ImageBatch | None) -> Result:
+            return stylize(
+                content, style, one, pass_callbacks, model,
+                content_mask=content_mask, style_masks=style_masks, start_image=start, strategy=strategy,
+            )  # fmt: skip
+
+        return coarse_to_fine(run_pass, config, callbacks, start_image)
     contents, batched = content_list(content)
     styles = style_list(style)
     config.style_blend(len(styles))  # fail early on a count mismatch
@@ -160,299 +174,58 @@ def stylize(
     content_mask, style_masks = maskio.prepare_masks(content_mask, style_masks, content_images.shape[1:3], len(styles))
     in_color = content_images
     content_images, style_images = color.preserve_colors(config.preserve_colors, content_images, style_images)
-    device = pick_device(config.device)
     _check_memory(content_images, config, device, strategy)
+    model = _feature_model(feature_model, config, device, strategy)
     with tf.device(device):
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():  # weights on every replica
-            model = feature_model or build_feature_model(
-                config.layers_in_use(), config.weights, config.seed, pooling=config.pooling
-            )
-            model = speed.with_precision(model, speed.resolve_precision(config.precision, device))
-        loss_fn = _objective(model, content_images, style_images, config, content_mask, style_masks, strategy)
+        loss_fn = objective(model, content_images, style_images, config, content_mask, style_masks, strategy)
         start = np.stack([
             initial_image(config.init, c, style_images[0], config.seed, config.noise_blend) for c in content_images
         ])
         if start_image is not None:
-            start = _resized_start(start_image, content_images.shape)
+            start = resized_start(start_image, content_images.shape)
         if config.preserve_colors == "luminance":
             start = color.luminance_image(start)
         image = tf.Variable(start, name="stylized_image")
         one_by_one = None
         if config.optimizer == "lbfgs" and len(content_images) > 1:
-            one_by_one = [
-                _objective(model, c, style_images, config, content_mask, style_masks) for c in content_images
-            ]
+            one_by_one = [objective(model, c, style_images, config, content_mask, style_masks) for c in content_images]
         info = RunInfo(
             config=config,
             content=content_images if batched else content_images[0],
             style=style_images[0],
             start=start,
-            content_name=_source_name(content, "content"),
-            style_name="+".join(_source_name(s, "style") for s in styles),
+            content_name=source_name(content, "content"),
+            style_name="+".join(source_name(s, "style") for s in styles),
             device=device,
         )
         saves = _run_checkpoint(checkpoint, config, content_images, style_images, start, content_mask, style_masks)
         if isinstance(loss_fn, ShardedLoss):
             device = describe(strategy)
-        if config.preserve_colors != "luminance":
-            return _optimize(image, loss_fn, config, CallbackList(callbacks), device, info, batched, one_by_one, saves)
-        recolor = _ContentColors(in_color)
+        # Luminance-only transfer optimizes luminance; the callbacks and the result see the content's colours.
+        view = None
+        if config.preserve_colors == "luminance":
+
+            def view(images: np.ndarray) -> np.ndarray:  # one image or the batch
+                return color.recombine_luminance(images, in_color.reshape(np.shape(images)))
+
+        run = CallbackList(callbacks, view=view)
         try:
-            result = _optimize(
-                image, loss_fn, config, CallbackList(recolor.wrap(callbacks)), device, info, batched, one_by_one, saves
-            )
+            result = _optimize(image, loss_fn, config, run, device, info, batched, one_by_one, saves)
         except (NonFiniteLossError, StyleInterrupted) as err:
-            err.result = recolor.result(err.result)
+            if view is not None:
+                err.result = dataclasses.replace(err.result, image=view(err.result.image))
             raise
-        return recolor.result(result)
+        return dataclasses.replace(result, image=view(result.image)) if view is not None else result
 
 
-def style_list(style: StyleLike) -> list[ImageLike]:
-    """The style images: a list or tuple is several styles (to blend), anything else one."""
-    styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    if not styles:
-        raise ImageError("the list of style images is empty")
-    return styles
-
-
-class _ContentColors:
-    """Luminance-only transfer: the optimized luminance shown with the content's chroma (I, Q)."""
-
-    def __init__(self, content: np.ndarray):
-        self.content = content  # [batch, height, width, 3], the colour content images
-        self._last: tuple[Step, Step] | None = None  # (a step, it recoloured): callbacks share one
-
-    def image(self, image: np.ndarray) -> np.ndarray:
-        return color.recombine_luminance(image, self.content.reshape(np.shape(image)))
-
-    def step(self, step: Step) -> Step:
-        if self._last is None or self._last[0] is not step:
-            image = tf.convert_to_tensor(self.image(step.image.numpy()))
-            self._last = (step, dataclasses.replace(step, image=image))
-        return self._last[1]
-
-    def result(self, result: Result) -> Result:
-        return dataclasses.replace(result, image=self.image(result.image))
-
-    def wrap(self, callbacks: Iterable[CallbackLike]) -> list[Callback]:
-        """The callbacks, each seeing steps whose image is in the content's colours."""
-        return [_RecoloredCallback(c, self) for c in callbacks]
-
-
-class _RecoloredCallback(Callback):
-    """A callback (or plain function) that sees each step's image through ``colors``."""
-
-    def __init__(self, inner: CallbackLike, colors: _ContentColors):
-        self.inner, self.colors = inner, colors
-
-    @property
-    def every(self) -> int:  # type: ignore[override]
-        return self.inner.every if isinstance(self.inner, Callback) else 1
-
-    def _step(self, step: Step | None) -> Step | None:
-        return None if step is None else self.colors.step(step)
-
-    def set_run(self, run: RunInfo) -> None:
-        if isinstance(self.inner, Callback):
-            self.inner.set_run(run)
-
-    def on_start(self, iterations: int) -> None:
-        if isinstance(self.inner, Callback):
-            self.inner.on_start(iterations)
-
-    def on_step(self, step: Step) -> bool | None:
-        step = self._step(step)
-        return self.inner.on_step(step) if isinstance(self.inner, Callback) else self.inner(step)
-
-    def on_end(self, step: Step | None) -> None:
-        if isinstance(self.inner, Callback):
-            self.inner.on_end(self._step(step))
-
-
-def content_list(content: ContentLike) -> tuple[list[ImageLike], bool]:
-    """The content images, and whether they came as a batch (a list, a 4-D array or a dataset)."""
-    if isinstance(content, tf.data.Dataset):
-        images = _dataset_images(content)
-    elif isinstance(content, (list, tuple)):
-        images = list(content)
-    elif len(getattr(content, "shape", ())) == 4:
-        images = list(np.asarray(content))
-    else:
-        return [content], False
-    if not images:
-        raise ImageError("the batch of content images is empty")
-    return images, True
-
-
-def _dataset_images(dataset: tf.data.Dataset) -> list[ImageLike]:
-    spec = dataset.element_spec
-    if not isinstance(spec, tf.TensorSpec):
-        raise ImageError(
-            f"a content dataset must yield images (tensors [height, width, channels], batches of them, or "
-            f"file paths), not {spec}; map it to the images first"
-        )
-    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
-        raise ImageError("the content dataset is infinite; take() the images to stylize")
-    images: list[ImageLike] = []
-    for element in dataset:
-        if element.dtype == tf.string:
-            images.extend(path.decode() for path in np.atleast_1d(element.numpy()))
-        elif element.shape.rank == 4:
-            images.extend(element.numpy())
-        else:
-            images.append(element.numpy())
-    return images
-
-
-def prepare_batch(
-    contents: Sequence[ImageLike], style: StyleLike, config: StyleConfig, layers: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray | list[np.ndarray]]:
-    """:func:`prepare_images` for a batch: ``[batch, height, width, 3]`` and the style (or list of
-    styles); all the content images must come out the same size after scaling to ``config.image_size``."""
-    scaled = []
-    for index, content in enumerate(contents):
-        what = "content image" if len(contents) == 1 else f"content image {index + 1}"
-        scaled.append(imageio.resize_longest_side(imageio.load_image(content, what), config.image_size))
-    for index, image in enumerate(scaled[1:], start=2):
-        if image.shape != scaled[0].shape:
-            (h0, w0), (h, w) = scaled[0].shape[:2], image.shape[:2]
-            raise ImageError(
-                f"the content images of a batch must have the same size after scaling to --image_size "
-                f"{config.image_size}: image 1 is {w0}x{h0} and image {index} is {w}x{h}; crop or resize them "
-                "to one aspect ratio, or stylize them separately"
-            )
-    first, style_image = prepare_images(scaled[0], style, config, layers)  # size checks; the style scaled once
-    return np.stack([first, *scaled[1:]]), style_image
-
-
-def prepare_images(
-    content: ImageLike, style: StyleLike, config: StyleConfig, layers: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray | list[np.ndarray]]:
-    """Load and scale the images; fail clearly if any is too small for the deepest of ``layers``
-    (default: the config's layers in use). Each style image gets ``config.style_scale``² times the
-    content's pixel count; a list of styles comes back as a list."""
-    content_image = imageio.resize_longest_side(imageio.load_image(content, "content image"), config.image_size)
-    styles = style_list(style)
-    area = content_image.shape[0] * content_image.shape[1] * config.style_scale**2
-    named = [("content image", content_image)]
-    for index, source in enumerate(styles):
-        what = "style image" if len(styles) == 1 else f"style image {index + 1}"
-        named.append((what, imageio.resize_to_area(imageio.load_image(source, what), area)))
-    layers = list(layers or config.layers_in_use())
-    scale = f" and --style_scale {config.style_scale:g}" if config.style_scale != 1 else ""
-    for what, array in named:
-        is_style = what != "content image"
-        check_image_size(
-            array.shape, layers, what, f"raise --image_size{' or --style_scale' if is_style and scale else ''} or use shallower layers",
-            context=f" after scaling to --image_size {config.image_size}{scale if is_style else ''}",
-        )
-    style_images = [array for _, array in named[1:]]
-    return content_image, style_images if isinstance(style, (list, tuple)) else style_images[0]
-
-
-def make_loss_fn(
-    model: keras.Model,
-    content_image: ImageBatch,
-    style_image: ImageBatch | Sequence[ImageBatch],
-    config: StyleConfig,
-    content_mask: np.ndarray | None = None,
-    style_masks: np.ndarray | None = None,
-) -> Callable[[tf.Tensor], Losses]:
-    """The objective image → losses, with the content activations P_i and style Grams A_i fixed.
-
-    The images are arrays or tensors (graph tensors too: the SavedModel stylizer builds its loss
-    here), ``[height, width, 3]`` or ``[batch, height, width, 3]``. ``style_image`` may be a list
-    of style images: A_i is then Σ_s β_s·A_i^s (β = ``config.style_blend``), or, with
-    ``style_masks`` (``[styles, height, width]`` at the content's size), each style is compared in
-    its own region. ``content_mask`` (``[height, width]``) weights the content loss per position."""
-    content_terms, style_terms = config.content_terms(), config.style_terms()
-    content_targets = {}
-    if content_terms:
-        features = model(_as_batch(content_image))
-        content_targets = {name: tf.stop_gradient(features[name]) for name in content_terms}
-    style_targets = {}
-    styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
-    blend = config.style_blend(len(styles))
-    if style_terms:
-        grams = [_style_grams(model, s, content_image, style_terms, config) for s in styles]
-        if style_masks is not None:  # one Gram per style, each compared in its region
-            style_targets = {name: tf.stack([g[name][0] for g in grams]) for name in style_terms}
-        else:  # the blend: Σ_s β_s·A^s over the styles with a weight
-            style_targets = {
-                name: tf.add_n([beta * g[name] for beta, g in zip(blend, grams) if beta]) for name in style_terms
-            }
-    content_masks = maskio.layer_masks(content_mask, content_terms) if content_mask is not None and content_terms else None
-    region_masks = maskio.layer_masks(style_masks, style_terms) if style_masks is not None and style_terms else None
-
-    def loss_fn(images: tf.Tensor) -> Losses:
-        return combined_loss(
-            model(images),
-            content_targets,
-            style_targets,
-            content_terms,
-            style_terms,
-            a=config.content_weight,
-            b=config.style_weight,
-            tv_weight=config.tv_weight,
-            images=images,
-            normalization=config.normalization,
-            content_masks=content_masks,
-            style_masks=region_masks,
-            style_blend=blend,
-        )
-
-    return loss_fn
-
-
-def _style_grams(
-    model: keras.Model, style_image: ImageBatch, content_image: ImageBatch, layers, config: StyleConfig
-) -> dict[str, tf.Tensor]:
-    """A_i of one style image. Under the ``paper`` normalization (plain sums, which grow with the
-    pixel count) a style scaled by ``style_scale`` ≠ 1 has its Grams rescaled to the output's pixel count."""
-    style_image = _as_batch(style_image)
-    features = model(style_image)
-    grams = {name: tf.stop_gradient(gram_matrix(features[name], config.normalization)) for name in layers}
-    if config.normalization == "paper" and config.style_scale != 1:
-        content_shape, style_shape = tf.shape(_as_batch(content_image)), tf.shape(style_image)
-        ratio = tf.cast(content_shape[1] * content_shape[2], tf.float32) / tf.cast(
-            style_shape[1] * style_shape[2], tf.float32
-        )
-        grams = {name: gram * tf.cast(ratio, gram.dtype) for name, gram in grams.items()}
-    return grams
-
-
-def _as_batch(image: ImageBatch) -> tf.Tensor:
-    image = tf.convert_to_tensor(image, tf.float32)
-    return image if image.shape.rank == 4 else image[None]
-
-
-def initial_image(
-    init: str, content: np.ndarray, style: np.ndarray, seed: int = 0, noise_blend: float = 0.0
-) -> np.ndarray:
-    """Where the optimization starts: ``content`` (the paper), ``noise`` (Gatys' white noise, seeded),
-    ``style`` (scaled to the content's size), or a path to an image (scaled likewise); with
-    ``noise_blend`` t > 0, (1 − t)·that + t·the white noise."""
-    start = _initial_image(init, content, style, seed)
-    if noise_blend:
-        noise = np.random.default_rng(seed).uniform(0.0, 255.0, content.shape).astype(np.float32)
-        start = ((1.0 - noise_blend) * start + noise_blend * noise).astype(np.float32)
-    return start
-
-
-def _initial_image(init: str, content: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
-    shape = content.shape[:2]
-    if init == "content":
-        return content.copy()
-    if init == "noise":
-        return np.random.default_rng(seed).uniform(0.0, 255.0, content.shape).astype(np.float32)
-    if init == "style":
-        return imageio.resize(style, shape)
-    if init in INITS:  # unreachable unless INITS grows
-        raise ConfigError(f"init {init!r} is not implemented")
-    try:
-        return imageio.resize(imageio.load_image(init, "init image"), shape)
-    except ImageError as err:
-        raise ImageError(f"{err} (--init takes {', '.join(INITS)} or an image path)") from None
+def _feature_model(
+    model: keras.Model | None, config: StyleConfig, device: str, strategy: tf.distribute.Strategy | None
+) -> keras.Model:
+    """The run's feature model on ``device`` in its precision: ``model``, or one built for ``config``
+    (with its weights on every replica of ``strategy``)."""
+    with tf.device(device), strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = model or build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
+        return speed.with_precision(model, speed.resolve_precision(config.precision, device))
 
 
 def pick_device(device: str | None) -> str:
@@ -570,9 +343,6 @@ class _NonFinite(Exception):
         self.value, self.last_good = value, last_good
 
 
-_CALLBACK_STOP = "a callback asked to stop"
-
-
 def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> str | None:
     """SGD (the paper's plain gradient descent) or Adam, one compiled GradientTape step per iteration.
 
@@ -611,7 +381,7 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
         if not bool(tf.reduce_all(tf.math.is_finite(image))):
             raise _NonFinite(float("nan"), last_good.numpy())
         if recorder.record(losses):
-            return _CALLBACK_STOP
+            return CALLBACK_STOP
     return None
 
 
@@ -668,7 +438,7 @@ def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder
     )
     image.assign(accepted)
     if asked_to_stop:
-        return _CALLBACK_STOP
+        return CALLBACK_STOP
     if outcome.nit < remaining:
         return f"L-BFGS-B stopped after {done + outcome.nit} of {config.iterations} iterations: {outcome.message}"
     return None
@@ -696,7 +466,7 @@ def _lbfgs_one_by_one(
             raise _NonFinite(bad.value, image.numpy()) from None
         image[index].assign(one[0])
         if one_recorder.stopped:
-            return _CALLBACK_STOP
+            return CALLBACK_STOP
         if reason:
             reasons.append(f"image {index + 1}: {reason}")
     return "; ".join(reasons) or None
@@ -715,126 +485,11 @@ class _ImageRecorder:
         return self.stopped
 
 
-def _source_name(source: ImageLike, fallback: str) -> str:
-    """A file's stem for a path (or a PIL image read from a file); ``fallback`` for arrays."""
-    if isinstance(source, (str, os.PathLike)):
-        return os.path.splitext(os.path.basename(os.fspath(source)))[0] or fallback
-    filename = getattr(source, "filename", None)  # PIL images opened from a file
-    return os.path.splitext(os.path.basename(filename))[0] if isinstance(filename, str) and filename else fallback
-
-
 def _to_floats(losses: Losses) -> dict[str, float]:
     return {name: float(np.mean(value.numpy())) for name, value in losses.items()}
 
 
 # --- Coarse-to-fine (config.scales > 1) and start images -----------------------------------------
-
-
-def _resized_start(start_image: ImageBatch, shape: Sequence[int]) -> np.ndarray:
-    """``start_image`` (one image or a batch, [0, 255]) as a float32 batch of ``shape`` (bicubic)."""
-    images = np.asarray(start_image, np.float32)
-    images = images[None] if images.ndim == 3 else images
-    if images.ndim != 4 or images.shape[-1] != 3 or len(images) not in (1, shape[0]):
-        raise ImageError(f"the start image must be [height, width, 3] or a batch of {shape[0]}, got {images.shape}")
-    return np.stack([imageio.resize(images[min(i, len(images) - 1)], tuple(shape[1:3])) for i in range(shape[0])])
-
-
-def _coarse_to_fine(
-    content: ContentLike,
-    style: StyleLike,
-    config: StyleConfig,
-    callbacks: Iterable[CallbackLike],
-    feature_model: keras.Model | None,
-    content_mask: ImageLike | None,
-    style_masks: ImageLike | Sequence[ImageLike] | None,
-    start_image: ImageBatch | None,
-    strategy: tf.distribute.Strategy | None = None,
-) -> Result:
-    """``config.scales`` passes of :func:`stylize`, from ``image_size / 2^(scales-1)`` up to
-    ``image_size``, each starting from the previous pass's result upsampled (bicubic); the iterations
-    are split by :func:`speed.scale_iterations`.
-
-    For the callbacks it is one run of ``config.iterations`` iterations (the steps' images grow from
-    pass to pass). The result's ``history`` runs through every pass (a coarse pass's losses are its
-    smaller image's), ``initial_losses`` are the first pass's and ``seconds`` count from its start.
-    A run stopped in a coarse pass (a callback, a non-finite loss, Ctrl-C) has that pass's smaller image.
-    """
-    device = pick_device(config.device)
-    sizes = speed.scale_sizes(config.image_size, config.scales)
-    counts = speed.scale_iterations(config.iterations, config.scales)
-    with tf.device(device):  # one feature model, in the run's precision, for every pass
-        model = feature_model or build_feature_model(
-            config.layers_in_use(), config.weights, config.seed, pooling=config.pooling
-        )
-        model = speed.with_precision(model, speed.resolve_precision(config.precision, device))
-    passes = _Passes(callbacks, config, counts[0])
-    results: list[Result] = []
-    try:
-        for size, count in zip(sizes, counts):
-            one = config.override(image_size=size, iterations=count, scales=1)
-            result = stylize(
-                content, style, one, [passes], model,
-                content_mask=content_mask, style_masks=style_masks, start_image=start_image, strategy=strategy,
-            )
-            results.append(result)
-            if result.stopped == _CALLBACK_STOP:
-                break
-            start_image = result.image
-    except (NonFiniteLossError, StyleInterrupted) as err:
-        err.result = passes.result([*results, err.result])
-        raise
-    finally:
-        passes.end()
-    return passes.result(results)
-
-
-class _Passes(Callback):
-    """The callbacks of a coarse-to-fine run, as each pass's callback: started once, ended once,
-    with the iterations (and seconds) counted through all the passes."""
-
-    def __init__(self, callbacks: Iterable[CallbackLike], config: StyleConfig, first_pass_iterations: int):
-        self.inner = CallbackList(callbacks)
-        self.config, self.first_pass_iterations = config, first_pass_iterations
-        self.seconds: list[float] = []  # since the first pass started, one per iteration
-        self.total = config.iterations
-        self._run: RunInfo | None = None
-        self._t0: float | None = None
-
-    def set_run(self, run: RunInfo) -> None:
-        self._run = run
-
-    def on_start(self, iterations: int) -> None:
-        if self._t0 is None:
-            # L-BFGS on a batch counts batch × iterations; the first pass says how many times.
-            self.total = self.config.iterations * (iterations // self.first_pass_iterations)
-            self._t0 = time.perf_counter()
-            run = dataclasses.replace(self._run, config=self.config) if self._run is not None else None
-            self.inner.start(self.total, run)
-
-    def on_step(self, step: Step) -> bool:
-        self.seconds.append(time.perf_counter() - self._t0)
-        whole = dataclasses.replace(step, iteration=len(self.seconds), iterations=self.total, seconds=self.seconds[-1])
-        return self.inner.step(whole)
-
-    def end(self) -> None:
-        if self._t0 is not None:
-            self.inner.end()
-
-    def result(self, results: list[Result]) -> Result:
-        """One result for the passes run so far (the last one's image)."""
-        last = results[-1]
-        history = {name: np.concatenate([r.history[name] for r in results]) for name in last.history}
-        history["seconds"] = np.array(self.seconds[: len(history["seconds"])])
-        reasons = [r.stopped for r in results if r.stopped]
-        return dataclasses.replace(
-            last,
-            history=history,
-            initial_losses=results[0].initial_losses,
-            iterations=sum(r.iterations for r in results),
-            seconds=time.perf_counter() - self._t0 if self._t0 is not None else 0.0,
-            config=self.config,
-            stopped="; ".join(reasons) or None,
-        )
 
 
 # --- Checkpoints, tiles and devices (README "Resuming and large images", "Stylizing a folder") ----
@@ -861,28 +516,6 @@ def _check_run_options(
     if checkpoint is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise CheckpointError("checkpoints do not work across several workers; leave out the checkpoint")
     return None if config.optimizer == "lbfgs" else strategy  # L-BFGS-B runs on one device
-
-
-def _objective(
-    model: keras.Model,
-    content_images: np.ndarray,
-    style_images,
-    config: StyleConfig,
-    content_mask: np.ndarray | None = None,
-    style_masks: np.ndarray | None = None,
-    strategy: tf.distribute.Strategy | None = None,
-):
-    """The loss to optimize: :func:`make_loss_fn`'s, or the same tile by tile (``config.tile_size``),
-    or spread over ``strategy``'s replicas; the last two bring their own ``value_and_gradient``."""
-    if config.tile_size:
-        return TiledLoss(model, content_images, style_images, config)
-    if strategy is not None and len(content_images) > 1:  # one image cannot be split
-        return ShardedLoss(
-            strategy,
-            lambda shard: make_loss_fn(model, shard, style_images, config, content_mask, style_masks),
-            content_images,
-        )
-    return make_loss_fn(model, content_images, style_images, config, content_mask, style_masks)
 
 
 def _own_gradient_step(image: tf.Variable, loss_fn, optimizer, last_good: tf.Variable) -> Callable[[], Losses]:

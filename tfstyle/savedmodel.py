@@ -39,7 +39,7 @@ from tfstyle.features import (
     resolve_weights,
 )
 from tfstyle.losses import NORMALIZATIONS, gram_matrix
-from tfstyle.optimize import make_loss_fn
+from tfstyle.objective import make_loss_fn
 
 # Written into every export; its presence marks a directory that a new export may replace.
 INFO_FILE = os.path.join("assets.extra", "tfstyle_export.json")

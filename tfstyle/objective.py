@@ -1,0 +1,123 @@
+"""The objective of a run: the image → losses function, with the content activations P_i and
+the style Gram matrices A_i computed once and fixed (:func:`tfstyle.losses.combined_loss`).
+
+:func:`objective` picks the whole-image loss, its tiled form (:mod:`tfstyle.tiling`) or its form
+spread over devices (:mod:`tfstyle.distribute`); the last two compute their own gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfstyle import masks as maskio
+from tfstyle.config import StyleConfig
+from tfstyle.distribute import ShardedLoss
+from tfstyle.inputs import ImageBatch
+from tfstyle.losses import combined_loss, gram_matrix
+from tfstyle.tiling import TiledLoss
+
+Losses = dict[str, tf.Tensor]
+
+
+
+def objective(
+    model: keras.Model,
+    content_images: np.ndarray,
+    style_images,
+    config: StyleConfig,
+    content_mask: np.ndarray | None = None,
+    style_masks: np.ndarray | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+):
+    """The loss to optimize: :func:`make_loss_fn`'s, or the same tile by tile (``config.tile_size``),
+    or spread over ``strategy``'s replicas; the last two bring their own ``value_and_gradient``."""
+    if config.tile_size:
+        return TiledLoss(model, content_images, style_images, config)
+    if strategy is not None and len(content_images) > 1:  # one image cannot be split
+        return ShardedLoss(
+            strategy,
+            lambda shard: make_loss_fn(model, shard, style_images, config, content_mask, style_masks),
+            content_images,
+        )
+    return make_loss_fn(model, content_images, style_images, config, content_mask, style_masks)
+
+
+def make_loss_fn(
+    model: keras.Model,
+    content_image: ImageBatch,
+    style_image: ImageBatch | Sequence[ImageBatch],
+    config: StyleConfig,
+    content_mask: np.ndarray | None = None,
+    style_masks: np.ndarray | None = None,
+) -> Callable[[tf.Tensor], Losses]:
+    """The objective image → losses, with the content activations P_i and style Grams A_i fixed.
+
+    The images are arrays or tensors (graph tensors too: the SavedModel stylizer builds its loss
+    here), ``[height, width, 3]`` or ``[batch, height, width, 3]``. ``style_image`` may be a list
+    of style images: A_i is then Σ_s β_s·A_i^s (β = ``config.style_blend``), or, with
+    ``style_masks`` (``[styles, height, width]`` at the content's size), each style is compared in
+    its own region. ``content_mask`` (``[height, width]``) weights the content loss per position."""
+    content_terms, style_terms = config.content_terms(), config.style_terms()
+    content_targets = {}
+    if content_terms:
+        features = model(_as_batch(content_image))
+        content_targets = {name: tf.stop_gradient(features[name]) for name in content_terms}
+    style_targets = {}
+    styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
+    blend = config.style_blend(len(styles))
+    if style_terms:
+        grams = [_style_grams(model, s, content_image, style_terms, config) for s in styles]
+        if style_masks is not None:  # one Gram per style, each compared in its region
+            style_targets = {name: tf.stack([g[name][0] for g in grams]) for name in style_terms}
+        else:  # the blend: Σ_s β_s·A^s over the styles with a weight
+            style_targets = {
+                name: tf.add_n([beta * g[name] for beta, g in zip(blend, grams) if beta]) for name in style_terms
+            }
+    content_masks = maskio.layer_masks(content_mask, content_terms) if content_mask is not None and content_terms else None
+    region_masks = maskio.layer_masks(style_masks, style_terms) if style_masks is not None and style_terms else None
+
+    def loss_fn(images: tf.Tensor) -> Losses:
+        return combined_loss(
+            model(images),
+            content_targets,
+            style_targets,
+            content_terms,
+            style_terms,
+            a=config.content_weight,
+            b=config.style_weight,
+            tv_weight=config.tv_weight,
+            images=images,
+            normalization=config.normalization,
+            content_masks=content_masks,
+            style_masks=region_masks,
+            style_blend=blend,
+        )
+
+    return loss_fn
+
+
+def _style_grams(
+    model: keras.Model, style_image: ImageBatch, content_image: ImageBatch, layers, config: StyleConfig
+) -> dict[str, tf.Tensor]:
+    """A_i of one style image. Under the ``paper`` normalization (plain sums, which grow with the
+    pixel count) a style scaled by ``style_scale`` ≠ 1 has its Grams rescaled to the output's pixel count."""
+    style_image = _as_batch(style_image)
+    features = model(style_image)
+    grams = {name: tf.stop_gradient(gram_matrix(features[name], config.normalization)) for name in layers}
+    if config.normalization == "paper" and config.style_scale != 1:
+        content_shape, style_shape = tf.shape(_as_batch(content_image)), tf.shape(style_image)
+        ratio = tf.cast(content_shape[1] * content_shape[2], tf.float32) / tf.cast(
+            style_shape[1] * style_shape[2], tf.float32
+        )
+        grams = {name: gram * tf.cast(ratio, gram.dtype) for name, gram in grams.items()}
+    return grams
+
+
+def _as_batch(image: ImageBatch) -> tf.Tensor:
+    image = tf.convert_to_tensor(image, tf.float32)
+    return image if image.shape.rank == 4 else image[None]
+
