@@ -2,12 +2,15 @@
 
     python tools/bench.py                        # per-step table: default and gatys presets at 256 and 512 px
     python tools/bench.py --quality --sizes 512  # seconds to the peer's 1,000-step quality, per optimizer and scales
+    python tools/bench.py --precision_check --sizes 512 --save docs/images  # bfloat16's result against float32's
     python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
     python tools/bench.py --quick                # a tiny run of every part (random weights, 64 px, seconds)
     python tools/bench.py --json results.json --wait_load 1.2   # wait for a quiet machine, keep the numbers
 
 - **Step**: the median time of one optimization step after warm-up (``--warmup``, ``--steps``),
-  timed from tfstyle's own loop (``Result.history["seconds"]``), all in one process.
+  timed from tfstyle's own loop (``Result.history["seconds"]``), all in one process. After each of
+  tfstyle's steps the floor's convolution and one peer step run and are timed too (and taken out
+  of tfstyle's time), so a change in the machine's load moves all three together.
 - **Floor**: the FLOPs of one step (the forward pass through VGG16 to the deepest layer in use and
   the backward pass to the input, no filter gradients: 2·H·W·Cin·Cout·9 per convolution, twice)
   divided by the best throughput TensorFlow reaches here for a VGG-shaped 3×3 convolution
@@ -15,8 +18,11 @@
 - **Peer**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
   with the same layers and images.
 - **Time to quality**: seconds until a run's image is at least as close to the style as the peer's
-  image after ``--peer_steps`` (1,000) steps, and no farther from the content, by the yardstick of
-  :class:`Yardstick`; the clock starts with the feature model loaded (targets and tracing count).
+  image after ``--peer_steps`` (1,000) steps, and no farther from the content, by the project's one
+  yardstick (tools/yardstick.py); tfstyle's clock starts with its feature model loaded (targets and
+  tracing count), the peer's at its first step, and neither counts the yardstick's evaluations.
+- **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
+  the final images evaluated by the float32 loss, and how far apart they are.
 - **Memory**: peak resident memory (``wait4``'s ru_maxrss) of ``python -m tfstyle.run`` processes.
 
 Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
@@ -28,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -45,12 +50,14 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tfstyle  # noqa: E402
+from machine import machine  # noqa: E402
 from peer_tutorial import TutorialPeer  # noqa: E402
-from tfstyle import speed  # noqa: E402
+from yardstick import MARKDOWN as YARDSTICK, Yardstick  # noqa: E402
 from tfstyle.config import StyleConfig, preset  # noqa: E402
 from tfstyle.features import VGG16_CONV_LAYERS, build_feature_model, canonical_layer_name, resolve_weights  # noqa: E402
-from tfstyle.losses import gram_matrix  # noqa: E402
-from tfstyle.optimize import pick_device, prepare_images  # noqa: E402
+from tfstyle.inputs import prepare_images  # noqa: E402
+from tfstyle.objective import make_loss_fn  # noqa: E402
+from tfstyle.optimize import pick_device  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "images"
@@ -81,28 +88,38 @@ def step_flops(layers: Sequence[str], height: int, width: int) -> float:
     return flops
 
 
+def _floor_convolution(
+    shape: tuple[int, int, int, int], dtype: tf.DType = tf.float32
+) -> tuple[Callable[[], object], float]:
+    """A compiled 3x3 'same' convolution of ``shape`` (height, width, in, out channels), forward and
+    input gradient, waited for; and its FLOPs."""
+    h, w, cin, cout = shape
+    rng = np.random.default_rng(0)
+    x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
+    kernel = tf.constant(rng.normal(0, 0.05, size=(3, 3, cin, cout)), dtype)
+
+    @tf.function
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            y = tf.nn.conv2d(tf.cast(x, dtype), kernel, 1, "SAME")
+            loss = 0.5 * tf.reduce_sum(tf.square(tf.cast(y, tf.float32)))  # needs y: the forward runs
+        return tape.gradient(loss, x)[0, 0, 0, 0]
+
+    forward_backward()  # trace
+    return (lambda: forward_backward().numpy()), 2 * (2.0 * h * w * cin * cout * 9)
+
+
 def conv_throughput(
     dtype: tf.DType = tf.float32, shapes: Sequence[tuple[int, int, int, int]] = FLOOR_SHAPES, reps: int = 7
 ) -> tuple[float, tuple[int, int, int, int]]:
     """The best FLOP/s of a 3x3 'same' convolution's forward pass plus its input gradient over
     ``shapes`` (median of ``reps`` timed runs each, after two warm-up runs), and the shape."""
     best = (0.0, shapes[0])
-    for h, w, cin, cout in shapes:
-        rng = np.random.default_rng(0)
-        x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
-        kernel = tf.constant(rng.normal(0, 0.05, size=(3, 3, cin, cout)), dtype)
-
-        @tf.function
-        def forward_backward():
-            with tf.GradientTape() as tape:
-                y = tf.nn.conv2d(tf.cast(x, dtype), kernel, 1, "SAME")
-                loss = 0.5 * tf.reduce_sum(tf.square(tf.cast(y, tf.float32)))  # needs y: the forward runs
-            return tape.gradient(loss, x)[0, 0, 0, 0]
-
-        seconds = _median_seconds(lambda: forward_backward().numpy(), reps)
-        flops = 2 * (2.0 * h * w * cin * cout * 9)
+    for shape in shapes:
+        run, flops = _floor_convolution(shape, dtype)
+        seconds = _median_seconds(run, reps)
         if flops / seconds > best[0]:
-            best = (flops / seconds, (h, w, cin, cout))
+            best = (flops / seconds, shape)
     return best
 
 
@@ -120,17 +137,34 @@ def _median_seconds(fn: Callable[[], object], reps: int, warmup: int = 2) -> flo
 # --- One step: tfstyle and the peer -------------------------------------------------------------
 
 
-def tfstyle_step_seconds(
-    config: StyleConfig, content: np.ndarray, style: np.ndarray, model, warmup: int, steps: int
-) -> float:
-    """Median seconds of one iteration of tfstyle's loop after ``warmup`` iterations."""
-    result = tfstyle.stylize(content, style, config.override(iterations=warmup + steps), feature_model=model)
-    return float(np.median(np.diff(result.history["seconds"])[warmup - 1 :]))
+class _Interleave(tfstyle.Callback):
+    """After each of tfstyle's iterations, times one run of each reference (the peer's step, the
+    floor's convolution), so that all of them are measured under the same load."""
+
+    def __init__(self, references: dict[str, Callable[[], object]]):
+        self.references = references
+        self.times: dict[str, list[float]] = {name: [] for name in references}
+        self.spent: list[float] = []  # seconds in this callback after each iteration
+
+    def on_step(self, step) -> None:
+        begin = time.perf_counter()
+        for name, run in self.references.items():
+            start = time.perf_counter()
+            run()
+            self.times[name].append(time.perf_counter() - start)
+        self.spent.append(time.perf_counter() - begin)
 
 
-def peer_step_seconds(peer: TutorialPeer, warmup: int, steps: int) -> float:
-    """Median seconds of one step of the tutorial's loop (each step waited for)."""
-    return _median_seconds(lambda: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), steps, warmup)
+def interleaved_step_seconds(
+    config: StyleConfig, content: np.ndarray, style: np.ndarray, model, warmup: int, steps: int,
+    references: dict[str, Callable[[], object]],
+) -> tuple[float, dict[str, float]]:
+    """Median seconds of one iteration of tfstyle's own loop after ``warmup`` iterations, and the
+    median of each reference, timed between the iterations (their time is taken out of tfstyle's)."""
+    between = _Interleave(references)
+    result = tfstyle.stylize(content, style, config.override(iterations=warmup + steps), [between], feature_model=model)
+    own = np.diff(result.history["seconds"]) - np.array(between.spent[:-1])
+    return float(np.median(own[warmup - 1 :])), {n: float(np.median(t[warmup:])) for n, t in between.times.items()}
 
 
 @dataclass
@@ -153,10 +187,13 @@ class StepRow:
 
 
 def step_table(
-    presets: Sequence[str], sizes: Sequence[int], variants: dict[str, dict], weights: str, floor: float,
-    warmup: int, steps: int,
+    presets: Sequence[str], sizes: Sequence[int], variants: dict[str, dict], weights: str,
+    floor_shape: tuple[int, int, int, int], warmup: int, steps: int,
 ) -> list[StepRow]:
+    """One row per preset, size and variant: tfstyle's step, the floor and the peer's step, all
+    three timed in the same run, interleaved step by step (the machine's load moves them together)."""
     rows = []
+    conv, conv_flops = _floor_convolution(floor_shape)
     for name in presets:
         base = preset(name).override(weights=weights)
         model = build_feature_model(base.layers_in_use(), weights)
@@ -164,11 +201,16 @@ def step_table(
             config = base.override(image_size=size)
             content, style = prepare_images(CONTENT, STYLE, config)
             flops = step_flops(config.layers_in_use(), *content.shape[:2])
-            peer = TutorialPeer(content, style, list(config.content_terms()), list(config.style_terms()), resolve_weights(weights))
-            peer_s = peer_step_seconds(peer, warmup, steps)
+            peer = TutorialPeer(
+                content, style, list(config.content_terms()), list(config.style_terms()), resolve_weights(weights)
+            )
+            references = {"peer": lambda: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
             for variant, changes in variants.items():
-                step_s = tfstyle_step_seconds(config.override(**changes), content, style, model, warmup, steps)
-                rows.append(StepRow(name, size, variant, config.optimizer, step_s, flops / floor, peer_s))
+                step_s, median = interleaved_step_seconds(
+                    config.override(**changes), content, style, model, warmup, steps, references
+                )
+                floor_s = flops / (conv_flops / median["conv"])
+                rows.append(StepRow(name, size, variant, config.optimizer, step_s, floor_s, median["peer"]))
                 _print_row(rows[-1])
     return rows
 
@@ -182,44 +224,6 @@ def _print_row(row: StepRow) -> None:
 
 
 # --- Time to quality ----------------------------------------------------------------------------
-
-
-class Yardstick:
-    """One fixed measure of how stylized and how faithful an image is, the same for every run.
-
-    Gatys et al.'s (2016) representations on VGG16, which neither tfstyle's default preset nor the
-    peer on its layers optimizes: style distance D_s, the geometric mean over conv1_1, conv2_1,
-    conv3_1, conv4_1 and conv5_1 of SL_i(x) / SL_i(content image), SL_i the mean squared difference
-    of the Gram matrices (normalized by positions) to the style image's; each layer counts by its
-    relative change, so no layer weights are chosen (1 at the content image, lower is more
-    stylized). Content distance D_c: ‖F(x) − P‖² / ‖P‖² at conv4_2 (0 at the content image).
-    Computed in float32 with the ImageNet weights on the full-size images.
-    """
-
-    STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-    CONTENT_LAYER = "block4_conv2"
-
-    def __init__(self, content: np.ndarray, style: np.ndarray, weights: str):
-        self.model = build_feature_model([*self.STYLE_LAYERS, self.CONTENT_LAYER], weights)
-        style_features = self.model(style[None])
-        self.style_grams = {n: gram_matrix(style_features[n]) for n in self.STYLE_LAYERS}
-        content_features = self.model(content[None])
-        self.content_target = content_features[self.CONTENT_LAYER]
-        self.shape = content.shape
-        self.style_at_content = self.style_losses(content_features)
-
-    def style_losses(self, features) -> np.ndarray:
-        """SL_i of each style layer."""
-        return np.array(
-            [float(tf.reduce_mean(tf.square(gram_matrix(features[n]) - self.style_grams[n]))) for n in self.STYLE_LAYERS]
-        )
-
-    def __call__(self, image: np.ndarray) -> tuple[float, float]:
-        """(D_s, D_c) of ``image`` ([height, width, 3] in [0, 255], the content's size)."""
-        features = self.model(np.asarray(image, np.float32)[None])
-        d_style = float(np.exp(np.mean(np.log(self.style_losses(features) / self.style_at_content))))
-        change = float(tf.reduce_sum(tf.square(features[self.CONTENT_LAYER] - self.content_target)))
-        return d_style, change / float(tf.reduce_sum(tf.square(self.content_target)))
 
 
 class _Measure(tfstyle.Callback):
@@ -239,7 +243,7 @@ class _Measure(tfstyle.Callback):
         pause = time.perf_counter()
         self.image = step.image.numpy()[0]
         if self.image.shape == self.yardstick.shape:  # not a coarse pass of coarse-to-fine
-            d_style, d_content = self.yardstick(self.image)
+            d_style, d_content = self.yardstick.distances(self.image)
             self.curve.append((step.iteration, seconds, d_style, d_content))
             for name, target in self.targets.items():
                 if name not in self.reached and d_style <= target["style"] and d_content <= target["content"]:
@@ -257,20 +261,24 @@ def peer_quality(
     content: np.ndarray, style: np.ndarray, layers: tuple[Sequence[str], Sequence[str]], weights: str,
     yardstick: Yardstick, steps: int, every: int,
 ) -> dict:
-    """The peer's (D_s, D_c) along ``steps`` steps on ``layers`` (content, style), and its time
-    (from building its extractor to step ``steps``; the yardstick's evaluations are not counted)."""
-    start = time.perf_counter()
+    """The peer's (D_s, D_c) along ``steps`` steps on ``layers`` (content, style), and its time from
+    its first step to step ``steps`` (its extractor and targets are made before the clock starts;
+    the yardstick's evaluations are not counted)."""
     peer = TutorialPeer(content, style, list(layers[0]), list(layers[1]), resolve_weights(weights))
+    start = time.perf_counter()
     curve, paused = [], 0.0
     for step in range(1, steps + 1):
         peer.step()
         if step % every == 0 or step == steps:
             seconds = time.perf_counter() - start - paused
             pause = time.perf_counter()
-            curve.append((step, seconds, *yardstick(peer.image)))
+            curve.append((step, seconds, *yardstick.distances(peer.image)))
             paused += time.perf_counter() - pause
     step, seconds, d_style, d_content = curve[-1]
-    return {"steps": steps, "seconds": seconds, "style": d_style, "content": d_content, "curve": curve, "image": peer.image}
+    return {
+        "steps": steps, "seconds": seconds, "style": d_style, "content": d_content, "curve": curve,
+        "per_layer": yardstick.per_layer(peer.image), "image": peer.image,
+    }  # fmt: skip
 
 
 def tfstyle_quality(
@@ -281,7 +289,7 @@ def tfstyle_quality(
     result = tfstyle.stylize(content, style, config, callbacks=[measure], feature_model=model)
     if not measure.curve or measure.curve[-1][0] != result.iterations:  # e.g. L-BFGS-B stopped by itself
         seconds = time.perf_counter() - measure.start - measure.paused
-        measure.curve.append((result.iterations, seconds, *measure.yardstick(result.image)))
+        measure.curve.append((result.iterations, seconds, *measure.yardstick.distances(result.image)))
         measure.image = result.image
     return {
         "stopped": result.stopped,
@@ -292,7 +300,60 @@ def tfstyle_quality(
         "final_losses": result.final_losses,
         "reached": measure.reached,
         "curve": measure.curve,
+        "per_layer": measure.yardstick.per_layer(measure.image),
     }
+
+
+# --- Reduced precision: the same result? ---------------------------------------------------------
+
+
+PAIRS = (("tubingen.jpg", "starry_night.jpg"), ("golden_gate.jpg", "the_scream.jpg"))
+PRECISION_RUNS = {  # name → changes to the default preset; float32 is the reference
+    "float32": {"precision": "float32", "jit": False},
+    "bfloat16": {"precision": "bfloat16", "jit": False},
+    "float32+xla": {"precision": "float32", "jit": True},  # the same arithmetic, other round-off
+}
+
+
+def precision_check(size: int, weights: str, save: Path | None = None, iterations: int | None = None) -> dict:
+    """The default preset on each pair in float32, bfloat16 and float32 with XLA from the same start.
+
+    Every final image is evaluated by the float32 objective, so the losses compare; the float32
+    run is the reference for the relative differences and the mean |Δ pixel|. float32 with XLA
+    does the same arithmetic in another order: how far round-off alone moves a run.
+    """
+    results = {}
+    base = preset("default").override(image_size=size, weights=weights)
+    base = base.override(iterations=iterations or base.iterations)
+    model = build_feature_model(base.layers_in_use(), weights)
+    for content_name, style_name in PAIRS:
+        pair = f"{Path(content_name).stem} × {Path(style_name).stem}"
+        content, style = prepare_images(SHARED / "content" / content_name, SHARED / "style" / style_name, base)
+        evaluate = make_loss_fn(model, content, style, base.override(precision="float32"))
+        runs, images = {}, {}
+        for name, changes in PRECISION_RUNS.items():
+            result = tfstyle.stylize(content, style, base.override(**changes), feature_model=model)
+            losses = {k: float(v[0]) for k, v in evaluate(result.image[None]).items() if "/" not in k}
+            images[name] = result.image
+            runs[name] = {"seconds": result.seconds, "iterations": result.iterations, "float32_losses": losses}
+        reference = runs["float32"]["float32_losses"]
+        for name, run in runs.items():
+            run["relative_difference"] = {k: run["float32_losses"][k] / reference[k] - 1 for k in ("total", "content", "style")}
+            run["mean_abs_pixel_difference"] = float(np.mean(np.abs(images[name] - images["float32"])))
+            run["mean_abs_pixel_change"] = float(np.mean(np.abs(images[name] - content)))
+            print(
+                f"{size} px {pair} {name:12}: {run['seconds']:6.1f} s, float32-evaluated total "
+                f"{run['float32_losses']['total']:.4g} ({100 * run['relative_difference']['total']:+.1f} %), content "
+                f"{100 * run['relative_difference']['content']:+.1f} %, style {100 * run['relative_difference']['style']:+.1f} %, "
+                f"|Δ pixel| to float32 {run['mean_abs_pixel_difference']:.2f} (moved {run['mean_abs_pixel_change']:.1f} from the photo)",
+                flush=True,
+            )
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            side_by_side = np.concatenate([images["float32"], images["bfloat16"]], axis=1)
+            tfstyle.save_image(side_by_side, save / f"precision_{Path(content_name).stem}_{size}px.jpg")
+        results[pair] = runs
+    return results
 
 
 # --- Peak memory of the CLI ---------------------------------------------------------------------
@@ -313,24 +374,6 @@ def cli_peak_rss(size: int, iterations: int, extra: Sequence[str] = ()) -> float
 
 
 # --- The command line ---------------------------------------------------------------------------
-
-
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "native_bfloat16": speed.cpu_has_bf16(),
-        "gpus": [d.name for d in tf.config.list_logical_devices("GPU")],
-        "device": pick_device(None),
-        "tensorflow": tf.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def wait_for_quiet(limit: float, most_seconds: float = 3600) -> None:
@@ -356,16 +399,23 @@ TUTORIAL_OBJECTIVE = {
     "content_weight": 1e4, "style_weight": 1e-2, "tv_weight": 0.0,
 }  # fmt: skip
 QUALITY_RUNS = {  # name → changes to the default preset at --sizes
+    # What a user gets: the whole default command, and the same in float32.
     "default command": {},
     "default, float32": {"precision": "float32"},
+    # The other optimizers and coarse-to-fine on the default preset's objective.
+    "default, sgd": {"optimizer": "sgd", "iterations": 200},
+    "default, lbfgs": {"optimizer": "lbfgs", "iterations": 100},
+    "default, scales 2": {"scales": 2, "iterations": 100},
+    "default, scales 3": {"scales": 3, "iterations": 100},
+    # The tutorial's own objective optimized by tfstyle: the peer's loss, tfstyle's machinery.
     "tutorial objective, adam float32": {**TUTORIAL_OBJECTIVE, "precision": "float32", "iterations": 600},
     "tutorial objective, adam bfloat16": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "iterations": 800},
-    "tutorial objective, sgd bfloat16": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "optimizer": "sgd", "iterations": 200},
     "tutorial objective, lbfgs bfloat16": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "optimizer": "lbfgs", "iterations": 600},
-    "tutorial objective, adam bfloat16, scales 2": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "scales": 2, "iterations": 400},
-    "tutorial objective, adam bfloat16, scales 3": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "scales": 3, "iterations": 400},
+    "tutorial objective, adam bfloat16, scales 2": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "scales": 2, "iterations": 800},
 }
-STOP_ON = "peer on the tutorial layers"  # runs of the tutorial objective stop once they reach its quality
+# These run to their end (what the command does); the others stop once they reach STOP_ON's quality.
+FULL_RUNS = ("default command", "default, float32")
+STOP_ON = "peer on the tutorial layers"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -384,14 +434,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--save", default=None, help="write the final images of --quality runs to this folder")
     parser.add_argument("--every", type=int, default=5, help="evaluate the yardstick every N iterations (peer: 10 N)")
+    parser.add_argument(
+        "--precision_check", action="store_true",
+        help="the default preset in float32, bfloat16 and float32+XLA: final losses and images compared",
+    )
     parser.add_argument("--memory", action="store_true", help="peak RSS of CLI runs")
     parser.add_argument("--memory_sizes", default="512,1024,2048")
     parser.add_argument("--no_steps", action="store_true", help="skip the step table")
     parser.add_argument("--weights", default=None, help="VGG16 weights (default: $TFSTYLE_VGG16_WEIGHTS or keras' download)")
     parser.add_argument("--quick", action="store_true", help="every part, tiny: random weights, 64 px, a few steps")
     parser.add_argument("--wait_load", type=float, default=None, help="first wait until the 1-minute load is below this")
+    parser.add_argument("--wait_most", type=float, default=3600, help="... but at most this many seconds")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    tf.get_logger().setLevel("ERROR")  # each run traces its own step: tf.function's retracing warnings are expected
     weights = args.weights or "imagenet"
     sizes = [int(s) for s in args.sizes.split(",")]
     variants = {name: VARIANTS[name] for name in args.variants.split(",")}
@@ -402,10 +458,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.warmup, args.steps, args.peer_steps, args.every = 1, 2, 6, 2
         variants = {"float32": VARIANTS["float32"], "bfloat16": VARIANTS["bfloat16"]}
         quality_runs = {"adam": {"precision": "float32", "iterations": 4}}
-        args.quality, args.peer_layers = True, "preset"
+        args.quality, args.precision_check, args.peer_layers = True, True, "preset"
     if args.wait_load:
-        wait_for_quiet(args.wait_load)
-    out: dict = {"machine": machine(), "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
+        wait_for_quiet(args.wait_load, args.wait_most)
+    out: dict = {"machine": {**machine(), "device": pick_device(None)}, "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
     print(json.dumps(out["machine"]))
 
     throughput, shape = conv_throughput(tf.float32, floor_shapes)
@@ -422,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_steps:
         print(f"{'preset':8} {'size':>5} {'variant':14} {'optim':6} {'step ms':>9} {'floor ms':>9} {'/floor':>6} {'peer ms':>9} {'/peer':>6}")
         presets = ["default"] if args.quick else args.presets.split(",")
-        rows = step_table(presets, sizes, variants, weights, throughput, args.warmup, args.steps)
+        rows = step_table(presets, sizes, variants, weights, shape, args.warmup, args.steps)
         out["steps"] = [{**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer} for row in rows]
     if args.quality:
         out["quality"] = {}
@@ -431,6 +487,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 size, weights, quality_runs, args.peer_steps, args.every, args.peer_layers.split(","),
                 Path(args.save) if args.save else None,
             )
+    if args.precision_check:
+        save = Path(args.save) if args.save else None
+        out["precision"] = {size: precision_check(size, weights, save, 3 if args.quick else None) for size in sizes}
     if args.memory:
         memory_sizes = [64] if args.quick else [int(s) for s in args.memory_sizes.split(",")]
         out["memory"] = {}
@@ -462,7 +521,7 @@ def quality_at(
     }
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
-    results: dict = {"yardstick": Yardstick.__doc__.split("\n\n")[1].strip(), "runs": {}}
+    results: dict = {"yardstick": YARDSTICK, "runs": {}}
     for name in peer_layers:
         peer = peer_quality(content, style, layer_sets[name], weights, yardstick, peer_steps, every * 10)
         if save is not None:
@@ -476,7 +535,7 @@ def quality_at(
         )
     targets = {key: value for key, value in results.items() if key.startswith("peer on")}
     for name, changes in runs.items():
-        stop_on = STOP_ON if name.startswith("tutorial objective") and STOP_ON in targets else None
+        stop_on = STOP_ON if name not in FULL_RUNS and STOP_ON in targets else None
         run_config = config.override(**changes)
         layers = run_config.layers_in_use()
         if layers not in models:

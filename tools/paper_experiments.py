@@ -1,7 +1,7 @@
 """The paper's experiments for tools/reproduce_paper.py: each runs tfstyle and returns a report section.
 
 Every run goes through the library (``tfstyle.stylize`` with a config from a preset), logs to
-TensorBoard, and is measured by the same :class:`paper_measure.Yardstick`. The section functions
+TensorBoard, and is measured by the same :class:`yardstick.Yardstick`. The section functions
 write their figures and say in words what the numbers show; the wording follows the numbers.
 """
 
@@ -21,6 +21,7 @@ from tfstyle.features import VGG16_CONV_LAYERS
 
 import paper_figures as figures
 import paper_measure as measure
+from yardstick import Yardstick
 from paper_report import Section, fmt, num, ratio
 
 GRID_CONTENT_WEIGHTS = (1.0, 1e10, 1e12)  # a
@@ -73,17 +74,18 @@ class Context:
     weights: str
     pairs: list[measure.Images]  # the first pair runs every experiment; the others Figure 9 too
     model: object  # the paper's layers (conv1_2, conv3_3, conv5_3), reused by every in-process run
-    yardsticks: dict[int, measure.Yardstick]
+    yardsticks: dict[int, Yardstick]
 
-    def yardstick(self, pair: measure.Images) -> measure.Yardstick:
+    def yardstick(self, pair: measure.Images) -> Yardstick:
         key = self.pairs.index(pair)
         if key not in self.yardsticks:
-            self.yardsticks[key] = measure.Yardstick(pair, self.weights)
+            self.yardsticks[key] = Yardstick(pair.content, pair.style, self.weights)
         return self.yardsticks[key]
 
     def config(self, name: str = "paper", **changes) -> tfstyle.StyleConfig:
-        """A preset at the plan's image size with these weights and changes."""
-        return tfstyle.preset(name).override(image_size=self.plan.size, weights=self.weights, **changes)
+        """A preset at the plan's image size with these weights and changes, in float32: the same
+        arithmetic for every run and on every machine (``precision="auto"`` would pick per CPU)."""
+        return tfstyle.preset(name).override(image_size=self.plan.size, weights=self.weights, precision="float32", **changes)
 
 
 @dataclass

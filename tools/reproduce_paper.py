@@ -41,6 +41,7 @@ def main(argv: list[str]) -> int:
     import paper_experiments as experiments
     import paper_figures as figures
     import paper_measure as measure
+    from machine import load_average
     from paper_report import write_report
 
     import tensorflow as tf
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> int:
     import tfstyle
 
     tf.get_logger().setLevel("ERROR")  # tf.function's retracing warnings: each run traces its own step
-    started, load_start = time.perf_counter(), measure.load_average()
+    started, load_start = time.perf_counter(), load_average()
     plan = experiments.QUICK if FLAGS.quick else experiments.FULL
     if FLAGS.image_size:
         plan = dataclasses.replace(plan, size=FLAGS.image_size)
@@ -73,7 +74,7 @@ def main(argv: list[str]) -> int:
     sections = [fig9, fig10, fig11, layers, inits, optimizers]
     figures.log_figures([path for section in sections for path in section.figures], ctx.logdir / "figures")
     unsaid = experiments.unsaid(ctx, fig9_runs[0])
-    header = _header(ctx, time.perf_counter() - started, load_start, measure.load_average(),
+    header = _header(ctx, time.perf_counter() - started, load_start, load_average(),
                      [layers_verdict, init_verdict, optimizer_verdict])  # fmt: skip
     report = write_report(out / "REPORT.md", header, [unsaid, *sections])
     print(f"wrote {report} in {time.perf_counter() - started:.0f} s", flush=True)
@@ -91,11 +92,11 @@ def _clear_logs(logdir: Path, folders: tuple[str, ...]) -> None:
 
 def _header(ctx, seconds: float, load_start: str, load_end: str, verdicts: list[str]) -> str:
     """Title, how to re-run, the machine, the yardstick and the verdicts."""
-    import paper_measure as measure
+    import yardstick
+    from machine import machine
     from paper_report import markdown_table
 
-    machine = measure.machine()
-    rows = [*machine.items(), ("load average at the start (1, 5, 15 min)", load_start),
+    rows = [*machine().items(), ("load average at the start (1, 5, 15 min)", load_start),
             ("load average at the end", load_end), ("wall time of this run", f"{seconds / 60:.1f} min"),
             ("image size", f"{ctx.plan.size} px (longer side); the style scaled to the same pixel count")]  # fmt: skip
     command = "python tools/reproduce_paper.py" + (" --quick" if FLAGS.quick else "")
@@ -132,23 +133,14 @@ This file was written by `{run_as}`.
 
 {markdown_table(["", ""], rows)}
 
-The CPU is shared with other work, so times can vary by ±10–20 % between runs; the load average says
-how busy it was. Times are wall-clock seconds per iteration (median), memory is the resident set.
+Every run computes in float32 (`precision="float32"`, also for the default preset, whose `auto`
+would pick bfloat16 on some CPUs), so the numbers do not depend on the CPU's bfloat16 support. The
+CPU may be shared with other work, so times can vary by ±10–20 % between runs; the load average
+says how busy it was. Times are wall-clock seconds per iteration (median), memory is the resident set.
 
 ## The yardstick
 
-Every run is measured with the same ruler, whatever loss it optimized (mean normalization, VGG16
-with the ImageNet weights):
-
-- **style distance** = the mean over conv1_1, conv1_2, conv2_1, conv3_1, conv3_3, conv4_1, conv5_1
-  and conv5_3 (both layer sets' style layers) of SL_i(image) / SL_i(content image), with SL_i the
-  mean squared difference of Gram matrices (Gram / positions). 1 = as far from the style as the
-  photo, 0 = the painting's statistics. Every layer counts equally.
-- **content distance** = the mean over conv3_3 and conv4_2 of CL_i(image) / CL_i(painting), with
-  CL_i the mean squared activation difference to the photo. 0 = the photo, 1 = as far from the photo
-  as the painting (scaled to the photo's size).
-
-Lower is better for both (↓); they pull against each other.
+{yardstick.MARKDOWN}
 """
 
 

@@ -1,0 +1,91 @@
+"""The one fixed yardstick of tools/: how stylized and how faithful an image is, whatever loss made it.
+
+tools/reproduce_paper.py (the paper's layers against Gatys') and tools/bench.py (tfstyle against
+the TensorFlow tutorial's loop) both compare runs that optimized different layers, so neither may
+be measured only on the layers it optimized: both measure with :class:`Yardstick`, defined in
+:data:`MARKDOWN` (which their reports quote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+import tfstyle
+from tfstyle.losses import content_loss, gram_matrix, style_loss
+
+STYLE_LAYERS = (
+    "block1_conv1", "block1_conv2", "block2_conv1", "block3_conv1",
+    "block3_conv3", "block4_conv1", "block5_conv1", "block5_conv3",
+)  # fmt: skip
+CONTENT_LAYERS = ("block3_conv3", "block4_conv2")
+
+MARKDOWN = """\
+Every image is measured with the same ruler, whatever loss made it: the mean-normalized losses of
+VGG16 with the ImageNet weights, in float32, on layers of every layer set compared.
+
+- **style distance** = the mean over conv1_1, conv1_2, conv2_1, conv3_1, conv3_3, conv4_1, conv5_1
+  and conv5_3 (the style layers of the paper, of Gatys et al. and of the TensorFlow tutorial) of
+  SL_i(image) / SL_i(content image), with SL_i the mean squared difference of Gram matrices
+  (Gram / positions) to the painting's. 1 = as far from the style as the photo, 0 = the painting's
+  statistics. Every layer counts equally, whatever its scale.
+- **content distance** = the mean over conv3_3 (the paper's) and conv4_2 (Gatys et al.'s) of
+  CL_i(image) / CL_i(painting), with CL_i the mean squared activation difference to the photo.
+  0 = the photo, 1 = as far from the photo as the painting (scaled to the photo's size).
+
+Lower is better for both (↓); they pull against each other."""
+
+
+class Yardstick:
+    """Style and content distances (module docstring) of images of the content's size."""
+
+    def __init__(self, content: np.ndarray, style: np.ndarray, weights: str = "imagenet"):
+        """``content`` ``[h, w, 3]`` and ``style`` (any size), pixels in [0, 255], as the runs see them."""
+        self.shape = tuple(content.shape)
+        self.model = tfstyle.build_feature_model(STYLE_LAYERS + CONTENT_LAYERS, weights)
+        content_features = self._features(content)
+        style_features = self._features(style)
+        self.content_targets = {n: content_features[n] for n in CONTENT_LAYERS}
+        self.style_grams = {n: gram_matrix(style_features[n]) for n in STYLE_LAYERS}
+        self.style_scale = self.style_terms(content)[:, 0]
+        painting = tfstyle.initial_image("style", content, style)  # the painting at the photo's size
+        self.content_scale = self.content_terms(painting)[:, 0]
+
+    def distances(self, image: np.ndarray) -> tuple[float, float]:
+        """(style distance, content distance) of ``image`` ``[h, w, 3]`` in [0, 255]."""
+        return self.batch_distances([image])[0]
+
+    def batch_distances(self, images: Sequence[np.ndarray]) -> list[tuple[float, float]]:
+        """:meth:`distances` of several images, in one pass through VGG16."""
+        features = self._features(np.stack(images))
+        style = np.mean(self.style_terms(features) / self.style_scale[:, None], axis=0)
+        content = np.mean(self.content_terms(features) / self.content_scale[:, None], axis=0)
+        return [(float(s), float(c)) for s, c in zip(style, content)]
+
+    def per_layer(self, image: np.ndarray) -> dict[str, dict[str, float]]:
+        """The terms the two distances average: ``{"style": {layer: SL_i ratio}, "content": {layer: CL_i ratio}}``."""
+        features = self._features(image)
+        style = self.style_terms(features)[:, 0] / self.style_scale
+        content = self.content_terms(features)[:, 0] / self.content_scale
+        return {
+            "style": {n: float(v) for n, v in zip(STYLE_LAYERS, style)},
+            "content": {n: float(v) for n, v in zip(CONTENT_LAYERS, content)},
+        }
+
+    def style_terms(self, images_or_features) -> np.ndarray:
+        """SL_i per layer and image, ``[layers, batch]``, of images or of their features."""
+        features = self._as_features(images_or_features)
+        return np.array([style_loss(gram_matrix(features[n]), self.style_grams[n]).numpy() for n in STYLE_LAYERS])
+
+    def content_terms(self, images_or_features) -> np.ndarray:
+        """CL_i per layer and image, ``[layers, batch]``, of images or of their features."""
+        features = self._as_features(images_or_features)
+        return np.array([content_loss(features[n], self.content_targets[n]).numpy() for n in CONTENT_LAYERS])
+
+    def _as_features(self, images_or_features) -> dict:
+        return images_or_features if isinstance(images_or_features, dict) else self._features(images_or_features)
+
+    def _features(self, images: np.ndarray) -> dict:
+        images = np.asarray(images, np.float32)
+        return self.model(images if images.ndim == 4 else images[None])
