@@ -32,7 +32,9 @@ def style() -> np.ndarray:
 
 
 def config(optimizer: str = "adam", **changes) -> StyleConfig:
-    learning_rates = {"adam": 8.0, "sgd": 1.0, "lbfgs": None}
+    # Adam at 4, not 8: the comparisons below are to round-off, and at 8 a pixel of these random-weight
+    # images crosses a ReLU or pooling switch within 6 steps in one run and not the other.
+    learning_rates = {"adam": 4.0, "sgd": 1.0, "lbfgs": None}
     settings = dict(
         content_layers=("block2_conv2",),
         style_layers=LAYERS,

@@ -343,13 +343,50 @@ class _NonFinite(Exception):
         self.value, self.last_good = value, last_good
 
 
+class ScaleFreeAdam(keras.optimizers.Adam):
+    """Adam on each image's gradient divided by that image's gradient RMS at the first step.
+
+    Adam's steps do not depend on the scale of the loss, but its running mean of g² does not fit in
+    float32 on the paper's plain sums at a large b: gradients of ~1e18 per pixel square past 3.4e38
+    and the update turns to NaN. Dividing an image's gradients by one constant is the same descent
+    in any loss's scale (``epsilon`` now relative to a gradient of about 1). The constants, one per
+    image of the batch (the variable's first axis), keep the images of a batch independent and are
+    part of the optimizer's state, so checkpoints keep them.
+    """
+
+    def build(self, var_list) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        self.gradient_scales = [
+            self.add_variable(shape=(v.shape[0],) + (1,) * (len(v.shape) - 1), initializer="zeros", name="gradient_scale")
+            for v in var_list
+        ]
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        scale = self.gradient_scales[self._get_variable_index(variable)]
+        rms = _root_mean_square(gradient)
+        first = tf.equal(scale, 0.0) & (rms > 0) & tf.math.is_finite(rms)
+        scale.assign(tf.where(first, rms, scale))
+        super().update_step(gradient / tf.where(scale > 0, scale, 1.0), variable, learning_rate)
+
+
+def _root_mean_square(gradient: tf.Tensor) -> tf.Tensor:
+    """The RMS over each image of ``gradient`` ``[batch, ...]`` → ``[batch, 1, ...]``, computed on
+    the gradient divided by its largest magnitude, so that gradients past 1.8e19 do not square to inf."""
+    axes = list(range(1, len(gradient.shape)))
+    largest = tf.reduce_max(tf.abs(gradient), axis=axes, keepdims=True)
+    unit = tf.math.divide_no_nan(gradient, largest)
+    return largest * tf.sqrt(tf.reduce_mean(tf.square(unit), axis=axes, keepdims=True))
+
+
 def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> str | None:
     """SGD (the paper's plain gradient descent) or Adam, one compiled GradientTape step per iteration.
 
     Returns why it stopped early, or None (as every runner here)."""
     learning_rate = config.effective_learning_rate
     if config.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(learning_rate)
+        optimizer = ScaleFreeAdam(learning_rate)
     else:
         optimizer = keras.optimizers.SGD(learning_rate)
     last_good = tf.Variable(image, trainable=False, name="last_finite_image")
@@ -376,8 +413,8 @@ def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder
         total = float(np.sum(losses["total"]))
         if not np.isfinite(total):
             raise _NonFinite(total, last_good.numpy())
-        # A finite loss can still leave NaN pixels: Adam's g² overflows float32 on huge plain-sum
-        # gradients, and VGG16's ReLU and max pooling hide NaN inputs from the next loss.
+        # A finite loss can still leave NaN pixels (an infinite gradient), and VGG16's ReLU and max
+        # pooling hide NaN inputs from the next loss.
         if not bool(tf.reduce_all(tf.math.is_finite(image))):
             raise _NonFinite(float("nan"), last_good.numpy())
         if recorder.record(losses):

@@ -115,10 +115,13 @@ class Stylizer(FeatureExtractor):
 
         learning_rate = tf.constant(config.effective_learning_rate, tf.float32)
 
-        def step(done, image, last_good, m, v, finite):
+        def step(done, image, last_good, m, v, scale, finite):
             total, gradient = total_and_gradient(image)
             finite = tf.math.is_finite(total)
-            if config.optimizer == "adam":
+            if config.optimizer == "adam":  # tfstyle.optimize.ScaleFreeAdam: g / the first step's RMS of g
+                rms = tf.sqrt(tf.reduce_mean(tf.square(gradient)))
+                scale = tf.where(tf.equal(scale, 0.0) & (rms > 0) & tf.math.is_finite(rms), rms, scale)
+                gradient = gradient / tf.where(scale > 0, scale, 1.0)
                 t = tf.cast(done + 1, tf.float32)
                 m_next = m + (gradient - m) * (1.0 - ADAM_BETA_1)
                 v_next = v + (tf.square(gradient) - v) * (1.0 - ADAM_BETA_2)
@@ -135,15 +138,16 @@ class Stylizer(FeatureExtractor):
                 tf.where(finite, image, last_good),
                 tf.where(finite, m_next, m),
                 tf.where(finite, v_next, v),
+                scale,
                 finite,
             )
 
         start = self._initial_image(content, style)
         zeros = tf.zeros_like(start)
-        done, image, last_good, _, _, finite = tf.while_loop(
-            lambda done, image, last_good, m, v, finite: tf.logical_and(finite, done < iterations),
+        done, image, last_good, _, _, _, finite = tf.while_loop(
+            lambda done, image, last_good, m, v, scale, finite: tf.logical_and(finite, done < iterations),
             step,
-            (tf.constant(0), start, start, zeros, zeros, tf.constant(True)),
+            (tf.constant(0), start, start, zeros, zeros, tf.constant(0.0), tf.constant(True)),
         )
         image = tf.where(finite, image, last_good)
         final = loss_fn(image)
