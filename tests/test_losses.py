@@ -53,6 +53,22 @@ def test_gram_matrix_is_symmetric():
     np.testing.assert_allclose(gram, np.transpose(gram, (0, 2, 1)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("normalization", ["mean", "paper"])
+def test_gram_matrix_gradient_equals_the_einsum_gradient(normalization):
+    """The Gram's own gradient, dF = F·(dG + dGᵀ), against TensorFlow differentiating an einsum."""
+    features = tf.constant(F)
+    weights = tf.constant(RNG.normal(size=(2, 5, 5)).astype(np.float32))  # a non-symmetric upstream
+    scale = 1.0 / 12 if normalization == "mean" else 1.0
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(features)
+        ours = tf.reduce_sum(weights * gram_matrix(features, normalization))
+        reference = tf.reduce_sum(weights * scale * tf.einsum("bhwp,bhwq->bpq", features, features))
+    np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        tape.gradient(ours, features).numpy(), tape.gradient(reference, features).numpy(), rtol=1e-5, atol=1e-5
+    )
+
+
 # --- content_loss ---------------------------------------------------------------------------------
 
 
