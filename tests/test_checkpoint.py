@@ -99,7 +99,7 @@ def test_lbfgs_resumes_from_the_saved_image_with_a_fresh_memory(model, images, t
 def test_another_runs_checkpoint_is_refused_naming_what_differs(model, images, tmp_path):
     content, style = images
     stylize(content, style, config(iterations=2), feature_model=model, checkpoint=Checkpointing(tmp_path))
-    with pytest.raises(CheckpointError, match=r"another run \(style_weight 0.01 → 0.5\)"):
+    with pytest.raises(CheckpointError, match=r"another run \(style_weight 0.0025 → 0.5\)"):
         stylize(content, style, config(style_weight=0.5), feature_model=model, checkpoint=Checkpointing(tmp_path, resume=True))
     with pytest.raises(CheckpointError, match="another run.*content image"):
         other = synthetic_image(24, 32, seed=5)

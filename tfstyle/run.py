@@ -47,7 +47,7 @@ flags.DEFINE_enum("optimizer", None, ["sgd", "adam", "lbfgs"], "sgd (the paper's
 flags.DEFINE_float("learning_rate", None, "Step size for sgd and adam (default: one that works for each; lbfgs ignores it).")
 # Speed (docs/performance.md): how fast the same objective is optimized.
 flags.DEFINE_enum("precision", None, ["auto", "float32", "bfloat16", "float16"],
-                  "Arithmetic of VGG16's layers; the losses and the image stay float32. float32; bfloat16 (about 2x faster on CPUs "
+                  "Arithmetic of VGG16's layers; the losses and the image stay float32. float32; bfloat16 (about 4x faster on CPUs "
                   "with AVX512-BF16 or AMX); float16 (GPUs only); auto: the fastest measured for the device. Default: the preset's.")
 flags.DEFINE_boolean("jit", None, "XLA-compile the optimization step (--nojit: do not). Default: per device, as measured (off on CPUs).")
 flags.DEFINE_integer("scales", None, "Coarse-to-fine passes: optimize at image_size/2^(N-1) first, upsample, refine at each doubled size up "
