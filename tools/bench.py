@@ -23,7 +23,7 @@
   tracing count), the peer's at its first step, and neither counts the yardstick's evaluations.
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are.
-- **Memory**: peak resident memory (``wait4``'s ru_maxrss) of ``python -m tfstyle.run`` processes.
+- **Memory**: peak resident memory (VmHWM) of ``python -m tfstyle.run`` processes.
 
 Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
 which is recorded with them (``os.getloadavg``).
@@ -277,8 +277,16 @@ def peer_quality(
     step, seconds, d_style, d_content = curve[-1]
     return {
         "steps": steps, "seconds": seconds, "style": d_style, "content": d_content, "curve": curve,
-        "per_layer": yardstick.per_layer(peer.image), "image": peer.image,
+        "own_quality_first": own_quality_first(curve), "per_layer": yardstick.per_layer(peer.image),
+        "image": peer.image,
     }  # fmt: skip
+
+
+def own_quality_first(curve: Sequence[tuple]) -> tuple[int, float]:
+    """(step, seconds) at which a curve of (step, seconds, D_s, D_c) first reaches its own last point:
+    how early the peer already had its final quality (sampled at the curve's steps)."""
+    *_, final_style, final_content = curve[-1]
+    return next((step, seconds) for step, seconds, s, c in curve if s <= final_style and c <= final_content)
 
 
 def tfstyle_quality(
@@ -359,18 +367,32 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
 # --- Peak memory of the CLI ---------------------------------------------------------------------
 
 
+# ``python -m tfstyle.run`` with its arguments, writing the process's peak resident memory (VmHWM,
+# which starts afresh at exec) to argv[1] when it exits. wait4's ru_maxrss would not do: Linux counts
+# in it the memory the child had before exec, a copy of this (large) process's.
+_PEAK_OF_CLI = r"""
+import atexit, runpy, sys
+out = sys.argv[1]
+def peak():
+    with open("/proc/self/status") as status, open(out, "w") as file:
+        file.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(peak)
+sys.argv = ["tfstyle.run", *sys.argv[2:]]
+runpy.run_module("tfstyle.run", run_name="__main__", alter_sys=True)
+"""
+
+
 def cli_peak_rss(size: int, iterations: int, extra: Sequence[str] = ()) -> float:
     """Peak resident memory (bytes) of ``python -m tfstyle.run`` at ``size`` px for ``iterations``."""
     with tempfile.TemporaryDirectory() as folder:
         command = [
-            sys.executable, "-m", "tfstyle.run", f"--content={CONTENT}", f"--style={STYLE}",
+            sys.executable, "-c", _PEAK_OF_CLI, f"{folder}/peak", f"--content={CONTENT}", f"--style={STYLE}",
             f"--output={folder}/out.png", f"--image_size={size}", f"--iterations={iterations}", "--print_every=0", *extra,
         ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
-    return usage.ru_maxrss * 1024.0  # Linux: KiB
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[3:])} failed: {done.stderr[-2000:]}")
+        return int(Path(folder, "peak").read_text()) * 1024.0  # kB
 
 
 # --- The command line ---------------------------------------------------------------------------
@@ -429,8 +451,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quality_runs", default=";".join(QUALITY_RUNS), help=f"';'-separated, of: {'; '.join(QUALITY_RUNS)}")
     parser.add_argument("--peer_steps", type=int, default=1000)
     parser.add_argument(
-        "--peer_layers", default="preset,tutorial",
-        help="the peer's layers for --quality: preset (the default preset's) and/or tutorial (the tutorial's own)",
+        "--peer_layers", default="tutorial",
+        help="the peer's layers for --quality: tutorial (the tutorial's own) and/or preset (the default preset's, where "
+        "the tutorial's weights leave the photo almost as it is: docs/performance.md)",
+    )
+    parser.add_argument(
+        "--peers_from", default=None,
+        help="for --quality: take the peer's results from this earlier --json at the same sizes instead of running it "
+        "(the peer does not change with tfstyle)",
     )
     parser.add_argument("--save", default=None, help="write the final images of --quality runs to this folder")
     parser.add_argument("--every", type=int, default=5, help="evaluate the yardstick every N iterations (peer: 10 N)")
@@ -482,10 +510,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         out["steps"] = [{**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer} for row in rows]
     if args.quality:
         out["quality"] = {}
+        earlier = json.loads(Path(args.peers_from).read_text())["quality"] if args.peers_from else {}
         for size in sizes:
+            peers = {k: v for k, v in earlier.get(str(size), {}).items() if k.startswith("peer on")}
             out["quality"][size] = quality_at(
                 size, weights, quality_runs, args.peer_steps, args.every, args.peer_layers.split(","),
-                Path(args.save) if args.save else None,
+                Path(args.save) if args.save else None, peers,
             )
     if args.precision_check:
         save = Path(args.save) if args.save else None
@@ -507,10 +537,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def quality_at(
     size: int, weights: str, runs: dict[str, dict], peer_steps: int, every: int, peer_layers: Sequence[str],
-    save: Path | None = None,
+    save: Path | None = None, peers: dict[str, dict] | None = None,
 ) -> dict:
     """The peer's quality after ``peer_steps`` steps (on the default preset's layers and/or the
-    tutorial's own), then each tfstyle run's time to reach it."""
+    tutorial's own; taken from ``peers``, an earlier run's results, where given), then each tfstyle
+    run's time to reach it."""
     config = preset("default").override(image_size=size, weights=weights)
     content, style = prepare_images(CONTENT, STYLE, config)
     models: dict[tuple[str, ...], object] = {}  # feature models by layers, loaded before the clocks start
@@ -523,14 +554,20 @@ def quality_at(
         save.mkdir(parents=True, exist_ok=True)
     results: dict = {"yardstick": YARDSTICK, "runs": {}}
     for name in peer_layers:
+        if peers and f"peer on the {name} layers" in peers:
+            peer = {**peers[f"peer on the {name} layers"], "reused": True}
+            peer.setdefault("own_quality_first", own_quality_first(peer["curve"]))
+            results[f"peer on the {name} layers"] = peer
+            continue
         peer = peer_quality(content, style, layer_sets[name], weights, yardstick, peer_steps, every * 10)
         if save is not None:
             tfstyle.save_image(peer.pop("image"), save / f"peer_{name}_layers_{size}px_{peer_steps}_steps.png")
         peer.pop("image", None)
         results[f"peer on the {name} layers"] = peer
+        first = peer["own_quality_first"]
         print(
             f"{size} px peer on the {name} layers: {peer_steps} steps in {peer['seconds']:.1f} s, "
-            f"D_s {peer['style']:.4g}, D_c {peer['content']:.4g}",
+            f"D_s {peer['style']:.4g}, D_c {peer['content']:.4g} (first reached at step {first[0]}, {first[1]:.1f} s)",
             flush=True,
         )
     targets = {key: value for key, value in results.items() if key.startswith("peer on")}
