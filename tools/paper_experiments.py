@@ -297,7 +297,9 @@ def _figure10_findings(runs: dict[float, Run]) -> str:
         f"η is the same descent as b = 10 at 100·η, so the two figures differ in step length, not in the "
         f"balance of content and style. Style distance at the end: {light.distances[-1][0]:.3g} (b = 10) "
         f"against {heavy.distances[-1][0]:.3g} (b = 1000); content distance {light.distances[-1][1]:.3g} "
-        f"against {heavy.distances[-1][1]:.3g}."
+        f"against {heavy.distances[-1][1]:.3g}. With Adam, whose steps do not depend on the loss's scale, "
+        "b = 10 and b = 1000 give the same picture (Figure 11, row a = 1): at a = 1 the content term is too "
+        "small for b to shift the balance."
     )
 
 
@@ -353,12 +355,13 @@ def _cell_label(a: float, b: float, run: Run) -> str:
 
 def _figure11_findings(runs: dict[tuple[float, float], Run]) -> str:
     finished = {key: run for key, run in runs.items() if not run.result.stopped}
+    which = "the grid" if len(finished) == len(runs) else "the runs that finished"
     by_ratio = sorted(finished.items(), key=lambda item: item[0][1] / item[0][0])
     lines = []
     if by_ratio:
         (low, most_content), (high, most_style) = by_ratio[0], by_ratio[-1]
         lines.append(
-            f"Over the runs that finished, from the smallest b/a ({num(low[1] / low[0])}) to the largest "
+            f"Over {which}, from the smallest b/a ({num(low[1] / low[0])}) to the largest "
             f"({num(high[1] / high[0])}) the style distance goes from {most_content.distances[-1][0]:.3g} to "
             f"{most_style.distances[-1][0]:.3g} and the content distance from {most_content.distances[-1][1]:.3g} "
             f"to {most_style.distances[-1][1]:.3g}."
@@ -366,18 +369,16 @@ def _figure11_findings(runs: dict[tuple[float, float], Run]) -> str:
     paper_row = [f"{run.distances[-1][0]:.3g}" for (a, b), run in finished.items() if a == GRID_CONTENT_WEIGHTS[0]]
     if paper_row:
         lines.append(
-            f"In the paper's row (a = 1) the values of b that finished give style distances {', '.join(paper_row)}: "
+            f"In the paper's row (a = 1) b = {', '.join(num(b) for (a, b) in finished if a == GRID_CONTENT_WEIGHTS[0])} "
+            f"give style distances {', '.join(paper_row)}: "
             "the content term is too small there for b to trade anything off."
         )
     stopped = {b: run.result.iterations for (a, b), run in runs.items() if run.result.stopped}
     if stopped:
         after = ", ".join(f"b = {num(b)} after {k} iteration{'' if k == 1 else 's'}" for b, k in sorted(stopped.items()))
         lines.append(
-            f"Some runs stopped early ({after}, in some row): Adam keeps a running mean of "
-            "g², and plain-sum gradients that large (Figure 9's ~2e16 per pixel times b / 10) square past "
-            "float32's 3.4e38. The update then writes NaN pixels (VGG16's ReLU and max pooling hide them from "
-            "the loss); tfstyle stops such a run with NonFiniteLossError and keeps the last finite image, which "
-            "is what these cells show. Another consequence of the paper's unnormalized sums."
+            f"Some runs stopped early ({after}, in some row): their loss or pixels stopped being finite, and "
+            "tfstyle keeps the last image whose loss was finite (NonFiniteLossError), which these cells show."
         )
     return " ".join(lines)
 
