@@ -6,6 +6,7 @@ Behaviour only, on random weights and small images; speed itself is measured by 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 
 import numpy as np
@@ -188,6 +189,14 @@ def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # t
     assert bench.main(["--quick", "--json", str(tmp_path / "bench.json")]) == 0
     out = capsys.readouterr().out
     assert "GFLOP/s" in out and "quality of the peer" in out
-    assert (tmp_path / "bench.json").stat().st_size > 0
+    saved = json.loads((tmp_path / "bench.json").read_text())
+    peer = saved["quality"]["64"]["peer on the preset layers"]
+    # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.
+    again = bench.quality_at(64, "random", {"adam": {"precision": "float32", "iterations": 2}}, 6, 2, ["preset"], peers=saved["quality"]["64"])
+    assert again["peer on the preset layers"]["reused"] is True
+    assert again["peer on the preset layers"]["seconds"] == peer["seconds"]
+    assert set(again["runs"]) == {"adam"}
+    # When the peer first had its own final quality: the first (step, seconds) at least as good in both.
+    assert bench.own_quality_first([(50, 5.0, 0.3, 0.1), (100, 10.0, 0.2, 0.2), (150, 15.0, 0.2, 0.3)]) == (100, 10.0)
     # The analytic floor: VGG16 to conv5_3 at 224x224 is 15.35 GFLOP forward (multiply-adds x 2).
     assert bench.step_flops(["conv5_3"], 224, 224) == pytest.approx(2 * 30.7e9, rel=0.01)
