@@ -364,11 +364,19 @@ class ScaleFreeAdam(keras.optimizers.Adam):
         ]
 
     def update_step(self, gradient, variable, learning_rate) -> None:
-        scale = self.gradient_scales[self._get_variable_index(variable)]
-        rms = _root_mean_square(gradient)
-        first = tf.equal(scale, 0.0) & (rms > 0) & tf.math.is_finite(rms)
-        scale.assign(tf.where(first, rms, scale))
-        super().update_step(gradient / tf.where(scale > 0, scale, 1.0), variable, learning_rate)
+        scales = self.gradient_scales[self._get_variable_index(variable)]
+        gradient, scale = scale_free_gradient(gradient, scales)
+        scales.assign(scale)
+        super().update_step(gradient, variable, learning_rate)
+
+
+def scale_free_gradient(gradient: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """``gradient`` ``[batch, ...]`` divided by each image's gradient RMS at its first step with a
+    finite, nonzero one, and the scales ``[batch, 1, ...]`` to carry on (0 until that step).
+    The arithmetic of :class:`ScaleFreeAdam` and of the SavedModel stylizer's in-graph Adam."""
+    rms = _root_mean_square(gradient)
+    scale = tf.where(tf.equal(scale, 0.0) & (rms > 0) & tf.math.is_finite(rms), rms, scale)
+    return gradient / tf.where(scale > 0, scale, 1.0), scale
 
 
 def _root_mean_square(gradient: tf.Tensor) -> tf.Tensor:

@@ -40,6 +40,7 @@ from tfstyle.features import (
 )
 from tfstyle.losses import NORMALIZATIONS, gram_matrix
 from tfstyle.objective import make_loss_fn
+from tfstyle.optimize import scale_free_gradient
 
 # Written into every export; its presence marks a directory that a new export may replace.
 INFO_FILE = os.path.join("assets.extra", "tfstyle_export.json")
@@ -118,10 +119,8 @@ class Stylizer(FeatureExtractor):
         def step(done, image, last_good, m, v, scale, finite):
             total, gradient = total_and_gradient(image)
             finite = tf.math.is_finite(total)
-            if config.optimizer == "adam":  # tfstyle.optimize.ScaleFreeAdam: g / the first step's RMS of g
-                rms = tf.sqrt(tf.reduce_mean(tf.square(gradient)))
-                scale = tf.where(tf.equal(scale, 0.0) & (rms > 0) & tf.math.is_finite(rms), rms, scale)
-                gradient = gradient / tf.where(scale > 0, scale, 1.0)
+            if config.optimizer == "adam":  # tfstyle.optimize.ScaleFreeAdam's: g / the first step's RMS of g
+                gradient, scale = scale_free_gradient(gradient, scale)
                 t = tf.cast(done + 1, tf.float32)
                 m_next = m + (gradient - m) * (1.0 - ADAM_BETA_1)
                 v_next = v + (tf.square(gradient) - v) * (1.0 - ADAM_BETA_2)
@@ -147,7 +146,7 @@ class Stylizer(FeatureExtractor):
         done, image, last_good, _, _, _, finite = tf.while_loop(
             lambda done, image, last_good, m, v, scale, finite: tf.logical_and(finite, done < iterations),
             step,
-            (tf.constant(0), start, start, zeros, zeros, tf.constant(0.0), tf.constant(True)),
+            (tf.constant(0), start, start, zeros, zeros, tf.zeros_like(start[:, :1, :1, :1]), tf.constant(True)),
         )
         image = tf.where(finite, image, last_good)
         final = loss_fn(image)
