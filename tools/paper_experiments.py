@@ -366,11 +366,11 @@ def _figure11_findings(runs: dict[tuple[float, float], Run]) -> str:
             f"{most_style.distances[-1][0]:.3g} and the content distance from {most_content.distances[-1][1]:.3g} "
             f"to {most_style.distances[-1][1]:.3g}."
         )
-    paper_row = [f"{run.distances[-1][0]:.3g}" for (a, b), run in finished.items() if a == GRID_CONTENT_WEIGHTS[0]]
+    paper_row = [(b, run.distances[-1][0]) for (a, b), run in finished.items() if a == GRID_CONTENT_WEIGHTS[0]]
     if paper_row:
         lines.append(
-            f"In the paper's row (a = 1) b = {', '.join(num(b) for (a, b) in finished if a == GRID_CONTENT_WEIGHTS[0])} "
-            f"give style distances {', '.join(paper_row)}: "
+            f"In the paper's row (a = 1) b = {', '.join(num(b) for b, _ in paper_row)} "
+            f"give style distances {', '.join(f'{style:.3g}' for _, style in paper_row)}: "
             "the content term is too small there for b to trade anything off."
         )
     stopped = {b: run.result.iterations for (a, b), run in runs.items() if run.result.stopped}
