@@ -81,9 +81,20 @@ def test_a_reduced_precision_model_returns_float32_and_leaves_the_original_alone
         assert approximate[name].dtype == "float32"
         np.testing.assert_allclose(approximate[name], value, rtol=0.05, atol=0.05 * float(np.abs(value).max()))
     assert {layer.compute_dtype for layer in speed._convolutions(small_model)} == {"float32"}
-    assert {layer.compute_dtype for layer in speed._convolutions(reduced)} == {"bfloat16"}
+    first, *rest = speed._convolutions(reduced)
+    assert first.compute_dtype == "float32" and {layer.compute_dtype for layer in rest} == {"bfloat16"}
     assert speed.with_precision(reduced, "bfloat16") is reduced  # already in that precision
     assert speed.with_precision(small_model, "float32") is small_model
+
+
+def test_reduced_precision_sees_the_pixels_in_float32_up_to_the_first_convolution():
+    # bfloat16 would round 200.3 to 200 and subtract a rounded mean: block1_conv1 would move by ~1 %.
+    model = build_feature_model(["block1_conv1", "block2_conv1"], weights="random", seed=0)
+    reduced = speed.with_precision(model, "bfloat16")
+    pixels = (synthetic_image(32, 32).astype(np.float32) + 0.3)[None]
+    exact, approximate = model(pixels), reduced(pixels)
+    np.testing.assert_allclose(approximate["block1_conv1"], exact["block1_conv1"], rtol=1e-6, atol=1e-4)
+    assert not np.allclose(approximate["block2_conv1"], exact["block2_conv1"], rtol=1e-6, atol=1e-4)
 
 
 def test_xla_gives_the_same_result_to_round_off(images, small_model):

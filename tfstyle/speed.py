@@ -2,9 +2,9 @@
 
 None of them changes the objective: the losses, their gradient's accumulation into the image and
 the ``tf.Variable`` image stay float32 at every setting. Reduced precision (``bfloat16``, or
-``float16`` on a GPU) runs VGG16's layers, weights and activations in that type; the activations
-are cast back to float32 before the Gram matrices and the losses. The ``auto`` defaults were
-measured (docs/performance.md).
+``float16`` on a GPU) runs VGG16's layers after the first convolution, their weights and
+activations in that type; the activations are cast back to float32 before the Gram matrices and
+the losses. The ``auto`` defaults were measured (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -70,17 +70,24 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     """``model`` (float32 pixels → ``{layer: activations}``) with its layers in ``precision``.
 
     The copy takes float32 pixels and returns float32 activations; inside, weights and activations
-    are ``precision``. A model whose convolutions already compute in ``precision`` (float32 for
-    :func:`tfstyle.build_feature_model`'s) is returned as it is; the original is never changed.
+    are ``precision``, except for the layers up to the first convolution (the preprocessing and
+    block1_conv1), which stay float32. A model whose later convolutions already compute in
+    ``precision`` (float32 for :func:`tfstyle.build_feature_model`'s) is returned as it is; the
+    original is never changed.
     """
     if precision not in PRECISIONS[1:]:
         raise ConfigError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS[1:])}")
     convolutions = _convolutions(model)
-    if convolutions and all(layer.compute_dtype == precision for layer in convolutions):
+    if convolutions and all(layer.compute_dtype == precision for layer in convolutions[1:]):
         return model
+    # bfloat16 holds pixels 128-255 to whole grey levels, before the ImageNet mean is taken off,
+    # which moved block1_conv1's ReLUs and left the image gradient 9 % off float32's; with the first
+    # convolution (3 input channels: under 1 % of the FLOPs) in float32 it is 4 % off.
+    pixel_level = _up_to_first_convolution(model)
 
     def in_precision(layer: keras.layers.Layer) -> keras.layers.Layer:
-        return layer.__class__.from_config({**layer.get_config(), "dtype": precision})
+        dtype = "float32" if layer.name in pixel_level else precision
+        return layer.__class__.from_config({**layer.get_config(), "dtype": dtype})
 
     reduced = keras.models.clone_model(model, clone_function=in_precision)
     reduced.set_weights(model.get_weights())  # rounded to ``precision`` once, not at every step
@@ -103,6 +110,16 @@ def _convolutions(model: keras.Model) -> list[keras.layers.Conv2D]:
         elif isinstance(layer, keras.Model):
             found.extend(_convolutions(layer))
     return found
+
+
+def _up_to_first_convolution(model: keras.Model) -> set[str]:
+    """The names of ``model``'s layers before its first Conv2D, that one included."""
+    names = set()
+    for layer in model.layers:
+        names.add(layer.name)
+        if isinstance(layer, keras.layers.Conv2D):
+            break
+    return names
 
 
 def gradient(tape: tf.GradientTape, total: tf.Tensor, variable: tf.Variable, precision: str) -> tf.Tensor:
