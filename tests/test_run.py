@@ -101,6 +101,17 @@ def test_helpfull_exits_zero_and_every_flag_has_help(python, tmp_path):
     assert "(no help available)" not in proc.stdout
 
 
+@pytest.mark.parametrize("module", ["tfstyle.run", "tfstyle.export", "tfstyle.batch"])
+def test_help_into_a_pipe_closed_early_exits_without_a_traceback(python, tmp_path, module):
+    # `python -m tfstyle.run --help | head -1`, made certain: the reader is gone before the help is written.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen([python, "-m", module, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
+
+
 @pytest.mark.parametrize("case", ["missing_content", "corrupt_weights", "missing_flag"])
 def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(python, tmp_path, content_path, style_path, case):
     args = base_args(content_path, style_path)

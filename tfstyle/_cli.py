@@ -79,3 +79,17 @@ def exit_status(run) -> int:
         return run()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+
+
+def quiet_on_a_closed_pipe(entry: Callable[[], object]) -> None:
+    """Run a command's ``entry`` point; if whoever reads its output stops early (``| head``), exit
+    with status 1 and no BrokenPipeError traceback, as Unix tools do."""
+    try:
+        try:
+            entry()
+        finally:
+            sys.stdout.flush()  # here, not at interpreter exit, where a failure could not be caught
+    except BrokenPipeError:
+        # Python flushes stdout once more on its way out: let that flush go to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -16,7 +16,7 @@ import sys
 
 from absl import flags
 
-from tfstyle._cli import exit_status, fail, import_tensorflow_quietly, parse_float, parse_own_flags
+from tfstyle._cli import exit_status, fail, import_tensorflow_quietly, parse_float, parse_own_flags, quiet_on_a_closed_pipe
 
 import_tensorflow_quietly()
 
@@ -128,7 +128,7 @@ def cli(argv: list[str]) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(cli(sys.argv))
+    quiet_on_a_closed_pipe(lambda: sys.exit(cli(sys.argv)))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from absl import app, flags
 
 from tfstyle._cli import exit_status, parse_float
 from tfstyle._cli import fail as _fail
-from tfstyle._cli import import_tensorflow_quietly
+from tfstyle._cli import import_tensorflow_quietly, quiet_on_a_closed_pipe
 
 import_tensorflow_quietly()
 
@@ -221,7 +221,7 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def entry_point() -> None:
-    app.run(main, flags_parser=parse_flags)
+    quiet_on_a_closed_pipe(lambda: app.run(main, flags_parser=parse_flags))
 
 
 def cli(argv: list[str]) -> int:
