@@ -202,6 +202,8 @@ def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # t
     assert "GFLOP/s" in out and "quality of the peer" in out
     saved = json.loads((tmp_path / "bench.json").read_text())
     peer = saved["quality"]["64"]["peer on the preset layers"]
+    gradient_errors = [pair.pop("bfloat16_gradient_error") for pair in saved["precision"]["64"].values()]
+    assert all(0 < error < 1 for errors in gradient_errors for error in errors.values()), gradient_errors
     # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.
     again = bench.quality_at(64, "random", {"adam": {"precision": "float32", "iterations": 2}}, 6, 2, ["preset"], peers=saved["quality"]["64"])
     assert again["peer on the preset layers"]["reused"] is True

@@ -22,7 +22,8 @@
   yardstick (tools/yardstick.py); tfstyle's clock starts with its feature model loaded (targets and
   tracing count), the peer's at its first step, and neither counts the yardstick's evaluations.
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
-  the final images evaluated by the float32 loss, and how far apart they are.
+  the final images evaluated by the float32 loss, and how far apart they are; and how far
+  bfloat16's image gradient is from float32's at the photo and at float32's result.
 - **Memory**: peak resident memory (VmHWM) of ``python -m tfstyle.run`` processes.
 
 Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
@@ -53,6 +54,7 @@ import tfstyle  # noqa: E402
 from machine import machine  # noqa: E402
 from peer_tutorial import TutorialPeer  # noqa: E402
 from yardstick import MARKDOWN as YARDSTICK, Yardstick  # noqa: E402
+from tfstyle import speed  # noqa: E402
 from tfstyle.config import StyleConfig, preset  # noqa: E402
 from tfstyle.features import VGG16_CONV_LAYERS, build_feature_model, canonical_layer_name, resolve_weights  # noqa: E402
 from tfstyle.inputs import prepare_images  # noqa: E402
@@ -344,6 +346,16 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
             losses = {k: float(v[0]) for k, v in evaluate(result.image[None]).items() if "/" not in k}
             images[name] = result.image
             runs[name] = {"seconds": result.seconds, "iterations": result.iterations, "float32_losses": losses}
+        reduced = make_loss_fn(speed.with_precision(model, "bfloat16"), content, style, base.override(precision="bfloat16"))
+        gradient_error = {
+            where: relative_gradient_error(reduced, evaluate, image)
+            for where, image in (("photo", content), ("float32 result", images["float32"]))
+        }
+        print(
+            f"{size} px {pair}: bfloat16's image gradient is "
+            + ", ".join(f"{100 * error:.1f} % off float32's at the {where}" for where, error in gradient_error.items()),
+            flush=True,
+        )
         reference = runs["float32"]["float32_losses"]
         for name, run in runs.items():
             run["relative_difference"] = {k: run["float32_losses"][k] / reference[k] - 1 for k in ("total", "content", "style")}
@@ -360,8 +372,22 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
             save.mkdir(parents=True, exist_ok=True)
             side_by_side = np.concatenate([images["float32"], images["bfloat16"]], axis=1)
             tfstyle.save_image(side_by_side, save / f"precision_{Path(content_name).stem}_{size}px.jpg")
-        results[pair] = runs
+        results[pair] = {**runs, "bfloat16_gradient_error": gradient_error}
     return results
+
+
+def relative_gradient_error(approximate_loss, exact_loss, image: np.ndarray) -> float:
+    """||g̃ - g|| / ||g|| for the gradients of the two objectives' totals at ``image``."""
+
+    def gradient(loss_fn) -> np.ndarray:
+        pixels = tf.constant(image[None], tf.float32)
+        with tf.GradientTape() as tape:
+            tape.watch(pixels)
+            total = tf.reduce_sum(loss_fn(pixels)["total"])
+        return tape.gradient(total, pixels).numpy()
+
+    exact = gradient(exact_loss)
+    return float(np.linalg.norm(gradient(approximate_loss) - exact) / np.linalg.norm(exact))
 
 
 # --- Peak memory of the CLI ---------------------------------------------------------------------
