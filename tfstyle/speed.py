@@ -80,9 +80,10 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     convolutions = _convolutions(model)
     if convolutions and all(layer.compute_dtype == precision for layer in convolutions[1:]):
         return model
-    # bfloat16 holds pixels 128-255 to whole grey levels, before the ImageNet mean is taken off,
-    # which moved block1_conv1's ReLUs and left the image gradient 9 % off float32's; with the first
-    # convolution (3 input channels: under 1 % of the FLOPs) in float32 it is 4 % off.
+    # bfloat16 holds pixels 128-255 to whole grey levels, before the ImageNet mean is taken off:
+    # that moved block1_conv1's ReLUs and put the image gradient twice as far from float32's (at the
+    # photos at 512 px: 9 and 22 % against 4 and 9 %) as with the first convolution (3 input
+    # channels: under 1 % of the FLOPs) in float32 (docs/performance.md).
     pixel_level = _up_to_first_convolution(model)
 
     def in_precision(layer: keras.layers.Layer) -> keras.layers.Layer:
