@@ -336,6 +336,7 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
     base = preset("default").override(image_size=size, weights=weights)
     base = base.override(iterations=iterations or base.iterations)
     model = build_feature_model(base.layers_in_use(), weights)
+    reduced_model = speed.with_precision(model, "bfloat16")  # the one stylize builds, for the gradients
     for content_name, style_name in PAIRS:
         pair = f"{Path(content_name).stem} × {Path(style_name).stem}"
         content, style = prepare_images(SHARED / "content" / content_name, SHARED / "style" / style_name, base)
@@ -346,7 +347,7 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
             losses = {k: float(v[0]) for k, v in evaluate(result.image[None]).items() if "/" not in k}
             images[name] = result.image
             runs[name] = {"seconds": result.seconds, "iterations": result.iterations, "float32_losses": losses}
-        reduced = make_loss_fn(speed.with_precision(model, "bfloat16"), content, style, base.override(precision="bfloat16"))
+        reduced = make_loss_fn(reduced_model, content, style, base.override(precision="bfloat16"))
         gradient_error = {
             where: relative_gradient_error(reduced, evaluate, image)
             for where, image in (("photo", content), ("float32 result", images["float32"]))
