@@ -9,8 +9,10 @@ import importlib.util
 import json
 import sys
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import tfstyle.speed as speed
 from tfstyle.callbacks import Callback
@@ -95,6 +97,73 @@ def test_reduced_precision_sees_the_pixels_in_float32_up_to_the_first_convolutio
     exact, approximate = model(pixels), reduced(pixels)
     np.testing.assert_allclose(approximate["block1_conv1"], exact["block1_conv1"], rtol=1e-6, atol=1e-4)
     assert not np.allclose(approximate["block2_conv1"], exact["block2_conv1"], rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 3, 5])
+def test_the_transposed_form_is_conv2d_with_conv2d_gradients(kernel_size):
+    rng = np.random.default_rng(kernel_size)
+    images = tf.constant(rng.normal(size=(2, 9, 7, 5)), tf.float32)
+    kernel = tf.constant(rng.normal(size=(kernel_size, kernel_size, 5, 6)), tf.float32)
+    upstream = tf.constant(rng.normal(size=(2, 9, 7, 6)), tf.float32)
+
+    def value_and_gradients(convolution):
+        with tf.GradientTape() as tape:
+            tape.watch([images, kernel])
+            outputs = convolution(images, kernel)
+            loss = tf.reduce_sum(outputs * upstream)
+        return [outputs, *tape.gradient(loss, [images, kernel])]
+
+    exact = value_and_gradients(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"))
+    for computed, expected in zip(value_and_gradients(speed.transposed_conv2d), exact):
+        np.testing.assert_allclose(computed, expected, rtol=1e-5, atol=1e-4)
+
+
+def wide_model():
+    """VGG16 to block4_conv1 (random weights): block3_conv2 onward have 256 input channels or more."""
+    return build_feature_model(["block1_conv2", "block3_conv3", "block4_conv1"], weights="random", seed=0)
+
+
+def test_wide_float32_convolutions_run_in_transposed_form_with_the_same_outputs_and_gradient():
+    model = wide_model()
+    fast = speed.with_transposed_convolutions(model)
+    kinds = {layer.name: type(layer).__name__ for layer in fast.layers if isinstance(layer, keras.layers.Conv2D)}
+    assert {name for name, kind in kinds.items() if kind == "TransposedFormConv2D"} == {
+        "block3_conv2", "block3_conv3", "block4_conv1"
+    }  # fmt: skip
+    for name in ("block1_conv1", "block3_conv1"):  # narrower: shared with the original
+        assert fast.get_layer(name) is model.get_layer(name)
+    assert {type(layer) for layer in speed._convolutions(model)} == {keras.layers.Conv2D}  # the original is unchanged
+    assert not fast.trainable
+
+    pixels = tf.Variable(synthetic_image(32, 24).astype(np.float32)[None])
+
+    def outputs_and_gradient(features):
+        with tf.GradientTape() as tape:
+            outputs = features(pixels)
+            loss = tf.add_n([tf.reduce_mean(tf.square(value)) for value in outputs.values()])
+        return outputs, tape.gradient(loss, pixels)
+
+    (expected, expected_gradient), (computed, gradient) = outputs_and_gradient(model), outputs_and_gradient(fast)
+    for name, value in expected.items():
+        np.testing.assert_allclose(computed[name], value, rtol=1e-5, atol=1e-5 * float(np.abs(value).max()))
+    scale = float(np.abs(expected_gradient).max())
+    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-5 * scale)
+
+
+def test_the_transposed_form_is_used_for_float32_on_a_onednn_cpu_without_xla(small_model, monkeypatch):
+    model = wide_model()
+
+    def transposed(run_model):
+        return any(isinstance(layer, speed.TransposedFormConv2D) for layer in speed._convolutions(run_model))
+
+    monkeypatch.setattr(speed, "_onednn_enabled", lambda: True)
+    assert transposed(speed.for_run(model, "float32", "/device:CPU:0"))
+    assert not transposed(speed.for_run(model, "float32", "/device:CPU:0", jit=True))
+    assert not transposed(speed.for_run(model, "bfloat16", "/device:CPU:0"))
+    assert not transposed(speed.for_run(model, "float32", "/device:GPU:0"))
+    assert speed.for_run(small_model, "float32", "/device:CPU:0") is small_model  # no convolution is wide enough
+    monkeypatch.setattr(speed, "_onednn_enabled", lambda: False)
+    assert not transposed(speed.for_run(model, "float32", "/device:CPU:0"))
 
 
 def test_xla_gives_the_same_result_to_round_off(images, small_model):

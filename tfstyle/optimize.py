@@ -221,11 +221,12 @@ def stylize(
 def _feature_model(
     model: keras.Model | None, config: StyleConfig, device: str, strategy: tf.distribute.Strategy | None
 ) -> keras.Model:
-    """The run's feature model on ``device`` in its precision: ``model``, or one built for ``config``
-    (with its weights on every replica of ``strategy``)."""
+    """The run's feature model on ``device`` as :func:`speed.for_run` makes it: ``model``, or one
+    built for ``config`` (with its weights on every replica of ``strategy``)."""
     with tf.device(device), strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model or build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
-        return speed.with_precision(model, speed.resolve_precision(config.precision, device))
+        precision, jit = speed.resolve_precision(config.precision, device), speed.resolve_jit(config.jit, device)
+        return speed.for_run(model, precision, device, jit)
 
 
 def pick_device(device: str | None) -> str:

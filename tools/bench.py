@@ -14,7 +14,8 @@
 - **Floor**: the FLOPs of one step (the forward pass through VGG16 to the deepest layer in use and
   the backward pass to the input, no filter gradients: 2·H·W·Cin·Cout·9 per convolution, twice)
   divided by the best throughput TensorFlow reaches here for a VGG-shaped 3×3 convolution
-  (forward and input gradient, measured now for a few shapes).
+  (forward and input gradient, measured now for a few shapes, each as ``tf.nn.conv2d`` and in
+  tfstyle's transposed form, ``tfstyle.speed.transposed_conv2d``).
 - **Peer**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
   with the same layers and images.
 - **Time to quality**: seconds until a run's image is at least as close to the style as the peer's
@@ -70,6 +71,8 @@ STYLE = SHARED / "style" / "starry_night.jpg"
 _CHANNELS = {"block1": 64, "block2": 128, "block3": 256, "block4": 512, "block5": 512}
 # VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
 FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
+# The ways TensorFlow can compute such a convolution (both have conv2d's input gradient as theirs).
+FLOOR_FORMS = {"conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"), "transposed": speed.transposed_conv2d}
 
 
 # --- The compute floor --------------------------------------------------------------------------
@@ -91,10 +94,10 @@ def step_flops(layers: Sequence[str], height: int, width: int) -> float:
 
 
 def _floor_convolution(
-    shape: tuple[int, int, int, int], dtype: tf.DType = tf.float32
+    shape: tuple[int, int, int, int], dtype: tf.DType = tf.float32, form: str = "conv2d"
 ) -> tuple[Callable[[], object], float]:
-    """A compiled 3x3 'same' convolution of ``shape`` (height, width, in, out channels), forward and
-    input gradient, waited for; and its FLOPs."""
+    """A compiled 3x3 'same' convolution of ``shape`` (height, width, in, out channels) in ``form``
+    (:data:`FLOOR_FORMS`), forward and input gradient, waited for; and its FLOPs."""
     h, w, cin, cout = shape
     rng = np.random.default_rng(0)
     x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
@@ -103,7 +106,7 @@ def _floor_convolution(
     @tf.function
     def forward_backward():
         with tf.GradientTape() as tape:
-            y = tf.nn.conv2d(tf.cast(x, dtype), kernel, 1, "SAME")
+            y = FLOOR_FORMS[form](tf.cast(x, dtype), kernel)
             loss = 0.5 * tf.reduce_sum(tf.square(tf.cast(y, tf.float32)))  # needs y: the forward runs
         return tape.gradient(loss, x)[0, 0, 0, 0]
 
@@ -113,15 +116,17 @@ def _floor_convolution(
 
 def conv_throughput(
     dtype: tf.DType = tf.float32, shapes: Sequence[tuple[int, int, int, int]] = FLOOR_SHAPES, reps: int = 7
-) -> tuple[float, tuple[int, int, int, int]]:
+) -> tuple[float, tuple[int, int, int, int], str]:
     """The best FLOP/s of a 3x3 'same' convolution's forward pass plus its input gradient over
-    ``shapes`` (median of ``reps`` timed runs each, after two warm-up runs), and the shape."""
-    best = (0.0, shapes[0])
+    ``shapes`` and :data:`FLOOR_FORMS` (median of ``reps`` timed runs each, after two warm-up
+    runs), with its shape and form."""
+    best = (0.0, shapes[0], "conv2d")
     for shape in shapes:
-        run, flops = _floor_convolution(shape, dtype)
-        seconds = _median_seconds(run, reps)
-        if flops / seconds > best[0]:
-            best = (flops / seconds, shape)
+        for form in FLOOR_FORMS:
+            run, flops = _floor_convolution(shape, dtype, form)
+            seconds = _median_seconds(run, reps)
+            if flops / seconds > best[0]:
+                best = (flops / seconds, shape, form)
     return best
 
 
@@ -190,12 +195,13 @@ class StepRow:
 
 def step_table(
     presets: Sequence[str], sizes: Sequence[int], variants: dict[str, dict], weights: str,
-    floor_shape: tuple[int, int, int, int], warmup: int, steps: int,
+    floor: tuple[tuple[int, int, int, int], str], warmup: int, steps: int,
 ) -> list[StepRow]:
     """One row per preset, size and variant: tfstyle's step, the floor and the peer's step, all
-    three timed in the same run, interleaved step by step (the machine's load moves them together)."""
+    three timed in the same run, interleaved step by step (the machine's load moves them together).
+    ``floor`` is the floor convolution's shape and form."""
     rows = []
-    conv, conv_flops = _floor_convolution(floor_shape)
+    conv, conv_flops = _floor_convolution(floor[0], tf.float32, floor[1])
     for name in presets:
         base = preset(name).override(weights=weights)
         model = build_feature_model(base.layers_in_use(), weights)
@@ -524,21 +530,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: dict = {"machine": {**machine(), "device": pick_device(None)}, "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
     print(json.dumps(out["machine"]))
 
-    throughput, shape = conv_throughput(tf.float32, floor_shapes)
-    bf16_throughput, bf16_shape = conv_throughput(tf.bfloat16, floor_shapes)
+    throughput, shape, form = conv_throughput(tf.float32, floor_shapes)
+    bf16_throughput, bf16_shape, bf16_form = conv_throughput(tf.bfloat16, floor_shapes)
     out["floor"] = {
-        "float32_flops_per_s": throughput, "float32_shape": shape,
-        "bfloat16_flops_per_s": bf16_throughput, "bfloat16_shape": bf16_shape,
+        "float32_flops_per_s": throughput, "float32_shape": shape, "float32_form": form,
+        "bfloat16_flops_per_s": bf16_throughput, "bfloat16_shape": bf16_shape, "bfloat16_form": bf16_form,
     }  # fmt: skip
     print(
-        f"best 3x3 conv (forward + input gradient): float32 {throughput / 1e9:.1f} GFLOP/s at {shape}, "
-        f"bfloat16 {bf16_throughput / 1e9:.1f} GFLOP/s at {bf16_shape}",
+        f"best 3x3 conv (forward + input gradient): float32 {throughput / 1e9:.1f} GFLOP/s at {shape} ({form}), "
+        f"bfloat16 {bf16_throughput / 1e9:.1f} GFLOP/s at {bf16_shape} ({bf16_form})",
         flush=True,
     )
     if not args.no_steps:
         print(f"{'preset':8} {'size':>5} {'variant':14} {'optim':6} {'step ms':>9} {'floor ms':>9} {'/floor':>6} {'peer ms':>9} {'/peer':>6}")
         presets = ["default"] if args.quick else args.presets.split(",")
-        rows = step_table(presets, sizes, variants, weights, shape, args.warmup, args.steps)
+        rows = step_table(presets, sizes, variants, weights, (shape, form), args.warmup, args.steps)
         out["steps"] = [{**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer} for row in rows]
     if args.quality:
         out["quality"] = {}
