@@ -4,6 +4,7 @@
     python tools/bench.py --quality --sizes 512  # seconds to the peer's 1,000-step quality, per optimizer and scales
     python tools/bench.py --precision_check --sizes 512 --save docs/images  # bfloat16's result against float32's
     python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
+    python tools/bench.py --forms --no_steps     # each VGG16 convolution's forward pass, Conv2D against transposed form
     python tools/bench.py --quick                # a tiny run of every part (random weights, 64 px, seconds)
     python tools/bench.py --json results.json --wait_load 1.2   # wait for a quiet machine, keep the numbers
 
@@ -26,6 +27,9 @@
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
 - **Memory**: peak resident memory (VmHWM) of ``python -m tfstyle.run`` processes.
+- **Forms**: the forward pass of each of VGG16's convolutions at the largest of ``--sizes``, with
+  bias and ReLU, as Keras' Conv2D and as ``tfstyle.speed.TransposedFormConv2D`` (float32): where
+  ``speed.TRANSPOSED_MIN_CHANNELS`` comes from. Their backward passes are the same operation.
 
 Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
 which is recorded with them (``os.getloadavg``).
@@ -46,6 +50,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -78,19 +83,26 @@ FLOOR_FORMS = {"conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"), "
 # --- The compute floor --------------------------------------------------------------------------
 
 
+def vgg_convolutions(
+    height: int, width: int, deepest: str = VGG16_CONV_LAYERS[-1]
+) -> list[tuple[str, int, int, int, int]]:
+    """VGG16's convolutions up to ``deepest`` on a ``height`` × ``width`` image: (name, height,
+    width, in, out channels); a 2x2 max pooling halves height and width before each new block."""
+    shapes, channels, h, w, block = [], 3, height, width, "block1"
+    for name in VGG16_CONV_LAYERS[: VGG16_CONV_LAYERS.index(deepest) + 1]:
+        if name[:6] != block:
+            block, h, w = name[:6], h // 2, w // 2
+        shapes.append((name, h, w, channels, _CHANNELS[block]))
+        channels = _CHANNELS[block]
+    return shapes
+
+
 def step_flops(layers: Sequence[str], height: int, width: int) -> float:
     """FLOPs of one step: forward through VGG16's convolutions up to the deepest of ``layers`` and
     the input-gradient backward pass (the same count again; no filter gradients). ReLU, pooling,
     Gram matrices and the update are left out (a few percent)."""
-    deepest = max(VGG16_CONV_LAYERS.index(canonical_layer_name(n)) for n in layers)
-    flops, channels, h, w, block = 0.0, 3, height, width, "block1"
-    for name in VGG16_CONV_LAYERS[: deepest + 1]:
-        if name[:6] != block:  # a new block: 2x2 max pooling first
-            block, h, w = name[:6], h // 2, w // 2
-        out = _CHANNELS[block]
-        flops += 2.0 * 2 * h * w * channels * out * 9  # forward + input gradient
-        channels = out
-    return flops
+    deepest = max((canonical_layer_name(n) for n in layers), key=VGG16_CONV_LAYERS.index)
+    return sum(2.0 * 2 * h * w * cin * cout * 9 for _, h, w, cin, cout in vgg_convolutions(height, width, deepest))
 
 
 def _floor_convolution(
@@ -397,6 +409,34 @@ def relative_gradient_error(approximate_loss, exact_loss, image: np.ndarray) -> 
     return float(np.linalg.norm(gradient(approximate_loss) - exact) / np.linalg.norm(exact))
 
 
+# --- Convolution forms --------------------------------------------------------------------------
+
+
+def convolution_forms(height: int, width: int, reps: int = 7) -> list[dict]:
+    """Each of VGG16's convolutions on a ``height`` × ``width`` image, forward with bias and ReLU
+    in float32: the median seconds as Keras' Conv2D (TensorFlow fuses its bias and ReLU) and as
+    :class:`tfstyle.speed.TransposedFormConv2D` (which adds them after)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, h, w, cin, cout in vgg_convolutions(height, width):
+        x = tf.constant(rng.normal(size=(1, h, w, cin)), tf.float32)
+        row = {"layer": name, "shape": (h, w, cin, cout), "flops": 2.0 * h * w * cin * cout * 9}
+        for form, layer_class in (("conv2d", keras.layers.Conv2D), ("transposed", speed.TransposedFormConv2D)):
+            layer = layer_class(cout, 3, padding="same", activation="relu", name=name)
+            layer.build(x.shape)
+            layer.set_weights([rng.normal(0, 0.05, size=(3, 3, cin, cout)), np.zeros(cout)])
+            forward = tf.function(lambda layer=layer, x=x: layer(x)[0, 0, 0, 0])
+            row[form] = _median_seconds(lambda forward=forward: forward().numpy(), reps)
+        rows.append(row)
+        print(
+            f"{name:13} {h:4d}x{w:<4d} {cin:3d}->{cout:<3d} Conv2D {1e3 * row['conv2d']:7.1f} ms "
+            f"({row['flops'] / row['conv2d'] / 1e9:4.0f} GFLOP/s)  transposed {1e3 * row['transposed']:7.1f} ms "
+            f"({row['flops'] / row['transposed'] / 1e9:4.0f} GFLOP/s)",
+            flush=True,
+        )
+    return rows
+
+
 # --- Peak memory of the CLI ---------------------------------------------------------------------
 
 
@@ -506,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--memory", action="store_true", help="peak RSS of CLI runs")
     parser.add_argument("--memory_sizes", default="512,1024,2048")
+    parser.add_argument("--forms", action="store_true", help="each VGG16 convolution's forward, Conv2D against transposed form")
     parser.add_argument("--no_steps", action="store_true", help="skip the step table")
     parser.add_argument("--weights", default=None, help="VGG16 weights (default: $TFSTYLE_VGG16_WEIGHTS or keras' download)")
     parser.add_argument("--quick", action="store_true", help="every part, tiny: random weights, 64 px, a few steps")
@@ -524,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.warmup, args.steps, args.peer_steps, args.every = 1, 2, 6, 2
         variants = {"float32": VARIANTS["float32"], "bfloat16": VARIANTS["bfloat16"]}
         quality_runs = {"adam": {"precision": "float32", "iterations": 4}}
-        args.quality, args.precision_check, args.peer_layers = True, True, "preset"
+        args.quality, args.precision_check, args.forms, args.peer_layers = True, True, True, "preset"
     if args.wait_load:
         wait_for_quiet(args.wait_load, args.wait_most)
     out: dict = {"machine": {**machine(), "device": pick_device(None)}, "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
@@ -559,6 +600,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         save = Path(args.save) if args.save else None
         precision_sizes = [int(s) for s in args.precision_sizes.split(",")] if args.precision_sizes and not args.quick else sizes
         out["precision"] = {size: precision_check(size, weights, save, 3 if args.quick else None) for size in precision_sizes}
+    if args.forms:
+        height, width = prepare_images(CONTENT, STYLE, preset("default").override(image_size=max(sizes)))[0].shape[:2]
+        print(f"forward with bias and ReLU, float32, at {width}x{height}:")
+        out["forms"] = convolution_forms(height, width)
     if args.memory:
         memory_sizes = [64] if args.quick else [int(s) for s in args.memory_sizes.split(",")]
         out["memory"] = {}
