@@ -27,8 +27,8 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 # 96 px: the float16 gradient is then within 3% of float32's (bfloat16's: 6-10%) for both.
 FLOAT16_LOSS_SCALE = 2.0**15
 # oneDNN computes a float32 3x3 convolution's input gradient faster than the convolution itself
-# from 256 input channels on (measured at 512 px: 1.3x at 256, 1.7-1.9x at 512 channels); below
-# that the two are even and the forward convolution's fused bias and ReLU win.
+# from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
+# 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
 MIN_SCALE_SIDE = 64  # coarse passes are not made smaller than this (longest side, pixels)
 # The share of the iterations each coarse scale gets relative to the next finer one (which costs
@@ -144,7 +144,7 @@ def transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     with K̃ (K flipped in space, its channel axes swapped); dY/dX is conv's usual input gradient.
 
     The same sums in another order: equal to ``tf.nn.conv2d`` to round-off. oneDNN runs this form
-    up to 1.9x faster for wide float32 convolutions (:data:`TRANSPOSED_MIN_CHANNELS`).
+    up to 1.7x faster for wide float32 convolutions (:data:`TRANSPOSED_MIN_CHANNELS`).
     """
     return _transposed_conv2d(images, tf.convert_to_tensor(kernel))  # a variable is read out here
 
