@@ -131,6 +131,16 @@ def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(python, tm
     assert stray_files(tmp_path, {"content.png", "style.png", "bad.h5"}) == []
 
 
+@pytest.fixture
+def sigint_reaches_children():
+    """A child inherits an ignored SIGINT (as in a shell's background job without job control), a
+    handler it does not: with one installed here, the CLI under test gets Ctrl-C however pytest runs."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_saves_a_complete_image_and_exits_130(python, tmp_path, content_path, style_path):
     output = tmp_path / "out.png"
     args = [*base_args(content_path, style_path), "--iterations", "100000", "--optimizer", "adam",
