@@ -225,8 +225,8 @@ def _feature_model(
     built for ``config`` (with its weights on every replica of ``strategy``)."""
     with tf.device(device), strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model or build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
-        precision, jit = speed.resolve_precision(config.precision, device), speed.resolve_jit(config.jit, device)
-        return speed.for_run(model, precision, device, jit)
+        resolved = speed.for_device(config, device)
+        return speed.for_run(model, resolved.precision, device, resolved.jit)
 
 
 def pick_device(device: str | None) -> str:
