@@ -61,7 +61,7 @@ def style_path(tmp_path: Path, style_array: np.ndarray) -> Path:
 @pytest.fixture(scope="session")
 def random_model():
     """The full-depth feature model (all 13 conv layers) with seeded random weights."""
-    from tfstyle.features import VGG16_CONV_LAYERS, build_feature_model
+    from tfstyle.network.features import VGG16_CONV_LAYERS, build_feature_model
 
     return build_feature_model(VGG16_CONV_LAYERS, weights="random", seed=0)
 

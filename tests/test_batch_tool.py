@@ -16,10 +16,11 @@ import pytest
 from conftest import ROOT, synthetic_image
 from PIL import Image
 
-from tfstyle import NonFiniteLossError, StyleConfig, folder
-from tfstyle import batch as tfbatch
-from tfstyle.distribute import is_chief, strategy_for
+from tfstyle import NonFiniteLossError, StyleConfig
+from tfstyle.cli import batch as tfbatch
 from tfstyle.errors import ConfigError, ImageError
+from tfstyle.scale import folder
+from tfstyle.scale.distribute import is_chief, strategy_for
 
 SETTINGS = [
     "--weights", "random", "--image_size", "32", "--iterations", "2",
@@ -172,9 +173,9 @@ DEVICE_SPLIT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from tfstyle import build_feature_model, load_image, preset, stylize
-    from tfstyle import batch
-    from tfstyle.distribute import describe, strategy_for
-    from tfstyle.images import resize_longest_side
+    from tfstyle.cli import batch
+    from tfstyle.scale.distribute import describe, strategy_for
+    from tfstyle.inputs.images import resize_longest_side
 
     photos, style, out = sys.argv[1], sys.argv[2], sys.argv[3]
     strategy = strategy_for("auto")

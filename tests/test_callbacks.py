@@ -9,9 +9,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfstyle.callbacks import Callback, CallbackList, ProgressBar, SaveEvery, Step, format_step
 from tfstyle.errors import ImageError
-from tfstyle.images import load_image
+from tfstyle.inputs.images import load_image
+from tfstyle.loop.callbacks import (
+    Callback,
+    CallbackList,
+    ProgressBar,
+    SaveEvery,
+    Step,
+    format_step,
+)
 
 LOSSES = {"total": 1234.5, "content": 345.6, "style": 888.9, "tv": 0.0}
 

@@ -9,9 +9,16 @@ import pytest
 from conftest import synthetic_image
 from PIL import Image
 
-from tfstyle import CheckpointError, Checkpointing, StyleConfig, StyleInterrupted, build_feature_model, stylize
-from tfstyle import run as tfrun
-from tfstyle.checkpoint import latest_step
+from tfstyle import (
+    CheckpointError,
+    Checkpointing,
+    StyleConfig,
+    StyleInterrupted,
+    build_feature_model,
+    stylize,
+)
+from tfstyle.cli import run as tfrun
+from tfstyle.loop.checkpoint import latest_step
 
 LAYERS = ("block1_conv2", "block2_conv2")
 

@@ -1,11 +1,11 @@
-"""tfstyle.color: YIQ conversions and the two colour-preservation transforms (pure numpy)."""
+"""tfstyle.controls.color: YIQ conversions and the two colour-preservation transforms (pure numpy)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tfstyle import color
+from tfstyle.controls import color
 
 
 def pixels(seed: int, mean, spread, shape=(32, 48)) -> np.ndarray:

@@ -14,16 +14,16 @@ import tensorflow as tf
 from conftest import synthetic_image
 from PIL import Image
 
-import tfstyle.optimize as optimize
-from tfstyle import color, masks
-from tfstyle.callbacks import Callback
+import tfstyle.loop.optimize as optimize
 from tfstyle.config import StyleConfig
+from tfstyle.controls import color, masks
 from tfstyle.errors import ConfigError, ImageError
-from tfstyle.features import build_feature_model
-from tfstyle.losses import content_loss, gram_matrix, masked_gram_matrix
-from tfstyle.inputs import initial_image, prepare_images
-from tfstyle.objective import make_loss_fn
-from tfstyle.optimize import stylize
+from tfstyle.inputs.prepare import initial_image, prepare_images
+from tfstyle.loop.callbacks import Callback
+from tfstyle.loop.optimize import stylize
+from tfstyle.network.features import build_feature_model
+from tfstyle.objective.losses import content_loss, gram_matrix, masked_gram_matrix
+from tfstyle.objective.whole import make_loss_fn
 
 BASE = StyleConfig(
     content_layers=("conv2_2",),
@@ -409,7 +409,7 @@ def test_run_info_names_every_style(content, style_a, style_b, model, tmp_path):
 @pytest.fixture
 def files(tmp_path, content, style_a, style_b):
     """The images and half masks as files, and a function that runs the CLI in-process on them."""
-    from tfstyle import run as tfrun
+    from tfstyle.cli import run as tfrun
 
     paths = {}
     left, right = half_masks(96, 128)
@@ -441,7 +441,7 @@ def test_cli_runs_with_every_control(files, capsys):
 
 
 def test_cli_flags_build_the_config():
-    from tfstyle import run as tfrun
+    from tfstyle.cli import run as tfrun
 
     try:
         tfrun.FLAGS(["tfstyle", "--content", "c.png", "--style", "a.png,b.png", "--style_blend_weights", "1,3",
@@ -478,7 +478,7 @@ def test_cli_errors_are_one_line(files, capsys, args, message):
 
 
 def test_the_stylizer_export_bakes_in_pooling_and_refuses_the_other_controls(tmp_path, monkeypatch):
-    from tfstyle import savedmodel
+    from tfstyle.pipelines import savedmodel
 
     for changes in (dict(preserve_colors="luminance"), dict(style_scale=2.0), dict(noise_blend=0.5)):
         with pytest.raises(ConfigError, match=f"cannot bake in {next(iter(changes))}"):

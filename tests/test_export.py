@@ -17,15 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import synthetic_image
 
 import tfstyle
-from tfstyle import savedmodel
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ExportError, WeightsError
-from tfstyle.features import build_feature_model
-from tfstyle.losses import gram_matrix
-
-from conftest import synthetic_image
+from tfstyle.network.features import build_feature_model
+from tfstyle.objective.losses import gram_matrix
+from tfstyle.pipelines import savedmodel
 
 LAYERS = ("block1_conv2", "block2_conv1")
 STYLIZER = StyleConfig(
@@ -281,7 +280,7 @@ def test_bad_layers_and_weights_fail_before_anything_is_written(tmp_path):
 
 
 def export_cli(*args) -> int:
-    from tfstyle import export
+    from tfstyle.cli import export
 
     return export.cli(["tfstyle.export", *map(str, args)])
 
@@ -345,7 +344,7 @@ def test_cli_help_exits_0(capsys):
 
 
 def test_export_and_run_flags_live_in_one_process():
-    from tfstyle import export, run
+    from tfstyle.cli import export, run
 
     assert export.FLAGS is not run.FLAGS and "output" in export.FLAGS and "output" in run.FLAGS
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tfstyle.errors import ConfigError, WeightsError
-from tfstyle.features import (
+from tfstyle.network.features import (
     VGG16_CONV_LAYERS,
     WEIGHTS_ENV,
     build_feature_model,

@@ -11,7 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tfstyle.errors import ImageError
-from tfstyle.images import (
+from tfstyle.inputs.images import (
     check_writable,
     load_image,
     resize,

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
+from tfstyle.objective.losses import (
+    combined_loss,
+    content_loss,
+    gram_matrix,
+    style_loss,
+    total_variation_loss,
+)
 
 RNG = np.random.default_rng(7)
 # [batch=2, height=3, width=4, channels=5]: two different images in one batch.

@@ -10,14 +10,14 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-import tfstyle.optimize as optimize
-from tfstyle.callbacks import Callback, Step
+import tfstyle.loop.optimize as optimize
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ImageError, NonFiniteLossError, StyleInterrupted
-from tfstyle.images import load_image, resize
-from tfstyle.inputs import initial_image, prepare_images
-from tfstyle.objective import make_loss_fn
-from tfstyle.optimize import Result, stylize
+from tfstyle.inputs.images import load_image, resize
+from tfstyle.inputs.prepare import initial_image, prepare_images
+from tfstyle.loop.callbacks import Callback, Step
+from tfstyle.loop.optimize import Result, stylize
+from tfstyle.objective.whole import make_loss_fn
 
 # Learning rates that move random-weights activations (~1e2) at a sensible pace on 32-pixel images.
 LEARNING_RATES = {"sgd": 1e-3, "adam": 4.0, "lbfgs": None}

@@ -12,7 +12,7 @@ from PIL import Image
 
 import tfstyle
 from tfstyle import ConfigError, ImageError, StyleConfig, StyleLoss, build_feature_model
-from tfstyle.objective import make_loss_fn
+from tfstyle.objective.whole import make_loss_fn
 
 LAYERS = ("block1_conv2", "block2_conv2")
 

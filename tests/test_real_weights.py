@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from tfstyle.config import preset
-from tfstyle.features import build_feature_model
-from tfstyle.images import load_image, resize
-from tfstyle.inputs import prepare_images
-from tfstyle.optimize import stylize
+from tfstyle.inputs.images import load_image, resize
+from tfstyle.inputs.prepare import prepare_images
+from tfstyle.loop.optimize import stylize
+from tfstyle.network.features import build_feature_model
 
 pytestmark = pytest.mark.real_weights
 

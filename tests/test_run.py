@@ -18,8 +18,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfstyle import run as tfrun
-from tfstyle.images import load_image
+from tfstyle.cli import run as tfrun
+from tfstyle.inputs.images import load_image
 
 FAST = ["--weights", "random", "--image_size", "32", "--iterations", "2", "--print_every", "0"]
 

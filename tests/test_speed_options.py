@@ -13,16 +13,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import ROOT, synthetic_image
 
-import tfstyle.speed as speed
-from tfstyle.callbacks import Callback
+import tfstyle.network.speed as speed
+from tfstyle.cli.run import FLAGS, config_from_flags, parse_flags
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError
-from tfstyle.features import VGG16_CONV_LAYERS, build_feature_model
-from tfstyle.optimize import stylize
-from tfstyle.run import FLAGS, config_from_flags, parse_flags
-
-from conftest import ROOT, synthetic_image
+from tfstyle.loop.callbacks import Callback
+from tfstyle.loop.optimize import stylize
+from tfstyle.network.features import VGG16_CONV_LAYERS, build_feature_model
 
 BASE = StyleConfig(
     content_layers=("conv2_2",),

@@ -7,13 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorboard.backend.event_processing import plugin_event_accumulator, plugin_event_multiplexer
+from tensorboard.backend.event_processing import (
+    plugin_event_accumulator,
+    plugin_event_multiplexer,
+)
 from tensorboard.compat.proto import config_pb2
 
 import tfstyle
-from tfstyle.callbacks import CallbackList, Step
 from tfstyle.errors import ConfigError
-from tfstyle.tensorboard import TensorBoard
+from tfstyle.loop.callbacks import CallbackList, Step
+from tfstyle.pipelines.tensorboard import TensorBoard
 
 KEEP_ALL = {"tensors": 0}  # the reader samples by default; keep every event
 LOSS_TAGS = ["loss/total", "loss/content", "loss/style", "loss/tv"]
@@ -198,7 +201,7 @@ def test_bad_settings_fail_before_any_work(tmp_path):
 
 @pytest.fixture
 def tfrun():
-    from tfstyle import run
+    from tfstyle.cli import run
 
     yield run
     if run.FLAGS.is_parsed():

@@ -9,11 +9,18 @@ import tensorflow as tf
 from conftest import synthetic_image
 from PIL import Image
 
-from tfstyle import ConfigError, MemoryLimitError, StyleConfig, build_feature_model, memory, stylize
-from tfstyle import run as tfrun
-from tfstyle.features import VGG16_CONV_LAYERS
-from tfstyle.objective import make_loss_fn
-from tfstyle.tiling import TiledLoss, layout, tile_geometry
+from tfstyle import (
+    ConfigError,
+    MemoryLimitError,
+    StyleConfig,
+    build_feature_model,
+    stylize,
+)
+from tfstyle.cli import run as tfrun
+from tfstyle.network import memory
+from tfstyle.network.features import VGG16_CONV_LAYERS
+from tfstyle.objective.tiled import TiledLoss, layout, tile_geometry
+from tfstyle.objective.whole import make_loss_fn
 
 LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3")
 

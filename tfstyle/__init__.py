@@ -15,22 +15,22 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "tfstyle.callbacks": ("Callback", "ProgressBar", "RunInfo", "SaveEvery", "Step"),
-    "tfstyle.checkpoint": ("Checkpointing",),
+    "tfstyle.loop.callbacks": ("Callback", "ProgressBar", "RunInfo", "SaveEvery", "Step"),
+    "tfstyle.loop.checkpoint": ("Checkpointing",),
     "tfstyle.config": ("PRESETS", "StyleConfig", "preset"),
     "tfstyle.errors": (
         "CheckpointError", "ConfigError", "ExportError", "ImageError", "MemoryLimitError", "NonFiniteLossError",
         "StyleInterrupted", "TfstyleError", "WeightsError",
     ),
-    "tfstyle.features": ("build_feature_model", "canonical_layer_name"),
-    "tfstyle.folder": ("FolderSummary", "find_images", "stylize_folder"),
-    "tfstyle.images": ("load_image", "save_image"),
-    "tfstyle.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
-    "tfstyle.inputs": ("initial_image",),
-    "tfstyle.optimize": ("Result", "stylize"),
-    "tfstyle.perceptual": ("StyleLoss",),
-    "tfstyle.savedmodel": ("export_features", "export_stylizer"),
-    "tfstyle.tensorboard": ("TensorBoard",),
+    "tfstyle.network.features": ("build_feature_model", "canonical_layer_name"),
+    "tfstyle.scale.folder": ("FolderSummary", "find_images", "stylize_folder"),
+    "tfstyle.inputs.images": ("load_image", "save_image"),
+    "tfstyle.objective.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
+    "tfstyle.inputs.prepare": ("initial_image",),
+    "tfstyle.loop.optimize": ("Result", "stylize"),
+    "tfstyle.pipelines.perceptual": ("StyleLoss",),
+    "tfstyle.pipelines.savedmodel": ("export_features", "export_stylizer"),
+    "tfstyle.pipelines.tensorboard": ("TensorBoard",),
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)
@@ -49,8 +49,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from tfstyle.callbacks import Callback, ProgressBar, RunInfo, SaveEvery, Step
-    from tfstyle.checkpoint import Checkpointing
     from tfstyle.config import PRESETS, StyleConfig, preset
     from tfstyle.errors import (
         CheckpointError,
@@ -63,12 +61,20 @@ if TYPE_CHECKING:
         TfstyleError,
         WeightsError,
     )
-    from tfstyle.features import build_feature_model, canonical_layer_name
-    from tfstyle.folder import FolderSummary, find_images, stylize_folder
-    from tfstyle.images import load_image, save_image
-    from tfstyle.losses import combined_loss, content_loss, gram_matrix, style_loss, total_variation_loss
-    from tfstyle.inputs import initial_image
-    from tfstyle.optimize import Result, stylize
-    from tfstyle.perceptual import StyleLoss
-    from tfstyle.savedmodel import export_features, export_stylizer
-    from tfstyle.tensorboard import TensorBoard
+    from tfstyle.inputs.images import load_image, save_image
+    from tfstyle.inputs.prepare import initial_image
+    from tfstyle.loop.callbacks import Callback, ProgressBar, RunInfo, SaveEvery, Step
+    from tfstyle.loop.checkpoint import Checkpointing
+    from tfstyle.loop.optimize import Result, stylize
+    from tfstyle.network.features import build_feature_model, canonical_layer_name
+    from tfstyle.objective.losses import (
+        combined_loss,
+        content_loss,
+        gram_matrix,
+        style_loss,
+        total_variation_loss,
+    )
+    from tfstyle.pipelines.perceptual import StyleLoss
+    from tfstyle.pipelines.savedmodel import export_features, export_stylizer
+    from tfstyle.pipelines.tensorboard import TensorBoard
+    from tfstyle.scale.folder import FolderSummary, find_images, stylize_folder

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tfstyle.errors import ConfigError
-from tfstyle.features import POOLINGS, canonical_layer_name
-from tfstyle.speed import MIN_SCALE_SIDE, PRECISIONS
+from tfstyle.network.features import POOLINGS, canonical_layer_name
+from tfstyle.network.speed import MIN_SCALE_SIDE, PRECISIONS
 
 PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")

@@ -39,7 +39,7 @@ class ExportError(TfstyleError):
 
 class MemoryLimitError(TfstyleError):
     """A run does not fit in the device's memory; the message names the largest size that fits and
-    a tile size that does. ``estimate`` holds the numbers (a :class:`tfstyle.memory.Estimate`)."""
+    a tile size that does. ``estimate`` holds the numbers (a :class:`tfstyle.network.memory.Estimate`)."""
 
     def __init__(self, message: str, estimate=None):
         super().__init__(message)

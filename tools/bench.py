@@ -16,7 +16,7 @@
   the backward pass to the input, no filter gradients: 2·H·W·Cin·Cout·9 per convolution, twice)
   divided by the best throughput TensorFlow reaches here for a VGG-shaped 3×3 convolution
   (forward and input gradient, measured now for a few shapes, each as ``tf.nn.conv2d`` and in
-  tfstyle's transposed form, ``tfstyle.speed.transposed_conv2d``).
+  tfstyle's transposed form, ``tfstyle.network.speed.transposed_conv2d``).
 - **Peer**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
   with the same layers and images.
 - **Time to quality**: seconds until a run's image is at least as close to the style as the peer's
@@ -28,7 +28,7 @@
   bfloat16's image gradient is from float32's at the photo and at float32's result.
 - **Memory**: peak resident memory (VmHWM) of ``python -m tfstyle.run`` processes.
 - **Forms**: the forward pass of each of VGG16's convolutions at the largest of ``--sizes``, with
-  bias and ReLU, as Keras' Conv2D and as ``tfstyle.speed.TransposedFormConv2D`` (float32): where
+  bias and ReLU, as Keras' Conv2D and as ``tfstyle.network.speed.TransposedFormConv2D`` (float32): where
   ``speed.TRANSPOSED_MIN_CHANNELS`` comes from. Their backward passes are the same operation.
 
 Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
@@ -56,16 +56,23 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tfstyle  # noqa: E402
 from machine import machine  # noqa: E402
 from peer_tutorial import TutorialPeer  # noqa: E402
-from yardstick import MARKDOWN as YARDSTICK, Yardstick  # noqa: E402
-from tfstyle import speed  # noqa: E402
+from yardstick import MARKDOWN as YARDSTICK  # noqa: E402
+from yardstick import Yardstick
+
+import tfstyle  # noqa: E402
 from tfstyle.config import StyleConfig, preset  # noqa: E402
-from tfstyle.features import VGG16_CONV_LAYERS, build_feature_model, canonical_layer_name, resolve_weights  # noqa: E402
-from tfstyle.inputs import prepare_images  # noqa: E402
-from tfstyle.objective import make_loss_fn  # noqa: E402
-from tfstyle.optimize import pick_device  # noqa: E402
+from tfstyle.inputs.prepare import prepare_images  # noqa: E402
+from tfstyle.loop.optimize import pick_device  # noqa: E402
+from tfstyle.network import speed  # noqa: E402
+from tfstyle.network.features import (  # noqa: E402
+    VGG16_CONV_LAYERS,
+    build_feature_model,
+    canonical_layer_name,
+    resolve_weights,
+)
+from tfstyle.objective.whole import make_loss_fn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "images"
@@ -415,7 +422,7 @@ def relative_gradient_error(approximate_loss, exact_loss, image: np.ndarray) -> 
 def convolution_forms(height: int, width: int, reps: int = 7) -> list[dict]:
     """Each of VGG16's convolutions on a ``height`` × ``width`` image, forward with bias and ReLU
     in float32: the median seconds as Keras' Conv2D (TensorFlow fuses its bias and ReLU) and as
-    :class:`tfstyle.speed.TransposedFormConv2D` (which adds them after)."""
+    :class:`tfstyle.network.speed.TransposedFormConv2D` (which adds them after)."""
     rng = np.random.default_rng(0)
     rows = []
     for name, h, w, cin, cout in vgg_convolutions(height, width):

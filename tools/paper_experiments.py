@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-import tfstyle
-from tfstyle.features import VGG16_CONV_LAYERS
-
 import paper_figures as figures
 import paper_measure as measure
-from yardstick import Yardstick
 from paper_report import Section, fmt, num, ratio
+from yardstick import Yardstick
+
+import tfstyle
+from tfstyle.network.features import VGG16_CONV_LAYERS
 
 GRID_CONTENT_WEIGHTS = (1.0, 1e10, 1e12)  # a
 GRID_STYLE_WEIGHTS = (1.0, 10.0, 100.0, 1000.0)  # b

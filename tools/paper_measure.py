@@ -29,7 +29,7 @@ class Images:
 
 def load_pair(content_path: Path, style_path: Path, size: int) -> Images:
     """Scale the pair as ``tfstyle.stylize`` does (longer side ``size``; the style to the same area)."""
-    from tfstyle import images
+    from tfstyle.inputs import images
 
     content = images.resize_longest_side(images.load_image(content_path, "content image"), size)
     style = images.resize_to_area(images.load_image(style_path, "style image"), content.shape[0] * content.shape[1])

@@ -29,9 +29,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import tfstyle  # noqa: E402
-from tfstyle import color  # noqa: E402
-from tfstyle.inputs import prepare_images  # noqa: E402
-from tfstyle.losses import gram_matrix  # noqa: E402
+from tfstyle.controls import color  # noqa: E402
+from tfstyle.inputs.prepare import prepare_images  # noqa: E402
+from tfstyle.objective.losses import gram_matrix  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "images"

@@ -41,10 +41,9 @@ def main(argv: list[str]) -> int:
     import paper_experiments as experiments
     import paper_figures as figures
     import paper_measure as measure
+    import tensorflow as tf
     from machine import load_average
     from paper_report import write_report
-
-    import tensorflow as tf
 
     import tfstyle
 

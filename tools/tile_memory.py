@@ -9,7 +9,7 @@ Each run is a fresh process that builds the default preset's feature model (rand
 memory does not depend on their values; float32 unless ``--precision``), notes its resident
 memory, runs ``tfstyle.stylize`` on
 the shared tubingen/starry_night images at ``--image_size`` (``tile_size`` = the tile, 0 for none)
-and reports its peak resident memory (VmHWM) next to ``tfstyle.memory.run_bytes``'s estimate.
+and reports its peak resident memory (VmHWM) next to ``tfstyle.network.memory.run_bytes``'s estimate.
 Prints a Markdown table (and the JSON lines with ``--json``). The load average is printed too:
 the times depend on it, the memory does not.
 """
@@ -30,7 +30,7 @@ ONE_RUN = r"""
 import json, os, sys, time
 import tensorflow as tf
 import tfstyle
-from tfstyle import memory
+from tfstyle.network import memory
 
 def status(key):
     with open("/proc/self/status") as lines:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import tfstyle
-from tfstyle.losses import content_loss, gram_matrix, style_loss
+from tfstyle.objective.losses import content_loss, gram_matrix, style_loss
 
 STYLE_LAYERS = (
     "block1_conv1", "block1_conv2", "block2_conv1", "block3_conv1",

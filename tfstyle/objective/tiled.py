@@ -33,8 +33,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfstyle.errors import ConfigError
-from tfstyle.features import canonical_layer_name
-from tfstyle.losses import total_variation_loss
+from tfstyle.network.features import canonical_layer_name
+from tfstyle.objective.losses import total_variation_loss
 
 Losses = dict[str, tf.Tensor]
 DEFAULT_OVERLAP_FRACTION = 0.25  # of the tile size, when no overlap is given

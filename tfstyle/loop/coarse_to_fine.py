@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tfstyle import speed
-from tfstyle.callbacks import (
+from tfstyle.config import StyleConfig
+from tfstyle.errors import NonFiniteLossError, StyleInterrupted
+from tfstyle.loop.callbacks import (
     CALLBACK_STOP,
     Callback,
     CallbackLike,
@@ -24,12 +25,11 @@ from tfstyle.callbacks import (
     RunInfo,
     Step,
 )
-from tfstyle.config import StyleConfig
-from tfstyle.errors import NonFiniteLossError, StyleInterrupted
+from tfstyle.network import speed
 
 if TYPE_CHECKING:
-    from tfstyle.inputs import ImageBatch
-    from tfstyle.optimize import Result
+    from tfstyle.inputs.prepare import ImageBatch
+    from tfstyle.loop.optimize import Result
 
 PassRunner = Callable[[StyleConfig, "list[Callback]", "ImageBatch | None"], "Result"]
 

@@ -24,21 +24,9 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
-from tfstyle import color, memory, speed
-from tfstyle import images as imageio
-from tfstyle import masks as maskio
-from tfstyle.callbacks import (
-    CALLBACK_STOP,
-    Callback,
-    CallbackLike,
-    CallbackList,
-    RunInfo,
-    Step,
-)
-from tfstyle.checkpoint import Checkpointing, RunCheckpoint, fingerprint
-from tfstyle.coarse_to_fine import coarse_to_fine
 from tfstyle.config import StyleConfig, preset
-from tfstyle.distribute import ShardedLoss, describe
+from tfstyle.controls import color
+from tfstyle.controls import masks as maskio
 from tfstyle.errors import (
     CheckpointError,
     ConfigError,
@@ -46,9 +34,9 @@ from tfstyle.errors import (
     NonFiniteLossError,
     StyleInterrupted,
 )
-from tfstyle.features import build_feature_model
-from tfstyle.images import ImageLike
-from tfstyle.inputs import (
+from tfstyle.inputs import images as imageio
+from tfstyle.inputs.images import ImageLike
+from tfstyle.inputs.prepare import (
     ContentLike,
     ImageBatch,
     StyleLike,
@@ -59,7 +47,20 @@ from tfstyle.inputs import (
     source_name,
     style_list,
 )
-from tfstyle.objective import Losses, objective
+from tfstyle.loop.callbacks import (
+    CALLBACK_STOP,
+    Callback,
+    CallbackLike,
+    CallbackList,
+    RunInfo,
+    Step,
+)
+from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
+from tfstyle.loop.coarse_to_fine import coarse_to_fine
+from tfstyle.network import memory, speed
+from tfstyle.network.features import build_feature_model
+from tfstyle.objective.whole import Losses, objective
+from tfstyle.scale.distribute import ShardedLoss, describe
 
 
 @dataclass
@@ -142,16 +143,16 @@ def stylize(
     content's colours. A ``feature_model`` passed in keeps its own pooling.
 
     Speed (docs/performance.md): ``config.precision`` and ``jit`` change how fast a step runs, not
-    what it computes (to round-off); ``config.scales`` > 1 runs coarse-to-fine (:mod:`tfstyle.coarse_to_fine`).
+    what it computes (to round-off); ``config.scales`` > 1 runs coarse-to-fine (:mod:`tfstyle.loop.coarse_to_fine`).
     ``start_image`` (``[height, width, 3]`` or a batch, pixels in [0, 255], resized to the output
     size) replaces ``config.init`` as the image the optimization starts from.
 
     Large images and long runs (README "Resuming and large images"): ``config.tile_size`` optimizes
-    the image in overlapping, feathered tiles (:mod:`tfstyle.tiling`); a run that would not fit in
+    the image in overlapping, feathered tiles (:mod:`tfstyle.objective.tiled`); a run that would not fit in
     memory raises :class:`MemoryLimitError` before it starts. ``checkpoint`` (a
-    :class:`tfstyle.Checkpointing`) saves the run as it goes and resumes it (:mod:`tfstyle.checkpoint`).
+    :class:`tfstyle.Checkpointing`) saves the run as it goes and resumes it (:mod:`tfstyle.loop.checkpoint`).
     ``strategy`` (a ``tf.distribute`` strategy) spreads a batch over its replicas for sgd and adam
-    (:mod:`tfstyle.distribute`); L-BFGS runs on one device.
+    (:mod:`tfstyle.scale.distribute`); L-BFGS runs on one device.
     """
     config = config or preset("default")
     strategy = _check_run_options(config, strategy, checkpoint, content_mask, style_masks)

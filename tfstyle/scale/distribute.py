@@ -71,7 +71,7 @@ def cluster_strategy() -> tf.distribute.MultiWorkerMirroredStrategy | None:
     except RuntimeError as err:
         raise ConfigError(
             f"TF_CONFIG names {_cluster_size()} workers, but TensorFlow had started before the "
-            f"MultiWorkerMirroredStrategy was made ({err}); make it first thing (tfstyle.distribute.cluster_strategy())"
+            f"MultiWorkerMirroredStrategy was made ({err}); make it first thing (tfstyle.scale.distribute.cluster_strategy())"
         ) from None
 
 

@@ -1,8 +1,8 @@
 """The objective of a run: the image → losses function, with the content activations P_i and
-the style Gram matrices A_i computed once and fixed (:func:`tfstyle.losses.combined_loss`).
+the style Gram matrices A_i computed once and fixed (:func:`tfstyle.objective.losses.combined_loss`).
 
-:func:`objective` picks the whole-image loss, its tiled form (:mod:`tfstyle.tiling`) or its form
-spread over devices (:mod:`tfstyle.distribute`); the last two compute their own gradient.
+:func:`objective` picks the whole-image loss, its tiled form (:mod:`tfstyle.objective.tiled`) or its form
+spread over devices (:mod:`tfstyle.scale.distribute`); the last two compute their own gradient.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfstyle import masks as maskio
 from tfstyle.config import StyleConfig
-from tfstyle.distribute import ShardedLoss
-from tfstyle.inputs import ImageBatch
-from tfstyle.losses import combined_loss, gram_matrix
-from tfstyle.tiling import TiledLoss
+from tfstyle.controls import masks as maskio
+from tfstyle.inputs.prepare import ImageBatch
+from tfstyle.objective.losses import combined_loss, gram_matrix
+from tfstyle.objective.tiled import TiledLoss
+from tfstyle.scale.distribute import ShardedLoss
 
 Losses = dict[str, tf.Tensor]
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfstyle.callbacks import Callback, RunInfo, Step
 from tfstyle.errors import ConfigError
+from tfstyle.loop.callbacks import Callback, RunInfo, Step
 
 _LOSS_TAGS = {"total": "loss/total", "content": "loss/content", "style": "loss/style", "tv": "loss/tv"}
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO, Union
 import numpy as np
 import tensorflow as tf
 
-from tfstyle.images import check_writable, save_image
+from tfstyle.inputs.images import check_writable, save_image
 
 if TYPE_CHECKING:
     from tfstyle.config import StyleConfig

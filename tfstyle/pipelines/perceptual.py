@@ -18,11 +18,11 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from tfstyle import images as imageio
 from tfstyle.config import PAPER_LAYERS, StyleConfig
-from tfstyle.features import build_feature_model, check_image_size
-from tfstyle.images import ImageLike
-from tfstyle.losses import combined_loss, gram_matrix
+from tfstyle.inputs import images as imageio
+from tfstyle.inputs.images import ImageLike
+from tfstyle.network.features import build_feature_model, check_image_size
+from tfstyle.objective.losses import combined_loss, gram_matrix
 
 
 class StyleLoss(keras.layers.Layer):

@@ -30,7 +30,8 @@ import tensorflow as tf
 import tfstyle
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ExportError
-from tfstyle.features import (
+from tfstyle.loop.optimize import scale_free_gradient
+from tfstyle.network.features import (
     VGG16_CONV_LAYERS,
     WEIGHTS_ENV,
     build_feature_model,
@@ -38,9 +39,8 @@ from tfstyle.features import (
     min_image_side,
     resolve_weights,
 )
-from tfstyle.losses import NORMALIZATIONS, gram_matrix
-from tfstyle.objective import make_loss_fn
-from tfstyle.optimize import scale_free_gradient
+from tfstyle.objective.losses import NORMALIZATIONS, gram_matrix
+from tfstyle.objective.whole import make_loss_fn
 
 # Written into every export; its presence marks a directory that a new export may replace.
 INFO_FILE = os.path.join("assets.extra", "tfstyle_export.json")
@@ -119,7 +119,7 @@ class Stylizer(FeatureExtractor):
         def step(done, image, last_good, m, v, scale, finite):
             total, gradient = total_and_gradient(image)
             finite = tf.math.is_finite(total)
-            if config.optimizer == "adam":  # tfstyle.optimize.ScaleFreeAdam's: g / the first step's RMS of g
+            if config.optimizer == "adam":  # tfstyle.loop.optimize.ScaleFreeAdam's: g / the first step's RMS of g
                 gradient, scale = scale_free_gradient(gradient, scale)
                 t = tf.cast(done + 1, tf.float32)
                 m_next = m + (gradient - m) * (1.0 - ADAM_BETA_1)
@@ -314,7 +314,7 @@ def _clip(images: tf.Tensor) -> tf.Tensor:
 
 
 def _resize(images: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
-    """``tfstyle.images.resize`` in TF ops: antialiased bicubic, clipped to [0, 255]."""
+    """``tfstyle.inputs.images.resize`` in TF ops: antialiased bicubic, clipped to [0, 255]."""
     return _clip(tf.image.resize(images, size, method="bicubic", antialias=True))
 
 
@@ -338,7 +338,7 @@ def _check_controls(config: StyleConfig) -> None:
 
 
 def _resize_to_area(images: tf.Tensor, area: tf.Tensor) -> tf.Tensor:
-    """``tfstyle.images.resize_to_area`` in TF ops: about ``area`` pixels, aspect kept."""
+    """``tfstyle.inputs.images.resize_to_area`` in TF ops: about ``area`` pixels, aspect kept."""
     shape = tf.cast(tf.shape(images)[1:3], tf.float64)
     scale = tf.sqrt(tf.cast(area, tf.float64) / (shape[0] * shape[1]))
     size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from tfstyle import images as imageio
 from tfstyle.errors import ConfigError, ImageError
-from tfstyle.features import canonical_layer_name
-from tfstyle.images import ImageLike
+from tfstyle.inputs import images as imageio
+from tfstyle.inputs.images import ImageLike
+from tfstyle.network.features import canonical_layer_name
 
 # How far (relative) a mask's aspect ratio may be from the content image's before it is refused.
 ASPECT_TOLERANCE = 0.02

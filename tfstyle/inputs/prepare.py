@@ -2,7 +2,7 @@
 and size checks, and the image the optimization starts from.
 
 Images are paths, PIL images, numpy arrays or tensors with pixels in [0, 255]
-(:func:`tfstyle.images.load_image`). The content is scaled so its longer side is
+(:func:`tfstyle.inputs.images.load_image`). The content is scaled so its longer side is
 ``config.image_size``; each style to ``config.style_scale``² times the content's pixel count.
 """
 
@@ -15,11 +15,11 @@ from typing import Union
 import numpy as np
 import tensorflow as tf
 
-from tfstyle import images as imageio
 from tfstyle.config import INITS, StyleConfig
 from tfstyle.errors import ConfigError, ImageError
-from tfstyle.features import check_image_size
-from tfstyle.images import ImageLike
+from tfstyle.inputs import images as imageio
+from tfstyle.inputs.images import ImageLike
+from tfstyle.network.features import check_image_size
 
 ContentLike = Union[ImageLike, Sequence[ImageLike], tf.data.Dataset]
 StyleLike = Union[ImageLike, Sequence[ImageLike]]  # one style image, or a list of them to blend

@@ -27,12 +27,12 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
-from tfstyle import images as imageio
 from tfstyle.config import StyleConfig, preset
-from tfstyle.distribute import describe, is_chief
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
-from tfstyle.features import build_feature_model
-from tfstyle.optimize import pick_device, stylize
+from tfstyle.inputs import images as imageio
+from tfstyle.loop.optimize import pick_device, stylize
+from tfstyle.network.features import build_feature_model
+from tfstyle.scale.distribute import describe, is_chief
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_BATCH_PER_DEVICE = 4

@@ -1,0 +1,150 @@
+"""The command line for folders: ``python -m tfstyle.batch --content_dir photos --style painting.jpg --output_dir out``.
+
+Stylizes every image of a folder (``--content_dir``), a glob (``--content_glob``) or a list file
+(``--content_list``) into ``--output_dir`` as ``<name>.png``, several images per step. Resumable:
+an image whose output exists is skipped, so the same command continues a stopped run. An image
+that fails is reported and the others go on; the summary counts the images done, skipped and
+failed, and the exit status is 1 if any failed. With several GPUs (or ``--devices``), or a
+``TF_CONFIG`` cluster, the batch is spread with ``tf.distribute``. Only reads flags: it builds a
+:class:`tfstyle.StyleConfig` and calls :func:`tfstyle.scale.folder.stylize_folder`.
+
+The flags live in their own ``FlagValues`` (``tfstyle.run`` and ``tfstyle.export`` may share a
+process with this one). The settings flags are ``tfstyle.run``'s, copied, so both take the same.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+from absl import flags
+
+from tfstyle.cli.common import (
+    exit_status,
+    fail,
+    import_tensorflow_quietly,
+    parse_own_flags,
+    quiet_on_a_closed_pipe,
+)
+
+
+def _cluster():
+    """The TF_CONFIG cluster's strategy (None for one machine), or the error that TF_CONFIG is."""
+    from tfstyle.errors import TfstyleError
+    from tfstyle.scale.distribute import cluster_strategy
+
+    try:
+        return cluster_strategy()
+    except TfstyleError as err:
+        return err
+
+
+# A MultiWorkerMirroredStrategy must exist before TensorFlow starts its devices: made at start-up.
+_CLUSTER = import_tensorflow_quietly(at_start=_cluster)
+
+from tfstyle.cli import run as single  # noqa: E402 - after the quiet import above; its settings flags are copied
+from tfstyle.errors import ConfigError, ImageError, TfstyleError  # noqa: E402
+from tfstyle.scale.distribute import strategy_for  # noqa: E402
+from tfstyle.scale.folder import (  # noqa: E402
+    FolderInterrupted,
+    FolderProgress,
+    FolderSummary,
+    find_images,
+    stylize_folder,
+)
+
+FLAGS = flags.FlagValues()
+
+# tfstyle.run's flags that are about one run's files, not the settings: not taken here.
+_NOT_FOR_FOLDERS = (
+    "content", "output", "save_every", "print_every", "logdir", "content_mask", "style_masks",
+    "checkpoint_every", "checkpoint_dir", "resume",
+)  # fmt: skip
+for _flag in single.FLAGS.get_flags_for_module(single):
+    if _flag.name not in _NOT_FOR_FOLDERS:
+        FLAGS[_flag.name] = copy.deepcopy(_flag)
+
+# fmt: off
+flags.DEFINE_string("content_dir", None, "Folder of content images (the image files in it, not in its subfolders).", flag_values=FLAGS)
+flags.DEFINE_string("content_glob", None, "Glob of content images, e.g. 'photos/**/*.jpg' (quote it; ** recurses).", flag_values=FLAGS)
+flags.DEFINE_string("content_list", None, "File listing content images, one path a line (relative to the file's folder; "
+                    "# starts a comment).", flag_values=FLAGS)
+flags.DEFINE_string("output_dir", None, "Folder for the results, <name>.<format> each (created if missing). Required.", flag_values=FLAGS)
+flags.DEFINE_enum("format", "png", ["png", "jpg"], "Format of the results.", flag_values=FLAGS)
+flags.DEFINE_integer("batch_size", None, "Images optimized together per step, split over the devices (default: 4 per device). "
+                     "Images whose size after scaling differs run in different batches.", flag_values=FLAGS)
+flags.DEFINE_string("devices", "auto", "Where to run: auto (every GPU, else the CPU), one (the first device), or a comma-separated "
+                    "list such as GPU:0,GPU:1. Several devices spread each batch with MirroredStrategy; TF_CONFIG naming several "
+                    "machines uses MultiWorkerMirroredStrategy (run the same command on each). lbfgs runs on one device.", flag_values=FLAGS)
+flags.DEFINE_bool("overwrite", False, "Stylize images whose output exists too (by default they are skipped, which resumes a "
+                  "stopped run).", flag_values=FLAGS)
+# fmt: on
+flags.mark_flags_as_required(["output_dir"], flag_values=FLAGS)
+
+
+def main(argv: list[str]) -> int:
+    """Stylize what the parsed flags ask for; return the exit status."""
+    if len(argv) > 1:
+        return fail(f"unexpected argument(s): {' '.join(argv[1:])} (flags look like --content_dir=photos)")
+    try:
+        config = single.config_from_flags(FLAGS)
+        if FLAGS.batch_size is not None and FLAGS.batch_size < 1:
+            raise ConfigError(f"--batch_size must be 1 or more, got {FLAGS.batch_size}")
+        sources = find_images(FLAGS.content_dir, FLAGS.content_glob, FLAGS.content_list)
+        styles = single.style_paths(FLAGS.style)
+        for path in styles:
+            if not Path(path).exists():
+                raise ImageError(f"style image not found: {path}")
+        if isinstance(_CLUSTER, TfstyleError):
+            raise _CLUSTER
+        strategy = _CLUSTER or (None if config.tile_size else strategy_for(FLAGS.devices))
+        summary = stylize_folder(
+            sources,
+            styles if len(styles) > 1 else styles[0],
+            FLAGS.output_dir,
+            config,
+            batch_size=FLAGS.batch_size,
+            strategy=strategy,
+            suffix=f".{FLAGS.format}",
+            overwrite=FLAGS.overwrite,
+            progress=FolderProgress(),
+        )
+    except FolderInterrupted as stop:
+        print(f"\ninterrupted: {_counts(stop.summary)}; run the same command again to go on", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\ninterrupted before any image was done", file=sys.stderr)
+        return 130
+    except TfstyleError as err:
+        return fail(str(err))
+    print(
+        f"{_counts(summary)} in {summary.seconds / 60:.1f} min "
+        f"({summary.images_per_minute:.1f} images/min on {summary.device}); results in {FLAGS.output_dir}"
+    )
+    if summary.failed:
+        return fail(f"{summary.failed} image{'s' if summary.failed != 1 else ''} failed (listed above)")
+    return 0
+
+
+def _counts(summary: FolderSummary) -> str:
+    return f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parsing into this module's flags; ``--help`` answered, a flag error in one line."""
+    return parse_own_flags(FLAGS, argv, __doc__)
+
+
+def cli(argv: list[str]) -> int:
+    """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), run, and
+    return the exit status instead of exiting. For tests and embedding."""
+    return exit_status(lambda: main(parse_flags(argv)))
+
+
+def entry_point() -> None:
+    quiet_on_a_closed_pipe(lambda: sys.exit(cli(sys.argv)))
+
+
+if __name__ == "__main__":
+    entry_point()

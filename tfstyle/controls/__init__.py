@@ -1,0 +1,1 @@
+"""Creative controls: colour preservation and spatial masks."""

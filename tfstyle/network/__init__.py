@@ -1,0 +1,1 @@
+"""The network: VGG16's layer table, the feature model, its speed forms (precision, convolution form, XLA) and memory estimates."""

@@ -1,0 +1,1 @@
+"""For TensorFlow pipelines: SavedModel exports, a Keras style loss and TensorBoard logging."""

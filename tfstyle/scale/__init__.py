@@ -1,0 +1,1 @@
+"""Scale-out: a batch over several devices, a whole folder."""
