@@ -61,7 +61,8 @@ def style_path(tmp_path: Path, style_array: np.ndarray) -> Path:
 @pytest.fixture(scope="session")
 def random_model():
     """The full-depth feature model (all 13 conv layers) with seeded random weights."""
-    from tfstyle.network.features import VGG16_CONV_LAYERS, build_feature_model
+    from tfstyle.network.features import build_feature_model
+    from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
 
     return build_feature_model(VGG16_CONV_LAYERS, weights="random", seed=0)
 

@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 
 from tfstyle.errors import ConfigError, WeightsError
-from tfstyle.network.features import (
+from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
+from tfstyle.network.vgg16 import (
     VGG16_CONV_LAYERS,
-    WEIGHTS_ENV,
-    build_feature_model,
     canonical_layer_name,
     min_image_side,
-    resolve_weights,
 )
 
 

@@ -21,7 +21,8 @@ from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError
 from tfstyle.loop.callbacks import Callback
 from tfstyle.loop.optimize import stylize
-from tfstyle.network.features import VGG16_CONV_LAYERS, build_feature_model
+from tfstyle.network.features import build_feature_model
+from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
 
 BASE = StyleConfig(
     content_layers=("conv2_2",),

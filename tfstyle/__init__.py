@@ -22,7 +22,8 @@ _EXPORTS = {
         "CheckpointError", "ConfigError", "ExportError", "ImageError", "MemoryLimitError", "NonFiniteLossError",
         "StyleInterrupted", "TfstyleError", "WeightsError",
     ),
-    "tfstyle.network.features": ("build_feature_model", "canonical_layer_name"),
+    "tfstyle.network.features": ("build_feature_model",),
+    "tfstyle.network.vgg16": ("canonical_layer_name",),
     "tfstyle.scale.folder": ("FolderSummary", "find_images", "stylize_folder"),
     "tfstyle.inputs.images": ("load_image", "save_image"),
     "tfstyle.objective.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
@@ -66,7 +67,8 @@ if TYPE_CHECKING:
     from tfstyle.loop.callbacks import Callback, ProgressBar, RunInfo, SaveEvery, Step
     from tfstyle.loop.checkpoint import Checkpointing
     from tfstyle.loop.optimize import Result, stylize
-    from tfstyle.network.features import build_feature_model, canonical_layer_name
+    from tfstyle.network.features import build_feature_model
+    from tfstyle.network.vgg16 import canonical_layer_name
     from tfstyle.objective.losses import (
         combined_loss,
         content_loss,

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tfstyle.errors import ConfigError
-from tfstyle.network.features import POOLINGS, canonical_layer_name
-from tfstyle.network.speed import MIN_SCALE_SIDE, PRECISIONS
+from tfstyle.network.vgg16 import POOLINGS, canonical_layer_name
 
 PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -25,6 +24,8 @@ INITS = ("content", "noise", "style")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 NORMALIZATIONS = ("mean", "paper")
 PRESERVE_COLORS = ("luminance", "histogram")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+MIN_SCALE_SIDE = 64  # coarse-to-fine passes are not made smaller than this (longest side, pixels)
 
 # Learning rates that work with each optimizer at the default loss normalization ("mean").
 # L-BFGS needs none: its line search picks the step.

@@ -66,12 +66,8 @@ from tfstyle.config import StyleConfig, preset  # noqa: E402
 from tfstyle.inputs.prepare import prepare_images  # noqa: E402
 from tfstyle.loop.optimize import pick_device  # noqa: E402
 from tfstyle.network import speed  # noqa: E402
-from tfstyle.network.features import (  # noqa: E402
-    VGG16_CONV_LAYERS,
-    build_feature_model,
-    canonical_layer_name,
-    resolve_weights,
-)
+from tfstyle.network.features import build_feature_model, resolve_weights  # noqa: E402
+from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, canonical_layer_name  # noqa: E402
 from tfstyle.objective.whole import make_loss_fn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

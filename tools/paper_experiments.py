@@ -21,7 +21,7 @@ from paper_report import Section, fmt, num, ratio
 from yardstick import Yardstick
 
 import tfstyle
-from tfstyle.network.features import VGG16_CONV_LAYERS
+from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
 
 GRID_CONTENT_WEIGHTS = (1.0, 1e10, 1e12)  # a
 GRID_STYLE_WEIGHTS = (1.0, 10.0, 100.0, 1000.0)  # b

@@ -8,59 +8,33 @@ model: callers pass plain pixels.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 
 from tfstyle.errors import ConfigError, ImageError, WeightsError
+from tfstyle.network import vgg16
+from tfstyle.network.vgg16 import (
+    IMAGENET_BGR_MEAN,
+    POOLINGS,
+    VGG16_CONV_LAYERS,
+    canonical_layer_name,
+)
 
 WEIGHTS_ENV = "TFSTYLE_VGG16_WEIGHTS"
-
-# VGG16's conv layers in order; the block number k also gives the pooling steps before it (k - 1).
-VGG16_CONV_LAYERS = (
-    "block1_conv1", "block1_conv2",
-    "block2_conv1", "block2_conv2",
-    "block3_conv1", "block3_conv2", "block3_conv3",
-    "block4_conv1", "block4_conv2", "block4_conv3",
-    "block5_conv1", "block5_conv2", "block5_conv3",
-)  # fmt: skip
-IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
-POOLINGS = ("max", "avg")
-
-_PAPER_NAME = re.compile(r"^conv(\d)[_-](\d)$")
-
-
-def canonical_layer_name(name: str) -> str:
-    """The Keras name of a VGG16 conv layer given as ``block3_conv3``, ``conv3_3`` or ``conv3-3``."""
-    key = str(name).strip().lower()
-    match = _PAPER_NAME.match(key)
-    if match:
-        key = f"block{match[1]}_conv{match[2]}"
-    if key not in VGG16_CONV_LAYERS:
-        paper = ", ".join(f"conv{n[5]}_{n[-1]}" for n in VGG16_CONV_LAYERS)
-        raise ConfigError(f"unknown VGG16 layer {name!r}; valid layers are {paper} (or Keras names like block3_conv3)")
-    return key
-
-
-def min_image_side(layers: Sequence[str]) -> int:
-    """The smallest height/width whose activations reach every layer: 2^(k-1) for block k."""
-    deepest = max(int(canonical_layer_name(n)[5]) for n in layers)
-    return 2 ** (deepest - 1)
 
 
 def check_image_size(
     image_shape: Sequence[int], layers: Sequence[str], what: str, advice: str, context: str = ""
 ) -> None:
     """Raise :class:`ImageError` if an image ``[height, width, ...]`` is too small for ``layers``."""
-    minimum = min_image_side(layers)
+    deepest = vgg16.deepest(layers)
     height, width = image_shape[:2]
-    if min(height, width) < minimum:
-        deepest = max((canonical_layer_name(n) for n in layers), key=VGG16_CONV_LAYERS.index)
+    if min(height, width) < deepest.stride:
         raise ImageError(
-            f"the {what} is {width}x{height} pixels{context}, but layer {deepest} needs at least {minimum} pixels "
-            f"on each side; {advice}"
+            f"the {what} is {width}x{height} pixels{context}, but layer {deepest.name} needs at least {deepest.stride} "
+            f"pixels on each side; {advice}"
         )
 
 

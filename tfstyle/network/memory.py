@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tfstyle.errors import MemoryLimitError
-from tfstyle.network.features import VGG16_CONV_LAYERS, canonical_layer_name
+from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, canonical_layer_name
 
 GIB = 1024**3
 # Peak memory of a run ≈ factor × the activations' bytes (of the whole image, or of one tile) +

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 import keras
 import tensorflow as tf
 
+from tfstyle.config import PRECISIONS
 from tfstyle.errors import ConfigError
 
 if TYPE_CHECKING:
     from tfstyle.config import StyleConfig
 
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 # Under float16 the backward pass starts from the loss scaled to this size: float16 gradients of
 # the raw loss underflow (mean normalization) or overflow (the paper's plain sums). Measured at
 # 96 px: the float16 gradient is then within 3% of float32's (bfloat16's: 6-10%) for both.
@@ -30,7 +30,6 @@ FLOAT16_LOSS_SCALE = 2.0**15
 # from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
 # 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
-MIN_SCALE_SIDE = 64  # coarse passes are not made smaller than this (longest side, pixels)
 # The share of the iterations each coarse scale gets relative to the next finer one (which costs
 # 4x as much per step): with 2 scales and 100 iterations, 67 run at half size and 33 at full size.
 COARSE_ITERATION_RATIO = 2.0

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfstyle.errors import ConfigError
-from tfstyle.network.features import canonical_layer_name
+from tfstyle.network.vgg16 import canonical_layer_name
 from tfstyle.objective.losses import total_variation_loss
 
 Losses = dict[str, tf.Tensor]

@@ -31,14 +31,8 @@ import tfstyle
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ExportError
 from tfstyle.loop.optimize import scale_free_gradient
-from tfstyle.network.features import (
-    VGG16_CONV_LAYERS,
-    WEIGHTS_ENV,
-    build_feature_model,
-    canonical_layer_name,
-    min_image_side,
-    resolve_weights,
-)
+from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
+from tfstyle.network.vgg16 import in_network_order, min_image_side
 from tfstyle.objective.losses import NORMALIZATIONS, gram_matrix
 from tfstyle.objective.whole import make_loss_fn
 
@@ -204,7 +198,7 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
     if config.init not in ("content", "noise", "style"):
         raise ConfigError(f"the stylizer starts from content, noise or style, not an image file ({config.init})")
     _check_controls(config)
-    names = _vgg_order(config.layers_in_use())
+    names = in_network_order(config.layers_in_use())
     source = _describe_weights(config.weights, config.seed)
     with _Staging(path) as staging:
         module = Stylizer(build_feature_model(names, config.weights, config.seed, pooling=config.pooling), names, config)
@@ -349,14 +343,10 @@ def _resize_to_area(images: tf.Tensor, area: tf.Tensor) -> tf.Tensor:
 def _canonical_layers(layers: Sequence[str] | str) -> tuple[str, ...]:
     if isinstance(layers, str):
         layers = [name for name in layers.split(",") if name.strip()]
-    names = _vgg_order(canonical_layer_name(name) for name in layers)
+    names = in_network_order(layers)
     if not names:
         raise ConfigError("name at least one VGG16 layer to export")
     return names
-
-
-def _vgg_order(names) -> tuple[str, ...]:
-    return tuple(sorted(set(names), key=VGG16_CONV_LAYERS.index))
 
 
 def _describe_weights(weights: str, seed: int) -> str:
