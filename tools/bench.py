@@ -65,9 +65,8 @@ import tfstyle  # noqa: E402
 from tfstyle.config import StyleConfig, preset  # noqa: E402
 from tfstyle.inputs.prepare import prepare_images  # noqa: E402
 from tfstyle.loop.optimize import pick_device  # noqa: E402
-from tfstyle.network import speed  # noqa: E402
+from tfstyle.network import speed, vgg16  # noqa: E402
 from tfstyle.network.features import build_feature_model, resolve_weights  # noqa: E402
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, canonical_layer_name  # noqa: E402
 from tfstyle.objective.whole import make_loss_fn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,8 +74,6 @@ SHARED = ROOT.parent / "shared" / "images"
 CONTENT = SHARED / "content" / "tubingen.jpg"
 STYLE = SHARED / "style" / "starry_night.jpg"
 
-# VGG16's conv layers: (name, output channels); a pooling halves height and width before each block.
-_CHANNELS = {"block1": 64, "block2": 128, "block3": 256, "block4": 512, "block5": 512}
 # VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
 FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
 # The ways TensorFlow can compute such a convolution (both have conv2d's input gradient as theirs).
@@ -87,24 +84,18 @@ FLOOR_FORMS = {"conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"), "
 
 
 def vgg_convolutions(
-    height: int, width: int, deepest: str = VGG16_CONV_LAYERS[-1]
+    height: int, width: int, deepest: str = vgg16.CONV_LAYERS[-1].name
 ) -> list[tuple[str, int, int, int, int]]:
     """VGG16's convolutions up to ``deepest`` on a ``height`` × ``width`` image: (name, height,
-    width, in, out channels); a 2x2 max pooling halves height and width before each new block."""
-    shapes, channels, h, w, block = [], 3, height, width, "block1"
-    for name in VGG16_CONV_LAYERS[: VGG16_CONV_LAYERS.index(deepest) + 1]:
-        if name[:6] != block:
-            block, h, w = name[:6], h // 2, w // 2
-        shapes.append((name, h, w, channels, _CHANNELS[block]))
-        channels = _CHANNELS[block]
-    return shapes
+    width, in, out channels)."""
+    return [(c.name, *c.shape(height, width), c.in_channels, c.channels) for c in vgg16.layers_up_to(deepest)]
 
 
 def step_flops(layers: Sequence[str], height: int, width: int) -> float:
     """FLOPs of one step: forward through VGG16's convolutions up to the deepest of ``layers`` and
     the input-gradient backward pass (the same count again; no filter gradients). ReLU, pooling,
     Gram matrices and the update are left out (a few percent)."""
-    deepest = max((canonical_layer_name(n) for n in layers), key=VGG16_CONV_LAYERS.index)
+    deepest = vgg16.deepest(layers).name
     return sum(2.0 * 2 * h * w * cin * cout * 9 for _, h, w, cin, cout in vgg_convolutions(height, width, deepest))
 
 
@@ -227,7 +218,7 @@ def step_table(
             peer = TutorialPeer(
                 content, style, list(config.content_terms()), list(config.style_terms()), resolve_weights(weights)
             )
-            references = {"peer": lambda: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
+            references = {"peer": lambda peer=peer: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
             for variant, changes in variants.items():
                 step_s, median = interleaved_step_seconds(
                     config.override(**changes), content, style, model, warmup, steps, references
