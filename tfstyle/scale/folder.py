@@ -31,6 +31,7 @@ from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.inputs import images as imageio
 from tfstyle.loop.optimize import pick_device, stylize
+from tfstyle.loop.progress import Progress
 from tfstyle.network.features import build_feature_model
 from tfstyle.scale.distribute import describe, is_chief
 
@@ -152,66 +153,43 @@ class FolderInterrupted(KeyboardInterrupt):
 
 
 class FolderProgress:
-    """Progress over the images: on a terminal a bar with images per minute, elsewhere a line per image.
+    """Progress over the images: on a terminal a bar with images per minute and the ETA
+    (:class:`tfstyle.loop.progress.Progress`), elsewhere a line per image.
 
     :func:`stylize_folder` calls ``start(total, skipped)`` once, ``image(outcome)`` as each image is
-    done or fails, and ``end(summary)``.
+    done or fails, and ``end(summary)``. Failures go to ``errors`` (default stderr).
     """
 
     def __init__(self, stream: TextIO | None = None, errors: TextIO | None = None):
         self._stream, self._errors = stream, errors
         self.total = self.finished = 0
-        self._t0 = time.perf_counter()
-        self._live = False
         self._done = 0
-
-    @property
-    def _out(self) -> TextIO:
-        return self._stream or sys.stdout
+        self._progress: Progress | None = None
 
     def start(self, total: int, skipped: int) -> None:
         self.total, self.finished, self._done = total, 0, 0
-        self._t0 = time.perf_counter()
-        self._live = self._out.isatty()
+        self._progress = self._new(total)
         if skipped:
-            self._out.write(f"skipping {skipped} image{'s' if skipped != 1 else ''} whose output exists\n")
-        if self._live:
-            self._out.write(self.bar())
-        self._out.flush()
+            self._progress.keep(f"skipping {skipped} image{'s' if skipped != 1 else ''} whose output exists")
+        self._progress.advance(0)
 
     def image(self, outcome: ImageOutcome) -> None:
         self.finished += 1
         self._done += outcome.status == DONE
-        if self._live:
-            self._out.write("\r\033[K")
+        progress = self._progress = self._progress or self._new(self.total)
+        progress.advance(self.finished, rated=self._done)  # failures are quick: only done images make the rate
         if outcome.status == FAILED:
-            (self._errors or sys.stderr).write(f"failed: {outcome.source}: {outcome.message}\n")
-            (self._errors or sys.stderr).flush()
-        if self._live:
-            self._out.write(self.bar() if self.finished < self.total else "")
-        else:
+            progress.keep(f"failed: {outcome.source}: {outcome.message}", self._errors or sys.stderr)
+        if not progress.live:
             where = f" -> {outcome.output}" if outcome.status == DONE else ""
-            self._out.write(f"[{self.finished}/{self.total}] {outcome.status} {outcome.source}{where}  {self.rate()}\n")
-        self._out.flush()
+            progress.keep(f"[{self.finished}/{self.total}] {outcome.status} {outcome.source}{where}  {progress.rate()}")
 
     def end(self, summary: FolderSummary) -> None:
-        if self._live and self.finished < self.total:
-            self._out.write("\r\033[K")
-            self._out.flush()
+        if self._progress is not None:
+            self._progress.close()
 
-    def rate(self) -> str:
-        minutes = (time.perf_counter() - self._t0) / 60.0
-        return f"{self._done / minutes:.1f} images/min" if minutes > 0 and self._done else "- images/min"
-
-    def bar(self, width: int = 24) -> str:
-        """``[=========>..............]  12/40 images  3.2 images/min  ETA 9.4 min``"""
-        done = width * self.finished // max(1, self.total)
-        arrow = ("=" * done + ">")[:width].ljust(width, ".")
-        line = f"[{arrow}] {self.finished:>{len(str(self.total))}}/{self.total} images  {self.rate()}"
-        minutes = (time.perf_counter() - self._t0) / 60.0
-        if self._done and self.finished < self.total:
-            line += f"  ETA {minutes / self.finished * (self.total - self.finished):.1f} min"
-        return line
+    def _new(self, total: int) -> Progress:
+        return Progress(total, "images", "images", per="min", stream=self._stream or sys.stdout)
 
 
 def stylize_folder(
