@@ -74,6 +74,7 @@ SHARED = ROOT.parent / "shared" / "images"
 CONTENT = SHARED / "content" / "tubingen.jpg"
 STYLE = SHARED / "style" / "starry_night.jpg"
 
+LossFn = Callable[[tf.Tensor], dict]  # images → {"total": ..., ...}, as make_loss_fn's
 # VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
 FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
 # The ways TensorFlow can compute such a convolution (both have conv2d's input gradient as theirs).
@@ -159,7 +160,7 @@ class _Interleave(tfstyle.Callback):
         self.times: dict[str, list[float]] = {name: [] for name in references}
         self.spent: list[float] = []  # seconds in this callback after each iteration
 
-    def on_step(self, step) -> None:
+    def on_step(self, step: tfstyle.Step) -> None:
         begin = time.perf_counter()
         for name, run in self.references.items():
             start = time.perf_counter()
@@ -169,7 +170,7 @@ class _Interleave(tfstyle.Callback):
 
 
 def interleaved_step_seconds(
-    config: StyleConfig, content: np.ndarray, style: np.ndarray, model, warmup: int, steps: int,
+    config: StyleConfig, content: np.ndarray, style: np.ndarray, model: keras.Model, warmup: int, steps: int,
     references: dict[str, Callable[[], object]],
 ) -> tuple[float, dict[str, float]]:
     """Median seconds of one iteration of tfstyle's own loop after ``warmup`` iterations, and the
@@ -252,7 +253,7 @@ class _Measure(tfstyle.Callback):
         self.reached: dict[str, tuple[int, float]] = {}
         self.image = None
 
-    def on_step(self, step) -> bool:
+    def on_step(self, step: tfstyle.Step) -> bool:
         seconds = time.perf_counter() - self.start - self.paused
         pause = time.perf_counter()
         self.image = step.image.numpy()[0]
@@ -304,7 +305,7 @@ def own_quality_first(curve: Sequence[tuple]) -> tuple[int, float]:
 
 
 def tfstyle_quality(
-    content: np.ndarray, style: np.ndarray, config: StyleConfig, model, measure: _Measure
+    content: np.ndarray, style: np.ndarray, config: StyleConfig, model: keras.Model, measure: _Measure
 ) -> dict:
     """Run ``config`` (the clock starts when ``measure`` was made) until its iterations end or it
     reaches every target; (D_s, D_c) along the way and when each target was reached."""
@@ -389,10 +390,10 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
     return results
 
 
-def relative_gradient_error(approximate_loss, exact_loss, image: np.ndarray) -> float:
+def relative_gradient_error(approximate_loss: LossFn, exact_loss: LossFn, image: np.ndarray) -> float:
     """||g̃ - g|| / ||g|| for the gradients of the two objectives' totals at ``image``."""
 
-    def gradient(loss_fn) -> np.ndarray:
+    def gradient(loss_fn: LossFn) -> np.ndarray:
         pixels = tf.constant(image[None], tf.float32)
         with tf.GradientTape() as tape:
             tape.watch(pixels)

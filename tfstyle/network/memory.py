@@ -272,8 +272,10 @@ def message(
     else:
         head = (
             f"optimizing {what}{width}x{height} px {how}needs about {found.needed / GIB:.1f} GiB (VGG16 activations "
-            f"to {deepest.name}, forward and backward) but only {found.available / GIB:.1f} GiB is free on {where}"
+            f"to {deepest.name}, forward and backward)"
         )
+        if found.available is not None:
+            head += f" but only {found.available / GIB:.1f} GiB is free on {where}"
     if found.available is None:
         return head
     hints = []

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
@@ -30,6 +31,7 @@ from PIL import Image, UnidentifiedImageError
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.inputs import images as imageio
+from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.optimize import pick_device, stylize
 from tfstyle.loop.progress import Progress
 from tfstyle.network.features import build_feature_model
@@ -70,6 +72,7 @@ def find_images(
         if not found:
             raise ImageError(f"no files match {pattern}")
         return found
+    assert list_file is not None  # exactly one of the three was given
     listing = Path(list_file)
     try:
         lines = listing.read_text(encoding="utf-8").splitlines()
@@ -194,7 +197,7 @@ class FolderProgress:
 
 def stylize_folder(
     sources: Sequence[str | os.PathLike],
-    style,
+    style: StyleLike,
     output_dir: str | os.PathLike,
     config: StyleConfig | None = None,
     *,
@@ -203,7 +206,7 @@ def stylize_folder(
     suffix: str = ".png",
     overwrite: bool = False,
     progress: FolderProgress | None = None,
-    feature_model=None,
+    feature_model: keras.Model | None = None,
 ) -> FolderSummary:
     """Stylize every image of ``sources`` with ``style`` and ``config`` into ``output_dir`` (created
     if missing) as ``<stem><suffix>``; see the module's docstring. ``batch_size`` images run per
@@ -218,8 +221,8 @@ def stylize_folder(
         raise ConfigError(f"batch size must be a positive whole number, got {batch_size!r}")
     if config.tile_size:
         strategy, batch_size = None, 1  # tiles are for one large image at a time, on one device
-    sources = [Path(source) for source in sources]
-    outputs = output_paths(sources, output_dir, suffix)
+    paths = [Path(source) for source in sources]
+    outputs = output_paths(paths, output_dir, suffix)
     folder = Path(output_dir)
     _prepare_folder(folder, suffix)
     styles = _load_styles(style)
@@ -227,18 +230,18 @@ def stylize_folder(
     summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
     outcomes: dict[int, ImageOutcome] = {}
     todo = []
-    for index, (source, output) in enumerate(zip(sources, outputs)):
+    for index, (source, output) in enumerate(zip(paths, outputs)):
         if output.exists() and not overwrite:
             outcomes[index] = ImageOutcome(source, output, SKIPPED, "output exists")
         else:
             todo.append(index)
     progress = progress or _QuietProgress()
     progress.start(len(todo), len(outcomes))
-    groups, unreadable = _group_by_size(sources, todo, config.image_size)
+    groups, unreadable = _group_by_size(paths, todo, config.image_size)
     t0 = time.perf_counter()
 
     def finish(index: int, status: str, message: str = "") -> None:
-        outcomes[index] = ImageOutcome(sources[index], outputs[index], status, message)
+        outcomes[index] = ImageOutcome(paths[index], outputs[index], status, message)
         progress.image(outcomes[index])
 
     try:
@@ -252,7 +255,7 @@ def stylize_folder(
                 )
             for indices in groups:
                 for start in range(0, len(indices), batch_size):
-                    _run_batch(indices[start : start + batch_size], sources, outputs, styles, config, model, strategy, finish)
+                    _run_batch(indices[start : start + batch_size], paths, outputs, styles, config, model, strategy, finish)
     except KeyboardInterrupt:
         summary.interrupted = True
         _fill(summary, outcomes, t0)
@@ -263,7 +266,16 @@ def stylize_folder(
     return summary
 
 
-def _run_batch(indices, sources, outputs, styles, config, model, strategy, finish: Callable) -> None:
+def _run_batch(
+    indices: Sequence[int],
+    sources: Sequence[Path],
+    outputs: Sequence[Path],
+    styles: np.ndarray | list[np.ndarray],
+    config: StyleConfig,
+    model: keras.Model,
+    strategy: tf.distribute.Strategy | None,
+    finish: Callable[..., None],
+) -> None:
     """Read each image of the batch on its own, stylize those that read, retry one by one on failure."""
     images, ready = [], []
     for index in indices:
@@ -297,7 +309,7 @@ def _run_batch(indices, sources, outputs, styles, config, model, strategy, finis
             _write(image, index, outputs, finish)
 
 
-def _write(image: np.ndarray, index: int, outputs: Sequence[Path], finish: Callable) -> None:
+def _write(image: np.ndarray, index: int, outputs: Sequence[Path], finish: Callable[..., None]) -> None:
     if not is_chief():  # on a cluster only the chief writes
         finish(index, DONE, "written by the chief")
         return
@@ -343,7 +355,7 @@ def _header_size(path: Path) -> tuple[int, int]:
     return (width, height) if orientation in (5, 6, 7, 8) else (height, width)
 
 
-def _load_styles(style):
+def _load_styles(style: StyleLike) -> np.ndarray | list[np.ndarray]:
     """The style image(s) read once for every batch."""
     if isinstance(style, (list, tuple)):
         if len(style) == 1:
