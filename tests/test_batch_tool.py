@@ -4,8 +4,10 @@ single-device result."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,6 +21,7 @@ from PIL import Image
 from tfstyle import NonFiniteLossError, StyleConfig
 from tfstyle.cli import batch as tfbatch
 from tfstyle.errors import ConfigError, ImageError
+from tfstyle.loop.progress import CLEAR_LINE
 from tfstyle.scale import folder
 from tfstyle.scale.distribute import is_chief, strategy_for
 
@@ -84,6 +87,43 @@ def test_glob_and_list_file_inputs(photos, style, tmp_path, capsys):
     listing.write_text("# holiday\nphotos/portrait.png\n\nphotos/photo1.png\n")
     assert cli("--content_list", listing, "--style", style, "--output_dir", tmp_path / "b", "--format", "jpg", *SETTINGS) == 0
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["photo1.jpg", "portrait.jpg"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def folder_progress(stream) -> tuple[folder.FolderProgress, io.StringIO]:
+    """A FolderProgress over three images, one skipped: a done image, a failed one (and one left)."""
+    errors = io.StringIO()
+    progress = folder.FolderProgress(stream, errors)
+    progress.start(3, 1)
+    progress.image(folder.ImageOutcome(Path("a.png"), Path("out/a.png"), folder.DONE))
+    progress.image(folder.ImageOutcome(Path("b.jpg"), Path("out/b.png"), folder.FAILED, "not an image"))
+    progress.end(folder.FolderSummary())
+    return progress, errors
+
+
+def test_folder_progress_off_a_terminal_is_a_line_per_image():
+    stream = io.StringIO()
+    _, errors = folder_progress(stream)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "skipping 1 image whose output exists"
+    assert lines[1].startswith("[1/3] done a.png -> out/a.png  ") and lines[1].endswith(" images/min")
+    assert lines[2].startswith("[2/3] failed b.jpg  ") and len(lines) == 3
+    assert errors.getvalue() == "failed: b.jpg: not an image\n"
+
+
+def test_folder_progress_on_a_terminal_is_the_shared_bar_cleared_when_interrupted():
+    stream = Terminal()
+    _, errors = folder_progress(stream)
+    screen = stream.getvalue()
+    assert screen.startswith("skipping 1 image whose output exists\n")
+    assert "[>.......................] 0/3 images  - images/min" in screen
+    assert re.search(r"\[================>\.......\] 2/3 images  [\d.]+ images/min  ETA ", screen), screen
+    assert "done a.png" not in screen and screen.endswith(CLEAR_LINE)  # no per-image lines; no bar left behind
+    assert errors.getvalue() == "failed: b.jpg: not an image\n"
 
 
 def test_find_images_reads_folders_globs_and_lists(photos, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from tfstyle.errors import ConfigError, WeightsError
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
 from tfstyle.network.vgg16 import (
+    CONV_LAYERS,
     VGG16_CONV_LAYERS,
     canonical_layer_name,
     min_image_side,
@@ -42,6 +43,34 @@ def test_unknown_layer_is_a_config_error_listing_the_valid_layers(name):
     for valid in ("conv1_1", "conv3_3", "conv5_3"):
         assert valid in message
     assert "block3_conv3" in message  # and says Keras names work too
+
+
+# --- the table against Keras' VGG16 ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keras_vgg16():
+    return keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+
+
+def test_the_table_has_keras_vgg16s_conv_layers_in_order_with_their_channels_and_strides(keras_vgg16):
+    layers = keras_vgg16.layers
+    convs = [(i, layer) for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.name for _, layer in convs] == [row.name for row in CONV_LAYERS]
+    for (index, layer), row in zip(convs, CONV_LAYERS):
+        assert tuple(layer.kernel.shape) == (3, 3, row.in_channels, row.channels), row.name
+        poolings = sum(isinstance(before, keras.layers.MaxPooling2D) for before in layers[:index])
+        assert row.stride == 2**poolings, row.name
+        followed_by_pooling = index + 1 < len(layers) and isinstance(layers[index + 1], keras.layers.MaxPooling2D)
+        assert followed_by_pooling == row.last_of_block, row.name
+
+
+@pytest.mark.parametrize("height, width", [(19, 101), (37, 53)])
+def test_each_layers_output_shape_is_the_tables_at_odd_sizes(keras_vgg16, height, width):
+    taps = keras.Model(keras_vgg16.input, [keras_vgg16.get_layer(row.name).output for row in CONV_LAYERS])
+    outputs = taps(np.zeros((1, height, width, 3), np.float32))
+    for row, out in zip(CONV_LAYERS, outputs):
+        assert tuple(out.shape) == (1, *row.shape(height, width), row.channels), row.name
 
 
 # --- min_image_side --------------------------------------------------------------------------------
@@ -109,11 +138,8 @@ def test_feature_model_is_not_trainable(cut_model):
 @pytest.mark.parametrize("height, width", [(17, 23), (40, 33), (64, 16)])
 def test_feature_model_takes_any_height_and_width(random_model, height, width):
     out = random_model(pixels(height, width))
-    h, w = height, width
-    for block in range(1, 6):
-        for name in (n for n in VGG16_CONV_LAYERS if n.startswith(f"block{block}_")):
-            assert tuple(out[name].shape[1:3]) == (h, w), name
-        h, w = h // 2, w // 2
+    for layer in CONV_LAYERS:
+        assert tuple(out[layer.name].shape[1:3]) == layer.shape(height, width), layer.name
 
 
 def test_feature_model_takes_a_batch(random_model):

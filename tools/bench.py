@@ -65,9 +65,8 @@ import tfstyle  # noqa: E402
 from tfstyle.config import StyleConfig, preset  # noqa: E402
 from tfstyle.inputs.prepare import prepare_images  # noqa: E402
 from tfstyle.loop.optimize import pick_device  # noqa: E402
-from tfstyle.network import speed  # noqa: E402
+from tfstyle.network import speed, vgg16  # noqa: E402
 from tfstyle.network.features import build_feature_model, resolve_weights  # noqa: E402
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, canonical_layer_name  # noqa: E402
 from tfstyle.objective.whole import make_loss_fn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,8 +74,7 @@ SHARED = ROOT.parent / "shared" / "images"
 CONTENT = SHARED / "content" / "tubingen.jpg"
 STYLE = SHARED / "style" / "starry_night.jpg"
 
-# VGG16's conv layers: (name, output channels); a pooling halves height and width before each block.
-_CHANNELS = {"block1": 64, "block2": 128, "block3": 256, "block4": 512, "block5": 512}
+LossFn = Callable[[tf.Tensor], dict]  # images → {"total": ..., ...}, as make_loss_fn's
 # VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
 FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
 # The ways TensorFlow can compute such a convolution (both have conv2d's input gradient as theirs).
@@ -87,24 +85,18 @@ FLOOR_FORMS = {"conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"), "
 
 
 def vgg_convolutions(
-    height: int, width: int, deepest: str = VGG16_CONV_LAYERS[-1]
+    height: int, width: int, deepest: str = vgg16.CONV_LAYERS[-1].name
 ) -> list[tuple[str, int, int, int, int]]:
     """VGG16's convolutions up to ``deepest`` on a ``height`` × ``width`` image: (name, height,
-    width, in, out channels); a 2x2 max pooling halves height and width before each new block."""
-    shapes, channels, h, w, block = [], 3, height, width, "block1"
-    for name in VGG16_CONV_LAYERS[: VGG16_CONV_LAYERS.index(deepest) + 1]:
-        if name[:6] != block:
-            block, h, w = name[:6], h // 2, w // 2
-        shapes.append((name, h, w, channels, _CHANNELS[block]))
-        channels = _CHANNELS[block]
-    return shapes
+    width, in, out channels)."""
+    return [(c.name, *c.shape(height, width), c.in_channels, c.channels) for c in vgg16.layers_up_to(deepest)]
 
 
 def step_flops(layers: Sequence[str], height: int, width: int) -> float:
     """FLOPs of one step: forward through VGG16's convolutions up to the deepest of ``layers`` and
     the input-gradient backward pass (the same count again; no filter gradients). ReLU, pooling,
     Gram matrices and the update are left out (a few percent)."""
-    deepest = max((canonical_layer_name(n) for n in layers), key=VGG16_CONV_LAYERS.index)
+    deepest = vgg16.deepest(layers).name
     return sum(2.0 * 2 * h * w * cin * cout * 9 for _, h, w, cin, cout in vgg_convolutions(height, width, deepest))
 
 
@@ -168,7 +160,7 @@ class _Interleave(tfstyle.Callback):
         self.times: dict[str, list[float]] = {name: [] for name in references}
         self.spent: list[float] = []  # seconds in this callback after each iteration
 
-    def on_step(self, step) -> None:
+    def on_step(self, step: tfstyle.Step) -> None:
         begin = time.perf_counter()
         for name, run in self.references.items():
             start = time.perf_counter()
@@ -178,7 +170,7 @@ class _Interleave(tfstyle.Callback):
 
 
 def interleaved_step_seconds(
-    config: StyleConfig, content: np.ndarray, style: np.ndarray, model, warmup: int, steps: int,
+    config: StyleConfig, content: np.ndarray, style: np.ndarray, model: keras.Model, warmup: int, steps: int,
     references: dict[str, Callable[[], object]],
 ) -> tuple[float, dict[str, float]]:
     """Median seconds of one iteration of tfstyle's own loop after ``warmup`` iterations, and the
@@ -227,7 +219,7 @@ def step_table(
             peer = TutorialPeer(
                 content, style, list(config.content_terms()), list(config.style_terms()), resolve_weights(weights)
             )
-            references = {"peer": lambda: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
+            references = {"peer": lambda peer=peer: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
             for variant, changes in variants.items():
                 step_s, median = interleaved_step_seconds(
                     config.override(**changes), content, style, model, warmup, steps, references
@@ -261,7 +253,7 @@ class _Measure(tfstyle.Callback):
         self.reached: dict[str, tuple[int, float]] = {}
         self.image = None
 
-    def on_step(self, step) -> bool:
+    def on_step(self, step: tfstyle.Step) -> bool:
         seconds = time.perf_counter() - self.start - self.paused
         pause = time.perf_counter()
         self.image = step.image.numpy()[0]
@@ -313,7 +305,7 @@ def own_quality_first(curve: Sequence[tuple]) -> tuple[int, float]:
 
 
 def tfstyle_quality(
-    content: np.ndarray, style: np.ndarray, config: StyleConfig, model, measure: _Measure
+    content: np.ndarray, style: np.ndarray, config: StyleConfig, model: keras.Model, measure: _Measure
 ) -> dict:
     """Run ``config`` (the clock starts when ``measure`` was made) until its iterations end or it
     reaches every target; (D_s, D_c) along the way and when each target was reached."""
@@ -398,10 +390,10 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
     return results
 
 
-def relative_gradient_error(approximate_loss, exact_loss, image: np.ndarray) -> float:
+def relative_gradient_error(approximate_loss: LossFn, exact_loss: LossFn, image: np.ndarray) -> float:
     """||g̃ - g|| / ||g|| for the gradients of the two objectives' totals at ``image``."""
 
-    def gradient(loss_fn) -> np.ndarray:
+    def gradient(loss_fn: LossFn) -> np.ndarray:
         pixels = tf.constant(image[None], tf.float32)
         with tf.GradientTape() as tape:
             tape.watch(pixels)

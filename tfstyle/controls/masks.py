@@ -17,7 +17,7 @@ import tensorflow as tf
 from tfstyle.errors import ConfigError, ImageError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
-from tfstyle.network.vgg16 import canonical_layer_name
+from tfstyle.network import vgg16
 
 # How far (relative) a mask's aspect ratio may be from the content image's before it is refused.
 ASPECT_TOLERANCE = 0.02
@@ -41,8 +41,7 @@ def load_mask(source: ImageLike, shape: tuple[int, int], what: str = "mask") -> 
 
 def layer_shape(layer: str, height: int, width: int) -> tuple[int, int]:
     """The activation map's (height, width) at ``layer`` for an input of ``height`` × ``width``."""
-    pools = int(canonical_layer_name(layer)[5]) - 1  # block k follows k - 1 poolings of 2
-    return height >> pools, width >> pools
+    return vgg16.layer(layer).shape(height, width)
 
 
 def layer_masks(mask: np.ndarray | tf.Tensor, layers: Iterable[str]) -> dict[str, tf.Tensor]:

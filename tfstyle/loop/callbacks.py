@@ -9,17 +9,17 @@ Before the start, ``set_run`` hands a :class:`Callback` the run's :class:`RunInf
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, Union
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 import tensorflow as tf
 
 from tfstyle.inputs.images import check_writable, save_image
+from tfstyle.loop.progress import Progress, rate
 
 if TYPE_CHECKING:
     from tfstyle.config import StyleConfig
@@ -77,7 +77,7 @@ class Callback:
         """Called once when the run ends, however it ends, with its last step (None if none ran)."""
 
 
-CallbackLike = Union[Callback, Callable[[Step], Union[bool, None]]]
+CallbackLike = Callback | Callable[[Step], bool | None]
 CALLBACK_STOP = "a callback asked to stop"  # Result.stopped of a run that a callback stopped
 
 
@@ -135,55 +135,43 @@ class _FunctionCallback(Callback):
 
 
 class ProgressBar(Callback):
-    """A progress bar with iterations per second and the losses; log lines when not on a terminal.
+    """A progress bar with iterations per second, the ETA and the losses; log lines when not on a terminal.
 
-    On a terminal the bar redraws every iteration; ``print_every`` > 0 also keeps a line every N
-    iterations. Elsewhere (a log file, CI) only those lines are written.
+    On a terminal the bar (:class:`tfstyle.loop.progress.Progress`) redraws every iteration;
+    ``print_every`` > 0 also keeps a line every N iterations. Elsewhere (a log file, CI) only those
+    lines are written.
     """
 
     def __init__(self, print_every: int = 0, stream: TextIO | None = None):
         self.print_every = print_every
         self._stream = stream
-        self._live = False
-
-    @property
-    def _out(self) -> TextIO:
-        return self._stream or sys.stdout
+        self._progress: Progress | None = None
 
     def on_start(self, iterations: int) -> None:
-        self._live = self._out.isatty()
+        self._progress = Progress(iterations, stream=self._stream or sys.stdout)
 
     def on_step(self, step: Step) -> None:
-        keep = self.print_every and (step.iteration % self.print_every == 0 or step.iteration == step.iterations)
-        if self._live:
-            self._out.write("\r\033[K")  # back to the start of the line and clear it
-            if keep:
-                self._out.write(format_step(step) + "\n")
-            self._out.write(_bar(step) if step.iteration < step.iterations else "")
-        elif keep:
-            self._out.write(format_step(step) + "\n")
-        self._out.flush()
+        progress = self._progress = self._progress or Progress(step.iterations, stream=self._stream or sys.stdout)
+        progress.advance(step.iteration, _losses(step), seconds=step.seconds)
+        if self.print_every and (step.iteration % self.print_every == 0 or step.iteration == step.iterations):
+            progress.keep(format_step(step))
 
     def on_end(self, step: Step | None) -> None:
-        if self._live and step is not None and step.iteration < step.iterations:
-            self._out.write("\r\033[K")  # a stopped run leaves no half-drawn bar
-
-
-def _bar(step: Step, width: int = 24) -> str:
-    """``[=========>..............]  12/100  2.31 it/s  total 1.2e+03  content ...``"""
-    done = width * step.iteration // step.iterations
-    arrow = ("=" * done + ">")[:width].ljust(width, ".")
-    return f"[{arrow}] " + format_step(step).removeprefix("iteration ")
+        if self._progress is not None:
+            self._progress.close()  # a stopped run leaves no half-drawn bar
 
 
 def format_step(step: Step) -> str:
-    """``iteration  12/100  total 1.2e+03  content 3.4e+02  style 8.6e+02  2.31 it/s``."""
-    rate = step.iteration / step.seconds if step.seconds > 0 else math.inf
+    """``iteration  12/100  total 1234  content 345.6  style 888.9  2.31 it/s``."""
     width = len(str(step.iterations))
+    return f"iteration {step.iteration:>{width}}/{step.iterations}  {_losses(step)}  {rate(step.iteration, step.seconds)}"
+
+
+def _losses(step: Step) -> str:
     losses = "  ".join(f"{k} {step.losses[k]:.4g}" for k in ("total", "content", "style"))
     if step.losses.get("tv"):
         losses += f"  tv {step.losses['tv']:.4g}"
-    return f"iteration {step.iteration:>{width}}/{step.iterations}  {losses}  {rate:.2f} it/s"
+    return losses
 
 
 class SaveEvery(Callback):

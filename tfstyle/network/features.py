@@ -15,12 +15,7 @@ import numpy as np
 
 from tfstyle.errors import ConfigError, ImageError, WeightsError
 from tfstyle.network import vgg16
-from tfstyle.network.vgg16 import (
-    IMAGENET_BGR_MEAN,
-    POOLINGS,
-    VGG16_CONV_LAYERS,
-    canonical_layer_name,
-)
+from tfstyle.network.vgg16 import IMAGENET_BGR_MEAN, POOLINGS
 
 WEIGHTS_ENV = "TFSTYLE_VGG16_WEIGHTS"
 
@@ -58,7 +53,7 @@ def build_feature_model(
     (VGG16's) or ``"avg"``: 2×2 average pooling in place of each max pooling, the same weights
     (Gatys et al.'s choice).
     """
-    names = list(dict.fromkeys(canonical_layer_name(n) for n in layers))
+    names = list(dict.fromkeys(vgg16.canonical_layer_name(n) for n in layers))
     if not names:
         raise ConfigError("the feature model needs at least one layer")
     if pooling not in POOLINGS:
@@ -66,7 +61,7 @@ def build_feature_model(
     vgg = _vgg16(weights, seed)
     inputs = keras.Input(shape=(None, None, 3), name="rgb_0_255")
     x = VGGPreprocess(name="vgg_preprocess")(inputs)
-    deepest = max(VGG16_CONV_LAYERS.index(n) for n in names)
+    deepest = vgg16.deepest(names).name
     outputs = {}
     # Rebuild the graph layer by layer (sharing VGG16's layers and weights) up to the deepest layer.
     for layer in vgg.layers[1:]:
@@ -75,7 +70,7 @@ def build_feature_model(
         x = layer(x)
         if layer.name in names:
             outputs[layer.name] = x
-        if layer.name == VGG16_CONV_LAYERS[deepest]:
+        if layer.name == deepest:
             break
     model = keras.Model(inputs, {n: outputs[n] for n in names}, name="vgg16_features")
     model.trainable = False

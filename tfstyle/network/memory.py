@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tfstyle.errors import MemoryLimitError
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, canonical_layer_name
+from tfstyle.network import vgg16
 
 GIB = 1024**3
 # Peak memory of a run ≈ factor × the activations' bytes (of the whole image, or of one tile) +
@@ -35,7 +35,6 @@ IMAGE_BUFFERS = 6
 TILED_IMAGE_BUFFERS = 10
 # Overlapping tiles keep the content targets of the overlaps twice: about a third more.
 OVERLAP_SHARE = 1.35
-_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
 _MEMINFO = "/proc/meminfo"
 
 
@@ -57,15 +56,13 @@ class Estimate:
 def activation_values(height: int, width: int, layers: Sequence[str]) -> int:
     """The activations VGG16 computes for one ``height`` × ``width`` image up to the deepest of
     ``layers``: every conv layer's output and every pooling's, in values (multiply by the bytes of one)."""
-    deepest = max(VGG16_CONV_LAYERS.index(canonical_layer_name(name)) for name in layers)
+    deepest = vgg16.deepest(layers)
     total = 3 * height * width  # the preprocessed input
-    for index, name in enumerate(VGG16_CONV_LAYERS[: deepest + 1]):
-        block = int(name[5])
-        pools = block - 1
-        total += _CHANNELS[block] * (height >> pools) * (width >> pools)
-        last_of_block = index + 1 == len(VGG16_CONV_LAYERS) or int(VGG16_CONV_LAYERS[index + 1][5]) != block
-        if last_of_block and index < deepest:  # the pooling into the next block
-            total += _CHANNELS[block] * (height >> block) * (width >> block)
+    for layer in vgg16.layers_up_to(deepest.name):
+        rows, cols = layer.shape(height, width)
+        total += layer.channels * rows * cols
+        if layer.last_of_block and layer != deepest:  # the pooling into the next block halves both
+            total += layer.channels * (rows >> 1) * (cols >> 1)
     return total
 
 
@@ -88,8 +85,9 @@ def run_bytes(
     work = TILE_ACTIVATION_FACTOR * activation_values(min(height, tile_size), min(width, tile_size), layers)
     targets = 0  # every tile's content targets: the content layers' activations, float32
     for name in content_layers:
-        pools = int(canonical_layer_name(name)[5]) - 1
-        targets += _CHANNELS[pools + 1] * (height >> pools) * (width >> pools) * 4 * batch
+        layer = vgg16.layer(name)
+        rows, cols = layer.shape(height, width)
+        targets += layer.channels * rows * cols * 4 * batch
     buffers = TILED_IMAGE_BUFFERS * 3 * 4 * pixels + int(OVERLAP_SHARE * targets)
     return int(work * bytes_per_value * batch) + FIXED_BYTES + buffers
 
@@ -264,7 +262,7 @@ def message(
     """One line: what the run needs against what is free, the largest size that fits, and a tile size."""
     height, width = found.shape
     where = device.split("device:")[-1]
-    deepest = max(layers, key=lambda n: VGG16_CONV_LAYERS.index(canonical_layer_name(n)))
+    deepest = vgg16.deepest(layers)
     what = f"{found.batch} x " if found.batch > 1 else ""
     how = f"in tiles of {found.tile_size} px " if found.tile_size else ""
     if measured:
@@ -274,8 +272,10 @@ def message(
     else:
         head = (
             f"optimizing {what}{width}x{height} px {how}needs about {found.needed / GIB:.1f} GiB (VGG16 activations "
-            f"to {canonical_layer_name(deepest)}, forward and backward) but only {found.available / GIB:.1f} GiB is free on {where}"
+            f"to {deepest.name}, forward and backward)"
         )
+        if found.available is not None:
+            head += f" but only {found.available / GIB:.1f} GiB is free on {where}"
     if found.available is None:
         return head
     hints = []

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
@@ -30,7 +31,9 @@ from PIL import Image, UnidentifiedImageError
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.inputs import images as imageio
+from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.optimize import pick_device, stylize
+from tfstyle.loop.progress import Progress
 from tfstyle.network.features import build_feature_model
 from tfstyle.scale.distribute import describe, is_chief
 
@@ -69,6 +72,7 @@ def find_images(
         if not found:
             raise ImageError(f"no files match {pattern}")
         return found
+    assert list_file is not None  # exactly one of the three was given
     listing = Path(list_file)
     try:
         lines = listing.read_text(encoding="utf-8").splitlines()
@@ -152,71 +156,48 @@ class FolderInterrupted(KeyboardInterrupt):
 
 
 class FolderProgress:
-    """Progress over the images: on a terminal a bar with images per minute, elsewhere a line per image.
+    """Progress over the images: on a terminal a bar with images per minute and the ETA
+    (:class:`tfstyle.loop.progress.Progress`), elsewhere a line per image.
 
     :func:`stylize_folder` calls ``start(total, skipped)`` once, ``image(outcome)`` as each image is
-    done or fails, and ``end(summary)``.
+    done or fails, and ``end(summary)``. Failures go to ``errors`` (default stderr).
     """
 
     def __init__(self, stream: TextIO | None = None, errors: TextIO | None = None):
         self._stream, self._errors = stream, errors
         self.total = self.finished = 0
-        self._t0 = time.perf_counter()
-        self._live = False
         self._done = 0
-
-    @property
-    def _out(self) -> TextIO:
-        return self._stream or sys.stdout
+        self._progress: Progress | None = None
 
     def start(self, total: int, skipped: int) -> None:
         self.total, self.finished, self._done = total, 0, 0
-        self._t0 = time.perf_counter()
-        self._live = self._out.isatty()
+        self._progress = self._new(total)
         if skipped:
-            self._out.write(f"skipping {skipped} image{'s' if skipped != 1 else ''} whose output exists\n")
-        if self._live:
-            self._out.write(self.bar())
-        self._out.flush()
+            self._progress.keep(f"skipping {skipped} image{'s' if skipped != 1 else ''} whose output exists")
+        self._progress.advance(0)
 
     def image(self, outcome: ImageOutcome) -> None:
         self.finished += 1
         self._done += outcome.status == DONE
-        if self._live:
-            self._out.write("\r\033[K")
+        progress = self._progress = self._progress or self._new(self.total)
+        progress.advance(self.finished, rated=self._done)  # failures are quick: only done images make the rate
         if outcome.status == FAILED:
-            (self._errors or sys.stderr).write(f"failed: {outcome.source}: {outcome.message}\n")
-            (self._errors or sys.stderr).flush()
-        if self._live:
-            self._out.write(self.bar() if self.finished < self.total else "")
-        else:
+            progress.keep(f"failed: {outcome.source}: {outcome.message}", self._errors or sys.stderr)
+        if not progress.live:
             where = f" -> {outcome.output}" if outcome.status == DONE else ""
-            self._out.write(f"[{self.finished}/{self.total}] {outcome.status} {outcome.source}{where}  {self.rate()}\n")
-        self._out.flush()
+            progress.keep(f"[{self.finished}/{self.total}] {outcome.status} {outcome.source}{where}  {progress.rate()}")
 
     def end(self, summary: FolderSummary) -> None:
-        if self._live and self.finished < self.total:
-            self._out.write("\r\033[K")
-            self._out.flush()
+        if self._progress is not None:
+            self._progress.close()
 
-    def rate(self) -> str:
-        minutes = (time.perf_counter() - self._t0) / 60.0
-        return f"{self._done / minutes:.1f} images/min" if minutes > 0 and self._done else "- images/min"
-
-    def bar(self, width: int = 24) -> str:
-        """``[=========>..............]  12/40 images  3.2 images/min  ETA 9.4 min``"""
-        done = width * self.finished // max(1, self.total)
-        arrow = ("=" * done + ">")[:width].ljust(width, ".")
-        line = f"[{arrow}] {self.finished:>{len(str(self.total))}}/{self.total} images  {self.rate()}"
-        minutes = (time.perf_counter() - self._t0) / 60.0
-        if self._done and self.finished < self.total:
-            line += f"  ETA {minutes / self.finished * (self.total - self.finished):.1f} min"
-        return line
+    def _new(self, total: int) -> Progress:
+        return Progress(total, "images", "images", per="min", stream=self._stream or sys.stdout)
 
 
 def stylize_folder(
     sources: Sequence[str | os.PathLike],
-    style,
+    style: StyleLike,
     output_dir: str | os.PathLike,
     config: StyleConfig | None = None,
     *,
@@ -225,7 +206,7 @@ def stylize_folder(
     suffix: str = ".png",
     overwrite: bool = False,
     progress: FolderProgress | None = None,
-    feature_model=None,
+    feature_model: keras.Model | None = None,
 ) -> FolderSummary:
     """Stylize every image of ``sources`` with ``style`` and ``config`` into ``output_dir`` (created
     if missing) as ``<stem><suffix>``; see the module's docstring. ``batch_size`` images run per
@@ -240,8 +221,8 @@ def stylize_folder(
         raise ConfigError(f"batch size must be a positive whole number, got {batch_size!r}")
     if config.tile_size:
         strategy, batch_size = None, 1  # tiles are for one large image at a time, on one device
-    sources = [Path(source) for source in sources]
-    outputs = output_paths(sources, output_dir, suffix)
+    paths = [Path(source) for source in sources]
+    outputs = output_paths(paths, output_dir, suffix)
     folder = Path(output_dir)
     _prepare_folder(folder, suffix)
     styles = _load_styles(style)
@@ -249,18 +230,18 @@ def stylize_folder(
     summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
     outcomes: dict[int, ImageOutcome] = {}
     todo = []
-    for index, (source, output) in enumerate(zip(sources, outputs)):
+    for index, (source, output) in enumerate(zip(paths, outputs)):
         if output.exists() and not overwrite:
             outcomes[index] = ImageOutcome(source, output, SKIPPED, "output exists")
         else:
             todo.append(index)
     progress = progress or _QuietProgress()
     progress.start(len(todo), len(outcomes))
-    groups, unreadable = _group_by_size(sources, todo, config.image_size)
+    groups, unreadable = _group_by_size(paths, todo, config.image_size)
     t0 = time.perf_counter()
 
     def finish(index: int, status: str, message: str = "") -> None:
-        outcomes[index] = ImageOutcome(sources[index], outputs[index], status, message)
+        outcomes[index] = ImageOutcome(paths[index], outputs[index], status, message)
         progress.image(outcomes[index])
 
     try:
@@ -274,7 +255,7 @@ def stylize_folder(
                 )
             for indices in groups:
                 for start in range(0, len(indices), batch_size):
-                    _run_batch(indices[start : start + batch_size], sources, outputs, styles, config, model, strategy, finish)
+                    _run_batch(indices[start : start + batch_size], paths, outputs, styles, config, model, strategy, finish)
     except KeyboardInterrupt:
         summary.interrupted = True
         _fill(summary, outcomes, t0)
@@ -285,7 +266,16 @@ def stylize_folder(
     return summary
 
 
-def _run_batch(indices, sources, outputs, styles, config, model, strategy, finish: Callable) -> None:
+def _run_batch(
+    indices: Sequence[int],
+    sources: Sequence[Path],
+    outputs: Sequence[Path],
+    styles: np.ndarray | list[np.ndarray],
+    config: StyleConfig,
+    model: keras.Model,
+    strategy: tf.distribute.Strategy | None,
+    finish: Callable[..., None],
+) -> None:
     """Read each image of the batch on its own, stylize those that read, retry one by one on failure."""
     images, ready = [], []
     for index in indices:
@@ -319,7 +309,7 @@ def _run_batch(indices, sources, outputs, styles, config, model, strategy, finis
             _write(image, index, outputs, finish)
 
 
-def _write(image: np.ndarray, index: int, outputs: Sequence[Path], finish: Callable) -> None:
+def _write(image: np.ndarray, index: int, outputs: Sequence[Path], finish: Callable[..., None]) -> None:
     if not is_chief():  # on a cluster only the chief writes
         finish(index, DONE, "written by the chief")
         return
@@ -365,7 +355,7 @@ def _header_size(path: Path) -> tuple[int, int]:
     return (width, height) if orientation in (5, 6, 7, 8) else (height, width)
 
 
-def _load_styles(style):
+def _load_styles(style: StyleLike) -> np.ndarray | list[np.ndarray]:
     """The style image(s) read once for every batch."""
     if isinstance(style, (list, tuple)):
         if len(style) == 1:
