@@ -73,7 +73,11 @@ def test_documented_flag_names_keep_working():
 def test_one_function_turns_flags_into_a_config_for_every_command():
     for module in COMMANDS.values():
         assert module.config_from_flags is cli_flags.config_from_flags
-        others = [name for name, value in vars(module).items() if "config" in name and callable(value) and value is not cli_flags.config_from_flags]
+        others = [
+            name
+            for name, value in vars(module).items()
+            if "config" in name and callable(value) and value is not cli_flags.config_from_flags
+        ]
         assert others == [], f"{module.__name__} has its own flags-to-config function: {others}"
     settings = ["--preset=paper", "--iterations=7", "--style_layers=conv1_1,conv2_1", "--style_layer_weights=0.25,0.75",
                 "--tile=64", "--tile_overlap=8", "--nojit", "--preserve_colors=histogram", "--style_weight=3"]  # fmt: skip
@@ -84,7 +88,9 @@ def test_one_function_turns_flags_into_a_config_for_every_command():
         tile_overlap=8, jit=False, preserve_colors="histogram", style_weight=3.0,
     )  # fmt: skip
     assert cli_flags.config_from_flags(run.FLAGS) == cli_flags.config_from_flags(batch.FLAGS) == want
-    export.parse_flags(["tfstyle.export", "--output=out", "--stylizer", "--preset=gatys", "--style_layers=conv1_1", "--init=style"])
+    export.parse_flags(
+        ["tfstyle.export", "--output=out", "--stylizer", "--preset=gatys", "--style_layers=conv1_1", "--init=style"]
+    )
     assert cli_flags.config_from_flags(export.FLAGS) == preset("gatys").override(style_layers=("conv1_1",), init="style")
 
 
@@ -203,7 +209,11 @@ def test_every_flag_of_helpfull_is_in_the_reference_with_its_default_choices_and
     section = text.split(f"\n## `python -m tfstyle.{command}`\n")[1].split("\n## ")[0]
     assert len(entries) > 5
     for name, listed in entries.items():
-        line = re.search(rf"^- \*\*`--(\[no\])?{name}(=(?P<hint>[^`]*))?`\*\*(?P<note> \((?:required|default: `[^`]*`)\))?: (?P<help>.*)$", section, flags=re.M)
+        line = re.search(
+            rf"^- \*\*`--(\[no\])?{name}(=(?P<hint>[^`]*))?`\*\*(?P<note> \((?:required|default: `[^`]*`)\))?: (?P<help>.*)$",
+            section,
+            flags=re.M,
+        )
         assert line, f"--{name} is missing from the reference"
         help_ = line["help"].replace("\\*", "*").replace("\\<", "<")
         assert squash(help_) in squash(listed), f"--{name}: the reference's help differs from --helpfull's"
