@@ -45,6 +45,7 @@ def config(optimizer: str = "adam", **changes) -> StyleConfig:
         iterations=6,
         image_size=32,
         weights="random",
+        precision="float32",
     )
     return StyleConfig(**{**settings, **changes})
 

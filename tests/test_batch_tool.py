@@ -166,7 +166,8 @@ def test_a_failing_optimization_is_retried_image_by_image(photos, style, tmp_pat
     bright = synthetic_image(48, 64, seed=1).astype(np.float32)
     Image.fromarray(np.clip(bright + 120, 0, 255).astype(np.uint8)).save(photos / "photo1.png")
     monkeypatch.setattr(folder, "stylize", stylize)
-    cfg = StyleConfig(content_layers=("block2_conv2",), style_layers=("block1_conv2",), weights="random", image_size=32, iterations=2)
+    cfg = StyleConfig(content_layers=("block2_conv2",), style_layers=("block1_conv2",), weights="random", image_size=32, iterations=2,
+                      precision="float32")
     sources = [photos / "photo0.png", photos / "photo1.png"]
     summary = folder.stylize_folder(sources, style, tmp_path / "out", cfg, batch_size=2)
     assert (summary.done, summary.skipped, summary.failed) == (1, 0, 1)

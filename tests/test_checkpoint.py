@@ -37,7 +37,7 @@ def config(optimizer: str = "adam", **changes) -> StyleConfig:
     rates = {"adam": 8.0, "sgd": 1.0, "lbfgs": None}
     settings = dict(
         content_layers=("block2_conv2",), style_layers=LAYERS, optimizer=optimizer, learning_rate=rates[optimizer],
-        iterations=6, image_size=32, weights="random",
+        iterations=6, image_size=32, weights="random", precision="float32",
     )  # fmt: skip
     return StyleConfig(**{**settings, **changes})
 

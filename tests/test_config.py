@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
+import subprocess
+import sys
 
 import pytest
 
-from tfstyle.config import PRESETS, StyleConfig, preset
+from tfstyle import config as config_module
+from tfstyle.config import DEFAULT_STYLE_LAYER_WEIGHTS, GROUPS, PAPER_LAYERS, PRESETS, StyleConfig, preset
 from tfstyle.errors import ConfigError
+from tfstyle.network.vgg16 import POOLINGS
 
 
 def test_defaults_validate_and_use_keras_layer_names():
@@ -18,17 +23,59 @@ def test_defaults_validate_and_use_keras_layer_names():
         assert name.startswith("block") and "_conv" in name
 
 
-def test_default_preset_is_the_field_defaults_plus_balanced_style_weights():
+def test_the_field_defaults_are_the_default_preset():
     config = StyleConfig()
-    assert config.style_layer_weights is None
-    # ... and the measured per-device precision (docs/performance.md); StyleConfig() stays float32.
-    assert config.precision == "float32"
-    assert preset("default") == config.override(style_layer_weights=(1.0, 0.1, 1e6), precision="auto")
+    assert config == preset("default")
+    assert config.style_layer_weights == (1.0, 0.1, 1e6) and config.precision == "auto"
+    for field in dataclasses.fields(StyleConfig):
+        assert getattr(config, field.name) == getattr(preset("default"), field.name), field.name
+
+
+def test_config_imports_no_tensorflow():
+    code = "import sys, tfstyle.config; assert 'tensorflow' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
+
+
+def test_every_field_says_what_it_is():
+    for field in dataclasses.fields(StyleConfig):
+        meta = field.metadata
+        assert meta["help"].strip().endswith(".") and meta["group"] in GROUPS, field.name
+        assert "--" not in meta["help"], f"{field.name}: a setting's help names settings in backticks, not flags"
+    choices = {f.name: f.metadata["choices"] for f in dataclasses.fields(StyleConfig)}
+    assert choices["optimizer"] is config_module.OPTIMIZERS and choices["init"] is config_module.INITS
+    assert choices["precision"] is config_module.PRECISIONS and choices["pooling"] is POOLINGS
+    assert choices["normalization"] is config_module.NORMALIZATIONS
+    assert choices["preserve_colors"] is config_module.PRESERVE_COLORS
 
 
 def test_other_layer_sets_need_no_weights_when_built_directly():
     config = StyleConfig(style_layers=("conv1_1", "conv2_1"))
     assert config.style_terms() == {"block1_conv1": 0.5, "block2_conv1": 0.5}
+    # Three other layers do not take the weights tuned for the default three either.
+    three = StyleConfig(style_layers=("conv1_1", "conv2_1", "conv3_1"))
+    assert three.style_layer_weights is None
+    assert three.style_terms() == pytest.approx(dict.fromkeys(three.style_layers, 1 / 3))
+
+
+def test_the_default_layers_keep_the_tuned_weights_and_given_weights_are_kept():
+    assert StyleConfig(style_layers=("conv1_2", "conv3_3", "conv5_3")).style_layer_weights == DEFAULT_STYLE_LAYER_WEIGHTS
+    given = StyleConfig(style_layers=("conv1_1", "conv2_1", "conv3_1"), style_layer_weights=(1.0, 0.1, 1e6))
+    assert given.style_layer_weights == (1.0, 0.1, 1e6)
+    assert preset("default").override(style_layers=("conv1_1", "conv2_1"), style_layer_weights=(1.0, 2.0)).style_terms() == {
+        "block1_conv1": 1.0, "block2_conv1": 2.0,
+    }  # fmt: skip
+
+
+def test_the_tuned_weights_survive_copies_and_give_way_after_them():
+    for copy in (pickle.loads(pickle.dumps(StyleConfig())), StyleConfig(**dataclasses.asdict(StyleConfig()))):
+        assert copy == StyleConfig()
+        assert dataclasses.replace(copy, style_layers=("conv1_1", "conv2_1", "conv3_1")).style_layer_weights is None
+
+
+def test_paper_and_gatys_keep_equal_weights_and_float32():
+    for name in ("paper", "gatys"):
+        assert preset(name).style_layer_weights is None and preset(name).precision == "float32"
+    assert preset("paper").style_layers == PAPER_LAYERS
 
 
 def test_non_numeric_layer_weight_is_a_config_error():
@@ -123,7 +170,7 @@ def test_layer_weight_count_must_match_the_layers(kind):
 
 @pytest.mark.parametrize("bad", [-1.0, -1e-9, math.nan, math.inf])
 def test_layer_weights_must_be_finite_and_not_negative(bad):
-    with pytest.raises(ConfigError, match="layer weight"):
+    with pytest.raises(ConfigError, match="each of `style_layer_weights`"):
         StyleConfig(style_layers=("conv1_1", "conv2_1"), style_layer_weights=(1.0, bad))
 
 
@@ -194,7 +241,7 @@ def test_one_iteration_and_a_tiny_image_size_are_valid():
 
 @pytest.mark.parametrize("bad", [0.0, -0.1, math.nan, math.inf])
 def test_learning_rate_must_be_positive_and_finite(bad):
-    with pytest.raises(ConfigError, match="learning rate"):
+    with pytest.raises(ConfigError, match="`learning_rate`"):
         StyleConfig(learning_rate=bad)
 
 

@@ -40,6 +40,7 @@ BASE = StyleConfig(
     image_size=48,
     seed=0,
     weights="random",
+    precision="float32",
 )
 LAYER = "block1_conv2"  # full resolution: masks need no resizing to compare with it
 H, W = 36, 48  # the content images below at image_size 48
@@ -143,7 +144,7 @@ def test_style_scale_scales_the_style_images_pixel_count(content, style_a, scale
 
 
 def test_style_scale_too_small_says_so(content, style_a):
-    with pytest.raises(ImageError, match="--style_scale 0.05"):
+    with pytest.raises(ImageError, match="`style_scale` 0.05"):
         prepare_images(content, style_a, BASE.override(style_scale=0.05, style_layers=("conv3_3",)))
 
 
@@ -162,7 +163,7 @@ def test_paper_normalization_rescales_a_scaled_styles_grams_to_the_outputs_pixel
 def test_the_output_takes_the_paintings_statistics_at_its_style_scale(real_weights, shared_images):
     """Real weights, 96 px: the output made at style_scale s is closer (relative Gram distance at
     conv1_2, conv3_3, conv5_3) to the painting scaled by s than to it scaled by the other s'."""
-    cfg = StyleConfig(style_layer_weights=(1.0, 0.1, 1e6), image_size=96, iterations=20, weights=real_weights)
+    cfg = StyleConfig(image_size=96, iterations=20, weights=real_weights, precision="float32")
     feature_model = build_feature_model(cfg.layers_in_use(), real_weights)
     content_path, style_path = shared_images / "content" / "tubingen.jpg", shared_images / "style" / "starry_night.jpg"
     scales = (0.5, 2.0)
@@ -462,9 +463,9 @@ def test_cli_flags_build_the_config():
         (["--style", "{a}", "--style_masks", "{a}"], "style mask is 48x64 pixels but the content image is 48x36"),
         (["--style", "{a}", "--content_mask", "{out}.missing.png"], "content mask not found"),
         (["--style", "{a},{a}.missing.png"], "style image not found"),
-        (["--style", "{a}", "--style_blend_weights", "x"], "--style_blend_weights: 'x' is not a number"),
-        (["--style", "{a}", "--style_scale", "0"], "style scale must be greater than 0"),
-        (["--style", "{a}", "--noise_blend", "2"], "noise blend must be between 0 and 1"),
+        (["--style", "{a}", "--style_blend_weights", "x"], "flag --style_blend_weights=x: 'x' is not a number"),
+        (["--style", "{a}", "--style_scale", "0"], "--style_scale must be greater than 0"),
+        (["--style", "{a}", "--noise_blend", "2"], "--noise_blend must be between 0 and 1"),
         (["--style", "{a}", "--pooling", "min"], "--pooling"),
     ],
 )

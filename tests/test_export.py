@@ -35,6 +35,7 @@ STYLIZER = StyleConfig(
     optimizer="adam",
     learning_rate=4.0,
     weights="random",
+    precision="float32",
 )
 SHAPES = [(1, 17, 23), (3, 32, 40), (2, 2, 5)]  # block2 needs 2 pixels a side
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -315,8 +316,8 @@ def test_cli_default_layers_are_the_presets(tmp_path, monkeypatch):
         (["--style_weight", "2"], "--style_weight: stylizer settings"),
         (["--stylizer", "--layers", "conv1_1"], "with --stylizer use --content_layers"),
         (["--stylizer", "--optimizer", "lbfgs"], "value should be one of <sgd|adam>"),
-        (["--stylizer", "--content_layer_weights", "x"], "'x' is not a number"),
-        (["--stylizer", "--learning_rate", "-1"], "learning rate must be greater than 0"),
+        (["--stylizer", "--content_layer_weights", "x"], "flag --content_layer_weights=x: 'x' is not a number"),
+        (["--stylizer", "--learning_rate", "-1"], "--learning_rate must be greater than 0"),
         (["extra"], "unexpected argument(s): extra"),
     ],
 )
@@ -341,6 +342,15 @@ def test_cli_without_output_is_one_line(capsys):
 def test_cli_help_exits_0(capsys):
     assert export_cli("--help") == 0
     assert "--output" in capsys.readouterr().out
+
+
+def test_cli_feature_export_takes_the_shared_settings_and_refuses_the_stylizers(tmp_path, monkeypatch, capsys):
+    exported = {}
+    monkeypatch.setattr(savedmodel, "export_features", lambda *args: exported.update(args=args) or Path(args[0]))
+    assert export_cli("--output", tmp_path / "f", "--weights", "random", "--preset", "paper", "--seed", "4") == 0
+    assert exported["args"][1:] == (tfstyle.preset("paper").layers_in_use(), "random", "paper", 4)
+    assert export_cli("--output", tmp_path / "f", "--weights", "random", "--pooling", "avg", "--init", "noise") == 1
+    assert "--init, --pooling: stylizer settings" in capsys.readouterr().err
 
 
 def test_export_and_run_flags_live_in_one_process():

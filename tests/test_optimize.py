@@ -38,6 +38,7 @@ BASE = StyleConfig(
     image_size=32,
     seed=0,
     weights="random",
+    precision="float32",
 )
 
 

@@ -3,6 +3,8 @@ and a perceptual loss that trains a Keras model in ``model.fit``."""
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -57,8 +59,8 @@ def test_equals_the_loss_of_a_stylize_run(model, style):
         weights="random",
     )
     run_losses = make_loss_fn(model, content, style, cfg)(images)
-    style_only = StyleLoss(style, LAYERS, style_layer_weights=(0.3, 0.7), feature_model=model)
-    np.testing.assert_allclose(style_only(images).numpy(), run_losses["style"].numpy(), rtol=1e-5)
+    style_only = StyleLoss(style, LAYERS, style_layer_weights=(0.3, 0.7), style_weight=1.0, feature_model=model)
+    np.testing.assert_allclose(style_only(images).numpy(), run_losses["style"].numpy(), rtol=1e-5)  # b·SL, b = 1
     both = StyleLoss(
         style,
         LAYERS,
@@ -130,6 +132,18 @@ def test_style_from_a_path_and_style_size(model, style, tmp_path):
     loss = StyleLoss(path, LAYERS, style_size=32, feature_model=model)
     assert loss.style_image.shape == (32, 24, 3)
     assert loss(batch(1)).shape == (1,)
+
+
+def test_defaults_are_the_configs(model, style):
+    defaults = StyleConfig()
+    parameters = inspect.signature(StyleLoss).parameters
+    for name in ("style_layers", "style_layer_weights", "content_layer_weights", "style_weight", "content_weight",
+                 "normalization", "weights", "seed"):  # fmt: skip
+        assert parameters[name].default == getattr(defaults, name), name
+    assert parameters["content_layers"].default == ()  # a content term only when asked for
+    loss = StyleLoss(style, LAYERS, feature_model=model)
+    assert loss.style_config.style_weight == defaults.style_weight
+    assert loss.style_config.style_terms() == {"block1_conv2": 0.5, "block2_conv2": 0.5}  # the tuned weights are the default layers'
 
 
 def test_errors(model, style):

@@ -225,11 +225,11 @@ def test_the_float16_path_runs_where_it_is_allowed(images, small_model, monkeypa
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"precision": "half"}, "unknown precision 'half'"),
-        ({"jit": "yes"}, "jit must be True, False or None"),
-        ({"scales": 0}, "scales must be a positive whole number"),
+        ({"precision": "half"}, "unknown `precision` 'half'"),
+        ({"jit": "yes"}, "`jit` must be True, False or None"),
+        ({"scales": 0}, "`scales` must be a positive whole number"),
         ({"scales": 3, "image_size": 128}, "start at 32 pixels.*at most 2 scales"),
-        ({"scales": 3, "iterations": 2, "image_size": 512}, "3 scales need at least 3 iterations"),
+        ({"scales": 3, "iterations": 2, "image_size": 512}, "`scales` 3 needs at least 3 `iterations`"),
     ],
 )
 def test_bad_speed_settings_are_config_errors(changes, message):

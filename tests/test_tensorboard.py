@@ -33,6 +33,7 @@ def small_config(**changes) -> tfstyle.StyleConfig:
         image_size=32,
         iterations=7,
         optimizer="adam",
+        precision="float32",
     )
     return tfstyle.StyleConfig(**{**settings, **changes})
 

@@ -38,7 +38,7 @@ def images():
 def config(**changes) -> StyleConfig:
     settings = dict(
         content_layers=("block3_conv3",), style_layers=LAYERS, style_weight=1e-2, optimizer="adam", learning_rate=8.0,
-        iterations=5, image_size=96, weights="random",
+        iterations=5, image_size=96, weights="random", precision="float32",
     )  # fmt: skip
     return StyleConfig(**{**settings, **changes})
 
@@ -85,7 +85,7 @@ def test_tile_geometry_rounds_to_the_stride_and_refuses_what_cannot_work():
         tile_geometry(40, None, VGG16_CONV_LAYERS)
     with pytest.raises(ConfigError, match="overlap 288 is too large for tiles of 512 pixels: give at most 256"):
         tile_geometry(512, 300, VGG16_CONV_LAYERS)
-    with pytest.raises(ConfigError, match="tile overlap needs a tile size"):
+    with pytest.raises(ConfigError, match="a `tile_overlap` needs a `tile_size`"):
         config(tile_overlap=8)
 
 
@@ -174,7 +174,7 @@ def test_a_run_that_would_not_fit_is_refused_before_it_starts_with_the_largest_s
         stylize(content, style, config(image_size=512))
     message = str(error.value)
     assert "optimizing 512x384 px needs about" in message and "GiB" in message
-    assert "the largest --image_size that fits is about" in message and "--tile " in message
+    assert "the largest `image_size` that fits is about" in message and "`tile_size` " in message
     side = int(message.split("fits is about ")[1].split(",")[0])
     assert 16 <= side < 512
 

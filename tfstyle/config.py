@@ -1,7 +1,10 @@
 """The run configuration: one frozen dataclass, validated on construction, and the presets.
 
-The CLI builds a :class:`StyleConfig` from its flags; library users build one directly, usually
-from a preset: ``preset("paper").override(iterations=30)``.
+Every field is declared with :func:`setting`: its default (the ``default`` preset's), a help text,
+its group and, where it has them, its choices and unit. The command lines generate their flags
+from these (:mod:`tfstyle.cli.flags`); library users build a config directly, usually from a
+preset: ``preset("paper").override(iterations=30)``. Messages and help texts name other settings
+in backticks (```image_size```), which the command lines print as flags (``--image_size``).
 """
 
 from __future__ import annotations
@@ -18,12 +21,22 @@ PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 GATYS_CONTENT_LAYERS = ("block4_conv2",)
 
-DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 0.1, 1e6)
+
+class _TunedWeights(tuple):
+    """The default style layer weights: a tuple that also marks "not given" (see :class:`StyleConfig`)."""
+
+    __slots__ = ()
+
+
+# Keras' VGG16 is not activation-normalized: at the start, SL_i of conv1_2, conv3_3 and conv5_3
+# are ~1e9, ~1e10 and ~1e2. These z_i make the paper's three layers count about equally.
+DEFAULT_STYLE_LAYER_WEIGHTS = _TunedWeights((1.0, 0.1, 1e6))
 
 INITS = ("content", "noise", "style")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 NORMALIZATIONS = ("mean", "paper")
 PRESERVE_COLORS = ("luminance", "histogram")
+NAMED_WEIGHTS = ("imagenet", "random")  # VGG16's weights by name; anything else is a path
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 MIN_SCALE_SIDE = 64  # coarse-to-fine passes are not made smaller than this (longest side, pixels)
 
@@ -34,66 +47,165 @@ DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "adam": 8.0, "lbfgs": 1.0}
 # 256-512 px: a step of a few grey levels. Measured here (README); the paper prints no usable value.
 PAPER_LEARNING_RATE = 3e-17
 
+# The groups the settings (and the command lines' own flags) are listed in, in this order.
+GROUPS = ("inputs and output", "the loss", "the optimizer", "creative controls", "speed", "large images and resuming")
+
+
+def setting(
+    default,
+    help: str,
+    group: str,
+    choices: Sequence[str] = (),
+    unit: str | None = None,
+    other: str | None = None,
+    flag: str | None = None,
+    off=None,
+) -> dataclasses.Field:
+    """A :class:`StyleConfig` field: ``default`` plus what a user reads about it.
+
+    ``help``: one or two sentences (other settings in backticks); ``group``: one of :data:`GROUPS`;
+    ``choices``: the values it takes; ``other``: what else it takes besides them (``"PATH"``);
+    ``unit``: of a number (``"pixels"``). For the command lines: ``flag``, the flag's name if not
+    the field's, and ``off``, the flag value that means ``None``.
+    """
+    if group not in GROUPS:
+        raise ValueError(f"unknown group {group!r}")
+    metadata = {"help": help, "group": group, "choices": tuple(choices), "unit": unit, "other": other, "flag": flag, "off": off}
+    return dataclasses.field(default=default, metadata=metadata)
+
 
 @dataclass(frozen=True)
 class StyleConfig:
-    """Everything that decides the stylized image.
-
-    The field defaults are the ``default`` preset's, except that layer weights default to equal
-    and precision to float32 (the same on every machine); ``preset("default")`` adds the tuned style
-    layer weights and ``precision="auto"`` (and is what ``stylize`` uses).
+    """Everything that decides the stylized image. ``StyleConfig()`` is the ``default`` preset.
 
     Total = a·Σ_i w_i·CL_i + b·Σ_i z_i·SL_i + tv_weight·TV, where a = ``content_weight``,
     b = ``style_weight``, w_i / z_i = ``content_layer_weights`` / ``style_layer_weights``
     (``None``: equal weights 1/n). Layers accept Keras (``block3_conv3``) or paper (``conv3_3``) names.
+
+    The default style layer weights are tuned for the default style layers: left at their default
+    with other ``style_layers``, they become ``None`` (equal weights). Weights you give are used as
+    given, one per layer. :meth:`override` with new layers and no new weights also gives equal weights.
     """
 
-    content_layers: tuple[str, ...] = ("block3_conv3",)
-    style_layers: tuple[str, ...] = PAPER_LAYERS
-    content_layer_weights: tuple[float, ...] | None = None
-    style_layer_weights: tuple[float, ...] | None = None
-    content_weight: float = 1.0
-    style_weight: float = 2.5e-3
-    tv_weight: float = 0.0
-    normalization: str = "mean"
-    init: str = "content"
-    optimizer: str = "adam"
-    learning_rate: float | None = None
-    iterations: int = 50
-    image_size: int = 512
-    seed: int = 0
-    weights: str = "imagenet"
-    device: str | None = None
-    # --- Creative controls (README "Creative controls"; masks are arguments of stylize) ----------
-    # β_s of several style images, normalized to sum to 1 (None: equal): each layer's style target
-    # is Σ_s β_s·A_s, or with style masks each style's loss in its region is weighted by β_s.
-    style_blend_weights: tuple[float, ...] | None = None
-    # The style image's linear size relative to the output: its pixel count is style_scale² times
-    # the output's (1: the same). Smaller gives smaller brush strokes.
-    style_scale: float = 1.0
-    # Keep the content's colours: "luminance" (transfer on luminance only, then the content's
-    # chroma) or "histogram" (the style's colours matched to the content's first); None: off.
-    preserve_colors: str | None = None
-    # VGG16's pooling: "max" (Keras' VGG16) or "avg" (as Gatys et al. used).
-    pooling: str = "max"
-    # The start image is (1 − t)·init + t·white noise (seeded by ``seed``), t = noise_blend in [0, 1].
-    noise_blend: float = 0.0
-    # --- Speed (docs/performance.md); none of these changes the objective ----------------------
-    # VGG16's arithmetic: "float32", "bfloat16", "float16" (GPUs only) or "auto" (per device, as
-    # measured: bfloat16 on CPUs with native bfloat16, else float32). The losses and the image stay float32.
-    precision: str = "float32"
-    # XLA-compile the step (tf.function(jit_compile=True)); None: per device, as measured (off).
-    jit: bool | None = None
-    # Coarse-to-fine: optimize at image_size / 2^(scales-1) first, upsample, refine at each doubled
-    # size up to image_size. The iterations are split over the passes, each coarser pass getting
-    # twice the next finer one's (speed.scale_iterations); 1: a single pass at image_size.
-    scales: int = 1
-    # --- Large images (README "Resuming and large images") -----------------------------------------
-    # Optimize in overlapping tiles of about this many pixels a side (rounded down to a multiple of the
-    # deepest layer's stride), the style statistics over the whole image; None: the whole image at once.
-    tile_size: int | None = None
-    # The tiles' overlap in pixels, across which they are feathered; None: a quarter of the tile.
-    tile_overlap: int | None = None
+    content_layers: tuple[str, ...] = setting(
+        ("block3_conv3",), "VGG16 layers of the content loss, Keras (block3_conv3) or paper (conv3_3) names.", "the loss"
+    )
+    style_layers: tuple[str, ...] = setting(PAPER_LAYERS, "VGG16 layers of the style loss.", "the loss")
+    content_layer_weights: tuple[float, ...] | None = setting(
+        None, "w_i, one per content layer; a zero weight skips the layer. Default: equal, 1/n each.", "the loss"
+    )
+    style_layer_weights: tuple[float, ...] | None = setting(
+        DEFAULT_STYLE_LAYER_WEIGHTS,
+        "z_i, one per style layer; a zero weight skips the layer. The default balances the default "
+        "`style_layers`; with other layers it is equal weights, 1/n each.",
+        "the loss",
+    )
+    content_weight: float = setting(1.0, "a, the weight of the content loss in Total = a·CL + b·SL + tv·TV.", "the loss")
+    style_weight: float = setting(2.5e-3, "b, the weight of the style loss in Total = a·CL + b·SL + tv·TV.", "the loss")
+    tv_weight: float = setting(
+        0.0, "tv, the weight of the total-variation smoothness term (0 keeps the paper's loss).", "the loss"
+    )
+    normalization: str = setting(
+        "mean",
+        "How the losses are normalized: mean (means over positions, the Gram matrices divided by them: the weights "
+        "mean the same at any size) or paper (the paper's plain sums).",
+        "the loss",
+        choices=NORMALIZATIONS,
+    )
+    init: str = setting(
+        "content",
+        "The starting image: content (the paper's), noise (white noise, seeded by `seed`), style, or an image file.",
+        "the optimizer",
+        choices=INITS,
+        other="PATH",
+    )
+    optimizer: str = setting(
+        "adam", "sgd (the paper's plain gradient descent), adam, or lbfgs (L-BFGS-B).", "the optimizer", choices=OPTIMIZERS
+    )
+    learning_rate: float | None = setting(
+        None, "Step size of sgd and adam (lbfgs's line search picks its own). Default: one that works for each.", "the optimizer"
+    )
+    iterations: int = setting(50, "Optimization steps.", "the optimizer")
+    image_size: int = setting(
+        512,
+        "Longest side of the output; the style image is scaled to the same number of pixels (times `style_scale` squared).",
+        "inputs and output",
+        unit="pixels",
+    )
+    seed: int = setting(0, "Random seed of the noise start (`init` noise, `noise_blend`) and of random weights.", "the optimizer")
+    weights: str = setting(
+        "imagenet",
+        "VGG16's weights: imagenet ($TFSTYLE_VGG16_WEIGHTS if set, else keras' download), random (seeded by "
+        "`seed`, for tests), or the path of vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5.",
+        "the loss",
+        choices=NAMED_WEIGHTS,
+        other="PATH",
+    )
+    device: str | None = setting(
+        None, "TensorFlow device to run on, e.g. GPU:1. Default: the first GPU, else the CPU.", "speed", other="DEVICE"
+    )
+    style_blend_weights: tuple[float, ...] | None = setting(
+        None,
+        "beta_s, one per style image, normalized to sum to 1: each layer's style target is the blend of the styles' "
+        "Gram matrices (with style masks, each style's loss in its region is weighted by beta_s). Default: equal.",
+        "creative controls",
+    )
+    style_scale: float = setting(
+        1.0,
+        "The style image's size relative to the output: its pixel count is `style_scale` squared times the output's "
+        "(0.5: half the width and height, smaller brush strokes; 2: larger ones).",
+        "creative controls",
+    )
+    preserve_colors: str | None = setting(
+        None,
+        "Keep the content's colours: luminance (transfer the style on the luminance only, then the content's colour; "
+        "Gatys et al. 2017) or histogram (the style image's colours matched to the content's first). Default: off.",
+        "creative controls",
+        choices=PRESERVE_COLORS,
+    )
+    pooling: str = setting(
+        "max",
+        "VGG16's pooling: max (as trained) or avg (average pooling, as Gatys et al. used).",
+        "creative controls",
+        choices=POOLINGS,
+    )
+    noise_blend: float = setting(
+        0.0, "Start from (1 − t)·`init` + t·white noise (seeded by `seed`), t in [0, 1].", "creative controls"
+    )
+    precision: str = setting(
+        "auto",
+        "Arithmetic of VGG16's layers (the losses and the image stay float32): float32; bfloat16 (about 4x faster "
+        "on CPUs with AVX512-BF16 or AMX); float16 (GPUs only); auto: the fastest measured for the device "
+        "(bfloat16 on CPUs that have it, else float32).",
+        "speed",
+        choices=PRECISIONS,
+    )
+    jit: bool | None = setting(
+        None, "XLA-compile the optimization step. Default: per device, as measured (off on CPUs).", "speed"
+    )
+    scales: int = setting(
+        1,
+        "Coarse-to-fine passes: optimize at `image_size`/2^(N-1) first, upsample, and refine at each doubled size up "
+        "to `image_size`; the iterations are split over the passes, each coarser pass getting twice the next finer "
+        "one's. 1: one pass at full size.",
+        "speed",
+    )
+    tile_size: int | None = setting(
+        None,
+        "Optimize in overlapping tiles of about this many pixels a side (rounded down to a multiple of the deepest "
+        "layer's stride), feathered across the overlaps, with the style statistics of the whole image: a large image "
+        "in modest memory. Default: no tiles, the whole image at once.",
+        "large images and resuming",
+        unit="pixels",
+        flag="tile",
+        off=0,
+    )
+    tile_overlap: int | None = setting(
+        None,
+        "Overlap of the tiles, across which they are feathered. Default: a quarter of the tile.",
+        "large images and resuming",
+        unit="pixels",
+    )
 
     def __post_init__(self) -> None:
         for kind in ("content", "style"):
@@ -105,29 +217,34 @@ class StyleConfig:
                 raise ConfigError(f"{kind} layers are listed twice: {', '.join(layers)}")
             object.__setattr__(self, f"{kind}_layers", names)
             weights = getattr(self, f"{kind}_layer_weights")
+            if isinstance(weights, _TunedWeights):  # left at the default: tuned for the default layers only
+                if names != PAPER_LAYERS:
+                    object.__setattr__(self, f"{kind}_layer_weights", None)
+                continue
             if weights is not None:
-                weights = tuple(_to_float(f"{kind} layer weight", w) for w in weights)
+                what = f"each of `{kind}_layer_weights`"
+                weights = tuple(_to_float(what, w) for w in weights)
                 if len(weights) != len(names):
                     raise ConfigError(
                         f"{len(weights)} {kind} layer weights given for {len(names)} {kind} layers "
                         f"({', '.join(names)}); give one weight per layer"
                     )
                 for w in weights:
-                    _check_number(f"{kind} layer weight", w, minimum=0.0)
+                    _check_number(what, w, minimum=0.0)
                 object.__setattr__(self, f"{kind}_layer_weights", weights)
-        _check_number("content weight (a)", self.content_weight, minimum=0.0)
-        _check_number("style weight (b)", self.style_weight, minimum=0.0)
-        _check_number("tv weight", self.tv_weight, minimum=0.0)
+        _check_number("`content_weight`", self.content_weight, minimum=0.0)
+        _check_number("`style_weight`", self.style_weight, minimum=0.0)
+        _check_number("`tv_weight`", self.tv_weight, minimum=0.0)
         if self.learning_rate is not None:
-            _check_number("learning rate", self.learning_rate, minimum=0.0, strict=True)
-        _check_int("iterations", self.iterations)
-        _check_int("image size", self.image_size)
-        _check_choice("normalization", self.normalization, NORMALIZATIONS)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+            _check_number("`learning_rate`", self.learning_rate, minimum=0.0, strict=True)
+        _check_int("`iterations`", self.iterations)
+        _check_int("`image_size`", self.image_size)
+        _check_choice("`normalization`", self.normalization, NORMALIZATIONS)
+        _check_choice("`optimizer`", self.optimizer, OPTIMIZERS)
         if not isinstance(self.init, str) or not self.init:
-            raise ConfigError(f"init must be one of {', '.join(INITS)} or an image path, got {self.init!r}")
+            raise ConfigError(f"`init` must be one of {', '.join(INITS)} or an image path, got {self.init!r}")
         if not self.content_terms() and not self.style_terms():
-            raise ConfigError("no loss term is left: every layer weight (or both a and b) is zero")
+            raise ConfigError("no loss term is left: every layer weight (or both `content_weight` and `style_weight`) is zero")
         self._check_controls()
         self._check_speed()
         self._check_tiles()
@@ -135,12 +252,12 @@ class StyleConfig:
     def _check_tiles(self) -> None:
         """Validate the tiling (whether the tile suits the layers is checked when the run starts)."""
         if self.tile_size is not None:
-            _check_int("tile size", self.tile_size)
+            _check_int("`tile_size`", self.tile_size)
         if self.tile_overlap is not None:
             if isinstance(self.tile_overlap, bool) or not isinstance(self.tile_overlap, int) or self.tile_overlap < 0:
-                raise ConfigError(f"tile overlap must be 0 or a positive whole number, got {self.tile_overlap!r}")
+                raise ConfigError(f"`tile_overlap` must be 0 or a positive whole number, got {self.tile_overlap!r}")
             if self.tile_size is None:
-                raise ConfigError("a tile overlap needs a tile size")
+                raise ConfigError("a `tile_overlap` needs a `tile_size`")
 
     def _check_controls(self) -> None:
         """Validate (and normalize the blend weights of) the creative controls."""
@@ -148,34 +265,35 @@ class StyleConfig:
             weights = self.style_blend_weights
             if isinstance(weights, str):
                 weights = [w for w in weights.split(",") if w.strip()]
-            blend = tuple(_to_float("style blend weight", w) for w in weights)
+            what = "each of `style_blend_weights`"
+            blend = tuple(_to_float(what, w) for w in weights)
             for w in blend:
-                _check_number("style blend weight", w, minimum=0.0)
+                _check_number(what, w, minimum=0.0)
             if not blend or sum(blend) <= 0:
-                raise ConfigError(f"style blend weights must have a positive sum, got {', '.join(map(str, blend)) or 'none'}")
+                raise ConfigError(f"`style_blend_weights` must have a positive sum, got {', '.join(map(str, blend)) or 'none'}")
             object.__setattr__(self, "style_blend_weights", tuple(w / sum(blend) for w in blend))
-        _check_number("style scale", self.style_scale, minimum=0.0, strict=True)
+        _check_number("`style_scale`", self.style_scale, minimum=0.0, strict=True)
         if self.preserve_colors is not None:
-            _check_choice("preserve_colors mode", self.preserve_colors, PRESERVE_COLORS)
-        _check_choice("pooling", self.pooling, POOLINGS)
-        _check_number("noise blend", self.noise_blend, minimum=0.0)
+            _check_choice("`preserve_colors` mode", self.preserve_colors, PRESERVE_COLORS)
+        _check_choice("`pooling`", self.pooling, POOLINGS)
+        _check_number("`noise_blend`", self.noise_blend, minimum=0.0)
         if self.noise_blend > 1:
-            raise ConfigError(f"noise blend must be between 0 and 1, got {self.noise_blend:g}")
+            raise ConfigError(f"`noise_blend` must be between 0 and 1, got {self.noise_blend:g}")
 
     def _check_speed(self) -> None:
         """Validate the speed settings (whether float16 has a GPU is checked when the run starts)."""
-        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("`precision`", self.precision, PRECISIONS)
         if self.jit is not None and not isinstance(self.jit, bool):
-            raise ConfigError(f"jit must be True, False or None (per device), got {self.jit!r}")
-        _check_int("scales", self.scales)
+            raise ConfigError(f"`jit` must be True, False or None (per device), got {self.jit!r}")
+        _check_int("`scales`", self.scales)
         if self.scales > self.iterations:
             raise ConfigError(
-                f"{self.scales} scales need at least {self.scales} iterations (one per scale), got {self.iterations}"
+                f"`scales` {self.scales} needs at least {self.scales} `iterations` (one per scale), got {self.iterations}"
             )
         if self.scales > 1 and self.image_size / 2 ** (self.scales - 1) < MIN_SCALE_SIDE:
             most = 1 + max(0, math.floor(math.log2(self.image_size / MIN_SCALE_SIDE)))
             raise ConfigError(
-                f"{self.scales} scales at image size {self.image_size} would start at "
+                f"`scales` {self.scales} at `image_size` {self.image_size} would start at "
                 f"{self.image_size / 2 ** (self.scales - 1):g} pixels; the first pass needs at least {MIN_SCALE_SIDE} "
                 f"(use at most {most} scale{'s' if most > 1 else ''} at this size)"
             )
@@ -212,7 +330,7 @@ class StyleConfig:
         return DEFAULT_LEARNING_RATES[self.optimizer]
 
     def override(self, **changes) -> StyleConfig:
-        """A copy with ``changes`` applied. New layers without new weights get equal weights."""
+        """A copy with ``changes`` applied. New layers without new weights get equal weights (``None``)."""
         for kind in ("content", "style"):
             if f"{kind}_layers" in changes and f"{kind}_layer_weights" not in changes:
                 changes[f"{kind}_layer_weights"] = None
@@ -256,26 +374,26 @@ def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
 
 
 PRESETS: dict[str, StyleConfig] = {
-    # Keras' VGG16 is not activation-normalized: at the start, SL_i of conv1_2, conv3_3 and conv5_3
-    # are ~1e9, ~1e10 and ~1e2. These z_i make the paper's three layers count about equally.
-    # b = 2.5e-3: at 256 and 512 px the result reaches the TF tutorial's 1,000-step style distance
-    # while keeping more of the photo (docs/performance.md). precision "auto": bfloat16 where the
-    # CPU has it (about 4x faster steps here, the same picture). One scale: coarse-to-fine lost
-    # content for the time it saved.
-    "default": StyleConfig(style_layer_weights=DEFAULT_STYLE_LAYER_WEIGHTS, precision="auto"),
-    # Yu & Chang: conv1_2, conv3_3, conv5_3 for both losses, a=1, b=10, plain sums, gradient descent
-    # from the content image.
+    # The field defaults. b = 2.5e-3: at 256 and 512 px the result reaches the TF tutorial's 1,000-step
+    # style distance while keeping more of the photo (docs/performance.md). precision "auto": bfloat16
+    # where the CPU has it (about 4x faster steps here, the same picture). One scale: coarse-to-fine
+    # lost content for the time it saved.
+    "default": StyleConfig(),
+    # Yu & Chang: conv1_2, conv3_3, conv5_3 for both losses (equal weights), a=1, b=10, plain sums,
+    # gradient descent from the content image; float32 everywhere, as published.
     "paper": StyleConfig(
         content_layers=PAPER_LAYERS,
         style_layers=PAPER_LAYERS,
+        style_layer_weights=None,
         content_weight=1.0,
         style_weight=10.0,
         normalization="paper",
         init="content",
         optimizer="sgd",
         iterations=200,
+        precision="float32",
     ),
-    # Gatys et al. 2016: style conv1_1..conv5_1, content conv4_2, white noise, L-BFGS.
+    # Gatys et al. 2016: style conv1_1..conv5_1, content conv4_2, white noise, L-BFGS; float32.
     "gatys": StyleConfig(
         content_layers=GATYS_CONTENT_LAYERS,
         style_layers=GATYS_STYLE_LAYERS,
@@ -284,7 +402,15 @@ PRESETS: dict[str, StyleConfig] = {
         init="noise",
         optimizer="lbfgs",
         iterations=300,
+        precision="float32",
     ),
+}
+
+# What each preset is, for the command lines' --preset.
+PRESET_NOTES = {
+    "default": "the paper's layers, tuned for a good image in few iterations",
+    "paper": "Yu & Chang as published (conv1_2, conv3_3, conv5_3; a=1, b=10; plain sums; gradient descent)",
+    "gatys": "Gatys et al. (style conv1_1..conv5_1, content conv4_2; noise start; L-BFGS)",
 }
 
 

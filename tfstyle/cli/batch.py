@@ -9,24 +9,20 @@ failed, and the exit status is 1 if any failed. With several GPUs (or ``--device
 :class:`tfstyle.StyleConfig` and calls :func:`tfstyle.scale.folder.stylize_folder`.
 
 The flags live in their own ``FlagValues`` (``tfstyle.run`` and ``tfstyle.export`` may share a
-process with this one). The settings flags are ``tfstyle.run``'s, copied, so both take the same.
+process with this one). The settings flags are generated from the config's fields, as
+``tfstyle.run``'s are (:mod:`tfstyle.cli.flags`), so both take the same.
 """
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 
 from absl import flags
 
-from tfstyle.cli.common import (
-    exit_status,
-    fail,
-    import_tensorflow_quietly,
-    parse_own_flags,
-    quiet_on_a_closed_pipe,
-)
+from tfstyle.cli.command import Command
+from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe, style_paths
+from tfstyle.cli.flags import FIELDS, config_from_flags
 
 
 def _cluster():
@@ -43,8 +39,7 @@ def _cluster():
 # A MultiWorkerMirroredStrategy must exist before TensorFlow starts its devices: made at start-up.
 _CLUSTER = import_tensorflow_quietly(at_start=_cluster)
 
-from tfstyle.cli import run as single  # noqa: E402 - after the quiet import above; its settings flags are copied
-from tfstyle.errors import ConfigError, ImageError, TfstyleError  # noqa: E402
+from tfstyle.errors import ConfigError, ImageError, TfstyleError  # noqa: E402 - after the quiet import above
 from tfstyle.scale.distribute import strategy_for  # noqa: E402
 from tfstyle.scale.folder import (  # noqa: E402
     FolderInterrupted,
@@ -55,32 +50,37 @@ from tfstyle.scale.folder import (  # noqa: E402
 )
 
 FLAGS = flags.FlagValues()
-
-# tfstyle.run's flags that are about one run's files, not the settings: not taken here.
-_NOT_FOR_FOLDERS = (
-    "content", "output", "save_every", "print_every", "logdir", "content_mask", "style_masks",
-    "checkpoint_every", "checkpoint_dir", "resume",
-)  # fmt: skip
-for _flag in single.FLAGS.get_flags_for_module(single):
-    if _flag.name not in _NOT_FOR_FOLDERS:
-        FLAGS[_flag.name] = copy.deepcopy(_flag)
+COMMAND = Command(
+    "python -m tfstyle.batch",
+    "(--content_dir=FOLDER | --content_glob=GLOB | --content_list=FILE) --style=PAINTING --output_dir=FOLDER [flags]",
+    "Stylizes every image of a folder, a glob or a list file into --output_dir, several images per step and "
+    "over every GPU. An image whose output exists is skipped, so the same command continues a stopped run; an "
+    "image that fails is reported and the others go on (exit status 1 if any failed).",
+    FLAGS,
+)
 
 # fmt: off
-flags.DEFINE_string("content_dir", None, "Folder of content images (the image files in it, not in its subfolders).", flag_values=FLAGS)
-flags.DEFINE_string("content_glob", None, "Glob of content images, e.g. 'photos/**/*.jpg' (quote it; ** recurses).", flag_values=FLAGS)
-flags.DEFINE_string("content_list", None, "File listing content images, one path a line (relative to the file's folder; "
-                    "# starts a comment).", flag_values=FLAGS)
-flags.DEFINE_string("output_dir", None, "Folder for the results, <name>.<format> each (created if missing). Required.", flag_values=FLAGS)
-flags.DEFINE_enum("format", "png", ["png", "jpg"], "Format of the results.", flag_values=FLAGS)
-flags.DEFINE_integer("batch_size", None, "Images optimized together per step, split over the devices (default: 4 per device). "
-                     "Images whose size after scaling differs run in different batches.", flag_values=FLAGS)
-flags.DEFINE_string("devices", "auto", "Where to run: auto (every GPU, else the CPU), one (the first device), or a comma-separated "
-                    "list such as GPU:0,GPU:1. Several devices spread each batch with MirroredStrategy; TF_CONFIG naming several "
-                    "machines uses MultiWorkerMirroredStrategy (run the same command on each). lbfgs runs on one device.", flag_values=FLAGS)
-flags.DEFINE_bool("overwrite", False, "Stylize images whose output exists too (by default they are skipped, which resumes a "
-                  "stopped run).", flag_values=FLAGS)
+COMMAND.own("inputs and output", flags.DEFINE_string, "content_dir", None, "Folder of content images (the image files in "
+            "it, not in its subfolders).", "FOLDER")
+COMMAND.own("inputs and output", flags.DEFINE_string, "content_glob", None, "Glob of content images, e.g. 'photos/**/*.jpg' "
+            "(quote it; ** recurses).", "GLOB")
+COMMAND.own("inputs and output", flags.DEFINE_string, "content_list", None, "File listing content images, one path a line "
+            "(relative to the file's folder; # starts a comment).", "FILE")
+COMMAND.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is transferred, "
+            "or comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)
+COMMAND.own("inputs and output", flags.DEFINE_string, "output_dir", None, "Folder for the results, <name>.<format> each "
+            "(created if missing).", "FOLDER", required=True)
+COMMAND.own("inputs and output", flags.DEFINE_enum, "format", "png", "Format of the results.", "png|jpg", enum_values=["png", "jpg"])
+COMMAND.settings(name for name in FIELDS if name != "device")  # --devices decides where
+COMMAND.own("speed", flags.DEFINE_integer, "batch_size", None, "Images optimized together per step, split over the devices "
+            "(default: 4 per device). Images whose size after scaling differs run in different batches.", "N")
+COMMAND.own("speed", flags.DEFINE_string, "devices", "auto", "Where to run: auto (every GPU, else the CPU), one (the first "
+            "device), or a comma-separated list such as GPU:0,GPU:1. Several devices spread each batch with "
+            "MirroredStrategy; TF_CONFIG naming several machines uses MultiWorkerMirroredStrategy (run the same command on "
+            "each). lbfgs runs on one device.", "auto|one|DEVICE,...")
+COMMAND.own("large images and resuming", flags.DEFINE_bool, "overwrite", False, "Stylize images whose output exists too (by "
+            "default they are skipped, which resumes a stopped run).")
 # fmt: on
-flags.mark_flags_as_required(["output_dir"], flag_values=FLAGS)
 
 
 def main(argv: list[str]) -> int:
@@ -88,11 +88,11 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         return fail(f"unexpected argument(s): {' '.join(argv[1:])} (flags look like --content_dir=photos)")
     try:
-        config = single.config_from_flags(FLAGS)
+        config = config_from_flags(FLAGS)
         if FLAGS.batch_size is not None and FLAGS.batch_size < 1:
             raise ConfigError(f"--batch_size must be 1 or more, got {FLAGS.batch_size}")
         sources = find_images(FLAGS.content_dir, FLAGS.content_glob, FLAGS.content_list)
-        styles = single.style_paths(FLAGS.style)
+        styles = style_paths(FLAGS.style)
         for path in styles:
             if not Path(path).exists():
                 raise ImageError(f"style image not found: {path}")
@@ -133,7 +133,7 @@ def _counts(summary: FolderSummary) -> str:
 
 def parse_flags(argv: list[str]) -> list[str]:
     """absl's parsing into this module's flags; ``--help`` answered, a flag error in one line."""
-    return parse_own_flags(FLAGS, argv, __doc__)
+    return COMMAND.parse(argv)
 
 
 def cli(argv: list[str]) -> int:

@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -39,38 +40,19 @@ def import_tensorflow_quietly(at_start: Callable[[], T] | None = None) -> T | No
 
 
 def fail(message: str) -> int:
-    """Print ``tfstyle: error: <message>`` on stderr; return the exit status 1."""
-    print(f"tfstyle: error: {message}", file=sys.stderr)
+    """Print ``tfstyle: error: <message>`` on stderr, the settings it names in backticks written as
+    their flags (``image_size`` → ``--image_size``); return the exit status 1."""
+    from tfstyle.cli.flags import flag_text
+
+    print(f"tfstyle: error: {flag_text(message)}", file=sys.stderr)
     return 1
 
 
-HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull", "-?")
-
-
-def parse_float(flag: str, text: str) -> float:
-    """``text`` as a float, or a :class:`ConfigError` naming ``flag``."""
-    from tfstyle.errors import ConfigError
-
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{flag}: {text!r} is not a number") from None
-
-
-def parse_own_flags(values, argv: list[str], usage: str | None) -> list[str]:
-    """Parse ``argv`` into a module's own ``absl.flags.FlagValues``: ``--help`` prints ``usage`` and
-    the flags (status 0), a flag error is one line (status 1)."""
-    from absl import flags
-
-    if values.is_parsed():
-        values.unparse_flags()
-    if any(arg in HELP_FLAGS for arg in argv[1:]):
-        print(f"{(usage or '').strip()}\n\nflags:\n{values.get_help()}")
-        raise SystemExit(0)
-    try:
-        return values(argv)
-    except flags.Error as err:
-        raise SystemExit(fail(str(err))) from None
+def style_paths(text: str) -> list[str]:
+    """``--style``: one path, or comma-separated paths (a file whose name holds a comma is one path)."""
+    if Path(text).exists():
+        return [text]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def exit_status(run) -> int:

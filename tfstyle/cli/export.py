@@ -2,8 +2,9 @@
 
 Writes the VGG16 feature extractor (signatures ``features`` and ``gram``), or with ``--stylizer``
 the whole style transfer (``stylize(content, style, iterations)`` plus those two). Only reads
-flags: it builds plain settings and calls :mod:`tfstyle.pipelines.savedmodel`. Errors a user can cause print
-one line on stderr and exit with status 1.
+flags: it builds a :class:`tfstyle.StyleConfig` from them (:mod:`tfstyle.cli.flags`) and calls
+:mod:`tfstyle.pipelines.savedmodel`. Errors a user can cause print one line on stderr and exit
+with status 1.
 
 The flags live in their own ``FlagValues``, not absl's global ``FLAGS``: ``--output``,
 ``--weights`` and the rest share names with ``tfstyle.run``'s, and both modules may be imported
@@ -16,68 +17,48 @@ import sys
 
 from absl import flags
 
-from tfstyle.cli.common import (
-    exit_status,
-    fail,
-    import_tensorflow_quietly,
-    parse_float,
-    parse_own_flags,
-    quiet_on_a_closed_pipe,
-)
+from tfstyle.cli.command import Command
+from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe
+from tfstyle.cli.flags import config_from_flags, flag_name
 
 import_tensorflow_quietly()
 
-from tfstyle.config import PRESETS, preset  # noqa: E402
+from tfstyle.config import INITS  # noqa: E402
 from tfstyle.errors import ConfigError, TfstyleError  # noqa: E402
-from tfstyle.objective.losses import NORMALIZATIONS  # noqa: E402
 from tfstyle.pipelines import savedmodel  # noqa: E402 - after the quiet import above
 
-FLAGS = flags.FlagValues()
-
-# fmt: off
-flags.DEFINE_string("output", None, "Directory to write the SavedModel to, e.g. saved_models/vgg16_features. Required. "
-                    "It may be missing, empty or an earlier tfstyle export (which is replaced); anything else is refused.", flag_values=FLAGS)
-flags.DEFINE_list("layers", None, "Comma-separated VGG16 layers to export, paper (conv3_3) or Keras (block3_conv3) names. "
-                  "Default: every layer the --preset uses.", flag_values=FLAGS)
-flags.DEFINE_string("weights", None, "VGG16 weights: a path to vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, 'imagenet' "
-                    "($TFSTYLE_VGG16_WEIGHTS if set, else keras' download) or 'random' (seeded, for tests). Default: imagenet.", flag_values=FLAGS)
-flags.DEFINE_integer("seed", None, "Seed of --weights=random (and of the stylizer's noise init). Default 0.", flag_values=FLAGS)
-flags.DEFINE_enum("preset", "default", list(PRESETS), "Settings to start from: the default layers, the Gram normalization and, "
-                  "with --stylizer, everything baked into the stylizer; the flags below override them.", flag_values=FLAGS)
-flags.DEFINE_enum("normalization", None, list(NORMALIZATIONS), "Loss normalization: mean (Gram divided by height*width) or paper "
-                  "(plain sums). Default: the preset's.", flag_values=FLAGS)
-flags.DEFINE_bool("stylizer", False, "Export the whole style transfer: a 'stylize(content, style, iterations)' signature that runs "
-                  "the optimization loop inside the graph, with the preset's settings (and the flags below) baked in.", flag_values=FLAGS)
-# Baked into the stylizer (--stylizer only), as in tfstyle.run.
-flags.DEFINE_list("content_layers", None, "Stylizer: comma-separated VGG16 layers for the content loss.", flag_values=FLAGS)
-flags.DEFINE_list("style_layers", None, "Stylizer: comma-separated VGG16 layers for the style loss.", flag_values=FLAGS)
-flags.DEFINE_list("content_layer_weights", None, "Stylizer: comma-separated w_i, one per content layer.", flag_values=FLAGS)
-flags.DEFINE_list("style_layer_weights", None, "Stylizer: comma-separated z_i, one per style layer.", flag_values=FLAGS)
-flags.DEFINE_float("content_weight", None, "Stylizer: a in Total = a*CL + b*SL.", flag_values=FLAGS)
-flags.DEFINE_float("style_weight", None, "Stylizer: b in Total = a*CL + b*SL.", flag_values=FLAGS)
-flags.DEFINE_float("tv_weight", None, "Stylizer: weight of the total-variation term.", flag_values=FLAGS)
-flags.DEFINE_enum("init", None, ["content", "noise", "style"], "Stylizer: the starting image (default: the preset's).", flag_values=FLAGS)
-flags.DEFINE_enum("optimizer", None, list(savedmodel.STYLIZER_OPTIMIZERS), "Stylizer: sgd or adam, run inside the graph. "
-                  "Default: the preset's, or adam where the preset uses lbfgs (which cannot run in a graph).", flag_values=FLAGS)
-flags.DEFINE_float("learning_rate", None, "Stylizer: step size of sgd or adam (default: the library's for that optimizer).", flag_values=FLAGS)
-# fmt: on
-flags.mark_flags_as_required(["output"], flag_values=FLAGS)
-
-_STYLIZER_FLAGS = (
-    "content_layers", "style_layers", "content_weight", "style_weight", "tv_weight", "init", "optimizer", "learning_rate",
+# The settings the feature export uses too; the others are baked into the stylizer only.
+FEATURE_SETTINGS = ("normalization", "weights", "seed")
+STYLIZER_SETTINGS = (
+    "content_layers", "style_layers", "content_layer_weights", "style_layer_weights", "content_weight", "style_weight",
+    "tv_weight", "init", "optimizer", "learning_rate", "pooling",
 )  # fmt: skip
 
+FLAGS = flags.FlagValues()
+COMMAND = Command(
+    "python -m tfstyle.export",
+    "--output=FOLDER [--stylizer] [flags]",
+    "Writes VGG16's features and Gram matrices as a SavedModel (signatures features and gram) that plain "
+    "TensorFlow loads, or with --stylizer the whole style transfer (a stylize(content, style, iterations) "
+    "signature with the settings baked in). A bad input is one line and exit status 1.",
+    FLAGS,
+)
 
-def stylizer_config_from_flags(values: flags.FlagValues = FLAGS):
-    """The preset with the flags given applied; lbfgs (the preset's, not asked for) becomes adam."""
-    changes = {name: values[name].value for name in (*_STYLIZER_FLAGS, "weights", "seed", "normalization") if values[name].present}
-    for name in ("content_layer_weights", "style_layer_weights"):
-        if values[name].present:
-            changes[name] = tuple(parse_float(f"--{name}", item) for item in values[name].value)
-    config = preset(values.preset).override(**changes)
-    if config.optimizer not in savedmodel.STYLIZER_OPTIMIZERS and not values["optimizer"].present:
-        config = config.override(optimizer="adam")
-    return config
+# fmt: off
+COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Folder to write the SavedModel to, e.g. "
+            "saved_models/vgg16_features. It may be missing, empty or an earlier tfstyle export (which is replaced); "
+            "anything else is refused.", "FOLDER", required=True)
+COMMAND.own("inputs and output", flags.DEFINE_list, "layers", None, "VGG16 layers the feature export outputs, paper (conv3_3) "
+            "or Keras (block3_conv3) names. Default: every layer the --preset uses.", "NAME,...")
+COMMAND.own("inputs and output", flags.DEFINE_bool, "stylizer", False, "Export the whole style transfer: a 'stylize(content, "
+            "style, iterations)' signature that runs the optimization inside the graph with the --preset's settings and "
+            "the settings flags given baked in (the optimizer sgd or adam: the preset's lbfgs becomes adam).")
+COMMAND.settings(
+    (*FEATURE_SETTINGS, *STYLIZER_SETTINGS),
+    choices={"optimizer": savedmodel.STYLIZER_OPTIMIZERS, "init": INITS},
+    preset_help=" (the feature export takes its layers and normalization from it; --stylizer everything)",
+)
+# fmt: on
 
 
 def main(argv: list[str]) -> int:
@@ -95,25 +76,25 @@ def main(argv: list[str]) -> int:
 
 
 def _export_features() -> str:
-    given = [f"--{name}" for name in (*_STYLIZER_FLAGS, "content_layer_weights", "style_layer_weights") if FLAGS[name].present]
+    given = [f"--{flag_name(name)}" for name in STYLIZER_SETTINGS if FLAGS[flag_name(name)].present]
     if given:
         raise ConfigError(f"{', '.join(given)}: stylizer settings, for --stylizer exports only; add --stylizer or leave them out")
-    settings = preset(FLAGS.preset)
+    settings = config_from_flags(FLAGS)
     layers = FLAGS.layers if FLAGS["layers"].present else settings.layers_in_use()
-    normalization = FLAGS.normalization or settings.normalization
-    seed = settings.seed if FLAGS.seed is None else FLAGS.seed
-    path = savedmodel.export_features(FLAGS.output, layers, FLAGS.weights or settings.weights, normalization, seed)
+    path = savedmodel.export_features(FLAGS.output, layers, settings.weights, settings.normalization, settings.seed)
     info = savedmodel.read_export_info(path) or {}
     return (
         f"wrote the feature extractor to {FLAGS.output}: signatures features, gram; layers {', '.join(info.get('layers', []))}; "
-        f"{normalization} Gram normalization; weights {info.get('weights', '?')}"
+        f"{settings.normalization} Gram normalization; weights {info.get('weights', '?')}"
     )
 
 
 def _export_stylizer() -> str:
     if FLAGS["layers"].present:
         raise ConfigError("--layers is for the feature export; with --stylizer use --content_layers and --style_layers")
-    config = stylizer_config_from_flags()
+    config = config_from_flags(FLAGS)
+    if config.optimizer not in savedmodel.STYLIZER_OPTIMIZERS and not FLAGS["optimizer"].present:
+        config = config.override(optimizer="adam")  # the preset's lbfgs cannot run in a graph
     path = savedmodel.export_stylizer(FLAGS.output, config)
     info = savedmodel.read_export_info(path) or {}
     return (
@@ -125,7 +106,7 @@ def _export_stylizer() -> str:
 
 def parse_flags(argv: list[str]) -> list[str]:
     """absl's parsing into this module's flags; ``--help`` answered, a flag error in one line."""
-    return parse_own_flags(FLAGS, argv, __doc__)
+    return COMMAND.parse(argv)
 
 
 def cli(argv: list[str]) -> int:

@@ -82,7 +82,7 @@ def prepare_batch(
         if image.shape != scaled[0].shape:
             (h0, w0), (h, w) = scaled[0].shape[:2], image.shape[:2]
             raise ImageError(
-                f"the content images of a batch must have the same size after scaling to --image_size "
+                f"the content images of a batch must have the same size after scaling to `image_size` "
                 f"{config.image_size}: image 1 is {w0}x{h0} and image {index} is {w}x{h}; crop or resize them "
                 "to one aspect ratio, or stylize them separately"
             )
@@ -104,12 +104,12 @@ def prepare_images(
         what = "style image" if len(styles) == 1 else f"style image {index + 1}"
         named.append((what, imageio.resize_to_area(imageio.load_image(source, what), area)))
     layers = list(layers or config.layers_in_use())
-    scale = f" and --style_scale {config.style_scale:g}" if config.style_scale != 1 else ""
+    scale = f" and `style_scale` {config.style_scale:g}" if config.style_scale != 1 else ""
     for what, array in named:
         is_style = what != "content image"
         check_image_size(
-            array.shape, layers, what, f"raise --image_size{' or --style_scale' if is_style and scale else ''} or use shallower layers",
-            context=f" after scaling to --image_size {config.image_size}{scale if is_style else ''}",
+            array.shape, layers, what, f"raise `image_size`{' or `style_scale`' if is_style and scale else ''} or use shallower layers",
+            context=f" after scaling to `image_size` {config.image_size}{scale if is_style else ''}",
         )
     style_images = [array for _, array in named[1:]]
     return content_image, style_images if isinstance(style, (list, tuple)) else style_images[0]
@@ -141,7 +141,7 @@ def _initial_image(init: str, content: np.ndarray, style: np.ndarray, seed: int)
     try:
         return imageio.resize(imageio.load_image(init, "init image"), shape)
     except ImageError as err:
-        raise ImageError(f"{err} (--init takes {', '.join(INITS)} or an image path)") from None
+        raise ImageError(f"{err} (`init` takes {', '.join(INITS)} or an image path)") from None
 
 
 def resized_start(start_image: ImageBatch, shape: Sequence[int]) -> np.ndarray:

@@ -324,7 +324,7 @@ def _optimize(
         if np.isfinite(initial["total"]):
             message = (
                 f"the loss became {bad.value} at iteration {len(recorder.rows) + 1}; stopped and kept the last "
-                "image with a finite loss (try a smaller --learning_rate or smaller weights)"
+                "image with a finite loss (try a smaller `learning_rate` or smaller weights)"
             )
         else:
             message = f"the loss of the starting image is already {bad.value}; lower the weights (a, b, tv)"
@@ -618,7 +618,7 @@ def _out_of_memory(content: ContentLike, config: StyleConfig) -> Exception:
         shape = (max(1, round(height * scale)), max(1, round(width * scale)))
         device = pick_device(config.device)
     except Exception:  # noqa: BLE001 - the inputs were read before; any failure here gets the plain message
-        return MemoryLimitError("out of memory; lower --image_size or the batch, or use --tile (overlapping tiles)")
+        return MemoryLimitError("out of memory; lower `image_size` or the batch, or use `tile_size` (overlapping tiles)")
     batch = 1 if config.optimizer == "lbfgs" else len(contents)
     return memory.out_of_memory_error(
         shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device

@@ -98,7 +98,7 @@ def resolve_weights(weights: str | os.PathLike | None) -> str:
 
 
 _HOW_TO_PASS_WEIGHTS = (
-    "Pass the keras file vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 with --weights PATH "
+    "Pass the keras file vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 as `weights` (its path) "
     f"or ${WEIGHTS_ENV}, or leave both unset to let keras download it."
 )
 

@@ -281,14 +281,14 @@ def message(
     hints = []
     side = largest_side(found.shape, layers, found.available, found.batch, found.tile_size, content_layers, bytes_per_value)
     if side >= 16 and side < max(height, width):
-        hints.append(f"the largest --image_size that fits is about {side}")
+        hints.append(f"the largest `image_size` that fits is about {side}")
     if found.batch > 1:
         hints.append("a smaller batch needs less")
     tile = largest_tile(found.shape, layers, found.available, found.batch, content_layers, bytes_per_value)
     if tile and (not found.tile_size or tile < found.tile_size):
         tile = min(tile, _round_down(max(height, width) // 2, 64) or tile, 1024)
         needed = run_bytes(found.shape, layers, found.batch, tile, content_layers, bytes_per_value)
-        hints.append(f"or --tile {tile} optimizes it in overlapping tiles (about {needed / GIB:.1f} GiB)")
+        hints.append(f"or `tile_size` {tile} optimizes it in overlapping tiles (about {needed / GIB:.1f} GiB)")
     elif not tile:
         hints.append("even tiles need more than that: free some memory")
     return f"{head}; {', '.join(hints)}" if hints else head

@@ -18,11 +18,13 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from tfstyle.config import PAPER_LAYERS, StyleConfig
+from tfstyle.config import StyleConfig
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
 from tfstyle.network.features import build_feature_model, check_image_size
 from tfstyle.objective.losses import combined_loss, gram_matrix
+
+_DEFAULT = StyleConfig()  # StyleLoss's defaults are the config's (the default preset's)
 
 
 class StyleLoss(keras.layers.Layer):
@@ -30,8 +32,9 @@ class StyleLoss(keras.layers.Layer):
 
     ``style`` is anything :func:`tfstyle.load_image` reads; ``style_size`` scales its longer side
     first (``None``: as given; match the scale of the images you will pass). Layers take Keras or
-    paper names; layer weights default to 1/n each; ``content_layers`` are only used when
-    ``call`` gets a content batch. ``weights`` is ``"imagenet"``, a path to the keras VGG16 notop
+    paper names; the defaults are :class:`tfstyle.StyleConfig`'s (the tuned style layer weights go
+    with the default style layers; other layers weigh 1/n each), except that there are no content
+    layers unless given: ``content_layers`` are only used when ``call`` gets a content batch. ``weights`` is ``"imagenet"``, a path to the keras VGG16 notop
     file or ``"random"`` (seeded by ``seed``); pass ``feature_model`` to share one built by
     :func:`tfstyle.build_feature_model` (it must output every layer named here).
 
@@ -44,15 +47,15 @@ class StyleLoss(keras.layers.Layer):
     def __init__(
         self,
         style: ImageLike,
-        style_layers: Sequence[str] = PAPER_LAYERS,
-        style_layer_weights: Sequence[float] | None = None,
+        style_layers: Sequence[str] = _DEFAULT.style_layers,
+        style_layer_weights: Sequence[float] | None = _DEFAULT.style_layer_weights,
         content_layers: Sequence[str] = (),
-        content_layer_weights: Sequence[float] | None = None,
-        style_weight: float = 1.0,
-        content_weight: float = 1.0,
-        normalization: str = "mean",
-        weights: str = "imagenet",
-        seed: int = 0,
+        content_layer_weights: Sequence[float] | None = _DEFAULT.content_layer_weights,
+        style_weight: float = _DEFAULT.style_weight,
+        content_weight: float = _DEFAULT.content_weight,
+        normalization: str = _DEFAULT.normalization,
+        weights: str = _DEFAULT.weights,
+        seed: int = _DEFAULT.seed,
         style_size: int | None = None,
         feature_model: keras.Model | None = None,
         name: str = "style_loss",

@@ -1,0 +1,125 @@
+"""One command line: its flags (the generated settings and its own) in groups, its ``--help``, and
+its parsing, where a flag error is one line."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from absl import flags
+
+from tfstyle.cli.common import fail
+from tfstyle.cli.flags import FIELDS, SETTING_FLAGS, define_settings, flag_name, value_hint
+from tfstyle.config import GROUPS
+
+flags.disclaim_key_flags()  # flags defined through a Command belong to the command's module
+
+HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull", "-?")
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A flag as the help and the reference list it."""
+
+    name: str
+    hint: str  # what ``--name=`` takes ("" for a switch)
+    help: str
+    default: str | None  # as absl prints it, without its quotes; None: no default
+    required: bool = False
+
+    @property
+    def usage(self) -> str:
+        return f"--[no]{self.name}" if not self.hint else f"--{self.name}={self.hint}"
+
+    @property
+    def note(self) -> str:
+        return "required" if self.required else f"default: {self.default}" if self.default is not None else ""
+
+
+@dataclass
+class Command:
+    """``program``'s flags on ``values``; ``usage`` follows the program's name in the usage line,
+    ``about`` says in a sentence or two what it does."""
+
+    program: str
+    usage: str
+    about: str
+    values: flags.FlagValues
+    _groups: dict[str, str] = field(default_factory=dict)  # flag name → group
+    _hints: dict[str, str] = field(default_factory=dict)
+    _required: set[str] = field(default_factory=set)
+
+    def settings(
+        self, fields: Iterable[str] | None = None, choices: Mapping[str, Sequence[str]] | None = None, preset_help: str = ""
+    ) -> None:
+        """Define ``--preset`` and the settings flags of ``fields`` (default: all); see :func:`define_settings`."""
+        wanted = set(FIELDS if fields is None else fields)
+        if wanted - FIELDS.keys():
+            raise ValueError(f"not settings: {', '.join(sorted(wanted - FIELDS.keys()))}")
+        fields = [name for name in FIELDS if name in wanted]  # in the config's order
+        define_settings(self.values, fields, choices, preset_help)
+        self._groups["preset"], self._hints["preset"] = GROUPS[0], "|".join(self.values["preset"].parser.enum_values)
+        for name in fields:
+            flag = flag_name(name)
+            self._groups[flag] = FIELDS[name].metadata["group"]
+            self._hints[flag] = value_hint(name, (choices or {}).get(name))
+
+    def own(
+        self, group: str, define: Callable, name: str, default, help: str, hint: str = "", required: bool = False, **kwargs
+    ) -> flags.FlagHolder:
+        """Define a flag of this command's own with absl's ``define`` (``flags.DEFINE_string``, ...)
+        in ``group``; ``hint`` is what ``--name=`` takes (``PATH``; ``""`` for a switch)."""
+        if name in SETTING_FLAGS:
+            raise ValueError(f"--{name} is a setting's flag; define it with settings()")
+        holder = define(name, default, help=help, flag_values=self.values, required=required, **kwargs)
+        self._groups[name], self._hints[name] = group, hint
+        if required:
+            self._required.add(name)
+        return holder
+
+    def entries(self) -> list[tuple[str, list[Entry]]]:
+        """The flags in their groups: :data:`GROUPS` first, in order, then any others; within a group
+        in the order they were defined."""
+        groups: dict[str, list[Entry]] = {group: [] for group in GROUPS}
+        for name, group in self._groups.items():
+            flag = self.values[name]
+            default = flag.default_as_str[1:-1] if flag.default_as_str else None
+            entry = Entry(name, self._hints[name], _plain_help(flag), default, name in self._required)
+            groups.setdefault(group, []).append(entry)
+        return [(group, entries) for group, entries in groups.items() if entries]
+
+    def help(self, full: bool = False) -> str:
+        """The ``--help`` text: the usage line, what the command does, then the flags in groups. With
+        ``full``, absl's listing of every flag (its own too), as ``--helpfull`` shows it."""
+        lines = [f"usage: {self.program} {self.usage}", "", *textwrap.wrap(self.about, WIDTH)]
+        if full:
+            return "\n".join([*lines, "", self.values.get_help()])
+        for group, entries in self.entries():
+            lines += ["", f"{group}:"]
+            for entry in entries:
+                lines.append(f"  {entry.usage}" + (f"  ({entry.note})" if entry.note else ""))
+                lines += textwrap.wrap(entry.help, WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 6)
+        lines += ["", "--flagfile=FILE reads flags from a file; --helpfull lists every flag as absl does."]
+        return "\n".join(lines)
+
+    def parse(self, argv: list[str]) -> list[str]:
+        """Parse ``argv`` into :attr:`values`: ``--help`` (``--helpfull``) prints the help and exits 0;
+        a flag error is one line and exit status 1. Returns the arguments that are not flags."""
+        if self.values.is_parsed():
+            self.values.unparse_flags()
+        asked = [arg for arg in argv[1:] if arg in HELP_FLAGS]
+        if asked:
+            print(self.help(full="--helpfull" in asked))
+            raise SystemExit(0)
+        try:
+            return self.values(argv)
+        except flags.Error as err:
+            raise SystemExit(fail(str(err))) from None
+
+
+def _plain_help(flag: flags.Flag) -> str:
+    """The flag's help without the ``<a|b>: `` absl puts before an enum's."""
+    prefix = f"<{'|'.join(flag.parser.enum_values)}>: " if isinstance(flag.parser, flags.EnumParser) else ""
+    return flag.help[len(prefix) :] if prefix and flag.help.startswith(prefix) else flag.help

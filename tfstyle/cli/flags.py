@@ -1,0 +1,164 @@
+"""The settings flags, generated from :class:`tfstyle.StyleConfig`'s fields, and the one way back.
+
+Each field becomes a flag of its name (or its metadata's ``flag``: ``tile_size`` is ``--tile``)
+whose default is the ``default`` preset's value and whose help and choices are the field's. A flag
+given on the command line overrides the ``--preset``; the others leave the preset's value.
+Messages and help texts name settings in backticks; :func:`flag_text` writes them as flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+
+from absl import flags
+
+from tfstyle.config import PRESET_NOTES, PRESETS, StyleConfig, preset
+
+flags.disclaim_key_flags()  # the flags defined here belong to the command module that asks for them
+
+FIELDS: dict[str, dataclasses.Field] = {field.name: field for field in dataclasses.fields(StyleConfig)}
+_TYPES = typing.get_type_hints(StyleConfig)
+
+
+def flag_name(field: str) -> str:
+    """The flag of the setting ``field`` (without ``--``)."""
+    return FIELDS[field].metadata["flag"] or field
+
+
+SETTING_FLAGS: dict[str, str] = {flag_name(name): name for name in FIELDS}  # flag name → field
+
+
+def flag_text(text: str) -> str:
+    """``text`` with each setting named in backticks (```image_size```) written as its flag (``--image_size``)."""
+    return re.sub(r"`(\w+)`", lambda found: f"--{flag_name(found[1])}" if found[1] in FIELDS else found[0], text)
+
+
+def kind(field: str) -> type | tuple[type]:
+    """The value type of ``field`` without ``None``: ``str``, ``int``, ``float``, ``bool``, or a
+    one-element tuple ``(str,)`` / ``(float,)`` for a list of them."""
+    hint = _TYPES[field]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        return (typing.get_args(hint)[0],)
+    return hint
+
+
+# --- parsers whose errors say what is wrong in words ---------------------------------------------------
+
+
+class _Number(flags.FloatParser):
+    def convert(self, argument) -> float:
+        try:
+            return super().convert(argument)
+        except (TypeError, ValueError):
+            raise ValueError(f"{argument!r} is not a number") from None
+
+
+class _WholeNumber(flags.IntegerParser):
+    def convert(self, argument) -> int:
+        try:
+            return super().convert(argument)
+        except (TypeError, ValueError):
+            raise ValueError(f"{argument!r} is not a whole number") from None
+
+
+class _Numbers(flags.ListParser):
+    """A comma-separated list of numbers."""
+
+    def parse(self, argument) -> list[float]:
+        return [_Number().convert(item) for item in super().parse(argument)]
+
+    def flag_type(self) -> str:
+        return "comma separated list of numbers"
+
+
+class _NumbersSerializer(flags.ArgumentSerializer):
+    def serialize(self, value) -> str:
+        return ",".join(format(x, "g") if float(format(x, "g")) == x else repr(x) for x in value)
+
+
+# --- flags from fields, and back -------------------------------------------------------------------
+
+
+def to_flag(field: str, value):
+    """A setting's value as its flag holds it (a list for a tuple; ``off`` for ``None``)."""
+    if value is None:
+        return FIELDS[field].metadata["off"]
+    return list(value) if isinstance(value, tuple) else value
+
+
+def from_flag(field: str, value):
+    """A flag's value as the setting takes it (a tuple for a list; ``None`` for ``off``)."""
+    off = FIELDS[field].metadata["off"]
+    if off is not None and value == off:
+        return None
+    return tuple(value) if isinstance(value, list) else value
+
+
+def define_settings(
+    values: flags.FlagValues,
+    fields: Iterable[str] | None = None,
+    choices: Mapping[str, Sequence[str]] | None = None,
+    preset_help: str = "",
+) -> list[str]:
+    """Define ``--preset`` and one flag per field of ``fields`` (default: every field) on ``values``,
+    each defaulting to the ``default`` preset's value. ``choices`` narrows a field's choices (and
+    makes an open choice, such as ``init``'s image path, a closed one). Returns the flag names."""
+    notes = "; ".join(f"{name}: {PRESET_NOTES[name]}" for name in PRESETS)
+    help_ = f"The settings to start from; the flags given override them{preset_help}. {notes}."
+    flags.DEFINE_enum("preset", "default", list(PRESETS), help_, flag_values=values)
+    defaults, choices = preset("default"), choices or {}
+    names = ["preset"]
+    for field in FIELDS if fields is None else fields:
+        names.append(_define(values, field, to_flag(field, getattr(defaults, field)), choices.get(field)))
+    return names
+
+
+def _define(values: flags.FlagValues, field: str, default, narrowed: Sequence[str] | None) -> str:
+    meta, name, value_type = FIELDS[field].metadata, flag_name(field), kind(field)
+    help_ = flag_text(meta["help"])
+    if meta["off"] is not None:
+        help_ += f" {meta['off']}: off."
+    closed = narrowed or (meta["choices"] if not meta["other"] else ())
+    if closed:
+        flags.DEFINE_enum(name, default, list(closed), help_, flag_values=values)
+    elif value_type is bool:
+        flags.DEFINE_boolean(name, default, help_, flag_values=values)
+    elif value_type is int:
+        flags.DEFINE(_WholeNumber(), name, default, help_, values, flags.ArgumentSerializer())
+    elif value_type is float:
+        flags.DEFINE(_Number(), name, default, help_, values, flags.ArgumentSerializer())
+    elif value_type == (float,):
+        flags.DEFINE(_Numbers(), name, default, help_, values, _NumbersSerializer())
+    elif value_type == (str,):
+        flags.DEFINE_list(name, default, help_, flag_values=values)
+    else:
+        flags.DEFINE_string(name, default, help_, flag_values=values)
+    return name
+
+
+def value_hint(field: str, narrowed: Sequence[str] | None = None) -> str:
+    """What ``--flag=`` takes, for the help: its choices, its unit, or its kind (``""`` for a switch)."""
+    meta, value_type = FIELDS[field].metadata, kind(field)
+    if narrowed or meta["choices"]:
+        return "|".join([*(narrowed or meta["choices"]), *([meta["other"]] if meta["other"] and not narrowed else [])])
+    if meta["unit"]:
+        return meta["unit"].upper()
+    hints = {bool: "", int: "N", float: "NUMBER", (float,): "NUMBER,...", (str,): "NAME,..."}
+    return hints.get(value_type, meta["other"] or "TEXT")
+
+
+def config_from_flags(values: flags.FlagValues = flags.FLAGS) -> StyleConfig:
+    """The ``--preset`` with every settings flag given on the command line applied on top: the one
+    way from flags to a :class:`StyleConfig`, for every command."""
+    changes = {
+        field: from_flag(field, values[name].value)
+        for name, field in SETTING_FLAGS.items()
+        if name in values and values[name].present
+    }
+    return preset(values.preset).override(**changes)
