@@ -19,7 +19,7 @@ from tfstyle import (
 from tfstyle.cli import run as tfrun
 from tfstyle.network import memory
 from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
-from tfstyle.objective.tiled import TiledLoss, layout, tile_geometry
+from tfstyle.objective.tiled import TiledObjective, layout, tile_geometry
 from tfstyle.objective.whole import make_loss_fn
 
 LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3")
@@ -101,7 +101,7 @@ def test_one_tile_as_large_as_the_image_gives_the_untiled_loss_and_gradient(mode
         tape.watch(image)
         expected = untiled(image)
         total = tf.reduce_sum(expected["total"])
-    losses, gradient = TiledLoss(model, content, style, cfg).value_and_gradient(image)
+    losses, gradient = TiledObjective(model, content, style, cfg).value_and_gradient(image)
     for name in ("total", "content", "style", "tv", "style/block1_conv2"):
         np.testing.assert_allclose(losses[name], expected[name], rtol=1e-5, err_msg=name)
     np.testing.assert_allclose(gradient, tape.gradient(total, image), rtol=0, atol=1e-5 * np.abs(gradient).max())
