@@ -48,10 +48,10 @@ from tfstyle.inputs.prepare import (
     source_name,
     style_list,
 )
-from tfstyle.loop import updates
-from tfstyle.loop.callbacks import CALLBACK_STOP, CallbackLike, CallbackList, RunInfo
+from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.loop.coarse_to_fine import coarse_to_fine
+from tfstyle.loop.descent import descend, state_variables
 from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
 from tfstyle.loop.record import NonFinite, Recorder, Result
 from tfstyle.network import memory, speed
@@ -256,11 +256,7 @@ def _optimize(
     """Run the optimizer on ``image``; ``one_by_one`` holds each image's objective for a batch under
     L-BFGS; ``checkpoint`` saves the run (and restores it first when resuming)."""
     initial = _to_floats(goal(image))  # eager: one forward pass is not worth a trace
-    state = None
-    if config.optimizer != "lbfgs":  # kept in variables: the compiled step and the checkpoints share them
-        state = updates.UpdateState(
-            *(tf.Variable(value, trainable=False, name=name) for name, value in updates.initial_state(image)._asdict().items())
-        )
+    state = state_variables(image) if config.optimizer != "lbfgs" else None
     restored = checkpoint.restore(image, state) if checkpoint is not None else []
     iterations = config.iterations * len(one_by_one) if one_by_one else config.iterations
     recorder = Recorder(image, iterations, callbacks)
@@ -286,7 +282,7 @@ def _optimize(
 
     try:
         if state is not None:
-            stopped = _descend(image, goal, state, config, recorder)
+            stopped = descend(image, goal, state, config, recorder)
         elif one_by_one:
             stopped = lbfgs_one_by_one(one_by_one, image, config, recorder)
         else:
@@ -310,36 +306,6 @@ def _optimize(
     if checkpoint is not None:
         checkpoint.finish(recorder.rows)
     return result(stopped)
-
-
-def _descend(
-    image: tf.Variable, goal: Objective, state: updates.UpdateState, config: StyleConfig, recorder: Recorder
-) -> str | None:
-    """SGD (the paper's plain gradient descent) or Adam: one guarded update step
-    (:func:`tfstyle.loop.updates.step`) per iteration on ``goal``'s gradient, ``state`` (variables)
-    carried between them. Returns why it stopped early, or None (as every runner here)."""
-    update = updates.rule(config.optimizer, config.effective_learning_rate)
-    last_good = tf.Variable(image, trainable=False, name="last_finite_image")
-
-    @tf.function
-    def apply(gradient: tf.Tensor, total: tf.Tensor) -> tf.Tensor:
-        taken = updates.step(update, image, gradient, total, updates.UpdateState(*map(tf.convert_to_tensor, state)), last_good)
-        image.assign(taken.image)
-        last_good.assign(taken.last_good)
-        for variable, value in zip(state, taken.state):
-            variable.assign(value)
-        return taken.ok
-
-    for _ in range(len(recorder.rows), config.iterations):
-        losses, gradient = goal.value_and_gradient(image)
-        ok = apply(gradient, tf.reduce_sum(losses["total"]))
-        losses = {name: value.numpy() for name, value in losses.items()}
-        if not bool(ok):  # a non-finite loss, or NaN pixels from a finite one (an infinite gradient)
-            total = float(np.sum(losses["total"]))
-            raise NonFinite(total if not np.isfinite(total) else float("nan"), last_good.numpy())
-        if recorder.record(losses):
-            return CALLBACK_STOP
-    return None
 
 
 def _to_floats(losses: Losses) -> dict[str, float]:
