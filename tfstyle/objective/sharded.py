@@ -1,5 +1,6 @@
-"""The objective of a batch spread over a ``tf.distribute`` strategy's replicas, one shard each
-(how the shards are cut and gathered: :mod:`tfstyle.scale.distribute`)."""
+"""The objective of a batch spread over a ``tf.distribute`` strategy's replicas, one shard of
+images each, their losses and gradients gathered into the batch's (the strategies, and how a run
+is spread: :mod:`tfstyle.scale.distribute`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tfstyle.objective.interface import Losses, LossFn, differentiate
 class ShardedObjective:
     """The objective of a batch of content images, each replica of ``strategy`` computing its shard's.
 
-    ``make_loss(content_shard)`` builds a shard's loss function (as ``objective.make_loss_fn`` does):
+    ``make_loss(content_shard)`` builds a shard's loss function (as :func:`tfstyle.objective.whole.make_loss_fn` does):
     it is called once per replica, on that replica's device, so the targets are computed there
     once. Called on a batch ``[batch, height, width, 3]`` it returns the losses (``[batch]`` each);
     :meth:`value_and_gradient` also returns the gradient of their sum with respect to the batch.
