@@ -197,6 +197,25 @@ def test_stylizer_takes_the_library_steps(tmp_path, exports, inputs, config):
         np.testing.assert_allclose(got[name].numpy(), want.final_losses[name], rtol=1e-4)
 
 
+@pytest.mark.parametrize("init", ["content", "noise", "style"])
+def test_stylizer_and_stylize_start_from_the_same_pixels(tmp_path, inputs, init):
+    config = STYLIZER.override(init=init, seed=5)
+    stylize = tf.saved_model.load(str(savedmodel.export_stylizer(tmp_path / init, config))).signatures["stylize"]
+    content, style = inputs["content"], inputs["style"]
+    graph_start = stylize(content=tf.constant(content), style=tf.constant(style), iterations=tf.constant(0))["image"]
+
+    class Start(tfstyle.Callback):
+        def set_run(self, run):
+            self.start = run.start
+
+    start = Start()
+    tfstyle.stylize(content[0], style[0], config.override(iterations=1, image_size=max(content.shape[1:3])), [start])
+    np.testing.assert_array_equal(graph_start.numpy(), start.start)
+    if init == "noise":  # TensorFlow's stateless generator, seeded with the config's seed
+        noise = tf.random.stateless_uniform(content.shape[1:], [5, 0], 0.0, 255.0, tf.float32)
+        np.testing.assert_array_equal(start.start[0], noise.numpy())
+
+
 def test_stylizer_stops_at_a_non_finite_loss_and_keeps_the_last_finite_image(tmp_path, inputs):
     path = savedmodel.export_stylizer(tmp_path / "inf", STYLIZER.override(style_weight=1e38))
     stylize = tf.saved_model.load(str(path)).signatures["stylize"]

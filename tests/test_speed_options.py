@@ -19,6 +19,7 @@ import tfstyle.network.speed as speed
 from tfstyle.cli.run import FLAGS, config_from_flags, parse_flags
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError
+from tfstyle.loop import coarse_to_fine
 from tfstyle.loop.callbacks import Callback
 from tfstyle.loop.optimize import stylize
 from tfstyle.network.features import build_feature_model
@@ -187,7 +188,7 @@ def test_coarse_to_fine_ends_at_full_size_lowers_the_loss_and_is_one_run(images,
     # each pass's image at its size.
     assert record.starts == [7] and record.ends == 1
     assert [(i, n) for i, n, *_ in record.steps] == [(i, 7) for i in range(1, 8)]
-    counts = speed.scale_iterations(7, scales)
+    counts = coarse_to_fine.scale_iterations(7, scales)
     seen = [shape[1:3] for _, _, shape, _ in record.steps]
     assert seen == [s for s, count in zip(shapes, counts) for _ in range(count)]
     single = stylize(*images, config.override(scales=1), feature_model=small_model)
@@ -195,11 +196,11 @@ def test_coarse_to_fine_ends_at_full_size_lowers_the_loss_and_is_one_run(images,
 
 
 def test_the_iterations_split_over_the_scales():
-    assert speed.scale_sizes(512, 3) == [128, 256, 512]
-    assert speed.scale_iterations(100, 1) == [100]
-    assert speed.scale_iterations(100, 2) == [66, 34]
+    assert coarse_to_fine.scale_sizes(512, 3) == [128, 256, 512]
+    assert coarse_to_fine.scale_iterations(100, 1) == [100]
+    assert coarse_to_fine.scale_iterations(100, 2) == [66, 34]
     for iterations in (3, 7, 50, 101):
-        counts = speed.scale_iterations(iterations, 3)
+        counts = coarse_to_fine.scale_iterations(iterations, 3)
         assert sum(counts) == iterations and min(counts) >= 1
         assert counts[0] >= counts[-1] or iterations < 7
 

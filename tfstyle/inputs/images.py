@@ -43,19 +43,40 @@ def resize_longest_side(image: np.ndarray, size: int) -> np.ndarray:
     return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
 
 
-def resize_to_area(image: np.ndarray, area: int) -> np.ndarray:
+def resize_to_area(image: np.ndarray, area: float) -> np.ndarray:
     """Scale ``image`` to about ``area`` pixels in all, keeping the aspect (how a style image matches)."""
-    height, width = image.shape[:2]
-    scale = (area / (height * width)) ** 0.5
-    return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
+    return resize_images_to_area(image, area).numpy()
 
 
 def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Antialiased bicubic resize of ``[h, w, 3]`` to ``shape`` = (height, width), clipped to [0, 255]."""
     if tuple(image.shape[:2]) == tuple(shape):
         return image
-    resized = tf.image.resize(image, shape, method="bicubic", antialias=True)
-    return np.clip(resized.numpy(), 0.0, 255.0).astype(np.float32)
+    return resize_images(image, shape).numpy()
+
+
+def resize_images(images: ImageLike, size) -> tf.Tensor:
+    """:func:`resize` in TF ops, graphs included (the SavedModel stylizer resizes here):
+    ``[h, w, 3]`` or ``[batch, h, w, 3]`` to ``size`` (height, width); unchanged if already that size."""
+    images = tf.cast(images, tf.float32)
+    size = tf.cast(size, tf.int32)
+    same = tf.reduce_all(tf.equal(tf.shape(images)[-3:-1], size))
+
+    def resized() -> tf.Tensor:
+        return tf.clip_by_value(tf.image.resize(images, size, method="bicubic", antialias=True), 0.0, 255.0)
+
+    known = tf.get_static_value(same)
+    if known is not None:
+        return images if known else resized()
+    return tf.cond(same, lambda: images, resized)
+
+
+def resize_images_to_area(images: ImageLike, area) -> tf.Tensor:
+    """:func:`resize_to_area` in TF ops: about ``area`` pixels (``[h, w, 3]`` or a batch), aspect kept."""
+    images = tf.cast(images, tf.float32)
+    shape = tf.cast(tf.shape(images)[-3:-1], tf.float64)
+    scale = tf.sqrt(tf.cast(area, tf.float64) / (shape[0] * shape[1]))
+    return resize_images(images, tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1))
 
 
 def to_pil(image: np.ndarray | tf.Tensor) -> Image.Image:

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfstyle.config import INITS, StyleConfig
-from tfstyle.errors import ConfigError, ImageError
+from tfstyle.errors import ImageError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
 from tfstyle.network.features import check_image_size
@@ -116,30 +116,46 @@ def prepare_images(
 
 
 def initial_image(
-    init: str, content: np.ndarray, style: np.ndarray, seed: int = 0, noise_blend: float = 0.0
+    init: str, content: ImageBatch, style: ImageBatch, seed: int = 0, noise_blend: float = 0.0
 ) -> np.ndarray:
-    """Where the optimization starts: ``content`` (the paper), ``noise`` (Gatys' white noise, seeded),
-    ``style`` (scaled to the content's size), or a path to an image (scaled likewise); with
-    ``noise_blend`` t > 0, (1 − t)·that + t·the white noise."""
-    start = _initial_image(init, content, style, seed)
+    """:func:`start_image` as a numpy array: where the optimization starts for ``content``
+    (``[height, width, 3]`` or a batch)."""
+    return start_image(init, content, style, seed, noise_blend).numpy()
+
+
+def start_image(init: str, content: ImageBatch, style: ImageBatch, seed: int = 0, noise_blend: float = 0.0) -> tf.Tensor:
+    """Where the optimization starts, in TF ops (the SavedModel stylizer builds its start here too):
+    ``content`` (the paper), ``noise`` (Gatys' white noise, :func:`white_noise`), ``style`` (resized to
+    the content's size), or a path to an image (resized likewise; not in a graph); with
+    ``noise_blend`` t > 0, (1 − t)·that + t·the white noise. ``content`` is ``[height, width, 3]`` or
+    a batch, every image of which gets the same noise; the result has its shape."""
+    content = tf.cast(content, tf.float32)
+    shape = tf.shape(content)
+    size = shape[-3:-1]
+    if init == "content":
+        start = tf.identity(content)
+    elif init == "noise":
+        start = tf.broadcast_to(white_noise(size, seed), shape)
+    elif init == "style":
+        start = tf.broadcast_to(imageio.resize_images(style, size), shape)
+    else:
+        start = tf.broadcast_to(imageio.resize_images(_init_image(init), size), shape)
     if noise_blend:
-        noise = np.random.default_rng(seed).uniform(0.0, 255.0, content.shape).astype(np.float32)
-        start = ((1.0 - noise_blend) * start + noise_blend * noise).astype(np.float32)
+        start = (1.0 - noise_blend) * start + noise_blend * white_noise(size, seed)
     return start
 
 
-def _initial_image(init: str, content: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
-    shape = content.shape[:2]
-    if init == "content":
-        return content.copy()
-    if init == "noise":
-        return np.random.default_rng(seed).uniform(0.0, 255.0, content.shape).astype(np.float32)
-    if init == "style":
-        return imageio.resize(style, shape)
-    if init in INITS:  # unreachable unless INITS grows
-        raise ConfigError(f"init {init!r} is not implemented")
+def white_noise(size, seed: int) -> tf.Tensor:
+    """Seeded white noise ``[height, width, 3]`` uniform in [0, 255]: TensorFlow's stateless Philox
+    generator, the same pixels on every device, eagerly and in a graph."""
+    shape = tf.concat([tf.cast(size, tf.int32), [3]], axis=0)
+    return tf.random.stateless_uniform(shape, [seed, 0], 0.0, 255.0, tf.float32, alg="philox")
+
+
+def _init_image(init: str) -> np.ndarray:
+    """The image an ``init`` path names."""
     try:
-        return imageio.resize(imageio.load_image(init, "init image"), shape)
+        return imageio.load_image(init, "init image")
     except ImageError as err:
         raise ImageError(f"{err} (`init` takes {', '.join(INITS)} or an image path)") from None
 

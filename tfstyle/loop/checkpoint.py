@@ -1,10 +1,10 @@
-"""Resumable runs: the image, the optimizer's state and the step in a ``tf.train.Checkpoint``.
+"""Resumable runs: the image, the update's state and the step in a ``tf.train.Checkpoint``.
 
 ``stylize(..., checkpoint=Checkpointing("run.ckpt", every=50))`` saves the run every 50
 iterations, when it ends, and on Ctrl-C (sgd and adam); ``Checkpointing(..., resume=True)``
 continues from the latest save in the folder, if there is one. For sgd and adam the image and the
-optimizer's state (Adam's moments and step count) are restored, so a resumed run ends with the image
-of an uninterrupted one, to round-off. SciPy's L-BFGS-B keeps its curvature memory inside SciPy,
+update's state (:class:`tfstyle.loop.updates.UpdateState`: Adam's moments, the gradient scales and
+the step count) are restored, so a resumed run ends with the image of an uninterrupted one. SciPy's L-BFGS-B keeps its curvature memory inside SciPy,
 where it cannot be saved: a resumed ``lbfgs`` run restarts L-BFGS-B from the saved image with an
 empty memory, close to an uninterrupted run but not the same.
 
@@ -29,8 +29,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfstyle.errors import CheckpointError
+from tfstyle.loop.updates import UpdateState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the update state of tfstyle.loop.updates, not a keras optimizer
 _PREFIX = "ckpt"
 # Settings that may differ between a run and its resumption.
 _FREE_SETTINGS = ("iterations", "device")
@@ -74,7 +75,7 @@ def fingerprint(config, arrays: Mapping[str, np.ndarray | None]) -> dict[str, st
 
 
 class RunCheckpoint:
-    """One run's saves: its image variable (and optimizer) under its :func:`fingerprint`."""
+    """One run's saves: its image variable (and update state) under its :func:`fingerprint`."""
 
     def __init__(self, options: Checkpointing, run_fingerprint: dict[str, str]):
         self.options = options
@@ -83,15 +84,15 @@ class RunCheckpoint:
         self.initial: dict[str, float] | None = None  # the losses at the run's start (restored on resume)
         self.resumed_from = 0
         self._image: tf.Variable | None = None
-        self._optimizer = None
-        self._restored_path: str | None = None
+        self._state: UpdateState | None = None
         self._saved_step: int | None = None
         self._manager: tf.train.CheckpointManager | None = None
         self._step = self._meta = None
 
-    def restore_image(self, image: tf.Variable) -> list[dict[str, float]]:
-        """Track ``image``; when resuming from a save, restore it and return the history so far."""
-        self._image = image
+    def restore(self, image: tf.Variable, state: UpdateState | None = None) -> list[dict[str, float]]:
+        """Track ``image`` and the update's ``state`` (variables; None for lbfgs); when resuming
+        from a save, restore them and return the history so far."""
+        self._image, self._state = image, state
         if not self.options.resume or not Path(self.directory).is_dir():
             return []
         path = tf.train.latest_checkpoint(self.directory)
@@ -100,26 +101,19 @@ class RunCheckpoint:
         meta = _read_meta(path)
         self._check_fingerprint(meta.get("fingerprint", {}))
         try:
-            tf.train.Checkpoint(image=image).read(path).expect_partial().assert_existing_objects_matched()
+            tf.train.Checkpoint(**self._objects()).read(path).expect_partial().assert_existing_objects_matched()
         except (tf.errors.OpError, AssertionError, ValueError) as err:
-            raise CheckpointError(f"could not restore the image from {path}: {_first_line(err)}") from None
-        self._restored_path, self._saved_step = path, int(meta["step"])
+            raise CheckpointError(f"could not restore the run from {path}: {_first_line(err)}") from None
+        self._saved_step = int(meta["step"])
         self.initial = {name: float(value) for name, value in meta["initial"].items()}
         self.resumed_from = int(meta["step"])
         return [{name: float(value) for name, value in row.items()} for row in meta["history"]]
 
-    def track_optimizer(self, optimizer) -> None:
-        """Save ``optimizer``'s state (built for the image) too, restoring it when resuming."""
-        self._optimizer = optimizer
-        if self._restored_path is None:
-            return
-        try:
-            status = tf.train.Checkpoint(optimizer=optimizer).read(self._restored_path).expect_partial()
-            status.assert_existing_objects_matched()
-        except (tf.errors.OpError, AssertionError, ValueError) as err:
-            raise CheckpointError(
-                f"could not restore the optimizer's state from {self._restored_path}: {_first_line(err)}"
-            ) from None
+    def _objects(self) -> dict:
+        objects = {"image": self._image}
+        if self._state is not None:
+            objects["update"] = tf.train.Checkpoint(**self._state._asdict())
+        return objects
 
     def after_step(self, history: list[dict[str, float]]) -> None:
         """Called after each recorded iteration: save when the step is a multiple of ``every``."""
@@ -135,11 +129,11 @@ class RunCheckpoint:
     def interrupted(self, history: list[dict[str, float]]) -> None:
         """Ctrl-C: save if the variables are those of the last recorded step (sgd and adam; an
         interrupted L-BFGS-B may hold a line-search point, so its last periodic save stands)."""
-        if self._optimizer is not None and int(self._optimizer.iterations.numpy()) == len(history):
+        if self._state is not None and int(self._state.steps.numpy()) == len(history):
             self.finish(history)
 
     def save(self, history: list[dict[str, float]]) -> str:
-        """Write the image, the optimizer's state, the step and the history; returns the save's path."""
+        """Write the image, the update's state, the step and the history; returns the save's path."""
         step = len(history)
         meta = {
             "version": FORMAT_VERSION,
@@ -152,9 +146,7 @@ class RunCheckpoint:
             with tf.device("/device:CPU:0"):
                 self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
                 self._meta = tf.Variable("", dtype=tf.string, trainable=False, name="meta")
-            objects = {"image": self._image, "step": self._step, "meta": self._meta}
-            if self._optimizer is not None:
-                objects["optimizer"] = self._optimizer
+            objects = {**self._objects(), "step": self._step, "meta": self._meta}
             try:
                 Path(self.directory).mkdir(parents=True, exist_ok=True)
             except OSError as err:

@@ -1,8 +1,10 @@
-"""The optimization: a ``tf.Variable`` image moved down the total loss by SGD, Adam or L-BFGS.
+"""``stylize``: images → feature targets → objective → update steps → image.
 
-``stylize`` is the whole pipeline: images → feature targets → the compiled loss step → image.
-SGD and Adam run one ``tf.function``-compiled ``GradientTape`` step per iteration; L-BFGS is
-SciPy's L-BFGS-B driven by a compiled value-and-gradient function, with the pixel range as bounds.
+A run at one size (:class:`_Pass`) prepares the images, builds the objective
+(:mod:`tfstyle.objective`) and the start image, then iterates: SGD and Adam take one update step
+(:mod:`tfstyle.loop.updates`) per iteration on the objective's gradient; L-BFGS is SciPy's
+L-BFGS-B (:mod:`tfstyle.loop.lbfgs`). Coarse-to-fine (:mod:`tfstyle.loop.coarse_to_fine`) runs
+passes at growing sizes.
 
 A batch of content images is one ``[batch, height, width, 3]`` variable. The losses are per image
 and the step follows their sum, so SGD and Adam (per-pixel updates) move every image exactly as a
@@ -16,12 +18,11 @@ import contextlib
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import keras
 import numpy as np
-import scipy.optimize
 import tensorflow as tf
 
 from tfstyle.config import StyleConfig, preset
@@ -47,44 +48,18 @@ from tfstyle.inputs.prepare import (
     source_name,
     style_list,
 )
-from tfstyle.loop.callbacks import (
-    CALLBACK_STOP,
-    Callback,
-    CallbackLike,
-    CallbackList,
-    RunInfo,
-    Step,
-)
+from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.loop.coarse_to_fine import coarse_to_fine
+from tfstyle.loop.descent import descend, state_variables
+from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
+from tfstyle.loop.record import NonFinite, Recorder, Result
 from tfstyle.network import memory, speed
 from tfstyle.network.features import build_feature_model
-from tfstyle.objective.whole import Losses, objective
-from tfstyle.scale.distribute import ShardedLoss, describe
-
-
-@dataclass
-class Result:
-    """A finished run. ``image`` is float32 ``[height, width, 3]`` in [0, 255] (``[batch, ...]`` for
-    a batch); ``history`` maps each loss name to its value at every iteration run."""
-
-    image: np.ndarray
-    history: dict[str, np.ndarray]
-    initial_losses: dict[str, float]
-    final_losses: dict[str, float]
-    iterations: int
-    seconds: float
-    device: str
-    config: StyleConfig = field(repr=False)
-    stopped: str | None = None  # why the run ended before its iterations, if it did
-
-    def to_pil(self):
-        """The image as a PIL RGB image."""
-        return imageio.to_pil(self.image)
-
-    def save(self, path) -> None:
-        """Write the image atomically (PNG, JPEG, ... by the file's extension)."""
-        imageio.save_image(self.image, path)
+from tfstyle.objective.interface import Losses, Objective
+from tfstyle.objective.sharded import ShardedObjective
+from tfstyle.objective.whole import objective
+from tfstyle.scale.distribute import describe
 
 
 def _memory_errors(function):
@@ -156,67 +131,90 @@ def stylize(
     """
     config = config or preset("default")
     strategy = _check_run_options(config, strategy, checkpoint, content_mask, style_masks)
-    device = pick_device(config.device)
-    if config.scales > 1:  # one feature model for every pass
-        model = _feature_model(feature_model, config, device, strategy)
-
-        def run_pass(one: StyleConfig, pass_callbacks: list[Callback], start: ImageBatch | None) -> Result:
-            return stylize(
-                content, style, one, pass_callbacks, model,
-                content_mask=content_mask, style_masks=style_masks, start_image=start, strategy=strategy,
-            )  # fmt: skip
-
-        return coarse_to_fine(run_pass, config, callbacks, start_image)
     contents, batched = content_list(content)
     styles = style_list(style)
     config.style_blend(len(styles))  # fail early on a count mismatch
-    layers = list(feature_model.output) if feature_model is not None else config.layers_in_use()
-    content_images, style_images = prepare_batch(contents, styles, config, layers)
-    content_mask, style_masks = maskio.prepare_masks(content_mask, style_masks, content_images.shape[1:3], len(styles))
-    in_color = content_images
-    content_images, style_images = color.preserve_colors(config.preserve_colors, content_images, style_images)
-    _check_memory(content_images, config, device, strategy)
-    model = _feature_model(feature_model, config, device, strategy)
-    with tf.device(device):
-        loss_fn = objective(model, content_images, style_images, config, content_mask, style_masks, strategy)
-        start = np.stack([
-            initial_image(config.init, c, style_images[0], config.seed, config.noise_blend) for c in content_images
-        ])
-        if start_image is not None:
-            start = resized_start(start_image, content_images.shape)
-        if config.preserve_colors == "luminance":
-            start = color.luminance_image(start)
-        image = tf.Variable(start, name="stylized_image")
-        one_by_one = None
-        if config.optimizer == "lbfgs" and len(content_images) > 1:
-            one_by_one = [objective(model, c, style_images, config, content_mask, style_masks) for c in content_images]
-        info = RunInfo(
-            config=config,
-            content=content_images if batched else content_images[0],
-            style=style_images[0],
-            start=start,
-            content_name=source_name(content, "content"),
-            style_name="+".join(source_name(s, "style") for s in styles),
-            device=device,
+    run = _Pass(
+        contents, styles, batched, source_name(content, "content"), feature_model, pick_device(config.device),
+        strategy, content_mask, style_masks, checkpoint,
+    )  # fmt: skip
+    if config.scales > 1:
+        return coarse_to_fine(run, config, callbacks, start_image)
+    return run(config, callbacks, start_image)
+
+
+@dataclass
+class _Pass:
+    """A run at one size: ``stylize``'s inputs, read once, and (once built) its feature model.
+    Called with a config, the callbacks and a start image (None: the config's init), it prepares
+    the images at ``config.image_size`` and optimizes."""
+
+    contents: list[ImageLike]
+    styles: list[ImageLike]
+    batched: bool
+    content_name: str
+    model: keras.Model | None
+    device: str
+    strategy: tf.distribute.Strategy | None
+    content_mask: ImageLike | None
+    style_masks: ImageLike | Sequence[ImageLike] | None
+    checkpoint: Checkpointing | None
+    _built: bool = False
+
+    def __call__(self, config: StyleConfig, callbacks: Iterable[CallbackLike], start_image: ImageBatch | None) -> Result:
+        layers = list(self.model.output) if self.model is not None else config.layers_in_use()
+        content_images, style_images = prepare_batch(self.contents, self.styles, config, layers)
+        content_mask, style_masks = maskio.prepare_masks(
+            self.content_mask, self.style_masks, content_images.shape[1:3], len(self.styles)
         )
-        saves = _run_checkpoint(checkpoint, config, content_images, style_images, start, content_mask, style_masks)
-        if isinstance(loss_fn, ShardedLoss):
-            device = describe(strategy)
-        # Luminance-only transfer optimizes luminance; the callbacks and the result see the content's colours.
-        view = None
-        if config.preserve_colors == "luminance":
+        in_color = content_images
+        content_images, style_images = color.preserve_colors(config.preserve_colors, content_images, style_images)
+        _check_memory(content_images, config, self.device, self.strategy)
+        if not self._built:  # one feature model for every pass
+            self.model, self._built = _feature_model(self.model, config, self.device, self.strategy), True
+        device, jit = self.device, speed.resolve_jit(config.jit, self.device)
+        with tf.device(device):
+            goal = objective(self.model, content_images, style_images, config, content_mask, style_masks, self.strategy, jit)
+            if start_image is None:
+                start = initial_image(config.init, content_images, style_images[0], config.seed, config.noise_blend)
+            else:
+                start = resized_start(start_image, content_images.shape)
+            if config.preserve_colors == "luminance":
+                start = color.luminance_image(start)
+            image = tf.Variable(start, name="stylized_image")
+            one_by_one = None
+            if config.optimizer == "lbfgs" and len(content_images) > 1:
+                one_by_one = [
+                    objective(self.model, c, style_images, config, content_mask, style_masks, jit=jit)
+                    for c in content_images
+                ]
+            info = RunInfo(
+                config=config,
+                content=content_images if self.batched else content_images[0],
+                style=style_images[0],
+                start=start,
+                content_name=self.content_name,
+                style_name="+".join(source_name(s, "style") for s in self.styles),
+                device=device,
+            )
+            saves = _run_checkpoint(self.checkpoint, config, content_images, style_images, start, content_mask, style_masks)
+            if isinstance(goal, ShardedObjective):
+                device = describe(self.strategy)
+            # Luminance-only transfer optimizes luminance; the callbacks and the result see the content's colours.
+            view = None
+            if config.preserve_colors == "luminance":
 
-            def view(images: np.ndarray) -> np.ndarray:  # one image or the batch
-                return color.recombine_luminance(images, in_color.reshape(np.shape(images)))
+                def view(images: np.ndarray) -> np.ndarray:  # one image or the batch
+                    return color.recombine_luminance(images, in_color.reshape(np.shape(images)))
 
-        run = CallbackList(callbacks, view=view)
-        try:
-            result = _optimize(image, loss_fn, config, run, device, info, batched, one_by_one, saves)
-        except (NonFiniteLossError, StyleInterrupted) as err:
-            if view is not None:
-                err.result = dataclasses.replace(err.result, image=view(err.result.image))
-            raise
-        return dataclasses.replace(result, image=view(result.image)) if view is not None else result
+            run = CallbackList(callbacks, view=view)
+            try:
+                result = _optimize(image, goal, config, run, device, info, self.batched, one_by_one, saves)
+            except (NonFiniteLossError, StyleInterrupted) as err:
+                if view is not None:
+                    err.result = dataclasses.replace(err.result, image=view(err.result.image))
+                raise
+            return dataclasses.replace(result, image=view(result.image)) if view is not None else result
 
 
 def _feature_model(
@@ -244,59 +242,24 @@ def pick_device(device: str | None) -> str:
     raise ConfigError(f"device {device!r} is not available; TensorFlow sees {known}")
 
 
-class _Recorder:
-    """Collects the loss history, times the run and talks to the callbacks."""
-
-    def __init__(self, image: tf.Variable, iterations: int, callbacks: CallbackList):
-        self.image, self.iterations, self.callbacks = image, iterations, callbacks
-        self.rows: list[dict[str, float]] = []
-        self.start = time.perf_counter()
-        self.checkpoint: RunCheckpoint | None = None
-
-    def resume(self, rows: list[dict[str, float]], checkpoint: RunCheckpoint) -> None:
-        """Continue a run whose first iterations are ``rows`` (restored), saving to ``checkpoint``."""
-        self.rows, self.checkpoint = list(rows), checkpoint
-        if rows:
-            self.start -= rows[-1]["seconds"]
-
-    def record(self, losses: dict[str, np.ndarray]) -> bool:
-        """Store one iteration's losses and notify the callbacks; True means stop."""
-        row = {name: float(np.mean(value)) for name, value in losses.items()}
-        row["seconds"] = time.perf_counter() - self.start
-        self.rows.append(row)
-        if self.checkpoint is not None:
-            self.checkpoint.after_step(self.rows)
-        step = Step(len(self.rows), self.iterations, row, tf.convert_to_tensor(self.image), row["seconds"])
-        return self.callbacks.step(step)
-
-    def history(self, names: Iterable[str]) -> dict[str, np.ndarray]:
-        """Each loss name (and ``seconds``) → its values, one per iteration (empty if none ran)."""
-        return {name: np.array([row[name] for row in self.rows]) for name in [*names, "seconds"]}
-
-
 def _optimize(
     image: tf.Variable,
-    loss_fn,
+    goal: Objective,
     config: StyleConfig,
     callbacks: CallbackList,
     device: str,
     info: RunInfo | None = None,
     batched: bool = False,
-    one_by_one: list | None = None,
+    one_by_one: list[Objective] | None = None,
     checkpoint: RunCheckpoint | None = None,
 ) -> Result:
-    """Run the optimizer on ``image``; ``one_by_one`` holds each image's loss for a batch under L-BFGS;
-    ``checkpoint`` saves the run (and restores it first when resuming)."""
-    initial = _to_floats(loss_fn(image))  # eager: one forward pass is not worth a trace
-    restored = checkpoint.restore_image(image) if checkpoint is not None else []
-    iterations = config.iterations
-    if config.optimizer != "lbfgs":
-        run = _gradient_descent
-    elif one_by_one:
-        run, iterations = functools.partial(_lbfgs_one_by_one, one_by_one), config.iterations * len(one_by_one)
-    else:
-        run = _lbfgs
-    recorder = _Recorder(image, iterations, callbacks)
+    """Run the optimizer on ``image``; ``one_by_one`` holds each image's objective for a batch under
+    L-BFGS; ``checkpoint`` saves the run (and restores it first when resuming)."""
+    initial = _to_floats(goal(image))  # eager: one forward pass is not worth a trace
+    state = state_variables(image) if config.optimizer != "lbfgs" else None
+    restored = checkpoint.restore(image, state) if checkpoint is not None else []
+    iterations = config.iterations * len(one_by_one) if one_by_one else config.iterations
+    recorder = Recorder(image, iterations, callbacks)
     if checkpoint is not None:
         recorder.resume(restored, checkpoint)
     # The compiled step is built on the first iteration after this, so a graph trace that a
@@ -304,7 +267,7 @@ def _optimize(
     callbacks.start(iterations, info)
 
     def result(stopped: str | None = None) -> Result:
-        final = _to_floats(loss_fn(image))
+        final = _to_floats(goal(image))
         return Result(
             image=image.numpy() if batched else image.numpy()[0],
             history=recorder.history(initial),
@@ -318,8 +281,13 @@ def _optimize(
         )
 
     try:
-        stopped = run(image, loss_fn, config, recorder)
-    except _NonFinite as bad:
+        if state is not None:
+            stopped = descend(image, goal, state, config, recorder)
+        elif one_by_one:
+            stopped = lbfgs_one_by_one(one_by_one, image, config, recorder)
+        else:
+            stopped = lbfgs(image, goal, config, recorder)
+    except NonFinite as bad:
         image.assign(bad.last_good)
         if np.isfinite(initial["total"]):
             message = (
@@ -340,206 +308,8 @@ def _optimize(
     return result(stopped)
 
 
-class _NonFinite(Exception):
-    def __init__(self, value: float, last_good: np.ndarray):
-        self.value, self.last_good = value, last_good
-
-
-class ScaleFreeAdam(keras.optimizers.Adam):
-    """Adam on each image's gradient divided by that image's gradient RMS at the first step.
-
-    Adam's steps do not depend on the scale of the loss, but its running mean of g² does not fit in
-    float32 on the paper's plain sums at a large b: gradients of ~1e18 per pixel square past 3.4e38
-    and the update turns to NaN. Dividing an image's gradients by one constant is the same descent
-    in any loss's scale (``epsilon`` now relative to a gradient of about 1). The constants, one per
-    image of the batch (the variable's first axis), keep the images of a batch independent and are
-    part of the optimizer's state, so checkpoints keep them.
-    """
-
-    def build(self, var_list) -> None:
-        if self.built:
-            return
-        super().build(var_list)
-        self.gradient_scales = [
-            self.add_variable(shape=(v.shape[0],) + (1,) * (len(v.shape) - 1), initializer="zeros", name="gradient_scale")
-            for v in var_list
-        ]
-
-    def update_step(self, gradient, variable, learning_rate) -> None:
-        scales = self.gradient_scales[self._get_variable_index(variable)]
-        gradient, scale = scale_free_gradient(gradient, scales)
-        scales.assign(scale)
-        super().update_step(gradient, variable, learning_rate)
-
-
-def scale_free_gradient(gradient: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """``gradient`` ``[batch, ...]`` divided by each image's gradient RMS at its first step with a
-    finite, nonzero one, and the scales ``[batch, 1, ...]`` to carry on (0 until that step).
-    The arithmetic of :class:`ScaleFreeAdam` and of the SavedModel stylizer's in-graph Adam."""
-    rms = _root_mean_square(gradient)
-    scale = tf.where(tf.equal(scale, 0.0) & (rms > 0) & tf.math.is_finite(rms), rms, scale)
-    return gradient / tf.where(scale > 0, scale, 1.0), scale
-
-
-def _root_mean_square(gradient: tf.Tensor) -> tf.Tensor:
-    """The RMS over each image of ``gradient`` ``[batch, ...]`` → ``[batch, 1, ...]``, computed on
-    the gradient divided by its largest magnitude, so that gradients past 1.8e19 do not square to inf."""
-    axes = list(range(1, len(gradient.shape)))
-    largest = tf.reduce_max(tf.abs(gradient), axis=axes, keepdims=True)
-    unit = tf.math.divide_no_nan(gradient, largest)
-    return largest * tf.sqrt(tf.reduce_mean(tf.square(unit), axis=axes, keepdims=True))
-
-
-def _gradient_descent(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder) -> str | None:
-    """SGD (the paper's plain gradient descent) or Adam, one compiled GradientTape step per iteration.
-
-    Returns why it stopped early, or None (as every runner here)."""
-    learning_rate = config.effective_learning_rate
-    if config.optimizer == "adam":
-        optimizer = ScaleFreeAdam(learning_rate)
-    else:
-        optimizer = keras.optimizers.SGD(learning_rate)
-    last_good = tf.Variable(image, trainable=False, name="last_finite_image")
-    if recorder.checkpoint is not None:  # its state is saved (and restored) with the image
-        optimizer.build([image])
-        recorder.checkpoint.track_optimizer(optimizer)
-
-    @tf.function(jit_compile=speed.resolve_jit(config.jit, image.device))
-    def step() -> Losses:
-        with tf.GradientTape() as tape:
-            losses = loss_fn(image)
-            total = tf.reduce_sum(losses["total"])  # a sum keeps each image of a batch independent
-        gradient = speed.gradient(tape, total, image, config.precision)
-        if tf.math.is_finite(total):
-            last_good.assign(image)
-            optimizer.apply_gradients([(gradient, image)])
-            image.assign(tf.clip_by_value(image, 0.0, 255.0))
-        return losses
-
-    if hasattr(loss_fn, "value_and_gradient"):  # tiled, or spread over devices: it brings its gradient
-        step = _own_gradient_step(image, loss_fn, optimizer, last_good)
-    for _ in range(len(recorder.rows), config.iterations):
-        losses = {name: value.numpy() for name, value in step().items()}
-        total = float(np.sum(losses["total"]))
-        if not np.isfinite(total):
-            raise _NonFinite(total, last_good.numpy())
-        # A finite loss can still leave NaN pixels (an infinite gradient), and VGG16's ReLU and max
-        # pooling hide NaN inputs from the next loss.
-        if not bool(tf.reduce_all(tf.math.is_finite(image))):
-            raise _NonFinite(float("nan"), last_good.numpy())
-        if recorder.record(losses):
-            return CALLBACK_STOP
-    return None
-
-
-def _lbfgs(image: tf.Variable, loss_fn, config: StyleConfig, recorder: _Recorder, done: int | None = None) -> str | None:
-    """SciPy's L-BFGS-B on the pixels, bounded to [0, 255], fed by a compiled value-and-gradient;
-    ``done`` iterations (default: those recorded, when resuming) are not run again."""
-    shape = image.shape
-    done = len(recorder.rows) if done is None else done
-    remaining = config.iterations - done
-    if remaining <= 0:
-        return None
-
-    @tf.function(jit_compile=speed.resolve_jit(config.jit, image.device))
-    def value_and_gradient() -> tuple[Losses, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            losses = loss_fn(image)
-            total = tf.reduce_sum(losses["total"])
-        return losses, speed.gradient(tape, total, image, config.precision)
-
-    if hasattr(loss_fn, "value_and_gradient"):  # tiled: it brings its gradient
-        value_and_gradient = functools.partial(loss_fn.value_and_gradient, image)
-    accepted = image.numpy()
-    evaluated: dict[str, np.ndarray] = {}
-    asked_to_stop = False
-
-    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-        image.assign(x.reshape(shape).astype(np.float32))
-        losses, gradient = value_and_gradient()
-        evaluated.clear()
-        evaluated.update({name: value.numpy() for name, value in losses.items()})
-        total = float(np.sum(evaluated["total"]))
-        if not np.isfinite(total):
-            raise _NonFinite(total, accepted)
-        return total, gradient.numpy().astype(np.float64).ravel()
-
-    def callback(intermediate_result: scipy.optimize.OptimizeResult) -> None:
-        nonlocal accepted, asked_to_stop
-        # L-BFGS-B's last evaluation before this call is at the accepted point.
-        accepted = intermediate_result.x.reshape(shape).astype(np.float32)
-        image.assign(accepted)
-        if recorder.record(dict(evaluated)):
-            asked_to_stop = True
-            raise StopIteration
-
-    outcome = scipy.optimize.minimize(
-        fun,
-        image.numpy().astype(np.float64).ravel(),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=scipy.optimize.Bounds(0.0, 255.0),
-        callback=callback,
-        # Run the iterations asked for: no early stop on small progress.
-        options={"maxiter": remaining, "maxfun": 4 * remaining + 20, "ftol": 0.0, "gtol": 0.0},
-    )
-    image.assign(accepted)
-    if asked_to_stop:
-        return CALLBACK_STOP
-    if outcome.nit < remaining:
-        return f"L-BFGS-B stopped after {done + outcome.nit} of {config.iterations} iterations: {outcome.message}"
-    return None
-
-
-def _lbfgs_one_by_one(
-    loss_fns: list, image: tf.Variable, _loss_fn, config: StyleConfig, recorder: _Recorder
-) -> str | None:
-    """L-BFGS on a batch, image after image (``loss_fns[i]`` is image i's loss), each exactly as alone.
-
-    The batch variable gets each image's accepted iterates, so callbacks see the whole batch.
-    """
-    reasons = []
-    done = len(recorder.rows)  # when resuming: the images before done // iterations are finished
-    for index, one_loss_fn in enumerate(loss_fns):
-        finished = min(max(done - index * config.iterations, 0), config.iterations)
-        if finished == config.iterations:
-            continue
-        one = tf.Variable(image[index : index + 1], name="stylized_image")
-        one_recorder = _ImageRecorder(recorder, image, index, one)
-        try:
-            reason = _lbfgs(one, one_loss_fn, config, one_recorder, finished)
-        except _NonFinite as bad:
-            image[index].assign(bad.last_good[0])
-            raise _NonFinite(bad.value, image.numpy()) from None
-        image[index].assign(one[0])
-        if one_recorder.stopped:
-            return CALLBACK_STOP
-        if reason:
-            reasons.append(f"image {index + 1}: {reason}")
-    return "; ".join(reasons) or None
-
-
-class _ImageRecorder:
-    """Passes one image's L-BFGS iterations to the batch's recorder, with that image in the batch."""
-
-    def __init__(self, recorder: _Recorder, batch: tf.Variable, index: int, image: tf.Variable):
-        self.recorder, self.batch, self.index, self.image = recorder, batch, index, image
-        self.stopped = False
-
-    def record(self, losses: dict[str, np.ndarray]) -> bool:
-        self.batch[self.index].assign(self.image[0])
-        self.stopped = self.recorder.record(losses)
-        return self.stopped
-
-
 def _to_floats(losses: Losses) -> dict[str, float]:
     return {name: float(np.mean(value.numpy())) for name, value in losses.items()}
-
-
-# --- Coarse-to-fine (config.scales > 1) and start images -----------------------------------------
-
-
-# --- Checkpoints, tiles and devices (README "Resuming and large images", "Stylizing a folder") ----
 
 
 def _check_run_options(
@@ -563,25 +333,6 @@ def _check_run_options(
     if checkpoint is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise CheckpointError("checkpoints do not work across several workers; leave out the checkpoint")
     return None if config.optimizer == "lbfgs" else strategy  # L-BFGS-B runs on one device
-
-
-def _own_gradient_step(image: tf.Variable, loss_fn, optimizer, last_good: tf.Variable) -> Callable[[], Losses]:
-    """The SGD/Adam step for a loss that computes its own gradient (tiled, or spread over devices):
-    the same update as the compiled step, applied to the gradient it returns."""
-
-    @tf.function
-    def apply(gradient: tf.Tensor, total: tf.Tensor) -> None:
-        if tf.math.is_finite(total):
-            last_good.assign(image)
-            optimizer.apply_gradients([(gradient, image)])
-            image.assign(tf.clip_by_value(image, 0.0, 255.0))
-
-    def step() -> Losses:
-        losses, gradient = loss_fn.value_and_gradient(image)
-        apply(gradient, tf.reduce_sum(losses["total"]))
-        return losses
-
-    return step
 
 
 def _run_checkpoint(

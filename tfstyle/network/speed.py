@@ -1,4 +1,4 @@
-"""Speed settings: the feature model's precision and convolutions, XLA, coarse-to-fine scales, and their defaults.
+"""Speed settings: the feature model's precision and convolutions, XLA, and their defaults.
 
 None of them changes the objective: the losses, their gradient's accumulation into the image and
 the ``tf.Variable`` image stay float32 at every setting. Reduced precision (``bfloat16``, or
@@ -10,7 +10,6 @@ numbers to round-off, faster). The ``auto`` defaults were measured (docs/perform
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import keras
@@ -30,9 +29,6 @@ FLOAT16_LOSS_SCALE = 2.0**15
 # from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
 # 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
-# The share of the iterations each coarse scale gets relative to the next finer one (which costs
-# 4x as much per step): with 2 scales and 100 iterations, 67 run at half size and 33 at full size.
-COARSE_ITERATION_RATIO = 2.0
 
 
 def cpu_has_bf16() -> bool:
@@ -233,23 +229,3 @@ def gradient(tape: tf.GradientTape, total: tf.Tensor, variable: tf.Variable, pre
 
 def _is_gpu(device: str) -> bool:
     return tf.DeviceSpec.from_string(device).device_type == "GPU"
-
-
-def scale_sizes(image_size: int, scales: int) -> list[int]:
-    """The longest side of each pass, coarsest first: image_size / 2^(scales-1), ..., image_size."""
-    return [max(1, round(image_size / 2**k)) for k in reversed(range(scales))]
-
-
-def scale_iterations(iterations: int, scales: int, ratio: float = COARSE_ITERATION_RATIO) -> list[int]:
-    """Split ``iterations`` over the passes, coarsest first: each coarser pass gets ``ratio`` times
-    the next finer one's share (at least one iteration each, the total exactly ``iterations``)."""
-    if scales > iterations:
-        raise ConfigError(f"{scales} scales need at least {scales} iterations (one per scale), got {iterations}")
-    shares = [ratio ** (scales - 1 - k) for k in range(scales)]
-    counts = [max(1, math.floor(iterations * s / sum(shares))) for s in shares]
-    counts[-1] += iterations - sum(counts)  # round-off goes to the finest pass
-    while counts[-1] < 1:  # only when the floor of a coarse share overshot; take from the largest
-        largest = counts.index(max(counts))
-        counts[largest] -= 1
-        counts[-1] += 1
-    return counts

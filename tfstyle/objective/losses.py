@@ -27,10 +27,17 @@ def gram_matrix(features: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
     """
     shape = tf.shape(features)
     flat = tf.reshape(features, [shape[0], shape[1] * shape[2], features.shape[-1] or shape[3]])
-    gram = _self_product(flat)
+    return normalized(_self_product(flat), shape[1] * shape[2], normalization)
+
+
+def normalized(total: tf.Tensor, count, normalization: str) -> tf.Tensor:
+    """A sum of ``count`` terms as ``normalization`` takes it: ``mean`` its mean, ``paper`` the sum.
+    (How a loss summed piece by piece, as the tiled objective does, gets the whole image's value.)"""
     if normalization == "mean":
-        gram = gram / tf.cast(shape[1] * shape[2], gram.dtype)
-    return gram
+        return total / tf.cast(count, total.dtype)
+    if normalization == "paper":
+        return total
+    raise ValueError(f"unknown normalization {normalization!r}; choose one of {', '.join(NORMALIZATIONS)}")
 
 
 @tf.custom_gradient
@@ -142,25 +149,49 @@ def combined_loss(
     ``[styles, h_i, w_i]``, ``style_targets`` hold one Gram per style ``[styles, N, N]`` and SL_i is
     :func:`masked_style_loss` with the blend weights ``style_blend``.
     """
-    batch = tf.shape(next(iter(features.values())))[0]
-    zero = tf.zeros([batch], dtype=tf.float32)
-    out: dict[str, tf.Tensor] = {}
-    content = zero
-    for name, w in content_weights.items():
+    content_layers = {}
+    for name in content_weights:
         mask = content_masks[name] if content_masks is not None else None
-        out[f"content/{name}"] = content_loss(features[name], content_targets[name], normalization, mask)
-        content += w * out[f"content/{name}"]
-    style = zero
-    for name, z in style_weights.items():
+        content_layers[name] = content_loss(features[name], content_targets[name], normalization, mask)
+    style_layers = {}
+    for name in style_weights:
         if style_masks is not None:
-            out[f"style/{name}"] = masked_style_loss(
+            style_layers[name] = masked_style_loss(
                 features[name], style_masks[name], style_targets[name], style_blend, normalization
             )
         else:
             gram = gram_matrix(features[name], normalization)
-            out[f"style/{name}"] = style_loss(gram, style_targets[name], normalization)
-        style += z * out[f"style/{name}"]
-    tv = total_variation_loss(images, normalization) if tv_weight and images is not None else zero
+            style_layers[name] = style_loss(gram, style_targets[name], normalization)
+    if tv_weight and images is not None:
+        tv = total_variation_loss(images, normalization)
+    else:
+        tv = tf.zeros(tf.shape(next(iter(features.values())))[:1], dtype=tf.float32)
+    return total_loss(content_layers, style_layers, tv, content_weights, style_weights, a, b, tv_weight)
+
+
+def total_loss(
+    content_layers: Mapping[str, tf.Tensor],
+    style_layers: Mapping[str, tf.Tensor],
+    tv: tf.Tensor,
+    content_weights: Mapping[str, float],
+    style_weights: Mapping[str, float],
+    a: float,
+    b: float,
+    tv_weight: float = 0.0,
+) -> dict[str, tf.Tensor]:
+    """Total = a·CL + b·SL + tv_weight·TV with CL = Σ_i w_i·CL_i and SL = Σ_i z_i·SL_i, from each
+    layer's unweighted CL_i (``content_layers``) and SL_i (``style_layers``) and TV, ``[batch]``
+    each. Returns :func:`combined_loss`'s keys."""
+    zero = tf.zeros_like(tv)
+    out: dict[str, tf.Tensor] = {}
+    content = zero
+    for name, w in content_weights.items():
+        out[f"content/{name}"] = content_layers[name]
+        content += w * content_layers[name]
+    style = zero
+    for name, z in style_weights.items():
+        out[f"style/{name}"] = style_layers[name]
+        style += z * style_layers[name]
     out.update(content=content, style=style, tv=tv, total=a * content + b * style + tv_weight * tv)
     return out
 

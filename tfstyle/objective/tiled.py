@@ -11,10 +11,13 @@ at every layer position. The loss is the whole image's:
   and kept), weighted by the tile's map, summed over the tiles;
 - style: the Gram matrix of the whole stylized image, the sum of the tiles' weighted Gram sums,
   against the style targets, which come from the whole style image the same way (tiled at the
-  same size). The gradient of SL_i reaches each tile through Σ_pq C_pq·G^tile_pq with
-  C = dSL_i/dG at the whole image's Gram, so a step makes two passes over the tiles: the Grams
-  (forward), then each tile's gradient (forward and backward);
+  same size);
 - total variation on the whole image.
+
+The losses are :func:`tfstyle.objective.losses.total_loss` of the tiles' sums. The gradient reaches
+each tile through those sums: Σ_i c_i·Σ_k m(k)·|F_k − P_k|² + Σ_i Σ_pq C_pq·G^tile_pq, with c_i and C
+the total's derivatives by the whole image's content sums and Gram sums, so a step makes two passes
+over the tiles: the sums (forward), then each tile's gradient (forward and backward).
 
 Only one tile's activations are in memory at a time. A tile's activations differ from the whole
 image's only near its edges, where the convolutions see zero padding instead of the neighbouring
@@ -33,10 +36,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfstyle.errors import ConfigError
-from tfstyle.network.vgg16 import canonical_layer_name
-from tfstyle.objective.losses import total_variation_loss
+from tfstyle.network.vgg16 import deepest, layer
+from tfstyle.objective.interface import Losses
+from tfstyle.objective.losses import normalized, style_loss, total_loss, total_variation_loss
 
-Losses = dict[str, tf.Tensor]
 DEFAULT_OVERLAP_FRACTION = 0.25  # of the tile size, when no overlap is given
 FEATHER_MARGIN = 0.25  # the share of an overlap at each end where a tile's weight stays 0 (or 1)
 
@@ -57,20 +60,14 @@ class Tile:
         return self.bottom - self.top, self.right - self.left
 
 
-def layer_stride(layers: Sequence[str]) -> int:
-    """2^(k-1) for the deepest layer's block k: the pixels per activation position there."""
-    return 2 ** (max(int(canonical_layer_name(name)[5]) for name in layers) - 1)
-
-
 def tile_geometry(tile_size: int, overlap: int | None, layers: Sequence[str]) -> tuple[int, int]:
     """The tile size and overlap in use: rounded down to multiples of the deepest layer's stride,
     the overlap by default a quarter of the tile. Raises :class:`ConfigError` if they cannot work."""
-    stride = layer_stride(layers)
+    stride = deepest(layers).stride
     size = tile_size // stride * stride
     if size < 4 * stride:
         raise ConfigError(
-            f"tile size {tile_size} is too small for layer {max(layers, key=canonical_layer_name)}: "
-            f"give at least {4 * stride} pixels"
+            f"tile size {tile_size} is too small for layer {deepest(layers).name}: give at least {4 * stride} pixels"
         )
     if overlap is None:
         overlap = int(size * DEFAULT_OVERLAP_FRACTION)
@@ -130,9 +127,9 @@ def layout(height: int, width: int, size: int, overlap: int, stride: int) -> lis
     ]
 
 
-class TiledLoss:
-    """The loss of ``config`` (a·CL + b·SL + tv·TV) for images of ``content_images``' size, computed
-    tile by tile; :meth:`value_and_gradient` gives its gradient the same way.
+class TiledObjective:
+    """The objective of ``config`` (a·CL + b·SL + tv·TV) for images of ``content_images``' size,
+    computed tile by tile, its gradient too (an :class:`~tfstyle.objective.interface.Objective`).
 
     ``style_images`` is one style image ``[height, width, 3]`` or a list of them (blended by
     ``config.style_blend``). The content targets of every tile are computed here, once.
@@ -140,14 +137,14 @@ class TiledLoss:
 
     def __init__(self, model: keras.Model, content_images, style_images, config):
         if not config.tile_size:
-            raise ConfigError("TiledLoss needs config.tile_size")
+            raise ConfigError("a TiledObjective needs config.tile_size")
         self.model, self.config = model, config
         content = np.asarray(content_images, dtype=np.float32)
         content = content[None] if content.ndim == 3 else content
         self.batch, self.height, self.width = content.shape[:3]
         self.content_terms, self.style_terms = config.content_terms(), config.style_terms()
         layers = list(dict.fromkeys([*self.content_terms, *self.style_terms]))
-        self.stride = layer_stride(layers)
+        self.stride = deepest(layers).stride
         self.size, self.overlap = tile_geometry(config.tile_size, config.tile_overlap, layers)
         self.tiles = layout(self.height, self.width, self.size, self.overlap, self.stride)
         self._features = tf.function(lambda x: _select(model(x), layers), reduce_retracing=True)
@@ -155,9 +152,6 @@ class TiledLoss:
         self._gradient = tf.function(self._tile_gradient, reduce_retracing=True)
         self._targets = [self._content_targets(content[:, t.top : t.bottom, t.left : t.right]) for t in self.tiles]
         self._style = self._style_targets(style_images)
-        self._positions = {name: self._layer_positions(name, self.height, self.width) for name in layers}
-
-    # --- the loss ---------------------------------------------------------------------------------
 
     def __call__(self, images) -> Losses:
         losses, _ = self._whole_image(tf.convert_to_tensor(images, tf.float32))
@@ -166,48 +160,47 @@ class TiledLoss:
     def value_and_gradient(self, images) -> tuple[Losses, tf.Tensor]:
         """The losses (``[batch]`` each) and d(Σ total)/d(images), tile by tile."""
         images = tf.convert_to_tensor(images, tf.float32)
-        losses, coefficients = self._whole_image(images)
+        losses, (by_squares, by_grams, by_images) = self._whole_image(images)
         gradient = np.zeros(images.shape, np.float32)
-        config = self.config
         for tile, targets in zip(self.tiles, self._targets):
-            part = self._gradient(self._cut(images, tile), tf.constant(tile.weights), targets, coefficients)
+            part = self._gradient(self._cut(images, tile), tf.constant(tile.weights), targets, by_squares, by_grams)
             gradient[:, tile.top : tile.bottom, tile.left : tile.right] += part.numpy()
-        if config.tv_weight:
-            with tf.GradientTape() as tape:
-                tape.watch(images)
-                tv = tf.reduce_sum(total_variation_loss(images, config.normalization))
-            gradient += config.tv_weight * tape.gradient(tv, images).numpy()
+        if by_images is not None:  # total variation
+            gradient += by_images.numpy()
         return losses, tf.constant(gradient)
 
-    def _whole_image(self, images: tf.Tensor) -> tuple[Losses, dict[str, tf.Tensor]]:
-        """Pass one: the losses from the tiles' sums, and C = dSL_i/dG for each style layer."""
-        config, norm = self.config, self.config.normalization
+    def _whole_image(self, images: tf.Tensor):
+        """Pass one: the losses from the tiles' sums, and the derivatives of Σ total by the content
+        sums, the Gram sums and (through TV) the images."""
         grams = {name: 0.0 for name in self.style_terms}
         squares = {name: 0.0 for name in self.content_terms}
         for tile, targets in zip(self.tiles, self._targets):
             tile_grams, tile_squares = self._statistics(self._cut(images, tile), tf.constant(tile.weights), targets)
             grams = {name: grams[name] + tile_grams[name] for name in grams}
             squares = {name: squares[name] + tile_squares[name] for name in squares}
-        zero = tf.zeros([images.shape[0]], tf.float32)
-        losses: Losses = {}
-        content = zero
-        for name, weight in self.content_terms.items():
-            channels = self._targets[0][name].shape[-1]
-            scale = channels * self._positions[name] if norm == "mean" else 1.0
-            losses[f"content/{name}"] = squares[name] / scale
-            content += weight * losses[f"content/{name}"]
-        style, coefficients = zero, {}
-        for name, weight in self.style_terms.items():
-            gram = grams[name] / (self._positions[name] if norm == "mean" else 1.0)
-            difference = gram - self._style[name]
-            entries = float(difference.shape[-1] ** 2) if norm == "mean" else 1.0
-            losses[f"style/{name}"] = tf.reduce_sum(tf.square(difference), axis=[1, 2]) / entries
-            style += weight * losses[f"style/{name}"]
-            coefficients[name] = 2.0 * difference / entries
-        tv = total_variation_loss(images, norm) if config.tv_weight else zero
-        losses.update(content=content, style=style, tv=tv)
-        losses["total"] = config.content_weight * content + config.style_weight * style + config.tv_weight * tv
-        return losses, coefficients
+        with tf.GradientTape() as tape:
+            tape.watch([images, squares, grams])
+            losses = self._losses(images, squares, grams)
+            total = tf.reduce_sum(losses["total"])
+        return losses, tape.gradient(total, (squares, grams, images))
+
+    def _losses(self, images: tf.Tensor, squares: dict[str, tf.Tensor], grams: dict[str, tf.Tensor]) -> Losses:
+        """The whole image's losses from the tiles' weighted sums: each normalized as
+        :mod:`tfstyle.objective.losses` normalizes the whole image's."""
+        config, norm = self.config, self.config.normalization
+        content = {
+            name: normalized(squares[name], layer(name).channels * self._positions(name), norm)
+            for name in self.content_terms
+        }
+        style = {
+            name: style_loss(normalized(grams[name], self._positions(name), norm), self._style[name], norm)
+            for name in self.style_terms
+        }
+        tv = total_variation_loss(images, norm) if config.tv_weight else tf.zeros([images.shape[0]], tf.float32)
+        return total_loss(
+            content, style, tv, self.content_terms, self.style_terms,
+            config.content_weight, config.style_weight, config.tv_weight,
+        )  # fmt: skip
 
     # --- one tile (compiled, one trace per tile shape) ---------------------------------------------
 
@@ -221,21 +214,17 @@ class TiledLoss:
         }
         return grams, squares
 
-    def _tile_gradient(self, x, weights, targets, coefficients):
-        """The gradient of the whole image's loss through this tile (pass two)."""
-        config, norm = self.config, self.config.normalization
+    def _tile_gradient(self, x, weights, targets, by_squares, by_grams):
+        """The gradient of Σ total through this tile's sums (pass two)."""
         with tf.GradientTape() as tape:
             tape.watch(x)
             features = self.model(x)
             share = tf.zeros([], tf.float32)
-            for name, weight in self.content_terms.items():
+            for name in self.content_terms:
                 squares = self._weighted_squares(features[name], targets[name], weights, name)
-                scale = features[name].shape[-1] * self._positions[name] if norm == "mean" else 1.0
-                share += config.content_weight * weight / scale * tf.reduce_sum(squares)
-            for name, weight in self.style_terms.items():
-                gram = self._weighted_gram(features[name], weights, name)
-                scale = self._positions[name] if norm == "mean" else 1.0
-                share += config.style_weight * weight / scale * tf.reduce_sum(coefficients[name] * gram)
+                share += tf.reduce_sum(by_squares[name] * tf.reduce_sum(squares, axis=[1, 2, 3]))
+            for name in self.style_terms:
+                share += tf.reduce_sum(by_grams[name] * self._weighted_gram(features[name], weights, name))
         return tape.gradient(share, x)
 
     def _weighted_gram(self, features: tf.Tensor, weights: tf.Tensor, name: str) -> tf.Tensor:
@@ -260,9 +249,8 @@ class TiledLoss:
         if not self.style_terms:
             return {}
         styles = list(style_images) if isinstance(style_images, (list, tuple)) else [style_images]
-        blend = self.config.style_blend(len(styles)) if hasattr(self.config, "style_blend") else (1.0,)
         targets = {name: 0.0 for name in self.style_terms}
-        for beta, style in zip(blend, styles):
+        for beta, style in zip(self.config.style_blend(len(styles)), styles):
             style = np.asarray(style, np.float32)
             style = style[None] if style.ndim == 3 else style
             height, width = style.shape[1:3]
@@ -273,11 +261,9 @@ class TiledLoss:
                 for name in self.style_terms:
                     sums[name] = sums[name] + self._weighted_gram(features[name], weights, name)
             for name in self.style_terms:
-                gram = sums[name]
-                if self.config.normalization == "mean":
-                    gram = gram / self._layer_positions(name, height, width)
-                elif getattr(self.config, "style_scale", 1.0) != 1.0:  # plain sums grow with the pixels
-                    gram = gram * (self.height * self.width) / (height * width)
+                gram = normalized(sums[name], self._positions(name, height, width), self.config.normalization)
+                if self.config.normalization == "paper" and self.config.style_scale != 1.0:
+                    gram = gram * (self.height * self.width) / (height * width)  # plain sums grow with the pixels
                 targets[name] = targets[name] + beta * gram
         return targets
 
@@ -286,15 +272,15 @@ class TiledLoss:
     def _cut(self, images: tf.Tensor, tile: Tile) -> tf.Tensor:
         return images[:, tile.top : tile.bottom, tile.left : tile.right, :]
 
-    @staticmethod
-    def _layer_positions(name: str, height: int, width: int) -> int:
-        pools = int(canonical_layer_name(name)[5]) - 1
-        return (height >> pools) * (width >> pools)
+    def _positions(self, name: str, height: int | None = None, width: int | None = None) -> int:
+        """M_i: layer ``name``'s positions for an image of ``height`` × ``width`` (default: the run's)."""
+        rows, columns = layer(name).shape(height or self.height, width or self.width)
+        return rows * columns
 
     @staticmethod
     def _layer_weights(weights: tf.Tensor, name: str) -> tf.Tensor:
-        """The tile's pixel weights averaged down to ``name``'s resolution (block k: 2^(k-1) pixels)."""
-        stride = 2 ** (int(canonical_layer_name(name)[5]) - 1)
+        """The tile's pixel weights averaged down to ``name``'s resolution (``stride`` pixels a position)."""
+        stride = layer(name).stride
         if stride == 1:
             return weights
         return tf.nn.avg_pool2d(weights[None, :, :, None], stride, stride, "VALID")[0, :, :, 0]

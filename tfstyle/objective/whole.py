@@ -1,13 +1,14 @@
-"""The objective of a run: the image → losses function, with the content activations P_i and
+"""The whole-image objective: the image → losses function, with the content activations P_i and
 the style Gram matrices A_i computed once and fixed (:func:`tfstyle.objective.losses.combined_loss`).
 
-:func:`objective` picks the whole-image loss, its tiled form (:mod:`tfstyle.objective.tiled`) or its form
-spread over devices (:mod:`tfstyle.scale.distribute`); the last two compute their own gradient.
+:func:`objective` picks the objective of a run: this one, its tiled form
+(:mod:`tfstyle.objective.tiled`) or its form spread over devices (:mod:`tfstyle.objective.sharded`),
+each an :class:`~tfstyle.objective.interface.Objective`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -16,12 +17,10 @@ import tensorflow as tf
 from tfstyle.config import StyleConfig
 from tfstyle.controls import masks as maskio
 from tfstyle.inputs.prepare import ImageBatch
+from tfstyle.objective.interface import Losses, LossFn, Objective, differentiate
 from tfstyle.objective.losses import combined_loss, gram_matrix
-from tfstyle.objective.tiled import TiledLoss
-from tfstyle.scale.distribute import ShardedLoss
-
-Losses = dict[str, tf.Tensor]
-
+from tfstyle.objective.sharded import ShardedObjective
+from tfstyle.objective.tiled import TiledObjective
 
 
 def objective(
@@ -32,18 +31,38 @@ def objective(
     content_mask: np.ndarray | None = None,
     style_masks: np.ndarray | None = None,
     strategy: tf.distribute.Strategy | None = None,
-):
-    """The loss to optimize: :func:`make_loss_fn`'s, or the same tile by tile (``config.tile_size``),
-    or spread over ``strategy``'s replicas; the last two bring their own ``value_and_gradient``."""
+    jit: bool = False,
+) -> Objective:
+    """The objective of a run: the whole image's (its step XLA-compiled with ``jit``), or the same
+    tile by tile (``config.tile_size``), or spread over ``strategy``'s replicas."""
     if config.tile_size:
-        return TiledLoss(model, content_images, style_images, config)
+        return TiledObjective(model, content_images, style_images, config)
     if strategy is not None and len(content_images) > 1:  # one image cannot be split
-        return ShardedLoss(
+        return ShardedObjective(
             strategy,
             lambda shard: make_loss_fn(model, shard, style_images, config, content_mask, style_masks),
             content_images,
         )
-    return make_loss_fn(model, content_images, style_images, config, content_mask, style_masks)
+    loss_fn = make_loss_fn(model, content_images, style_images, config, content_mask, style_masks)
+    return WholeImageObjective(loss_fn, config.precision, jit)
+
+
+class WholeImageObjective:
+    """An :class:`~tfstyle.objective.interface.Objective` over a loss function of whole images;
+    :meth:`value_and_gradient` is one compiled forward and backward pass."""
+
+    def __init__(self, loss_fn: LossFn, precision: str = "float32", jit: bool = False):
+        self.loss_fn, self.precision = loss_fn, precision
+        self._value_and_gradient = tf.function(self._differentiate, jit_compile=jit)
+
+    def __call__(self, images) -> Losses:
+        return self.loss_fn(images)
+
+    def value_and_gradient(self, images) -> tuple[Losses, tf.Tensor]:
+        return self._value_and_gradient(images)
+
+    def _differentiate(self, images) -> tuple[Losses, tf.Tensor]:
+        return differentiate(self.loss_fn, images, self.precision)
 
 
 def make_loss_fn(
@@ -53,7 +72,7 @@ def make_loss_fn(
     config: StyleConfig,
     content_mask: np.ndarray | None = None,
     style_masks: np.ndarray | None = None,
-) -> Callable[[tf.Tensor], Losses]:
+) -> LossFn:
     """The objective image → losses, with the content activations P_i and style Grams A_i fixed.
 
     The images are arrays or tensors (graph tensors too: the SavedModel stylizer builds its loss

@@ -5,8 +5,9 @@ Both load with plain ``tf.saved_model.load`` in a TensorFlow that has no tfstyle
 - :func:`export_features` writes the signatures ``features`` (images → ``{layer: activations}``)
   and ``gram`` (images → ``{layer: Gram matrix}``, normalized as the style loss uses it).
 - :func:`export_stylizer` adds ``stylize(content, style, iterations)``: the optimization loop of
-  :func:`tfstyle.stylize` as a ``tf.while_loop`` over one SGD or Adam step (written in TF ops), with
-  the config's layers, weights, a, b and learning rate baked in.
+  :func:`tfstyle.stylize` as a ``tf.while_loop`` over its SGD or Adam step
+  (:mod:`tfstyle.loop.updates`) from its start image, with the config's layers, weights, a, b and
+  learning rate baked in.
 
 An export is written into a temporary sibling directory and renamed into place when complete, so
 ``path`` holds either the previous export or the whole new one. ``path`` may be missing, empty, or
@@ -30,17 +31,18 @@ import tensorflow as tf
 import tfstyle
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ExportError
-from tfstyle.loop.optimize import scale_free_gradient
+from tfstyle.inputs.images import resize_images_to_area
+from tfstyle.inputs.prepare import start_image
+from tfstyle.loop import updates
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
 from tfstyle.network.vgg16 import in_network_order, min_image_side
+from tfstyle.objective.interface import differentiate
 from tfstyle.objective.losses import NORMALIZATIONS, gram_matrix
 from tfstyle.objective.whole import make_loss_fn
 
 # Written into every export; its presence marks a directory that a new export may replace.
 INFO_FILE = os.path.join("assets.extra", "tfstyle_export.json")
-STYLIZER_OPTIMIZERS = ("sgd", "adam")
-# keras.optimizers.Adam's defaults, so the in-graph Adam takes the library's steps.
-ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
+STYLIZER_OPTIMIZERS = tuple(updates.RULES)
 
 _IMAGES = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
 _ONE_IMAGE = [1, None, None, 3]
@@ -98,64 +100,28 @@ class Stylizer(FeatureExtractor):
         content = _check_size(_clip(content), self._min_side, "content")
         style = _check_size(_clip(style), self._min_side, "style")
         size = tf.shape(content)[1:3]
-        style = _resize_to_area(style, size[0] * size[1])
+        style = resize_images_to_area(style, size[0] * size[1])
         style = _check_size(style, self._min_side, "style (scaled to the content's area)")
-        loss_fn = make_loss_fn(self.model, content, style, self._config)
+        loss_fn = make_loss_fn(self.model, content, style, config)
+        update = updates.rule(config.optimizer, config.effective_learning_rate)
 
-        def total_and_gradient(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            with tf.GradientTape() as tape:
-                tape.watch(image)
-                total = tf.reduce_sum(loss_fn(image)["total"])
-            return total, tape.gradient(total, image)
+        def step(done, image, last_good, state, ok):
+            losses, gradient = differentiate(loss_fn, image)
+            taken = updates.step(update, image, gradient, tf.reduce_sum(losses["total"]), state, last_good)
+            return done + tf.cast(taken.ok, tf.int32), taken.image, taken.last_good, taken.state, taken.ok
 
-        learning_rate = tf.constant(config.effective_learning_rate, tf.float32)
-
-        def step(done, image, last_good, m, v, scale, finite):
-            total, gradient = total_and_gradient(image)
-            finite = tf.math.is_finite(total)
-            if config.optimizer == "adam":  # tfstyle.loop.optimize.ScaleFreeAdam's: g / the first step's RMS of g
-                gradient, scale = scale_free_gradient(gradient, scale)
-                t = tf.cast(done + 1, tf.float32)
-                m_next = m + (gradient - m) * (1.0 - ADAM_BETA_1)
-                v_next = v + (tf.square(gradient) - v) * (1.0 - ADAM_BETA_2)
-                alpha = learning_rate * tf.sqrt(1.0 - ADAM_BETA_2**t) / (1.0 - ADAM_BETA_1**t)
-                moved = image - alpha * m_next / (tf.sqrt(v_next) + ADAM_EPSILON)
-            else:
-                m_next, v_next = m, v
-                moved = image - learning_rate * gradient
-            moved = _clip(moved)
-            # A non-finite loss at ``image`` ends the loop; ``last_good`` is then the answer.
-            return (
-                tf.where(finite, done + 1, done),
-                tf.where(finite, moved, image),
-                tf.where(finite, image, last_good),
-                tf.where(finite, m_next, m),
-                tf.where(finite, v_next, v),
-                scale,
-                finite,
-            )
-
-        start = self._initial_image(content, style)
-        zeros = tf.zeros_like(start)
-        done, image, last_good, _, _, _, finite = tf.while_loop(
-            lambda done, image, last_good, m, v, scale, finite: tf.logical_and(finite, done < iterations),
+        # The library's start (export_stylizer refuses an image path): the same pixels.
+        start = start_image(config.init, content, style, config.seed)
+        done, image, last_good, _, ok = tf.while_loop(
+            lambda done, image, last_good, state, ok: tf.logical_and(ok, done < iterations),
             step,
-            (tf.constant(0), start, start, zeros, zeros, tf.zeros_like(start[:, :1, :1, :1]), tf.constant(True)),
+            (tf.constant(0), start, start, updates.initial_state(start), tf.constant(True)),
         )
-        image = tf.where(finite, image, last_good)
+        image = tf.where(ok, image, last_good)  # a non-finite loss ended the loop: the last finite image
         final = loss_fn(image)
         result = {name: final[name][0] for name in ("total", "content", "style", "tv")}
         result.update(image=image, iterations=done)
         return result
-
-    def _initial_image(self, content: tf.Tensor, style: tf.Tensor) -> tf.Tensor:
-        init = self._config.init
-        if init == "content":
-            return content
-        if init == "noise":  # seeded like the library, but TF's generator: not the same pixels
-            seed = tf.constant([self._config.seed, 0], tf.int64)
-            return tf.random.stateless_uniform(tf.shape(content), seed, 0.0, 255.0)
-        return _resize(style, tf.shape(content)[1:3])  # "style"; export_stylizer refuses the rest
 
 
 def export_features(
@@ -307,11 +273,6 @@ def _clip(images: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(images, 0.0, 255.0)
 
 
-def _resize(images: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
-    """``tfstyle.inputs.images.resize`` in TF ops: antialiased bicubic, clipped to [0, 255]."""
-    return _clip(tf.image.resize(images, size, method="bicubic", antialias=True))
-
-
 def _check_controls(config: StyleConfig) -> None:
     """The creative controls the in-graph stylizer has no room for (``pooling`` it bakes in)."""
     unsupported = [
@@ -329,15 +290,6 @@ def _check_controls(config: StyleConfig) -> None:
             f"the stylizer export takes one style at the content's size from the plain init; it cannot bake in "
             f"{', '.join(unsupported)} (use tfstyle.stylize for them)"
         )
-
-
-def _resize_to_area(images: tf.Tensor, area: tf.Tensor) -> tf.Tensor:
-    """``tfstyle.inputs.images.resize_to_area`` in TF ops: about ``area`` pixels, aspect kept."""
-    shape = tf.cast(tf.shape(images)[1:3], tf.float64)
-    scale = tf.sqrt(tf.cast(area, tf.float64) / (shape[0] * shape[1]))
-    size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)
-    same = tf.reduce_all(tf.equal(size, tf.shape(images)[1:3]))
-    return tf.cond(same, lambda: images, lambda: _resize(images, size))
 
 
 def _canonical_layers(layers: Sequence[str] | str) -> tuple[str, ...]:

@@ -6,27 +6,23 @@ from ``TF_CONFIG``) splits the batch into one shard per replica: replica r takes
 r·k … r·k + k − 1 (k = ⌈batch / replicas⌉; the last shard is padded with the last image, whose copy
 is dropped). Each step, every replica computes its shard's losses and their gradient with targets
 it computed once, and the shards' gradients are gathered into the batch's gradient. The image
-batch is one ``tf.Variable`` updated by the usual optimizer, on every worker alike. The images are
+batch is one ``tf.Variable`` moved by the usual update step, on every worker alike. The images are
 independent, so the result is the single-device run's to round-off.
 
-SGD and Adam are spread; L-BFGS runs on one device (its line search would couple the images, so
-a batch runs image by image anyway). :func:`strategy_for` picks the strategy a command line wants.
+SGD and Adam are spread (the objective: :class:`tfstyle.objective.sharded.ShardedObjective`); L-BFGS
+runs on one device (its line search would couple the images, so a batch runs image by image anyway).
+:func:`strategy_for` picks the strategy a command line wants; this module holds the strategies.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from tfstyle.errors import ConfigError
-
-Losses = dict[str, tf.Tensor]
-LossFn = Callable[[tf.Tensor], Losses]
 
 
 def strategy_for(devices: str | Sequence[str] = "auto") -> tf.distribute.Strategy | None:
@@ -96,71 +92,6 @@ def is_chief() -> bool:
     if "chief" in cluster:
         return task.get("type") == "chief"
     return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
-
-
-class ShardedLoss:
-    """The loss of a batch of content images, each replica of ``strategy`` computing its shard's.
-
-    ``make_loss(content_shard)`` builds a shard's loss function (as ``objective.make_loss_fn`` does):
-    it is called once per replica, on that replica's device, so the targets are computed there
-    once. Called on a batch ``[batch, height, width, 3]`` it returns the losses (``[batch]`` each);
-    :meth:`value_and_gradient` also returns the gradient of their sum with respect to the batch.
-    """
-
-    def __init__(self, strategy: tf.distribute.Strategy, make_loss: Callable[[np.ndarray], LossFn], content_images):
-        self.strategy = strategy
-        self._make_loss = make_loss
-        self._content = np.asarray(content_images, dtype=np.float32)
-        self.batch = len(self._content)
-        self.replicas = strategy.num_replicas_in_sync
-        self.shard = -(-self.batch // self.replicas)
-        self._loss_fns: dict[int, LossFn] = {}
-        self._lock = threading.Lock()  # MirroredStrategy traces the replicas in threads
-        self._forward = tf.function(self._run)
-        self._backward = tf.function(lambda images: self._run(images, gradient=True))
-
-    def __call__(self, images) -> Losses:
-        return self._forward(tf.convert_to_tensor(images))
-
-    def value_and_gradient(self, images) -> tuple[Losses, tf.Tensor]:
-        """The losses and d(Σ total)/d(images), from every replica's shard."""
-        return self._backward(tf.convert_to_tensor(images))
-
-    def shard_indices(self, replica: int) -> list[int]:
-        """The images replica ``replica`` works on (the last one repeated to pad the last shard)."""
-        return [min(replica * self.shard + i, self.batch - 1) for i in range(self.shard)]
-
-    def _run(self, images: tf.Tensor, gradient: bool = False):
-        def replica_step(images: tf.Tensor):
-            replica = _replica_id()
-            loss_fn = self._loss_for(replica)
-            shard = tf.gather(images, self.shard_indices(replica))
-            with tf.GradientTape() as tape:
-                tape.watch(shard)
-                losses = loss_fn(shard)
-                total = tf.reduce_sum(losses["total"])
-            return (losses, tape.gradient(total, shard)) if gradient else (losses, None)
-
-        losses, grads = self.strategy.run(replica_step, args=(images,))
-        losses = {name: self._gather(value) for name, value in losses.items()}
-        return (losses, self._gather(grads)) if gradient else losses
-
-    def _gather(self, value) -> tf.Tensor:
-        return self.strategy.gather(value, axis=0)[: self.batch]
-
-    def _loss_for(self, replica: int) -> LossFn:
-        with self._lock:
-            if replica not in self._loss_fns:
-                with tf.init_scope():  # eagerly, once, on this replica's device: the targets are constants
-                    self._loss_fns[replica] = self._make_loss(self._content[self.shard_indices(replica)])
-            return self._loss_fns[replica]
-
-
-def _replica_id() -> int:
-    replica = tf.get_static_value(tf.distribute.get_replica_context().replica_id_in_sync_group)
-    if replica is None:
-        raise ConfigError("this distribution strategy does not tell its replicas apart when tracing; use MirroredStrategy")
-    return int(replica)
 
 
 def _logical_device(name: str) -> str:
