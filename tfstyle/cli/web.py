@@ -55,6 +55,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_warning(host: str, port: int) -> str | None:
+    """What listening on ``host`` exposes, for a warning (None for the loopback: nothing)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"warning: listening on {host}: anyone who can reach port {port} on this machine's network addresses can open "
+        "the page, upload images and use this machine's CPU or GPU; there is no password. Use it on a network you "
+        "trust, or leave --host at 127.0.0.1."
+    )
+
+
 def url(host: str, port: int) -> str:
     """The address to open for a server listening on ``host``: the loopback for every interface."""
     host = host.strip("[]")
@@ -126,14 +137,9 @@ def main(argv: list[str]) -> int:
     ))  # fmt: skip
     port = sock.getsockname()[1]
     print(f"tfstyle's web page: {url(FLAGS.host, port)}  (open it in a browser; Ctrl-C stops the server)", flush=True)
-    if not local:
-        print(
-            f"warning: listening on {FLAGS.host}: anyone who can reach port {port} on this machine's network addresses "
-            "can open the page, upload images and use this machine's CPU or GPU; there is no password. Use it on a "
-            "network you trust, or leave --host at 127.0.0.1.",
-            file=sys.stderr,
-            flush=True,
-        )
+    warning = exposure_warning(FLAGS.host, port)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, lifespan="on"))
     try:
         server.run(sockets=[sock])

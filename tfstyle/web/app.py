@@ -4,6 +4,7 @@
     GET  /api/settings             the controls and presets, from StyleConfig's metadata (controls.describe)
     POST /api/images?page=P        an image as the request body → {id, width, height}
     POST /api/runs?page=P          {content, styles: [{image, weight}], settings: {preset, ...}} → the run
+    GET  /api/runs?page=P          the page's runs and the queue's length (what each event carries)
     GET  /api/runs/R?page=P        the run: state, place in the queue, iteration, losses, time left
     POST /api/runs/R/stop?page=P   stop it (a running one keeps its image so far)
     GET  /api/runs/R/preview?page=P   the latest intermediate image (JPEG)
@@ -120,6 +121,9 @@ def create_app(options: Options = Options()) -> Starlette:
             raise ApiError(str(err)) from None
         return JSONResponse(runs.public(run), status_code=201)
 
+    async def view(request: Request) -> Response:
+        return JSONResponse(runs.view(_page(request, runs)))
+
     async def status(request: Request) -> Response:
         return JSONResponse(runs.public(_run(request, runs)))
 
@@ -160,6 +164,7 @@ def create_app(options: Options = Options()) -> Starlette:
             Route("/api/settings", settings),
             Route("/api/images", upload, methods=["POST"]),
             Route("/api/runs", submit, methods=["POST"]),
+            Route("/api/runs", view),
             Route("/api/runs/{run}", status),
             Route("/api/runs/{run}/stop", stop, methods=["POST"]),
             Route("/api/runs/{run}/preview", preview),
