@@ -261,4 +261,3 @@ class _OnlyHosts:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-

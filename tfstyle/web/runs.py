@@ -133,13 +133,13 @@ class Runs:
     def __init__(
         self,
         fixed: Mapping[str, object] | None = None,
-        limits: Limits = Limits(),
+        limits: Limits | None = None,
         grace: float = 10.0,
         previews: int = 25,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.fixed = dict(fixed if fixed is not None else {"weights": "imagenet"})
-        self.limits = limits
+        self.limits = limits or Limits()
         self.grace = grace
         self.previews = previews
         self._clock = clock
