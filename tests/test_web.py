@@ -4,6 +4,7 @@ the queue, stopping, pages that go away, and the command line. Random weights, 3
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -329,24 +330,34 @@ def test_the_private_folder_is_removed_when_the_server_stops():
 # --- the event stream, through a real server ---------------------------------------------------
 
 
-@pytest.fixture
-def server():
-    """A uvicorn serving the app on 127.0.0.1 (a free port) in a thread: its base URL."""
+@contextlib.contextmanager
+def serving(options: Options):
+    """A uvicorn serving the app on 127.0.0.1 (a free port) in a thread: (its base URL, its Runs)."""
     import uvicorn
 
     from tfstyle.cli.web import listen
 
-    app = create_app(Options(fixed={"weights": "random", "precision": "float32"}, grace=0.5))
+    app = create_app(options)
     sock = listen("127.0.0.1", 0)
     instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    while not instance.started:
+    deadline = time.monotonic() + 20
+    while not instance.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", app.state.runs
-    instance.should_exit = True
-    thread.join(10)
-    sock.close()
+    assert instance.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", app.state.runs
+    finally:
+        instance.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def server():
+    with serving(Options(fixed={"weights": "random", "precision": "float32"}, grace=0.5)) as served:
+        yield served
 
 
 def test_the_event_stream_shows_progress_and_closing_it_cancels_the_run(server):
