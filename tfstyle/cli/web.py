@@ -32,12 +32,12 @@ COMMAND = Command(
 )
 
 # fmt: off
-COMMAND.own("server", flags.DEFINE_string, "host", "127.0.0.1", "Address to listen on. The default serves this computer "
+COMMAND.own("inputs and output", flags.DEFINE_string, "host", "127.0.0.1", "Address to listen on. The default serves this computer "
             "only. 0.0.0.0 (every network interface) lets anyone who can reach the port upload images and use this "
             "machine's CPU or GPU, with no password.", "ADDRESS")
-COMMAND.own("server", flags.DEFINE_integer, "port", 8000, "Port to listen on (0: any free port).", "N")
-COMMAND.own("server", flags.DEFINE_float, "max_upload_mb", 20.0, "Largest image file the page may upload, in megabytes.", "MB")
-COMMAND.own("server", flags.DEFINE_integer, "max_pixels", 50_000_000, "Largest image the page may upload, in pixels "
+COMMAND.own("inputs and output", flags.DEFINE_integer, "port", 8000, "Port to listen on (0: any free port).", "N")
+COMMAND.own("inputs and output", flags.DEFINE_float, "max_upload_mb", 20.0, "Largest image file the page may upload, in megabytes.", "MB")
+COMMAND.own("inputs and output", flags.DEFINE_integer, "max_pixels", 50_000_000, "Largest image the page may upload, in pixels "
             "(width × height); larger ones, and decompression bombs, are refused with a message.", "N")
 COMMAND.settings(["weights", "device", "precision"], preset_help=" (here: the preset the page starts with)")
 # fmt: on
