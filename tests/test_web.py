@@ -196,6 +196,14 @@ def test_a_bad_upload_gets_a_clear_message_and_the_server_keeps_serving(client, 
     assert upload(client, new_page(), png(32, 32)).status_code == 201
 
 
+def test_an_uploads_size_is_as_shown_after_its_exif_orientation():
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90°
+    Image.fromarray(synthetic_image(32, 48)).save(buffer, format="JPEG", exif=exif)
+    assert check_image(buffer.getvalue(), LIMITS) == (32, 48)
+
+
 def test_the_decompression_bomb_is_refused_from_its_header_without_decoding():
     started = time.perf_counter()
     with pytest.raises(Exception, match="decompression bomb"):
@@ -278,6 +286,8 @@ def test_stop_keeps_the_image_so_far_and_cancels_a_waiting_run(client):
     page = new_page()
     running, waiting = submit(client, page, iterations=500, size=32), submit(client, page, iterations=3, size=32)
     wait(client, page, running["id"], until=lambda r: r["iteration"] >= 2)
+    started = time.perf_counter()  # the server answers while the run goes on: it runs in the worker thread
+    assert client.get("/api/settings").status_code == 200 and time.perf_counter() - started < 1.0
     stopped = client.post(f"/api/runs/{waiting['id']}/stop?page={page}", json={}).json()
     assert stopped["state"] == "cancelled"
     client.post(f"/api/runs/{running['id']}/stop?page={page}", json={})

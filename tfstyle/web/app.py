@@ -239,6 +239,8 @@ async def _body(request: Request, limits: Limits) -> bytes:
 async def _json(request: Request) -> dict:
     try:
         body = json.loads(await _body(request, Limits(bytes=64 * 1024)))
+    except ApiError as err:
+        raise ApiError("the request is too large", err.status) from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError("the request is not valid JSON") from None
     if not isinstance(body, dict):

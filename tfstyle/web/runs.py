@@ -144,6 +144,7 @@ class Runs:
         self.previews = previews
         self._clock = clock
         self._lock = threading.Condition()
+        self._decoding = threading.Semaphore(2)
         self._pages: dict[str, Page] = {}
         self._queue: list[Run] = []
         self._current: Run | None = None
@@ -214,7 +215,8 @@ class Runs:
         with self._lock:
             if len(self._page(page_id).uploads) >= MAX_UPLOADS_PER_PAGE:
                 raise UploadError(f"this page has {MAX_UPLOADS_PER_PAGE} images already; reload it to start afresh")
-        width, height = check_image(data, self.limits)  # outside the lock: decoding takes a while
+        with self._decoding:  # outside the lock: decoding takes a while, and a few at once bound the memory
+            width, height = check_image(data, self.limits)
         assert self.folder is not None, "start() first"
         upload = Upload(secrets.token_hex(16), self.folder.write(data), width, height)
         with self._lock:

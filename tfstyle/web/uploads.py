@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from tfstyle.errors import ImageError
 
 MEGABYTE = 1024 * 1024
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 class UploadError(ImageError):
@@ -41,7 +42,7 @@ class Limits:
 
 
 def check_image(data: bytes, limits: Limits) -> tuple[int, int]:
-    """Decode ``data`` fully; return its (width, height), or raise :class:`UploadError` saying why it
+    """Decode ``data`` fully; return its (width, height) as shown (EXIF orientation applied), or raise :class:`UploadError` saying why it
     is refused: too many bytes, not an image, too many pixels (a decompression bomb too), corrupt."""
     if len(data) > limits.bytes:
         raise limits.too_large(len(data))
@@ -54,6 +55,8 @@ def check_image(data: bytes, limits: Limits) -> tuple[int, int]:
             if width * height > limits.pixels:
                 raise _too_many_pixels(width, height, limits)
             image.load()
+            if image.getexif().get(ORIENTATION) in (5, 6, 7, 8):  # shown turned a quarter, as tfstyle reads it
+                width, height = height, width
     except UnidentifiedImageError:
         raise UploadError("the file is not an image (or not in a format Pillow reads: JPEG, PNG, WebP, TIFF, ...)") from None
     except Image.DecompressionBombError:
