@@ -84,6 +84,7 @@ class Run:
             "number": self.number,
             "kind": self.kind,
             "state": self.state,
+            "stopping": self.state == "running" and self.stop.is_set(),  # asked to stop; it ends after this iteration
             "position": position,
             "iteration": self.iteration,
             "iterations": self.iterations or self.config.iterations,
@@ -280,9 +281,9 @@ class Runs:
                 return None
             if run.state == "queued":
                 self._queue.remove(run)
-                run.state, run.message = "cancelled", "stopped before it started"
-                self._changed()
+                run.state, run.message = "cancelled", "before it started"
             run.stop.set()
+            self._changed()
             return run
 
     def view(self, page_id: str) -> dict:
@@ -380,7 +381,7 @@ class Runs:
                 run.state, run.message = "failed", message
             elif run.stop.is_set() or (result is not None and result.stopped):
                 run.state = "stopped"
-                run.message = f"stopped after {run.iteration} of {run.iterations} iterations"
+                run.message = f"after {run.iteration} of {run.iterations} iterations"
             else:
                 run.state = "done"
             self._changed()

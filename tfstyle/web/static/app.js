@@ -270,7 +270,7 @@ function duration(seconds) {
 function stateText(run) {
   switch (run.state) {
     case "queued": return `waiting: ${ordinal(run.position)} in the queue`;
-    case "running": return run.iteration ? "painting…" : "starting (preparing the network)…";
+    case "running": return run.stopping ? "stopping…" : run.iteration ? "painting…" : "starting (preparing the network)…";
     case "done": return `done in ${duration(run.seconds)}`;
     default: return `${run.state}${run.message ? ": " + run.message : ""}`;
   }
@@ -287,7 +287,7 @@ function update(run) {
   const numbers = [`iteration ${run.iteration} of ${run.iterations}`];
   for (const [name, value] of Object.entries(run.losses)) numbers.push(`${name} ${value.toPrecision(3)}`);
   if (run.seconds_left !== null) numbers.push(`about ${duration(run.seconds_left)} left`);
-  article.querySelector(".numbers").textContent = run.iteration || FINISHED.includes(run.state) ? numbers.join(" · ") : "";
+  article.querySelector(".numbers").textContent = run.iteration ? numbers.join(" · ") : "";
   c.stop.hidden = FINISHED.includes(run.state);
   if (run.result && !c.result) {
     c.result = true;
