@@ -1,0 +1,466 @@
+"""The web page's server (tfstyle/web): its HTTP API through Starlette's TestClient, its event stream
+through a real uvicorn on 127.0.0.1, the settings described from the config, the upload checks,
+the queue, stopping, pages that go away, and the command line. Random weights, 32-64 px images."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import os
+import re
+import secrets
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import warnings
+import zlib
+
+import pytest
+from conftest import ROOT, synthetic_image
+from PIL import Image
+
+pytest.importorskip("starlette", reason="the web page needs the web extra: pip install 'tfstyle[web]'")
+pytest.importorskip("httpx", reason="Starlette's TestClient needs httpx (the dev extra)")
+
+with warnings.catch_warnings():  # Starlette 1.x would rather have httpx2; httpx is what every version takes
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient  # noqa: E402
+
+from tfstyle.config import PRESETS, StyleConfig  # noqa: E402
+from tfstyle.errors import ConfigError  # noqa: E402
+from tfstyle.web import controls  # noqa: E402
+from tfstyle.web.app import Options, create_app  # noqa: E402
+from tfstyle.web.uploads import Limits, check_image  # noqa: E402
+
+FINISHED = ("done", "stopped", "failed", "cancelled")
+LIMITS = Limits(bytes=100_000, pixels=100_000)
+
+
+def png(height: int, width: int, seed: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(synthetic_image(height, width, seed)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def flat_png(height: int, width: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A 100-byte PNG that declares ``width`` × ``height`` pixels (a decompression bomb's header)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
+
+def new_page() -> str:
+    return secrets.token_hex(16)
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = create_app(Options(fixed={"weights": "random", "precision": "float32"}, limits=LIMITS, grace=30.0, previews=25))
+    with TestClient(app) as client:
+        yield client
+
+
+def upload(client: TestClient, page: str, data: bytes, kind: str = "image/png"):
+    return client.post(f"/api/images?page={page}", content=data, headers={"Content-Type": kind})
+
+
+def submit(client: TestClient, page: str, iterations: int = 4, size: int = 64, **settings) -> dict:
+    content = upload(client, page, png(48, 64, seed=1)).json()["id"]
+    style = upload(client, page, png(64, 48, seed=2)).json()["id"]
+    body = {
+        "content": content,
+        "styles": [{"image": style, "weight": 1}],
+        "settings": {"preset": "default", "image_size": size, "iterations": iterations, **settings},
+    }
+    response = client.post(f"/api/runs?page={page}", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def wait(client: TestClient, page: str, run: str, until=lambda r: r["state"] in FINISHED, timeout: float = 25.0) -> dict:
+    """Poll the run (which keeps its page alive) until ``until`` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/runs/{run}?page={page}").json()
+        if until(state):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"run {run} did not get there in {timeout} s: {state}")
+
+
+# --- the settings the page shows ---------------------------------------------------------------------
+
+
+def test_settings_endpoint_serves_the_configs_help_choices_and_preset_values(client):
+    described = client.get("/api/settings").json()
+    fields = {field.name: field for field in dataclasses.fields(StyleConfig)}
+    by_name = {control["name"]: control for control in described["controls"]}
+    assert list(by_name) == ["image_size", "iterations", "style_weight", "preserve_colors", "style_scale"]
+    for name, control in by_name.items():
+        assert control["help"] == controls.plain(fields[name].metadata["help"])
+    assert by_name["preserve_colors"]["choices"] == ["", *fields["preserve_colors"].metadata["choices"]]
+    assert by_name["image_size"]["unit"] == "pixels" and by_name["iterations"]["kind"] == "int"
+    presets = {preset["name"]: preset["values"] for preset in described["presets"]}
+    assert list(presets) == list(PRESETS)
+    for name, values in presets.items():
+        assert values["style_weight"] == PRESETS[name].style_weight
+        assert values["iterations"] == PRESETS[name].iterations
+    assert described["max_upload_bytes"] == LIMITS.bytes
+
+
+def test_help_names_other_settings_by_their_labels():
+    assert "“Brush-stroke size”" in controls.plain("its pixel count is `style_scale` squared")
+    assert controls.plain("`seed` and `image_size`") == "seed and “Output size”"
+
+
+def test_settings_from_the_page_become_a_config_with_the_servers_fixed_settings():
+    config = controls.read(
+        {"preset": "paper", "iterations": 7, "preserve_colors": "luminance", "style_scale": 0.5},
+        [1.0, 3.0],
+        {"weights": "random", "device": None},
+    )
+    assert (config.iterations, config.preserve_colors, config.style_scale) == (7, "luminance", 0.5)
+    assert config.normalization == "paper" and config.weights == "random"
+    assert config.style_blend_weights == (0.25, 0.75)
+    assert controls.read({"preserve_colors": ""}, [1.0], {}).preserve_colors is None
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"preset": "picasso"}, "unknown preset 'picasso'"),
+        ({"image_size": 100_000}, "“Output size” must be from 32 to 2048"),
+        ({"iterations": 2.5}, "“Iterations” must be a whole number"),
+        ({"style_weight": "lots"}, "“Style strength” must be a number"),
+        ({"preserve_colors": "sepia"}, "“Keep the photo's colours” must be one of: off, luminance, histogram"),
+        ({"tile_size": 64}, "unknown setting(s): tile_size"),
+    ],
+)
+def test_settings_the_page_cannot_send_are_one_clear_message(settings, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        controls.read(settings, [1.0], {})
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+
+def test_an_upload_is_checked_by_decoding_and_kept_under_a_name_of_our_own(client):
+    page = new_page()
+    response = upload(client, page, png(48, 64), kind="application/octet-stream")
+    assert response.status_code == 201
+    assert (response.json()["width"], response.json()["height"]) == (64, 48)
+    folder = client.app.state.runs.folder.path
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert all(re.fullmatch(r"[0-9a-f]{32}(\.png)?", path.name) for path in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    "data, status, message",
+    [
+        (b"not an image, whatever the name says", 400, "the file is not an image"),
+        (png(48, 64)[:200], 400, "the image is corrupt or truncated"),
+        (b"\0" * (LIMITS.bytes + 1), 413, "the file is larger than this server takes"),
+        (flat_png(400, 300), 413, "the image is 300×400 = 0.1 megapixels; this server takes at most 0.1 megapixels"),
+        (bomb_png(), 413, "more pixels than is safe to decode (a decompression bomb?)"),
+        (bomb_png(2_000, 2_000), 413, "the image is 2000×2000 = 4.0 megapixels"),
+        (b"", 400, "the file is empty"),
+    ],
+    ids=[
+        "not-an-image",
+        "truncated",
+        "too-many-bytes",
+        "too-many-pixels",
+        "decompression-bomb",
+        "bomb-under-pillows-limit",
+        "empty",
+    ],
+)
+def test_a_bad_upload_gets_a_clear_message_and_the_server_keeps_serving(client, data, status, message):
+    response = upload(client, new_page(), data)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+    assert client.get("/api/settings").status_code == 200
+    assert upload(client, new_page(), png(32, 32)).status_code == 201
+
+
+def test_an_uploads_size_is_as_shown_after_its_exif_orientation():
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90°
+    Image.fromarray(synthetic_image(32, 48)).save(buffer, format="JPEG", exif=exif)
+    assert check_image(buffer.getvalue(), LIMITS) == (32, 48)
+
+
+def test_the_decompression_bomb_is_refused_from_its_header_without_decoding():
+    started = time.perf_counter()
+    with pytest.raises(Exception, match="decompression bomb"):
+        check_image(bomb_png(), Limits(pixels=10**12))  # past Pillow's own guard too
+    assert time.perf_counter() - started < 1.0
+
+
+def test_requests_a_cross_site_form_could_send_are_refused(client):
+    page = new_page()
+    assert upload(client, page, png(32, 32), kind="text/plain").status_code == 415
+    response = client.post(f"/api/runs?page={page}", content=b"{}", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert (
+        client.post("/api/images?page=../../etc", content=png(32, 32), headers={"Content-Type": "image/png"}).status_code == 400
+    )
+
+
+def test_a_host_header_naming_another_host_is_refused():
+    app = create_app(Options(fixed={"weights": "random"}, hosts=("127.0.0.1", "localhost")))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/").status_code == 200
+        response = client.get("/", headers={"Host": "attacker.example:8000"})
+        assert response.status_code == 400 and "unexpected Host header" in response.json()["error"]
+
+
+def test_the_page_and_its_files_are_served_without_outside_resources(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+    for asset in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+        assert asset.startswith("/static/"), asset
+        assert client.get(asset).status_code == 200
+    script = client.get("/static/app.js").text
+    assert "http://" not in script and "https://" not in script
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+def test_a_tiny_run_goes_from_upload_to_a_downloaded_png(client):
+    page = new_page()
+    run = submit(client, page, iterations=4, size=64)
+    assert run["state"] in ("queued", "running") and run["settings"]["image_size"] == 64
+    done = wait(client, page, run["id"])
+    assert done["state"] == "done", done
+    assert (done["iteration"], done["iterations"]) == (4, 4)
+    assert set(done["losses"]) == {"total", "content", "style"} and done["previews"] >= 1
+    assert (done["width"], done["height"]) == (64, 48)
+    preview = client.get(f"/api/runs/{run['id']}/preview?page={page}")
+    assert preview.headers["content-type"] == "image/jpeg"
+    result = client.get(f"/api/runs/{run['id']}/result.png?page={page}")
+    assert result.status_code == 200 and result.headers["content-type"] == "image/png"
+    assert "attachment" in result.headers["content-disposition"]
+    image = Image.open(io.BytesIO(result.content))
+    assert (image.format, image.size) == ("PNG", (64, 48))
+    # Another page sees nothing of it.
+    assert client.get(f"/api/runs/{run['id']}/result.png?page={new_page()}").status_code == 404
+
+
+def test_two_runs_submitted_at_once_both_finish_in_order_with_their_queue_positions(client):
+    page = new_page()
+    first, second = submit(client, page, iterations=12, size=48), submit(client, page, iterations=3, size=48)
+    assert second["state"] == "queued" and second["position"] in (1, 2)
+    views, deadline = [], time.monotonic() + 25
+    while time.monotonic() < deadline:
+        view = client.get(f"/api/runs?page={page}").json()
+        views.append({run["id"]: run for run in view["runs"]})
+        if all(run["state"] in FINISHED for run in view["runs"]):
+            break
+        time.sleep(0.05)
+    a, b = first["id"], second["id"]
+    assert views[-1][a]["state"] == views[-1][b]["state"] == "done"
+    assert any(v[a]["state"] == "running" and v[b]["state"] == "queued" and v[b]["position"] == 1 for v in views)
+    for view in views:  # the second never ran before the first was done
+        if view[b]["state"] != "queued":
+            assert view[a]["state"] == "done"
+    assert len(client.app.state.runs._models) == 1  # one feature model for both
+
+
+def test_stop_keeps_the_image_so_far_and_cancels_a_waiting_run(client):
+    page = new_page()
+    running, waiting = submit(client, page, iterations=500, size=32), submit(client, page, iterations=3, size=32)
+    wait(client, page, running["id"], until=lambda r: r["iteration"] >= 2)
+    started = time.perf_counter()  # the server answers while the run goes on: it runs in the worker thread
+    assert client.get("/api/settings").status_code == 200 and time.perf_counter() - started < 1.0
+    stopped = client.post(f"/api/runs/{waiting['id']}/stop?page={page}", json={}).json()
+    assert stopped["state"] == "cancelled"
+    client.post(f"/api/runs/{running['id']}/stop?page={page}", json={})
+    run = wait(client, page, running["id"])
+    assert run["state"] == "stopped" and 2 <= run["iteration"] < 500 and run["result"]
+    assert re.fullmatch(r"after \d+ of 500 iterations", run["message"])
+    image = Image.open(io.BytesIO(client.get(f"/api/runs/{running['id']}/result.png?page={page}").content))
+    assert image.size == (32, 24)
+
+
+def test_the_runs_of_a_page_that_went_away_are_cancelled_and_its_files_deleted(client):
+    runs = client.app.state.runs
+    page = new_page()
+    running, waiting = submit(client, page, iterations=500, size=32), submit(client, page, iterations=3, size=32)
+    wait(client, page, running["id"], until=lambda r: r["iteration"] >= 1)
+    first, second = runs.find(page, running["id"]), runs.find(page, waiting["id"])
+    files = [first.content, *first.styles, second.content]
+    runs.grace = 0.3
+    try:
+        time.sleep(1.5)  # the page makes no request and has no event stream
+    finally:
+        runs.grace = 30.0
+    assert second.state == "cancelled" and "its page was closed" in second.message
+    deadline = time.monotonic() + 10
+    while first.state not in FINISHED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.state == "cancelled" and first.iteration < 500 and first.result is None
+    assert not any(path.exists() for path in files)
+
+
+def test_a_run_naming_images_of_another_page_is_refused(client):
+    mine, theirs = new_page(), new_page()
+    image = upload(client, theirs, png(32, 32)).json()["id"]
+    body = {"content": image, "styles": [{"image": image, "weight": 1}], "settings": {}}
+    response = client.post(f"/api/runs?page={mine}", json=body)
+    assert response.status_code == 400 and "no longer on the server" in response.json()["error"]
+    response = client.post(f"/api/runs?page={theirs}", json={**body, "kind": "video"})
+    assert response.status_code == 400 and "unknown kind of run 'video'" in response.json()["error"]
+
+
+def test_the_private_folder_is_removed_when_the_server_stops():
+    app = create_app(Options(fixed={"weights": "random"}))
+    with TestClient(app) as client:
+        upload(client, new_page(), png(32, 32))
+        folder = app.state.runs.folder.path
+        assert any(folder.iterdir())
+    assert not folder.exists()
+
+
+# --- the event stream, through a real server ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(options: Options):
+    """A uvicorn serving the app on 127.0.0.1 (a free port) in a thread: (its base URL, its Runs)."""
+    import uvicorn
+
+    from tfstyle.cli.web import listen
+
+    app = create_app(options)
+    sock = listen("127.0.0.1", 0)
+    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert instance.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", app.state.runs
+    finally:
+        instance.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def server():
+    with serving(Options(fixed={"weights": "random", "precision": "float32"}, grace=0.5)) as served:
+        yield served
+
+
+def test_the_event_stream_shows_progress_and_closing_it_cancels_the_run(server):
+    import json
+
+    import httpx
+
+    base, runs = server
+    page = new_page()
+    events: list[dict] = []
+    with httpx.Client(base_url=base, timeout=10) as http:
+        with http.stream("GET", f"/api/events?page={page}") as stream:
+            content = http.post(f"/api/images?page={page}", content=png(48, 64), headers={"Content-Type": "image/png"})
+            body = {
+                "content": content.json()["id"],
+                "styles": [{"image": content.json()["id"], "weight": 1}],
+                "settings": {"image_size": 32, "iterations": 1000},
+            }
+            run_id = http.post(f"/api/runs?page={page}", json=body).json()["id"]
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+                    if events[-1]["runs"] and events[-1]["runs"][0]["iteration"] >= 2:
+                        break
+        # The stream is closed: the page has gone.
+        run = runs.find(page, run_id)
+        deadline = time.monotonic() + 10
+        while run.state not in FINISHED and time.monotonic() < deadline:
+            time.sleep(0.05)
+    states = [event["runs"][0]["state"] for event in events if event["runs"]]
+    assert "running" in states
+    assert run.state == "cancelled" and run.iteration < 1000
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_without_the_extra_one_line_says_what_to_install(monkeypatch, capsys):
+    from tfstyle.cli.web import cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert cli(["tfstyle-web"]) == 1
+    assert capsys.readouterr().err.strip() == "tfstyle: error: the web page needs uvicorn: pip install 'tfstyle[web]'"
+
+
+@pytest.mark.parametrize(
+    "flag, message",
+    [("--port=70000", "--port must be from 0 to 65535"), ("--max_upload_mb=0", "--max_upload_mb must be more than 0"),
+     ("--weights=/no/such/weights.h5", "weights")],
+)  # fmt: skip
+def test_bad_server_flags_are_one_line(flag, message, capsys):
+    from tfstyle.cli.web import cli
+
+    assert cli(["tfstyle-web", flag]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tfstyle: error:") and message in err and err.count("\n") == 1
+
+
+def test_only_the_loopback_listens_without_a_warning():
+    from tfstyle.cli.web import exposure_warning, is_loopback, url
+
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert exposure_warning("127.0.0.1", 8000) is None
+    warning = exposure_warning("0.0.0.0", 8000)
+    assert "anyone who can reach port 8000" in warning and "no password" in warning
+    assert url("0.0.0.0", 8000) == "http://127.0.0.1:8000" and url("::1", 80) == "http://[::1]:80"
+
+
+@pytest.mark.slow
+def test_python_m_tfstyle_web_prints_its_address_serves_and_deletes_the_uploads_on_ctrl_c(tmp_path):
+    import httpx
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfstyle.web", "--port=0", "--weights=random"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        address = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert address, line + process.stderr.read()
+        assert "<title>" in httpx.get(address[0]).text
+        page = new_page()
+        image = httpx.post(f"{address[0]}/api/images?page={page}", content=png(32, 32), headers={"Content-Type": "image/png"})
+        assert image.status_code == 201
+        (folder,) = tmp_path.glob("tfstyle-web-*")
+        assert folder.stat().st_mode & 0o777 == 0o700 and len(list(folder.iterdir())) == 1
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+    assert not list(tmp_path.glob("tfstyle-web-*"))

@@ -1,0 +1,147 @@
+"""The page's settings: described from :class:`tfstyle.StyleConfig`'s field metadata (help,
+choices, unit) for the settings endpoint, and read back from what the page sends into a config.
+
+Plain Python, no TensorFlow: the explanations, choices and defaults are the config's own, never
+copied; only the labels, the order and the ranges the page offers live here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tfstyle.config import PRESET_NOTES, PRESETS, StyleConfig, preset
+from tfstyle.errors import ConfigError
+
+_FIELDS = {field.name: field for field in dataclasses.fields(StyleConfig)}
+_TYPES = typing.get_type_hints(StyleConfig)
+
+
+@dataclass(frozen=True)
+class Control:
+    """A setting on the page: the config field ``name``, its ``label``, and for numbers the range offered."""
+
+    name: str
+    label: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+CONTROLS = (
+    Control("image_size", "Output size", 32, 2048),
+    Control("iterations", "Iterations", 1, 1000),
+    Control("style_weight", "Style strength", 0, None),
+    Control("preserve_colors", "Keep the photo's colours"),
+    Control("style_scale", "Brush-stroke size", 0.05, 8),
+)
+_BY_NAME = {control.name: control for control in CONTROLS}
+OFF = ""  # what the page sends for an optional setting left off (preserve_colors: None)
+
+
+def kind(name: str) -> str:
+    """``"int"``, ``"float"`` or ``"choice"``: how the page edits the field ``name``."""
+    if _FIELDS[name].metadata["choices"]:
+        return "choice"
+    hint = _TYPES[name]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return "int" if hint is int else "float"
+
+
+def choices(name: str) -> list[str]:
+    """The values the page offers for the field ``name``: its metadata's choices, and :data:`OFF`
+    first where a preset leaves it ``None`` (empty for a number)."""
+    optional = any(getattr(config, name) is None for config in PRESETS.values())
+    listed = list(_FIELDS[name].metadata["choices"])
+    return [OFF, *listed] if listed and optional else listed
+
+
+def plain(text: str) -> str:
+    """A config help or error text for the page: settings named in backticks become their labels
+    (```style_scale``` → ``“Brush-stroke size”``), other backticked names lose their backticks."""
+
+    def label(found: re.Match) -> str:
+        return f"“{_BY_NAME[found[1]].label}”" if found[1] in _BY_NAME else found[1]
+
+    return re.sub(r"`(\w+)`", label, text)
+
+
+def describe(default_preset: str = "default") -> dict:
+    """What the settings endpoint serves: the presets (each with its note and its values of the
+    controls) and the controls (label, one-line help, kind, choices, unit, range)."""
+    controls = []
+    for control in CONTROLS:
+        meta = _FIELDS[control.name].metadata
+        controls.append({
+            "name": control.name,
+            "label": control.label,
+            "help": plain(meta["help"]),
+            "kind": kind(control.name),
+            "choices": choices(control.name),
+            "unit": meta["unit"],
+            "min": control.minimum,
+            "max": control.maximum,
+        })  # fmt: skip
+    presets = [
+        {"name": name, "note": PRESET_NOTES[name], "values": {c.name: _value(getattr(config, c.name)) for c in CONTROLS}}
+        for name, config in PRESETS.items()
+    ]
+    return {"default_preset": default_preset, "presets": presets, "controls": controls}
+
+
+def _value(value):
+    return OFF if value is None else value
+
+
+def read(settings: Mapping[str, object], blend: Sequence[float], fixed: Mapping[str, object]) -> StyleConfig:
+    """The config of a run the page asks for: ``settings`` (``preset`` and the controls' values; a
+    control left out keeps the preset's), the paintings' ``blend`` weights, and the server's
+    ``fixed`` settings (weights, device) on top. Raises :class:`ConfigError` with a message for the page."""
+    if not isinstance(settings, Mapping):
+        raise ConfigError("the settings must be an object")
+    unknown = set(settings) - {"preset", *_BY_NAME}
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    name = settings.get("preset", "default")
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    changes: dict[str, object] = {f: _checked(_BY_NAME[f], value) for f, value in settings.items() if f != "preset"}
+    weights = [_number("each painting's weight", w) for w in blend]
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ConfigError("the paintings' weights must be 0 or more, and not all 0")
+    changes["style_blend_weights"] = tuple(weights) if len(weights) > 1 else None
+    try:
+        return preset(name).override(**{**changes, **fixed})
+    except ConfigError as err:
+        raise ConfigError(plain(str(err))) from None
+
+
+def _checked(control: Control, value: object) -> str | float | int | None:
+    """``value`` as the field of ``control`` takes it, within the page's range."""
+    what = f"“{control.label}”"
+    if kind(control.name) == "choice":
+        offered = choices(control.name)
+        if value not in offered:
+            raise ConfigError(f"{what} must be one of: {', '.join(c or 'off' for c in offered)}")
+        return None if value == OFF else value
+    number = _number(what, value)
+    if kind(control.name) == "int":
+        if number != int(number):
+            raise ConfigError(f"{what} must be a whole number, got {value!r}")
+        number = int(number)
+    low, high = control.minimum, control.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        range_ = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
+        raise ConfigError(f"{what} must be {range_}, got {number:g}")
+    return number
+
+
+def _number(what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{what} must be a number, got {value!r}")
+    return float(value)

@@ -1,0 +1,348 @@
+// tfstyle's page: pick a photo and paintings, choose the settings (described by the server from
+// StyleConfig's metadata, GET /api/settings), press Stylize, and watch each run over one event
+// stream (GET /api/events). While that stream is open the server keeps this page's runs; when the
+// page is closed they are cancelled. Plain JavaScript, no libraries: the server may be offline.
+"use strict";
+
+const FINISHED = ["done", "stopped", "failed", "cancelled"];
+const pageId = randomId();
+const state = {
+  settings: null,  // /api/settings: {default_preset, presets, controls, max_upload_bytes}
+  photo: null,  // {id, name, width, height} once uploaded
+  styles: [],  // [{id, name, weight: <input>, figure}]
+  uploading: 0,
+  inputs: new Map(),  // control name -> <input> or <select>
+  cards: new Map(),  // run id -> card
+};
+
+function randomId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function api(path) {
+  return `${path}${path.includes("?") ? "&" : "?"}page=${pageId}`;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else if (name === "class") node.className = value;
+    else if (value !== false && value !== null && value !== undefined) node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children);
+  return node;
+}
+
+async function request(path, options = {}) {
+  const response = await fetch(api(path), options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `the server answered ${response.status}`);
+  return body;
+}
+
+const postJson = (path, body) =>
+  request(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+
+function say(element, text, isError = false) {
+  element.textContent = text;
+  element.classList.toggle("error", isError);
+}
+
+// --- images ---------------------------------------------------------------------------------
+
+async function upload(file, errorBox) {
+  say(errorBox, "");
+  const limit = state.settings ? state.settings.max_upload_bytes : Infinity;
+  if (file.size > limit) {
+    say(errorBox, `${file.name}: the file is larger than this server takes (${(limit / 1048576).toFixed(0)} MB at most)`, true);
+    return null;
+  }
+  state.uploading += 1;
+  updateButton();
+  try {
+    const type = file.type.startsWith("image/") ? file.type : "application/octet-stream";
+    return await request("/api/images", {method: "POST", headers: {"Content-Type": type}, body: file});
+  } catch (error) {
+    say(errorBox, `${file.name}: ${error.message}`, true);
+    return null;
+  } finally {
+    state.uploading -= 1;
+    updateButton();
+  }
+}
+
+function thumbnail(file, image, onRemove) {
+  const url = URL.createObjectURL(file);
+  const remove = el("button", {type: "button", class: "remove", title: "Remove", "aria-label": `Remove ${file.name}`, text: "×"});
+  remove.addEventListener("click", onRemove);
+  const figure = el("figure", {class: "thumb"},
+    el("img", {src: url, alt: file.name}),
+    el("figcaption", {text: `${file.name} · ${image.width}×${image.height}`}),
+    remove);
+  figure.dataset.url = url;
+  return figure;
+}
+
+function drop(figure) {
+  URL.revokeObjectURL(figure.dataset.url);
+  figure.remove();
+}
+
+async function addPhoto(file) {
+  const image = await upload(file, document.getElementById("photo-error"));
+  if (!image) return;
+  const box = document.getElementById("photo");
+  box.querySelectorAll("figure").forEach(drop);
+  const figure = thumbnail(file, image, () => { drop(figure); state.photo = null; updateButton(); });
+  box.append(figure);
+  state.photo = {id: image.id, name: file.name};
+  updateButton();
+}
+
+async function addStyles(files) {
+  for (const file of files) {
+    const image = await upload(file, document.getElementById("style-error"));
+    if (!image) continue;
+    const weight = el("input", {type: "number", class: "weight", min: "0", step: "any", value: "1",
+                                 "aria-label": `Weight of ${file.name}`});
+    const style = {id: image.id, name: file.name, weight};
+    const figure = thumbnail(file, image, () => {
+      drop(figure);
+      state.styles = state.styles.filter((s) => s !== style);
+      updateStyles();
+    });
+    figure.append(el("label", {class: "weight-label"}, "weight ", weight));
+    style.figure = figure;
+    document.getElementById("styles").append(figure);
+    state.styles.push(style);
+  }
+  updateStyles();
+}
+
+function updateStyles() {
+  const several = state.styles.length > 1;
+  document.getElementById("blend-hint").hidden = !several;
+  for (const style of state.styles) style.figure.classList.toggle("blended", several);
+  updateButton();
+}
+
+function dropZone(zone, input, take) {
+  input.addEventListener("change", () => { take([...input.files]); input.value = ""; });
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    take([...event.dataTransfer.files]);
+  });
+}
+
+// --- settings -------------------------------------------------------------------------------
+
+function buildControls(settings) {
+  const box = document.getElementById("controls");
+  box.replaceChildren();
+  const presetHelp = el("p", {class: "help"});
+  const presetSelect = el("select", {id: "control-preset"},
+    ...settings.presets.map((p) => el("option", {value: p.name, text: p.name})));
+  presetSelect.value = settings.default_preset;
+  box.append(el("div", {class: "control"}, el("label", {for: "control-preset", text: "Preset"}), presetSelect, presetHelp));
+  state.inputs.set("preset", presetSelect);
+
+  for (const control of settings.controls) {
+    const id = `control-${control.name}`;
+    let input;
+    if (control.kind === "choice") {
+      input = el("select", {id}, ...control.choices.map((c) => el("option", {value: c, text: c || "off"})));
+    } else {
+      input = el("input", {id, type: "number", required: true, step: control.kind === "int" ? "1" : "any",
+                           min: control.min ?? false, max: control.max ?? false});
+    }
+    state.inputs.set(control.name, input);
+    const field = el("div", {class: "field"}, input);
+    if (control.unit) field.append(el("span", {class: "unit", text: control.unit}));
+    box.append(el("div", {class: "control"},
+      el("label", {for: id, text: control.label}), field, el("p", {class: "help", text: control.help})));
+  }
+
+  const usePreset = () => {
+    const preset = settings.presets.find((p) => p.name === presetSelect.value);
+    presetHelp.textContent = preset.note;
+    for (const [name, value] of Object.entries(preset.values)) state.inputs.get(name).value = value;
+  };
+  presetSelect.addEventListener("change", usePreset);
+  usePreset();
+}
+
+function readSettings() {
+  const settings = {};
+  for (const [name, input] of state.inputs) {
+    if (!input.checkValidity()) {
+      input.reportValidity();
+      return null;
+    }
+    const control = state.settings.controls.find((c) => c.name === name);
+    settings[name] = !control || control.kind === "choice" ? input.value : Number(input.value);
+  }
+  return settings;
+}
+
+// --- runs -----------------------------------------------------------------------------------
+
+function updateButton() {
+  document.getElementById("stylize").disabled =
+    !state.settings || !state.photo || state.styles.length === 0 || state.uploading > 0;
+}
+
+async function stylize() {
+  const status = document.getElementById("status");
+  const settings = readSettings();
+  if (!settings) return;
+  const weights = state.styles.map((s) => Number(s.weight.value));
+  say(status, "");
+  try {
+    // kind "image": the one job there is; a video job (when tfstyle has a video command) would send its own
+    // kind here, with its own inputs, and show its progress in the same cards (tfstyle/web/runs.py JOBS).
+    const run = await postJson("/api/runs", {
+      kind: "image",
+      content: state.photo.id,
+      styles: state.styles.map((s, i) => ({image: s.id, weight: weights[i]})),
+      settings,
+    });
+    const names = [state.photo.name, ...state.styles.map((s, i) => state.styles.length > 1 ? `${s.name} ×${weights[i]}` : s.name)];
+    card(run, names);
+    update(run);
+  } catch (error) {
+    say(status, error.message, true);
+  }
+}
+
+function card(run, names = null) {
+  let card = state.cards.get(run.id);
+  if (card) {
+    if (names) card.article.querySelector(".summary").textContent = summary(run.settings, names);
+    return card;
+  }
+  const picture = el("img", {class: "picture", alt: `Result ${run.number}`});
+  const stop = el("button", {type: "button", class: "stop", text: "Stop"});
+  const download = el("a", {class: "download button", hidden: true, text: "Download PNG"});
+  const article = el("article", {class: "run", id: `run-${run.id}`},
+    el("header", {}, el("h3", {text: `Result ${run.number}`}), el("span", {class: "state"})),
+    el("div", {class: "frame"}, picture),
+    el("progress", {max: run.iterations, value: 0}),
+    el("p", {class: "numbers"}),
+    el("p", {class: "summary", text: summary(run.settings, names)}),
+    el("div", {class: "buttons"}, stop, download));
+  article.dataset.previews = "0";
+  stop.addEventListener("click", async () => {
+    stop.disabled = true;
+    try { update(await postJson(`/api/runs/${run.id}/stop`, {})); } catch (error) { say(article.querySelector(".state"), error.message, true); }
+  });
+  card = {article, picture, stop, download, previews: 0, result: false, previewUrl: null};
+  state.cards.set(run.id, card);
+  document.getElementById("runs").prepend(article);
+  document.getElementById("no-results").hidden = true;
+  return card;
+}
+
+function summary(settings, names) {
+  const parts = [`preset ${settings.preset}`];
+  for (const control of state.settings.controls) {
+    let value = settings[control.name];
+    if (value === null || value === "") value = "off";
+    parts.push(`${control.label.toLowerCase()} ${value}${control.unit === "pixels" ? " px" : ""}`);
+  }
+  return (names ? names.join(" + ") + ": " : "") + parts.join(" · ");
+}
+
+function ordinal(n) {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : {1: "st", 2: "nd", 3: "rd"}[n % 10] || "th";
+  return `${n}${suffix}`;
+}
+
+function duration(seconds) {
+  return seconds < 90 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`;
+}
+
+function stateText(run) {
+  switch (run.state) {
+    case "queued": return `waiting: ${ordinal(run.position)} in the queue`;
+    case "running": return run.stopping ? "stopping…" : run.iteration ? "painting…" : "starting (preparing the network)…";
+    case "done": return `done in ${duration(run.seconds)}`;
+    default: return `${run.state}${run.message ? ": " + run.message : ""}`;
+  }
+}
+
+function update(run) {
+  const c = card(run);
+  const article = c.article;
+  article.dataset.state = run.state;
+  say(article.querySelector(".state"), stateText(run), run.state === "failed");
+  const bar = article.querySelector("progress");
+  bar.max = run.iterations;
+  bar.value = run.iteration;
+  const numbers = [`iteration ${run.iteration} of ${run.iterations}`];
+  for (const [name, value] of Object.entries(run.losses)) numbers.push(`${name} ${value.toPrecision(3)}`);
+  if (run.seconds_left !== null) numbers.push(`about ${duration(run.seconds_left)} left`);
+  article.querySelector(".numbers").textContent = run.iteration ? numbers.join(" · ") : "";
+  c.stop.hidden = FINISHED.includes(run.state);
+  if (run.result && !c.result) {
+    c.result = true;
+    const url = api(`/api/runs/${run.id}/result.png`);
+    c.picture.onload = () => { article.dataset.shown = "result"; };
+    c.picture.src = url;
+    c.picture.dataset.kind = "result";
+    c.download.href = url;
+    c.download.download = `tfstyle-${run.number}.png`;
+    c.download.hidden = false;
+    if (c.previewUrl) URL.revokeObjectURL(c.previewUrl);
+  } else if (!c.result && run.previews > c.previews) {
+    c.previews = run.previews;
+    showPreview(run, c);
+  }
+}
+
+async function showPreview(run, c) {
+  // Fetched as a blob and swapped in when it has arrived, so the picture never blanks between previews.
+  const response = await fetch(api(`/api/runs/${run.id}/preview`) + `&v=${run.previews}`);
+  if (!response.ok || c.result) return;
+  const url = URL.createObjectURL(await response.blob());
+  if (c.result) { URL.revokeObjectURL(url); return; }
+  c.picture.onload = () => { c.article.dataset.previews = String(Number(c.article.dataset.previews) + 1); };
+  c.picture.src = url;
+  c.picture.dataset.kind = "preview";
+  if (c.previewUrl) URL.revokeObjectURL(c.previewUrl);
+  c.previewUrl = url;
+}
+
+function listen() {
+  const status = document.getElementById("status");
+  const source = new EventSource(api("/api/events"));
+  source.onopen = () => { if (status.dataset.lost) { say(status, ""); delete status.dataset.lost; } };
+  source.onerror = () => { status.dataset.lost = "1"; say(status, "lost the connection to the server; trying again…", true); };
+  source.onmessage = (event) => {
+    const view = JSON.parse(event.data);
+    for (const run of view.runs) update(run);
+    const queue = document.getElementById("queue");
+    queue.textContent = view.busy ? `the server is busy${view.waiting ? `, ${view.waiting} waiting` : ""}` : "";
+  };
+}
+
+async function start() {
+  dropZone(document.getElementById("photo-drop"), document.getElementById("photo-input"), (files) => files[0] && addPhoto(files[0]));
+  dropZone(document.getElementById("style-drop"), document.getElementById("style-input"), addStyles);
+  document.getElementById("stylize").addEventListener("click", stylize);
+  listen();
+  try {
+    state.settings = await request("/api/settings");
+    buildControls(state.settings);
+  } catch (error) {
+    say(document.getElementById("controls"), `could not load the settings: ${error.message}`, true);
+  }
+  updateButton();
+}
+
+start();
