@@ -29,7 +29,7 @@ import keras
 import tensorflow as tf
 
 import tfstyle
-from tfstyle.config import StyleConfig
+from tfstyle.config import NORMALIZATIONS, StyleConfig
 from tfstyle.errors import ConfigError, ExportError
 from tfstyle.inputs.images import resize_images_to_area
 from tfstyle.inputs.prepare import start_image
@@ -37,7 +37,7 @@ from tfstyle.loop import updates
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
 from tfstyle.network.vgg16 import in_network_order, min_image_side
 from tfstyle.objective.interface import differentiate
-from tfstyle.objective.losses import NORMALIZATIONS, gram_matrix
+from tfstyle.objective.losses import gram_matrix
 from tfstyle.objective.whole import make_loss_fn
 
 # Written into every export; its presence marks a directory that a new export may replace.
