@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Union
+from typing import TypeAlias
 
 import numpy as np
 import tensorflow as tf
@@ -21,9 +21,9 @@ from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
 from tfstyle.network.features import check_image_size
 
-ContentLike = Union[ImageLike, Sequence[ImageLike], tf.data.Dataset]
-StyleLike = Union[ImageLike, Sequence[ImageLike]]  # one style image, or a list of them to blend
-ImageBatch = Union[np.ndarray, tf.Tensor]
+ContentLike: TypeAlias = ImageLike | Sequence[ImageLike] | tf.data.Dataset
+StyleLike: TypeAlias = ImageLike | Sequence[ImageLike]  # one style image, or a list of them to blend
+ImageBatch: TypeAlias = np.ndarray | tf.Tensor
 
 
 def content_list(content: ContentLike) -> tuple[list[ImageLike], bool]:
@@ -145,7 +145,7 @@ def start_image(init: str, content: ImageBatch, style: ImageBatch, seed: int = 0
     return start
 
 
-def white_noise(size, seed: int) -> tf.Tensor:
+def white_noise(size: Sequence[int] | tf.Tensor, seed: int) -> tf.Tensor:
     """Seeded white noise ``[height, width, 3]`` uniform in [0, 255]: TensorFlow's stateless Philox
     generator, the same pixels on every device, eagerly and in a graph."""
     shape = tf.concat([tf.cast(size, tf.int32), [3]], axis=0)
@@ -166,7 +166,7 @@ def resized_start(start_image: ImageBatch, shape: Sequence[int]) -> np.ndarray:
     images = images[None] if images.ndim == 3 else images
     if images.ndim != 4 or images.shape[-1] != 3 or len(images) not in (1, shape[0]):
         raise ImageError(f"the start image must be [height, width, 3] or a batch of {shape[0]}, got {images.shape}")
-    return np.stack([imageio.resize(images[min(i, len(images) - 1)], tuple(shape[1:3])) for i in range(shape[0])])
+    return np.stack([imageio.resize(images[min(i, len(images) - 1)], (shape[1], shape[2])) for i in range(shape[0])])
 
 
 def source_name(source: ImageLike, fallback: str) -> str:
