@@ -140,7 +140,7 @@ def test_find_images_reads_folders_globs_and_lists(photos, tmp_path):
         folder.find_images(nested.parent)
     with pytest.raises(ImageError, match="no files match"):
         folder.find_images(pattern=str(tmp_path / "*.gif"))
-    with pytest.raises(ConfigError, match="exactly one"):
+    with pytest.raises(ConfigError, match="exactly one of `content_dir`, `pattern` and `list_file`"):
         folder.find_images(photos, pattern="*.png")
 
 
@@ -179,7 +179,7 @@ def test_a_failing_optimization_is_retried_image_by_image(photos, style, tmp_pat
 
 def test_bad_invocations_are_one_line_errors(photos, style, tmp_path, capsys):
     for args, message in [
-        (["--style", style, "--output_dir", tmp_path], "exactly one of --content_dir"),
+        (["--style", style, "--output_dir", tmp_path], "exactly one of --content_dir, --content_glob and --content_list"),
         (["--content_dir", tmp_path / "none", "--style", style, "--output_dir", tmp_path], "does not exist"),
         (["--content_dir", photos, "--style", tmp_path / "no.png", "--output_dir", tmp_path], "style image not found"),
         (["--content_dir", photos, "--style", style, "--output_dir", style], "is a file"),

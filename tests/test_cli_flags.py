@@ -130,6 +130,9 @@ def test_flag_text_writes_settings_as_their_flags():
     assert flag_text("`not_a_setting` stays, and so does image_size without backticks") == (
         "`not_a_setting` stays, and so does image_size without backticks"
     )
+    assert flag_text("one of `content_dir`, `pattern` and `list_file`") == (  # find_images' arguments: batch flags
+        "one of --content_dir, --content_glob and --content_list"
+    )
 
 
 def test_library_errors_name_fields_and_the_command_line_flags(capsys):

@@ -226,7 +226,10 @@ def test_stylizer_stops_at_a_non_finite_loss_and_keeps_the_last_finite_image(tmp
 
 @pytest.mark.parametrize(
     "changes, message",
-    [({"optimizer": "lbfgs"}, "needs SciPy"), ({"init": "start.png"}, "not an image file")],
+    [
+        ({"optimizer": "lbfgs"}, r"needs SciPy in Python \(choose `optimizer` adam or sgd\)"),
+        ({"init": "start.png"}, "not an image file"),
+    ],
 )
 def test_stylizer_refuses_what_cannot_run_in_a_graph(tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -263,7 +266,7 @@ def test_an_empty_directory_and_missing_parents_are_fine(tmp_path):
 def test_other_directories_and_files_are_never_overwritten(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "keep.txt").write_text("mine")
-    with pytest.raises(ExportError, match="not a tfstyle export"):
+    with pytest.raises(ExportError, match="not a tfstyle export; choose another folder or remove it"):
         savedmodel.export_features(tmp_path / "notes", ["conv1_1"], weights="random")
     (tmp_path / "file").write_text("mine")
     with pytest.raises(ExportError, match="not a directory"):

@@ -10,7 +10,7 @@ Names are imported on first use, so ``import tfstyle`` (and the CLI's start-up) 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -37,7 +37,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = sorted(_MODULE_OF)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name not in _MODULE_OF:
         raise AttributeError(f"module 'tfstyle' has no attribute {name!r}")
     value = getattr(importlib.import_module(_MODULE_OF[name]), name)

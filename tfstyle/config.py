@@ -13,6 +13,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from tfstyle.errors import ConfigError
 from tfstyle.network.vgg16 import POOLINGS, canonical_layer_name
@@ -51,17 +52,21 @@ PAPER_LEARNING_RATE = 3e-17
 GROUPS = ("inputs and output", "the loss", "the optimizer", "creative controls", "speed", "large images and resuming")
 
 
+T = TypeVar("T")
+
+
 def setting(
-    default,
+    default: T,
     help: str,
     group: str,
     choices: Sequence[str] = (),
     unit: str | None = None,
     other: str | None = None,
     flag: str | None = None,
-    off=None,
-) -> dataclasses.Field:
-    """A :class:`StyleConfig` field: ``default`` plus what a user reads about it.
+    off: Any = None,
+) -> T:
+    """A :class:`StyleConfig` field: ``default`` plus what a user reads about it. Typed as its
+    default, as :func:`dataclasses.field` is, so that the field's annotation holds.
 
     ``help``: one or two sentences (other settings in backticks); ``group``: one of :data:`GROUPS`;
     ``choices``: the values it takes; ``other``: what else it takes besides them (``"PATH"``);
@@ -329,7 +334,7 @@ class StyleConfig:
             return PAPER_LEARNING_RATE
         return DEFAULT_LEARNING_RATES[self.optimizer]
 
-    def override(self, **changes) -> StyleConfig:
+    def override(self, **changes: Any) -> StyleConfig:
         """A copy with ``changes`` applied. New layers without new weights get equal weights (``None``)."""
         for kind in ("content", "style"):
             if f"{kind}_layers" in changes and f"{kind}_layer_weights" not in changes:
@@ -348,7 +353,7 @@ def _terms(layers: Sequence[str], weights: Sequence[float] | None, scale: float)
     return {name: w for name, w in zip(layers, weights) if w != 0}
 
 
-def _to_float(what: str, value) -> float:
+def _to_float(what: str, value: Any) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -1,5 +1,13 @@
 """Errors a user can cause. The CLI prints their message on one line and exits non-zero."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tfstyle.loop.record import Result
+    from tfstyle.network.memory import Estimate
+
 
 class TfstyleError(Exception):
     """Base class of every error whose message is meant for the user, not a traceback."""
@@ -20,7 +28,7 @@ class WeightsError(TfstyleError):
 class NonFiniteLossError(TfstyleError):
     """The loss became NaN or infinite. ``result`` holds the last image whose loss was finite."""
 
-    def __init__(self, message: str, result):
+    def __init__(self, message: str, result: Result):
         super().__init__(message)
         self.result = result
 
@@ -28,7 +36,7 @@ class NonFiniteLossError(TfstyleError):
 class StyleInterrupted(KeyboardInterrupt):
     """Ctrl-C during a run. ``result`` holds the image as it was when the run was interrupted."""
 
-    def __init__(self, result):
+    def __init__(self, result: Result) -> None:
         super().__init__("interrupted")
         self.result = result
 
@@ -41,7 +49,7 @@ class MemoryLimitError(TfstyleError):
     """A run does not fit in the device's memory; the message names the largest size that fits and
     a tile size that does. ``estimate`` holds the numbers (a :class:`tfstyle.network.memory.Estimate`)."""
 
-    def __init__(self, message: str, estimate=None):
+    def __init__(self, message: str, estimate: Estimate | None = None):
         super().__init__(message)
         self.estimate = estimate
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from absl import flags
 
@@ -60,15 +61,25 @@ class Command:
             raise ValueError(f"not settings: {', '.join(sorted(wanted - FIELDS.keys()))}")
         fields = [name for name in FIELDS if name in wanted]  # in the config's order
         define_settings(self.values, fields, choices, preset_help)
-        self._groups["preset"], self._hints["preset"] = GROUPS[0], "|".join(self.values["preset"].parser.enum_values)
+        presets = self.values["preset"].parser
+        assert isinstance(presets, flags.EnumParser), "--preset is an enum"
+        self._groups["preset"], self._hints["preset"] = GROUPS[0], "|".join(presets.enum_values)
         for name in fields:
             flag = flag_name(name)
             self._groups[flag] = FIELDS[name].metadata["group"]
             self._hints[flag] = value_hint(name, (choices or {}).get(name))
 
     def own(
-        self, group: str, define: Callable, name: str, default, help: str, hint: str = "", required: bool = False, **kwargs
-    ) -> flags.FlagHolder:
+        self,
+        group: str,
+        define: Callable[..., flags.FlagHolder[Any]],
+        name: str,
+        default: Any,
+        help: str,
+        hint: str = "",
+        required: bool = False,
+        **kwargs: Any,
+    ) -> flags.FlagHolder[Any]:
         """Define a flag of this command's own with absl's ``define`` (``flags.DEFINE_string``, ...)
         in ``group``; ``hint`` is what ``--name=`` takes (``PATH``; ``""`` for a switch)."""
         if name in SETTING_FLAGS:

@@ -40,8 +40,9 @@ def import_tensorflow_quietly(at_start: Callable[[], T] | None = None) -> T | No
 
 
 def fail(message: str) -> int:
-    """Print ``tfstyle: error: <message>`` on stderr, the settings it names in backticks written as
-    their flags (``image_size`` → ``--image_size``); return the exit status 1."""
+    """Print ``tfstyle: error: <message>`` on stderr, the settings (and library arguments) it names
+    in backticks written as their flags (``image_size`` → ``--image_size``, :func:`flag_text`);
+    return the exit status 1."""
     from tfstyle.cli.flags import flag_text
 
     print(f"tfstyle: error: {flag_text(message)}", file=sys.stderr)
@@ -55,7 +56,7 @@ def style_paths(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def exit_status(run) -> int:
+def exit_status(run: Callable[[], int]) -> int:
     """Call ``run()`` and return its exit status, also when it exits through ``SystemExit``."""
     try:
         return run()

@@ -3,7 +3,8 @@
 Each field becomes a flag of its name (or its metadata's ``flag``: ``tile_size`` is ``--tile``)
 whose default is the ``default`` preset's value and whose help and choices are the field's. A flag
 given on the command line overrides the ``--preset``; the others leave the preset's value.
-Messages and help texts name settings in backticks; :func:`flag_text` writes them as flags.
+Messages and help texts name settings (and library arguments) in backticks; :func:`flag_text`
+writes them as flags.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from absl import flags
 
@@ -30,11 +32,21 @@ def flag_name(field: str) -> str:
 
 
 SETTING_FLAGS: dict[str, str] = {flag_name(name): name for name in FIELDS}  # flag name → field
+# Library arguments that are not settings, as messages name them, and the flags that carry them.
+ARGUMENT_FLAGS = {"content_dir": "content_dir", "pattern": "content_glob", "list_file": "content_list"}  # find_images
 
 
 def flag_text(text: str) -> str:
-    """``text`` with each setting named in backticks (```image_size```) written as its flag (``--image_size``)."""
-    return re.sub(r"`(\w+)`", lambda found: f"--{flag_name(found[1])}" if found[1] in FIELDS else found[0], text)
+    """``text`` with each setting named in backticks (```image_size```) written as its flag (``--image_size``),
+    and each argument of :data:`ARGUMENT_FLAGS` as the flag that carries it (```pattern``` → ``--content_glob``)."""
+
+    def as_flag(found: re.Match[str]) -> str:
+        name = found[1]
+        if name in FIELDS:
+            return f"--{flag_name(name)}"
+        return f"--{ARGUMENT_FLAGS[name]}" if name in ARGUMENT_FLAGS else found[0]
+
+    return re.sub(r"`(\w+)`", as_flag, text)
 
 
 def kind(field: str) -> type | tuple[type]:
@@ -52,7 +64,7 @@ def kind(field: str) -> type | tuple[type]:
 
 
 class _Number(flags.FloatParser):
-    def convert(self, argument) -> float:
+    def convert(self, argument: int | float | str) -> float:
         try:
             return super().convert(argument)
         except (TypeError, ValueError):
@@ -60,39 +72,41 @@ class _Number(flags.FloatParser):
 
 
 class _WholeNumber(flags.IntegerParser):
-    def convert(self, argument) -> int:
+    def convert(self, argument: int | str) -> int:
         try:
             return super().convert(argument)
         except (TypeError, ValueError):
             raise ValueError(f"{argument!r} is not a whole number") from None
 
 
-class _Numbers(flags.ListParser):
-    """A comma-separated list of numbers."""
+class _Numbers(flags.ArgumentParser[list[float]]):
+    """A comma-separated list of numbers (absl's list parser reads the strings)."""
 
-    def parse(self, argument) -> list[float]:
-        return [_Number().convert(item) for item in super().parse(argument)]
+    syntactic_help = "a comma separated list"
+
+    def parse(self, argument: str | list[str]) -> list[float]:
+        return [_Number().convert(item) for item in flags.ListParser().parse(argument)]
 
     def flag_type(self) -> str:
         return "comma separated list of numbers"
 
 
-class _NumbersSerializer(flags.ArgumentSerializer):
-    def serialize(self, value) -> str:
+class _NumbersSerializer(flags.ArgumentSerializer[list[float]]):
+    def serialize(self, value: list[float]) -> str:
         return ",".join(format(x, "g") if float(format(x, "g")) == x else repr(x) for x in value)
 
 
 # --- flags from fields, and back -------------------------------------------------------------------
 
 
-def to_flag(field: str, value):
+def to_flag(field: str, value: Any) -> Any:
     """A setting's value as its flag holds it (a list for a tuple; ``off`` for ``None``)."""
     if value is None:
         return FIELDS[field].metadata["off"]
     return list(value) if isinstance(value, tuple) else value
 
 
-def from_flag(field: str, value):
+def from_flag(field: str, value: Any) -> Any:
     """A flag's value as the setting takes it (a tuple for a list; ``None`` for ``off``)."""
     off = FIELDS[field].metadata["off"]
     if off is not None and value == off:
@@ -119,7 +133,7 @@ def define_settings(
     return names
 
 
-def _define(values: flags.FlagValues, field: str, default, narrowed: Sequence[str] | None) -> str:
+def _define(values: flags.FlagValues, field: str, default: Any, narrowed: Sequence[str] | None) -> str:
     meta, name, value_type = FIELDS[field].metadata, flag_name(field), kind(field)
     help_ = flag_text(meta["help"])
     if meta["off"] is not None:

@@ -74,7 +74,7 @@ def default_output(content: str) -> Path:
     return path.with_name(f"{path.stem}_stylized.png")
 
 
-def checkpointing_from_flags(output: Path, values: flags.FlagValues = FLAGS):
+def checkpointing_from_flags(output: Path, values: flags.FlagValues = FLAGS) -> Checkpointing | None:
     """``--checkpoint_every``, ``--resume`` and ``--checkpoint_dir`` as a :class:`tfstyle.Checkpointing`
     (None when neither of the first two is given); prints where a resumed run continues."""
     if values.checkpoint_every < 0:
@@ -98,8 +98,8 @@ def main(argv: list[str]) -> int:
     try:
         config = config_from_flags()
         for flag in ("save_every", "print_every"):
-            if FLAGS[flag].value < 0:
-                raise ConfigError(f"--{flag} must be 0 or more, got {FLAGS[flag].value}")
+            if getattr(FLAGS, flag) < 0:
+                raise ConfigError(f"--{flag} must be 0 or more, got {getattr(FLAGS, flag)}")
         styles = style_paths(FLAGS.style)
         inputs = [("content", FLAGS.content), *(("style", path) for path in styles)]
         for what, path in inputs:  # before the output check: the default output is beside the content
@@ -110,7 +110,7 @@ def main(argv: list[str]) -> int:
             if output.exists() and output.samefile(path):
                 raise ImageError(f"--output {output} is the {what} image; choose another file")
         checkpoint = checkpointing_from_flags(output)
-        callbacks = [tfstyle.ProgressBar(print_every=FLAGS.print_every)]
+        callbacks: list[tfstyle.Callback] = [tfstyle.ProgressBar(print_every=FLAGS.print_every)]
         if FLAGS.save_every:
             callbacks.append(tfstyle.SaveEvery(output, FLAGS.save_every))
         board = None

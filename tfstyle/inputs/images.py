@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
+from typing import TypeAlias
 
 import numpy as np
 import tensorflow as tf
@@ -17,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tfstyle.errors import ImageError
 
-ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, tf.Tensor]
+ImageLike: TypeAlias = str | os.PathLike | Image.Image | np.ndarray | tf.Tensor
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
@@ -55,7 +56,7 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return resize_images(image, shape).numpy()
 
 
-def resize_images(images: ImageLike, size) -> tf.Tensor:
+def resize_images(images: np.ndarray | tf.Tensor, size: Sequence[int] | tf.Tensor) -> tf.Tensor:
     """:func:`resize` in TF ops, graphs included (the SavedModel stylizer resizes here):
     ``[h, w, 3]`` or ``[batch, h, w, 3]`` to ``size`` (height, width); unchanged if already that size."""
     images = tf.cast(images, tf.float32)
@@ -71,7 +72,7 @@ def resize_images(images: ImageLike, size) -> tf.Tensor:
     return tf.cond(same, lambda: images, resized)
 
 
-def resize_images_to_area(images: ImageLike, area) -> tf.Tensor:
+def resize_images_to_area(images: np.ndarray | tf.Tensor, area: float | tf.Tensor) -> tf.Tensor:
     """:func:`resize_to_area` in TF ops: about ``area`` pixels (``[h, w, 3]`` or a batch), aspect kept."""
     images = tf.cast(images, tf.float32)
     shape = tf.cast(tf.shape(images)[-3:-1], tf.float64)

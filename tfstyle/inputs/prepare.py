@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Union
+from typing import TypeAlias
 
 import numpy as np
 import tensorflow as tf
@@ -21,9 +21,9 @@ from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
 from tfstyle.network.features import check_image_size
 
-ContentLike = Union[ImageLike, Sequence[ImageLike], tf.data.Dataset]
-StyleLike = Union[ImageLike, Sequence[ImageLike]]  # one style image, or a list of them to blend
-ImageBatch = Union[np.ndarray, tf.Tensor]
+ContentLike: TypeAlias = ImageLike | Sequence[ImageLike] | tf.data.Dataset
+StyleLike: TypeAlias = ImageLike | Sequence[ImageLike]  # one style image, or a list of them to blend
+ImageBatch: TypeAlias = np.ndarray | tf.Tensor
 
 
 def content_list(content: ContentLike) -> tuple[list[ImageLike], bool]:
@@ -70,10 +70,10 @@ def style_list(style: StyleLike) -> list[ImageLike]:
 
 
 def prepare_batch(
-    contents: Sequence[ImageLike], style: StyleLike, config: StyleConfig, layers: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray | list[np.ndarray]]:
-    """:func:`prepare_images` for a batch: ``[batch, height, width, 3]`` and the style (or list of
-    styles); all the content images must come out the same size after scaling to ``config.image_size``."""
+    contents: Sequence[ImageLike], styles: Sequence[ImageLike], config: StyleConfig, layers: Sequence[str] | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`prepare_images` for a batch: ``[batch, height, width, 3]`` and the list of styles; all
+    the content images must come out the same size after scaling to ``config.image_size``."""
     scaled = []
     for index, content in enumerate(contents):
         what = "content image" if len(contents) == 1 else f"content image {index + 1}"
@@ -86,8 +86,8 @@ def prepare_batch(
                 f"{config.image_size}: image 1 is {w0}x{h0} and image {index} is {w}x{h}; crop or resize them "
                 "to one aspect ratio, or stylize them separately"
             )
-    first, style_image = prepare_images(scaled[0], style, config, layers)  # size checks; the style scaled once
-    return np.stack([first, *scaled[1:]]), style_image
+    first, style_images = _prepare(scaled[0], list(styles), config, layers)  # size checks; the styles scaled once
+    return np.stack([first, *scaled[1:]]), style_images
 
 
 def prepare_images(
@@ -96,8 +96,15 @@ def prepare_images(
     """Load and scale the images; fail clearly if any is too small for the deepest of ``layers``
     (default: the config's layers in use). Each style image gets ``config.style_scale``² times the
     content's pixel count; a list of styles comes back as a list."""
+    content_image, style_images = _prepare(content, style_list(style), config, layers)
+    return content_image, style_images if isinstance(style, (list, tuple)) else style_images[0]
+
+
+def _prepare(
+    content: ImageLike, styles: list[ImageLike], config: StyleConfig, layers: Sequence[str] | None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`prepare_images` with the styles as a list, and a list back."""
     content_image = imageio.resize_longest_side(imageio.load_image(content, "content image"), config.image_size)
-    styles = style_list(style)
     area = content_image.shape[0] * content_image.shape[1] * config.style_scale**2
     named = [("content image", content_image)]
     for index, source in enumerate(styles):
@@ -111,8 +118,7 @@ def prepare_images(
             array.shape, layers, what, f"raise `image_size`{' or `style_scale`' if is_style and scale else ''} or use shallower layers",
             context=f" after scaling to `image_size` {config.image_size}{scale if is_style else ''}",
         )
-    style_images = [array for _, array in named[1:]]
-    return content_image, style_images if isinstance(style, (list, tuple)) else style_images[0]
+    return content_image, [array for _, array in named[1:]]
 
 
 def initial_image(
@@ -145,7 +151,7 @@ def start_image(init: str, content: ImageBatch, style: ImageBatch, seed: int = 0
     return start
 
 
-def white_noise(size, seed: int) -> tf.Tensor:
+def white_noise(size: Sequence[int] | tf.Tensor, seed: int) -> tf.Tensor:
     """Seeded white noise ``[height, width, 3]`` uniform in [0, 255]: TensorFlow's stateless Philox
     generator, the same pixels on every device, eagerly and in a graph."""
     shape = tf.concat([tf.cast(size, tf.int32), [3]], axis=0)
@@ -166,7 +172,7 @@ def resized_start(start_image: ImageBatch, shape: Sequence[int]) -> np.ndarray:
     images = images[None] if images.ndim == 3 else images
     if images.ndim != 4 or images.shape[-1] != 3 or len(images) not in (1, shape[0]):
         raise ImageError(f"the start image must be [height, width, 3] or a batch of {shape[0]}, got {images.shape}")
-    return np.stack([imageio.resize(images[min(i, len(images) - 1)], tuple(shape[1:3])) for i in range(shape[0])])
+    return np.stack([imageio.resize(images[min(i, len(images) - 1)], (shape[1], shape[2])) for i in range(shape[0])])
 
 
 def source_name(source: ImageLike, fallback: str) -> str:

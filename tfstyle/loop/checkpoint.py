@@ -24,10 +24,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from tfstyle.config import StyleConfig
 from tfstyle.errors import CheckpointError
 from tfstyle.loop.updates import UpdateState
 
@@ -60,7 +62,7 @@ def latest_step(directory: str | os.PathLike) -> int | None:
     return None if path is None else int(_read_meta(path)["step"])
 
 
-def fingerprint(config, arrays: Mapping[str, np.ndarray | None]) -> dict[str, str]:
+def fingerprint(config: StyleConfig, arrays: Mapping[str, np.ndarray | None]) -> dict[str, str]:
     """What identifies a run: every setting of ``config`` except the iteration count and the device,
     and a hash of each of ``arrays`` (the scaled content batch, the style images, masks)."""
     settings = {
@@ -86,8 +88,8 @@ class RunCheckpoint:
         self._image: tf.Variable | None = None
         self._state: UpdateState | None = None
         self._saved_step: int | None = None
-        self._manager: tf.train.CheckpointManager | None = None
-        self._step = self._meta = None
+        # What writes the saves: the manager, and the variables of the step and the record (made on the first save).
+        self._writer: tuple[tf.train.CheckpointManager, tf.Variable, tf.Variable] | None = None
 
     def restore(self, image: tf.Variable, state: UpdateState | None = None) -> list[dict[str, float]]:
         """Track ``image`` and the update's ``state`` (variables; None for lbfgs); when resuming
@@ -109,7 +111,7 @@ class RunCheckpoint:
         self.resumed_from = int(meta["step"])
         return [{name: float(value) for name, value in row.items()} for row in meta["history"]]
 
-    def _objects(self) -> dict:
+    def _objects(self) -> dict[str, tf.Variable | tf.train.Checkpoint]:
         objects = {"image": self._image}
         if self._state is not None:
             objects["update"] = tf.train.Checkpoint(**self._state._asdict())
@@ -142,26 +144,29 @@ class RunCheckpoint:
             "initial": self.initial or {},
             "history": history,
         }
-        if self._manager is None:
-            with tf.device("/device:CPU:0"):
-                self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-                self._meta = tf.Variable("", dtype=tf.string, trainable=False, name="meta")
-            objects = {**self._objects(), "step": self._step, "meta": self._meta}
-            try:
-                Path(self.directory).mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise CheckpointError(f"could not create the checkpoint folder {self.directory}: {err.strerror or err}") from None
-            self._manager = tf.train.CheckpointManager(
-                tf.train.Checkpoint(**objects), self.directory, max_to_keep=1, checkpoint_name=_PREFIX
-            )
-        self._step.assign(step)
-        self._meta.assign(json.dumps(meta))
+        manager, step_variable, meta_variable = self._writer or self._start_writing()
+        step_variable.assign(step)
+        meta_variable.assign(json.dumps(meta))
         try:
-            path = self._manager.save(checkpoint_number=step)
+            path = manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as err:
             raise CheckpointError(f"could not write a checkpoint to {self.directory}: {_first_line(err)}") from None
         self._saved_step = step
         return path
+
+    def _start_writing(self) -> tuple[tf.train.CheckpointManager, tf.Variable, tf.Variable]:
+        """The checkpoint folder, created, and what writes into it (see ``_writer``)."""
+        with tf.device("/device:CPU:0"):
+            step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            meta = tf.Variable("", dtype=tf.string, trainable=False, name="meta")
+        objects = {**self._objects(), "step": step, "meta": meta}
+        try:
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise CheckpointError(f"could not create the checkpoint folder {self.directory}: {err.strerror or err}") from None
+        manager = tf.train.CheckpointManager(tf.train.Checkpoint(**objects), self.directory, max_to_keep=1, checkpoint_name=_PREFIX)
+        self._writer = (manager, step, meta)
+        return self._writer
 
     def _check_fingerprint(self, saved: Mapping[str, str]) -> None:
         differ = []
@@ -181,7 +186,7 @@ class RunCheckpoint:
             )
 
 
-def _read_meta(path: str) -> dict:
+def _read_meta(path: str) -> dict[str, Any]:
     try:
         reader = tf.train.load_checkpoint(path)
         text = reader.get_tensor("meta/.ATTRIBUTES/VARIABLE_VALUE")

@@ -110,6 +110,7 @@ class _Passes(Callback):
             self.inner.start(self.total, run)
 
     def on_step(self, step: Step) -> bool:
+        assert self._t0 is not None, "on_start comes first"
         self.seconds.append(time.perf_counter() - self._t0)
         whole = dataclasses.replace(step, iteration=len(self.seconds), iterations=self.total, seconds=self.seconds[-1])
         return self.inner.step(whole)

@@ -7,6 +7,8 @@ batch, so :func:`lbfgs_one_by_one` runs them one after another, each exactly as 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import scipy.optimize
 import tensorflow as tf
@@ -17,13 +19,16 @@ from tfstyle.loop.record import NonFinite, Recorder
 from tfstyle.objective.interface import Objective
 
 
-def lbfgs(
-    image: tf.Variable, objective: Objective, config: StyleConfig, recorder: Recorder, done: int | None = None
-) -> str | None:
-    """``config.iterations`` of L-BFGS-B on ``image``, less the ``done`` ones (default: those
-    recorded, when resuming). Returns why it stopped early, or None."""
+class Records(Protocol):
+    """Where L-BFGS reports each iteration: a :class:`Recorder`, or one image's share of a batch's."""
+
+    def record(self, losses: dict[str, np.ndarray]) -> bool: ...
+
+
+def lbfgs(image: tf.Variable, objective: Objective, config: StyleConfig, recorder: Records, done: int = 0) -> str | None:
+    """``config.iterations`` of L-BFGS-B on ``image``, less the ``done`` ones (when resuming).
+    Returns why it stopped early, or None."""
     shape = image.shape
-    done = len(recorder.rows) if done is None else done
     remaining = config.iterations - done
     if remaining <= 0:
         return None

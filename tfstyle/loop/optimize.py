@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -62,21 +61,6 @@ from tfstyle.objective.whole import objective
 from tfstyle.scale.distribute import describe
 
 
-def _memory_errors(function):
-    """``function`` (stylize) with TensorFlow's ResourceExhaustedError turned into a
-    :class:`MemoryLimitError` that names the largest size that fits and a tile size."""
-
-    @functools.wraps(function)
-    def wrapper(content, style, config=None, *args, **kwargs):
-        try:
-            return function(content, style, config, *args, **kwargs)
-        except tf.errors.ResourceExhaustedError:
-            raise _out_of_memory(content, config or preset("default")) from None
-
-    return wrapper
-
-
-@_memory_errors
 def stylize(
     content: ContentLike,
     style: StyleLike,
@@ -130,17 +114,20 @@ def stylize(
     (:mod:`tfstyle.scale.distribute`); L-BFGS runs on one device.
     """
     config = config or preset("default")
-    strategy = _check_run_options(config, strategy, checkpoint, content_mask, style_masks)
-    contents, batched = content_list(content)
-    styles = style_list(style)
-    config.style_blend(len(styles))  # fail early on a count mismatch
-    run = _Pass(
-        contents, styles, batched, source_name(content, "content"), feature_model, pick_device(config.device),
-        strategy, content_mask, style_masks, checkpoint,
-    )  # fmt: skip
-    if config.scales > 1:
-        return coarse_to_fine(run, config, callbacks, start_image)
-    return run(config, callbacks, start_image)
+    try:
+        strategy = _check_run_options(config, strategy, checkpoint, content_mask, style_masks)
+        contents, batched = content_list(content)
+        styles = style_list(style)
+        config.style_blend(len(styles))  # fail early on a count mismatch
+        run = _Pass(
+            contents, styles, batched, source_name(content, "content"), feature_model, pick_device(config.device),
+            strategy, content_mask, style_masks, checkpoint,
+        )  # fmt: skip
+        if config.scales > 1:
+            return coarse_to_fine(run, config, callbacks, start_image)
+        return run(config, callbacks, start_image)
+    except tf.errors.ResourceExhaustedError:  # one clear message: the largest size that fits, and a tile size
+        raise _out_of_memory(content, config) from None
 
 
 @dataclass
@@ -224,8 +211,8 @@ def _feature_model(
     built for ``config`` (with its weights on every replica of ``strategy``)."""
     with tf.device(device), strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model or build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
-        resolved = speed.for_device(config, device)
-        return speed.for_run(model, resolved.precision, device, resolved.jit)
+        precision, jit = speed.resolve_precision(config.precision, device), speed.resolve_jit(config.jit, device)
+        return speed.for_run(model, precision, device, jit)
 
 
 def pick_device(device: str | None) -> str:
@@ -286,7 +273,7 @@ def _optimize(
         elif one_by_one:
             stopped = lbfgs_one_by_one(one_by_one, image, config, recorder)
         else:
-            stopped = lbfgs(image, goal, config, recorder)
+            stopped = lbfgs(image, goal, config, recorder, len(recorder.rows))
     except NonFinite as bad:
         image.assign(bad.last_good)
         if np.isfinite(initial["total"]):
@@ -316,8 +303,8 @@ def _check_run_options(
     config: StyleConfig,
     strategy: tf.distribute.Strategy | None,
     checkpoint: Checkpointing | None,
-    content_mask,
-    style_masks,
+    content_mask: ImageLike | None,
+    style_masks: ImageLike | Sequence[ImageLike] | None,
 ) -> tf.distribute.Strategy | None:
     """Refuse what does not combine; the strategy to use (None where the run stays on one device)."""
     if checkpoint is not None and not isinstance(checkpoint, Checkpointing):
@@ -336,18 +323,25 @@ def _check_run_options(
 
 
 def _run_checkpoint(
-    checkpoint: Checkpointing | None, config: StyleConfig, content_images, style_images, start, content_mask, style_masks
+    checkpoint: Checkpointing | None,
+    config: StyleConfig,
+    content_images: np.ndarray,
+    style_images: list[np.ndarray],
+    start: np.ndarray,
+    content_mask: np.ndarray | None,
+    style_masks: np.ndarray | None,
 ) -> RunCheckpoint | None:
     """The run's saves, fingerprinted by its settings and images (None without ``checkpoint``)."""
     if checkpoint is None:
         return None
-    styles = style_images if isinstance(style_images, (list, tuple)) else [style_images]
     arrays = {"content_image": content_images, "start_image": start, "content_mask": content_mask, "style_masks": style_masks}
-    arrays.update({f"style_image_{index + 1}": style for index, style in enumerate(styles)})
+    arrays.update({f"style_image_{index + 1}": style for index, style in enumerate(style_images)})
     return RunCheckpoint(checkpoint, fingerprint(config, arrays))
 
 
-def _check_memory(content_images: np.ndarray, config: StyleConfig, device: str, strategy) -> None:
+def _check_memory(
+    content_images: np.ndarray, config: StyleConfig, device: str, strategy: tf.distribute.Strategy | None
+) -> None:
     """Raise :class:`MemoryLimitError` before a run whose estimate exceeds the device's free memory."""
     batch = len(content_images)
     if strategy is not None and tf.DeviceSpec.from_string(device).device_type == "GPU":

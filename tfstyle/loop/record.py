@@ -3,12 +3,14 @@ times the run and tells the callbacks (and the checkpoint) of each iteration."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from tfstyle.config import StyleConfig
 from tfstyle.inputs import images as imageio
@@ -31,11 +33,11 @@ class Result:
     config: StyleConfig = field(repr=False)
     stopped: str | None = None  # why the run ended before its iterations, if it did
 
-    def to_pil(self):
+    def to_pil(self) -> Image.Image:
         """The image as a PIL RGB image."""
         return imageio.to_pil(self.image)
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Write the image atomically (PNG, JPEG, ... by the file's extension)."""
         imageio.save_image(self.image, path)
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
+from tfstyle.config import NAMED_WEIGHTS
 from tfstyle.errors import ConfigError, ImageError, WeightsError
 from tfstyle.network import vgg16
 from tfstyle.network.vgg16 import IMAGENET_BGR_MEAN, POOLINGS
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 WEIGHTS_ENV = "TFSTYLE_VGG16_WEIGHTS"
 
@@ -37,7 +42,7 @@ def check_image_size(
 class VGGPreprocess(keras.layers.Layer):
     """RGB in [0, 255] → BGR minus the ImageNet mean, as ``keras.applications.vgg16.preprocess_input``."""
 
-    def call(self, images):
+    def call(self, images: tf.Tensor) -> tf.Tensor:
         bgr = keras.ops.flip(images, axis=-1)
         return bgr - keras.ops.convert_to_tensor(IMAGENET_BGR_MEAN, dtype=bgr.dtype)
 
@@ -87,7 +92,7 @@ def resolve_weights(weights: str | os.PathLike | None) -> str:
         source = f"${WEIGHTS_ENV}"
     else:
         source = "weights path"
-    if weights in ("imagenet", "random"):
+    if weights in NAMED_WEIGHTS:
         return weights
     path = os.fspath(weights)
     if not os.path.exists(path):

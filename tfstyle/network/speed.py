@@ -10,16 +10,13 @@ numbers to round-off, faster). The ``auto`` defaults were measured (docs/perform
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
 
 from tfstyle.config import PRECISIONS
 from tfstyle.errors import ConfigError
-
-if TYPE_CHECKING:
-    from tfstyle.config import StyleConfig
 
 # Under float16 the backward pass starts from the loss scaled to this size: float16 gradients of
 # the raw loss underflow (mean normalization) or overflow (the paper's plain sums). Measured at
@@ -59,11 +56,6 @@ def resolve_jit(jit: bool | None, device: str) -> bool:
     """Whether to XLA-compile the step: ``None`` is off (measured slower on the CPU: XLA's
     convolutions do not use oneDNN; on GPUs not measured yet)."""
     return bool(jit) if jit is not None else False
-
-
-def for_device(config: StyleConfig, device: str) -> StyleConfig:
-    """``config`` with ``precision`` and ``jit`` decided for ``device`` (what ``auto``/None mean there)."""
-    return config.override(precision=resolve_precision(config.precision, device), jit=resolve_jit(config.jit, device))
 
 
 def for_run(model: keras.Model, precision: str, device: str, jit: bool = False) -> keras.Model:
@@ -145,7 +137,9 @@ def transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
 
 
 @tf.custom_gradient
-def _transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor):
+def _transposed_conv2d(
+    images: tf.Tensor, kernel: tf.Tensor
+) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]]:
     flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])  # [kh, kw, out, in]
     outputs = tf.nn.conv2d_transpose(
         images, flipped, tf.concat([tf.shape(images)[:-1], tf.shape(kernel)[-1:]], 0), 1, "SAME"
@@ -166,7 +160,7 @@ def _transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor):
 class TransposedFormConv2D(keras.layers.Conv2D):
     """A stride-1 'same' Conv2D (odd kernel, channels last) computed by :func:`transposed_conv2d`."""
 
-    def convolution_op(self, inputs, kernel):
+    def convolution_op(self, inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
         return transposed_conv2d(inputs, kernel)
 
 

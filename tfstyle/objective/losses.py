@@ -13,11 +13,11 @@ Two normalizations:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
 
-NORMALIZATIONS = ("mean", "paper")
+from tfstyle.config import NORMALIZATIONS
 
 
 def gram_matrix(features: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
@@ -30,7 +30,7 @@ def gram_matrix(features: tf.Tensor, normalization: str = "mean") -> tf.Tensor:
     return normalized(_self_product(flat), shape[1] * shape[2], normalization)
 
 
-def normalized(total: tf.Tensor, count, normalization: str) -> tf.Tensor:
+def normalized(total: tf.Tensor, count: int | tf.Tensor, normalization: str) -> tf.Tensor:
     """A sum of ``count`` terms as ``normalization`` takes it: ``mean`` its mean, ``paper`` the sum.
     (How a loss summed piece by piece, as the tiled objective does, gets the whole image's value.)"""
     if normalization == "mean":
@@ -41,7 +41,7 @@ def normalized(total: tf.Tensor, count, normalization: str) -> tf.Tensor:
 
 
 @tf.custom_gradient
-def _self_product(flat: tf.Tensor):
+def _self_product(flat: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tf.Tensor]]:
     """FᵀF of ``[batch, M, N]`` → ``[batch, N, N]``, a matmul (not the einsum "bkp,bkq->bpq": with its
     gradient 2-3x faster on oneDNN CPUs). Its gradient uses the symmetry, dF = F·(dG + dGᵀ): one
     matmul where automatic differentiation does two (one per factor)."""

@@ -23,7 +23,9 @@ class ShardedObjective:
     :meth:`value_and_gradient` also returns the gradient of their sum with respect to the batch.
     """
 
-    def __init__(self, strategy: tf.distribute.Strategy, make_loss: Callable[[np.ndarray], LossFn], content_images):
+    def __init__(
+        self, strategy: tf.distribute.Strategy, make_loss: Callable[[np.ndarray], LossFn], content_images: np.ndarray
+    ):
         self.strategy = strategy
         self._make_loss = make_loss
         self._content = np.asarray(content_images, dtype=np.float32)
@@ -35,10 +37,10 @@ class ShardedObjective:
         self._forward = tf.function(self._run)
         self._backward = tf.function(lambda images: self._run(images, gradient=True))
 
-    def __call__(self, images) -> Losses:
+    def __call__(self, images: tf.Tensor) -> Losses:
         return self._forward(tf.convert_to_tensor(images))
 
-    def value_and_gradient(self, images) -> tuple[Losses, tf.Tensor]:
+    def value_and_gradient(self, images: tf.Tensor) -> tuple[Losses, tf.Tensor]:
         """The losses and d(Σ total)/d(images), from every replica's shard."""
         return self._backward(tf.convert_to_tensor(images))
 
@@ -46,8 +48,8 @@ class ShardedObjective:
         """The images replica ``replica`` works on (the last one repeated to pad the last shard)."""
         return [min(replica * self.shard + i, self.batch - 1) for i in range(self.shard)]
 
-    def _run(self, images: tf.Tensor, gradient: bool = False):
-        def replica_step(images: tf.Tensor):
+    def _run(self, images: tf.Tensor, gradient: bool = False) -> Losses | tuple[Losses, tf.Tensor]:
+        def replica_step(images: tf.Tensor) -> tuple[Losses, tf.Tensor | None]:
             replica = _replica_id()
             loss_fn = self._loss_for(replica)
             shard = tf.gather(images, self.shard_indices(replica))
@@ -57,7 +59,7 @@ class ShardedObjective:
         losses = {name: self._gather(value) for name, value in losses.items()}
         return (losses, self._gather(grads)) if gradient else losses
 
-    def _gather(self, value) -> tf.Tensor:
+    def _gather(self, value: tf.Tensor) -> tf.Tensor:
         return self.strategy.gather(value, axis=0)[: self.batch]
 
     def _loss_for(self, replica: int) -> LossFn:

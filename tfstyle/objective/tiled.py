@@ -35,7 +35,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError
+from tfstyle.inputs.prepare import ImageBatch
 from tfstyle.network.vgg16 import deepest, layer
 from tfstyle.objective.interface import Losses
 from tfstyle.objective.losses import normalized, style_loss, total_loss, total_variation_loss
@@ -135,7 +137,13 @@ class TiledObjective:
     ``config.style_blend``). The content targets of every tile are computed here, once.
     """
 
-    def __init__(self, model: keras.Model, content_images, style_images, config):
+    def __init__(
+        self,
+        model: keras.Model,
+        content_images: np.ndarray,
+        style_images: ImageBatch | Sequence[ImageBatch],
+        config: StyleConfig,
+    ):
         if not config.tile_size:
             raise ConfigError("a TiledObjective needs config.tile_size")
         self.model, self.config = model, config
@@ -153,11 +161,11 @@ class TiledObjective:
         self._targets = [self._content_targets(content[:, t.top : t.bottom, t.left : t.right]) for t in self.tiles]
         self._style = self._style_targets(style_images)
 
-    def __call__(self, images) -> Losses:
+    def __call__(self, images: tf.Tensor) -> Losses:
         losses, _ = self._whole_image(tf.convert_to_tensor(images, tf.float32))
         return losses
 
-    def value_and_gradient(self, images) -> tuple[Losses, tf.Tensor]:
+    def value_and_gradient(self, images: tf.Tensor) -> tuple[Losses, tf.Tensor]:
         """The losses (``[batch]`` each) and d(Σ total)/d(images), tile by tile."""
         images = tf.convert_to_tensor(images, tf.float32)
         losses, (by_squares, by_grams, by_images) = self._whole_image(images)
@@ -169,7 +177,9 @@ class TiledObjective:
             gradient += by_images.numpy()
         return losses, tf.constant(gradient)
 
-    def _whole_image(self, images: tf.Tensor):
+    def _whole_image(
+        self, images: tf.Tensor
+    ) -> tuple[Losses, tuple[dict[str, tf.Tensor], dict[str, tf.Tensor], tf.Tensor | None]]:
         """Pass one: the losses from the tiles' sums, and the derivatives of Σ total by the content
         sums, the Gram sums and (through TV) the images."""
         grams = {name: 0.0 for name in self.style_terms}
@@ -204,7 +214,9 @@ class TiledObjective:
 
     # --- one tile (compiled, one trace per tile shape) ---------------------------------------------
 
-    def _tile_statistics(self, x, weights, targets):
+    def _tile_statistics(
+        self, x: tf.Tensor, weights: tf.Tensor, targets: dict[str, tf.Tensor]
+    ) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
         """A tile's weighted Gram sums Σ_k m(k)·F_k F_kᵀ and content sums Σ_k m(k)·|F_k − P_k|²."""
         features = self.model(x)
         grams = {name: self._weighted_gram(features[name], weights, name) for name in self.style_terms}
@@ -214,7 +226,14 @@ class TiledObjective:
         }
         return grams, squares
 
-    def _tile_gradient(self, x, weights, targets, by_squares, by_grams):
+    def _tile_gradient(
+        self,
+        x: tf.Tensor,
+        weights: tf.Tensor,
+        targets: dict[str, tf.Tensor],
+        by_squares: dict[str, tf.Tensor],
+        by_grams: dict[str, tf.Tensor],
+    ) -> tf.Tensor:
         """The gradient of Σ total through this tile's sums (pass two)."""
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -244,7 +263,7 @@ class TiledObjective:
         features = self._features(tf.constant(content_tile))
         return {name: features[name] for name in self.content_terms}
 
-    def _style_targets(self, style_images) -> dict[str, tf.Tensor]:
+    def _style_targets(self, style_images: ImageBatch | Sequence[ImageBatch]) -> dict[str, tf.Tensor]:
         """A_i: each style image's Gram over its whole area (tile by tile), blended by β_s."""
         if not self.style_terms:
             return {}

@@ -8,7 +8,7 @@ each an :class:`~tfstyle.objective.interface.Objective`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import keras
 import numpy as np
@@ -26,7 +26,7 @@ from tfstyle.objective.tiled import TiledObjective
 def objective(
     model: keras.Model,
     content_images: np.ndarray,
-    style_images,
+    style_images: ImageBatch | Sequence[ImageBatch],
     config: StyleConfig,
     content_mask: np.ndarray | None = None,
     style_masks: np.ndarray | None = None,
@@ -55,13 +55,13 @@ class WholeImageObjective:
         self.loss_fn, self.precision = loss_fn, precision
         self._value_and_gradient = tf.function(self._differentiate, jit_compile=jit)
 
-    def __call__(self, images) -> Losses:
+    def __call__(self, images: tf.Tensor) -> Losses:
         return self.loss_fn(images)
 
-    def value_and_gradient(self, images) -> tuple[Losses, tf.Tensor]:
+    def value_and_gradient(self, images: tf.Tensor) -> tuple[Losses, tf.Tensor]:
         return self._value_and_gradient(images)
 
-    def _differentiate(self, images) -> tuple[Losses, tf.Tensor]:
+    def _differentiate(self, images: tf.Tensor) -> tuple[Losses, tf.Tensor]:
         return differentiate(self.loss_fn, images, self.precision)
 
 
@@ -120,7 +120,7 @@ def make_loss_fn(
 
 
 def _style_grams(
-    model: keras.Model, style_image: ImageBatch, content_image: ImageBatch, layers, config: StyleConfig
+    model: keras.Model, style_image: ImageBatch, content_image: ImageBatch, layers: Iterable[str], config: StyleConfig
 ) -> dict[str, tf.Tensor]:
     """A_i of one style image. Under the ``paper`` normalization (plain sums, which grow with the
     pixel count) a style scaled by ``style_scale`` ≠ 1 has its Grams rescaled to the output's pixel count."""

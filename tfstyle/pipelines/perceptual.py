@@ -14,6 +14,7 @@ a model whose outputs take on the style while keeping the content of its targets
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -59,15 +60,15 @@ class StyleLoss(keras.layers.Layer):
         style_size: int | None = None,
         feature_model: keras.Model | None = None,
         name: str = "style_loss",
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(name=name, trainable=False, **kwargs)
         # StyleConfig checks the layer names, the weights and the normalization, as for a run.
         self.style_config = StyleConfig(
             content_layers=tuple(content_layers),
             style_layers=tuple(style_layers),
-            content_layer_weights=content_layer_weights,
-            style_layer_weights=style_layer_weights,
+            content_layer_weights=_as_tuple(content_layer_weights),
+            style_layer_weights=_as_tuple(style_layer_weights),
             content_weight=content_weight,
             style_weight=style_weight,
             normalization=normalization,
@@ -88,11 +89,11 @@ class StyleLoss(keras.layers.Layer):
             name: gram_matrix(features[name], normalization) for name in self.style_config.style_terms()
         }
 
-    def call(self, images, content=None) -> tf.Tensor:
+    def call(self, images: tf.Tensor, content: tf.Tensor | None = None) -> tf.Tensor:
         """The loss of each image: ``[batch]``."""
         return self.terms(images, content)["total"]
 
-    def terms(self, images, content=None) -> dict[str, tf.Tensor]:
+    def terms(self, images: tf.Tensor, content: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         """Every term of the loss, each ``[batch]``, keyed as :func:`tfstyle.combined_loss` does."""
         images = tf.cast(images, tf.float32)
         if images.shape.rank is not None and images.shape.rank != 4:
@@ -114,5 +115,10 @@ class StyleLoss(keras.layers.Layer):
             normalization=self.style_config.normalization,
         )
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None]:
         return (input_shape[0],)
+
+
+def _as_tuple(weights: Sequence[float] | None) -> tuple[float, ...] | None:
+    """Layer weights as :class:`StyleConfig` holds them; a tuple as it is (the tuned default marks itself)."""
+    return weights if weights is None or isinstance(weights, tuple) else tuple(weights)

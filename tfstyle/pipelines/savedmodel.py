@@ -24,12 +24,13 @@ import secrets
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 import tfstyle
-from tfstyle.config import StyleConfig
+from tfstyle.config import NORMALIZATIONS, StyleConfig
 from tfstyle.errors import ConfigError, ExportError
 from tfstyle.inputs.images import resize_images_to_area
 from tfstyle.inputs.prepare import start_image
@@ -37,7 +38,7 @@ from tfstyle.loop import updates
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
 from tfstyle.network.vgg16 import in_network_order, min_image_side
 from tfstyle.objective.interface import differentiate
-from tfstyle.objective.losses import NORMALIZATIONS, gram_matrix
+from tfstyle.objective.losses import gram_matrix
 from tfstyle.objective.whole import make_loss_fn
 
 # Written into every export; its presence marks a directory that a new export may replace.
@@ -105,7 +106,9 @@ class Stylizer(FeatureExtractor):
         loss_fn = make_loss_fn(self.model, content, style, config)
         update = updates.rule(config.optimizer, config.effective_learning_rate)
 
-        def step(done, image, last_good, state, ok):
+        def step(
+            done: tf.Tensor, image: tf.Tensor, last_good: tf.Tensor, state: updates.UpdateState, ok: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, updates.UpdateState, tf.Tensor]:
             losses, gradient = differentiate(loss_fn, image)
             taken = updates.step(update, image, gradient, tf.reduce_sum(losses["total"]), state, last_good)
             return done + tf.cast(taken.ok, tf.int32), taken.image, taken.last_good, taken.state, taken.ok
@@ -159,7 +162,7 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
     if config.optimizer not in STYLIZER_OPTIMIZERS:
         raise ConfigError(
             f"the stylizer runs {' or '.join(STYLIZER_OPTIMIZERS)} inside the graph; {config.optimizer} "
-            "needs SciPy in Python (choose --optimizer adam or sgd)"
+            "needs SciPy in Python (choose `optimizer` adam or sgd)"
         )
     if config.init not in ("content", "noise", "style"):
         raise ConfigError(f"the stylizer starts from content, noise or style, not an image file ({config.init})")
@@ -172,14 +175,14 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
         settings.update(learning_rate=config.effective_learning_rate, weights=source)
         for name in ("iterations", "image_size", "device"):  # not baked in
             settings.pop(name)
-        info = {"kind": "stylizer", "layers": list(names), "normalization": config.normalization, "weights": source}
-        info["config"] = settings
+        info: dict[str, Any] = {"kind": "stylizer", "layers": list(names), "normalization": config.normalization}
+        info.update(weights=source, config=settings)
         signatures = {"stylize": module.stylize, "features": module.features, "gram": module.gram}
         staging.save(module, signatures, info)
     return staging.target
 
 
-def read_export_info(path: str | os.PathLike) -> dict | None:
+def read_export_info(path: str | os.PathLike) -> dict[str, Any] | None:
     """What :func:`export_features` or :func:`export_stylizer` recorded in ``path``; None if not an export."""
     try:
         with open(os.path.join(path, INFO_FILE), encoding="utf-8") as handle:
@@ -206,7 +209,7 @@ class _Staging:
             if any(path.iterdir()) and read_export_info(path) is None:
                 raise ExportError(
                     f"output {self.path} is a non-empty directory that is not a tfstyle export; "
-                    "choose another --output or remove it"
+                    "choose another folder or remove it"
                 )
         parent = path.parent
         for folder in (parent, *parent.parents):  # the nearest existing ancestor must be a folder
@@ -222,26 +225,30 @@ class _Staging:
             raise ExportError(f"cannot write the export to {self.path}: {_os_reason(err)}") from None
         return self
 
-    def save(self, module: tf.Module, signatures: Mapping[str, tf.types.experimental.GenericFunction], info: dict):
+    def save(
+        self, module: tf.Module, signatures: Mapping[str, tf.types.experimental.GenericFunction], info: dict[str, Any]
+    ) -> None:
+        tmp = self.tmp
+        assert tmp is not None, "save() runs inside the with block"
         try:
-            tf.saved_model.save(module, str(self.tmp), signatures=dict(signatures))
-            info_path = self.tmp / INFO_FILE
+            tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
+            info_path = tmp / INFO_FILE
             info_path.parent.mkdir(exist_ok=True)
             record = {"format": "tfstyle-savedmodel", "tfstyle_version": tfstyle.__version__, **info}
             record["signatures"] = sorted(signatures)
             info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         except (OSError, tf.errors.OpError) as err:
             raise ExportError(f"could not write the SavedModel to {self.path}: {_os_reason(err)}") from None
-        self._move_into_place()
+        self._move_into_place(tmp)
 
-    def _move_into_place(self) -> None:
+    def _move_into_place(self, tmp: Path) -> None:
         path = self.target
         old = None
         try:
             if path.is_dir() and any(path.iterdir()):  # an earlier export: swap it out, then delete it
                 old = path.parent / f".{path.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
                 os.rename(path, old)
-            os.replace(self.tmp, path)  # onto a missing or empty directory
+            os.replace(tmp, path)  # onto a missing or empty directory
         except OSError as err:
             if old is not None and not path.exists():
                 os.rename(old, path)
@@ -252,7 +259,7 @@ class _Staging:
                 shutil.rmtree(old, ignore_errors=True)
         self.tmp = None
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None

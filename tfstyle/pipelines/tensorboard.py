@@ -20,6 +20,7 @@ import dataclasses
 import os
 import re
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,7 @@ class TensorBoard(Callback):
         self.run_name, self.graph = run_name, graph
         self.run_dir: Path | None = None
         self._run: RunInfo | None = None
-        self._writer = None
+        self._writer: tf.summary.SummaryWriter | None = None  # a run's, from on_start to on_end
         self._tracing = False
         self._last_scalar: tuple[int, float] = (0, 0.0)  # (iteration, seconds) of the previous point
         self._last_image = -1
@@ -69,17 +70,17 @@ class TensorBoard(Callback):
 
     def on_start(self, iterations: int) -> None:
         self.run_dir = _make_unique_dir(self.logdir, self.run_name or run_name(self._run))
-        self._writer = tf.summary.create_file_writer(str(self.run_dir))
+        writer = self._writer = tf.summary.create_file_writer(str(self.run_dir))
         self._last_scalar, self._last_image = (0, 0.0), -1
         run = self._run
-        with self._writing(step=0):
+        with writer.as_default(step=0):
             if run is not None:
                 tf.summary.text("config", config_markdown(run, iterations), description="The run's settings.")
                 self._image("input/content", run.content, "The content image, as scaled for the run.")
                 self._image("input/style", run.style, "The style image, as scaled for the run.")
                 self._image("stylized", run.start, _IMAGE_DESCRIPTION)
                 self._last_image = 0
-        self._writer.flush()
+        writer.flush()
         if self.graph:
             # The compiled step is built on its first call, after on_start; trace_on records its graph.
             tf.summary.trace_on(graph=True, profiler=False)
@@ -109,8 +110,14 @@ class TensorBoard(Callback):
         self._writer.close()
         self._writer = None
 
-    def _writing(self, step: int):
-        return self._writer.as_default(step=step)
+    @property
+    def _open_writer(self) -> tf.summary.SummaryWriter:
+        if self._writer is None:
+            raise RuntimeError("TensorBoard writes during a run only, from on_start to on_end")
+        return self._writer
+
+    def _writing(self, step: int) -> AbstractContextManager[object]:
+        return self._open_writer.as_default(step=step)
 
     def _export_graph(self) -> None:
         self._tracing = False
@@ -118,7 +125,7 @@ class TensorBoard(Callback):
             tf.summary.trace_export("optimization_step", step=0)
 
     @staticmethod
-    def _image(tag: str, images, description: str) -> None:
+    def _image(tag: str, images: np.ndarray | tf.Tensor, description: str) -> None:
         """One image or a batch (all of it), as uint8."""
         array = _uint8(images)
         tf.summary.image(tag, array, max_outputs=len(array), description=description)
@@ -134,13 +141,13 @@ class TensorBoard(Callback):
             if elapsed > 0:
                 tf.summary.scalar("steps_per_second", (step.iteration - previous_iteration) / elapsed)
         self._last_scalar = (step.iteration, step.seconds)
-        self._writer.flush()
+        self._open_writer.flush()
 
     def _write_image(self, step: Step) -> None:
         with self._writing(step=step.iteration):
             self._image("stylized", step.image, _IMAGE_DESCRIPTION)
         self._last_image = step.iteration
-        self._writer.flush()
+        self._open_writer.flush()
 
 
 _IMAGE_DESCRIPTION = "The image being optimized; step 0 is where it starts."
@@ -176,7 +183,7 @@ def _layer_tag(name: str) -> str | None:
     return f"{kind}_loss/{layer}" if kind in ("content", "style") and layer else None
 
 
-def _uint8(images: np.ndarray) -> np.ndarray:
+def _uint8(images: np.ndarray | tf.Tensor) -> np.ndarray:
     array = np.asarray(images)
     if array.ndim == 3:
         array = array[None]

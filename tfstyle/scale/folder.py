@@ -57,7 +57,7 @@ def find_images(
     file's folder; blank lines and ``#`` comments skipped). Exactly one of the three, else ConfigError."""
     given = [what for what, value in (("content_dir", content_dir), ("glob", pattern), ("list", list_file)) if value]
     if len(given) != 1:
-        raise ConfigError("give exactly one of --content_dir, --content_glob and --content_list")
+        raise ConfigError("give exactly one of `content_dir`, `pattern` and `list_file`")
     suffixes = image_suffixes()
     if content_dir:
         folder = Path(content_dir)
