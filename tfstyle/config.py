@@ -35,6 +35,7 @@ DEFAULT_STYLE_LAYER_WEIGHTS = _TunedWeights((1.0, 0.1, 1e6))
 INITS = ("content", "noise", "style")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 NORMALIZATIONS = ("mean", "paper")
+CONTENT_TARGETS = ("content", "style")
 PRESERVE_COLORS = ("luminance", "histogram")
 NAMED_WEIGHTS = ("imagenet", "random")  # VGG16's weights by name; anything else is a path
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
@@ -104,6 +105,14 @@ class StyleConfig:
     style_weight: float = setting(2.5e-3, "b, the weight of the style loss in Total = a·CL + b·SL + tv·TV.", "the loss")
     tv_weight: float = setting(
         0.0, "tv, the weight of the total-variation smoothness term (0 keeps the paper's loss).", "the loss"
+    )
+    content_target: str = setting(
+        "content",
+        "Whose activations P_i the content loss compares with: content (the photo's, Gatys et al.) or style (the "
+        "style image's, stretched to the photo's height and width so the activations align: Yu & Chang's printed "
+        "CL_i = Σ(A_i − B_i), B the style image). With several style images, their blend by `style_blend_weights`.",
+        "the loss",
+        choices=CONTENT_TARGETS,
     )
     normalization: str = setting(
         "mean",
@@ -240,6 +249,7 @@ class StyleConfig:
         _check_int("`iterations`", self.iterations)
         _check_int("`image_size`", self.image_size)
         _check_choice("`normalization`", self.normalization, NORMALIZATIONS)
+        _check_choice("`content_target`", self.content_target, CONTENT_TARGETS)
         _check_choice("`optimizer`", self.optimizer, OPTIMIZERS)
         if not isinstance(self.init, str) or not self.init:
             raise ConfigError(f"`init` must be one of {', '.join(INITS)} or an image path, got {self.init!r}")
@@ -380,8 +390,10 @@ PRESETS: dict[str, StyleConfig] = {
     # lost content for the time it saved.
     "default": StyleConfig(),
     # Yu & Chang: conv1_2, conv3_3, conv5_3 for both losses (equal weights), a=1, b=10, plain sums,
-    # gradient descent from the content image; float32 everywhere, as published.
+    # gradient descent from the content image; the content loss against the style image's activations,
+    # as printed (CL_i = Σ(A_i − B_i), B the style image; Figure 5); float32 everywhere, as published.
     "paper": StyleConfig(
+        content_target="style",
         content_layers=PAPER_LAYERS,
         style_layers=PAPER_LAYERS,
         style_layer_weights=None,
@@ -409,7 +421,7 @@ PRESETS: dict[str, StyleConfig] = {
 # What each preset is, for the command lines' --preset.
 PRESET_NOTES = {
     "default": "the paper's layers, tuned for a good image in few iterations",
-    "paper": "Yu & Chang as published (conv1_2, conv3_3, conv5_3; a=1, b=10; plain sums; gradient descent)",
+    "paper": "Yu & Chang as printed (conv1_2, conv3_3, conv5_3; a=1, b=10; plain sums; content loss to the style image; gradient descent)",
     "gatys": "Gatys et al. (style conv1_1..conv5_1, content conv4_2; noise start; L-BFGS)",
 }
 

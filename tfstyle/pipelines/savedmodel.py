@@ -172,7 +172,13 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
         settings.update(learning_rate=config.effective_learning_rate, weights=source)
         for name in ("iterations", "image_size", "device"):  # not baked in
             settings.pop(name)
-        info = {"kind": "stylizer", "layers": list(names), "normalization": config.normalization, "weights": source}
+        info = {
+            "kind": "stylizer",
+            "layers": list(names),
+            "normalization": config.normalization,
+            "content_target": config.content_target,
+            "weights": source,
+        }
         info["config"] = settings
         signatures = {"stylize": module.stylize, "features": module.features, "gram": module.gram}
         staging.save(module, signatures, info)
