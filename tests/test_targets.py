@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from conftest import synthetic_image
 
+import tfstyle
 from tfstyle import StyleConfig, build_feature_model, preset
 from tfstyle.errors import ConfigError
 from tfstyle.objective.targets import style_at_content_size
@@ -33,6 +34,7 @@ def test_content_loss_is_zero_at_its_target_and_not_at_the_other_image(model, im
     content, style = images
     stretched = style_at_content_size(style, content)
     assert stretched.shape == (1, 32, 40, 3)
+    np.testing.assert_array_equal(stretched.numpy(), tfstyle.initial_image("style", content, style)[None])
     photo = make_loss_fn(model, content, style, CONFIG)
     paper = make_loss_fn(model, content, style, CONFIG.override(content_target="style"))
     assert float(photo(content[None])["content"][0]) == 0.0

@@ -109,7 +109,7 @@ class StyleConfig:
     content_target: str = setting(
         "content",
         "Whose activations P_i the content loss compares with: content (the photo's, Gatys et al.) or style (the "
-        "style image's, stretched to the photo's height and width so the activations align: Yu & Chang's printed "
+        "style image's, stretched to the photo's height and width as `init` style is, so the activations align: Yu & Chang's printed "
         "CL_i = Σ(A_i − B_i), B the style image). With several style images, their blend by `style_blend_weights`.",
         "the loss",
         choices=CONTENT_TARGETS,

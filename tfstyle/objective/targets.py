@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import ImageBatch
 
 
@@ -38,12 +39,13 @@ def content_activations(
 
 
 def style_at_content_size(style_image: ImageBatch, content_image: ImageBatch) -> tf.Tensor:
-    """The style image stretched (bilinear, antialiased) to the content image's height and width, as a
-    batch as large as the content's: the paper's content target B at the photo's shape."""
+    """The style image stretched to the content image's height and width (the resize of ``init``
+    "style", :func:`tfstyle.inputs.images.resize_images`), as a batch as large as the content's: the
+    paper's content target B at the photo's shape."""
     style, content = as_batch(style_image), as_batch(content_image)
     shape = tf.shape(content)
-    resized = tf.image.resize(style, shape[1:3], method="bilinear", antialias=True)
-    return tf.broadcast_to(resized[:1], tf.concat([shape[:1], tf.shape(resized)[1:]], 0))
+    resized = imageio.resize_images(style[:1], shape[1:3])
+    return tf.broadcast_to(resized, tf.concat([shape[:1], tf.shape(resized)[1:]], 0))
 
 
 def as_batch(image: ImageBatch) -> tf.Tensor:
