@@ -409,6 +409,41 @@ def _content_of_the_style(ctx: Context, runs: dict[tuple[float, float], Run], se
     section.text("; ".join(findings) + ".")
 
 
+def _cell_label(a: float, b: float, run: Run) -> str:
+    stopped = f" (stopped at {run.result.iterations})" if run.result.stopped else ""
+    return f"a={num(a)}, b={num(b)}{stopped}"
+
+
+def _figure11_findings(runs: dict[tuple[float, float], Run]) -> str:
+    finished = {key: run for key, run in runs.items() if not run.result.stopped}
+    which = "the grid" if len(finished) == len(runs) else "the runs that finished"
+    by_ratio = sorted(finished.items(), key=lambda item: item[0][1] / item[0][0])
+    lines = []
+    if by_ratio:
+        (low, most_content), (high, most_style) = by_ratio[0], by_ratio[-1]
+        lines.append(
+            f"Over {which}, from the smallest b/a ({num(low[1] / low[0])}) to the largest "
+            f"({num(high[1] / high[0])}) the style distance goes from {most_content.distances[-1][0]:.3g} to "
+            f"{most_style.distances[-1][0]:.3g} and the content distance from {most_content.distances[-1][1]:.3g} "
+            f"to {most_style.distances[-1][1]:.3g}."
+        )
+    paper_row = [(b, run.distances[-1][0]) for (a, b), run in finished.items() if a == GRID_CONTENT_WEIGHTS[0]]
+    if paper_row:
+        lines.append(
+            f"In the paper's row (a = 1) b = {', '.join(num(b) for b, _ in paper_row)} "
+            f"give style distances {', '.join(f'{style:.3g}' for _, style in paper_row)}: "
+            "the content term is too small there for b to trade anything off."
+        )
+    stopped = {b: run.result.iterations for (a, b), run in runs.items() if run.result.stopped}
+    if stopped:
+        after = ", ".join(f"b = {num(b)} after {k} iteration{'' if k == 1 else 's'}" for b, k in sorted(stopped.items()))
+        lines.append(
+            f"Some runs stopped early ({after}, in some row): their loss or pixels stopped being finite, and "
+            "tfstyle keeps the last image whose loss was finite (NonFiniteLossError), which these cells show."
+        )
+    return " ".join(lines)
+
+
 # --- Claim 1: fewer layers -----------------------------------------------------------------------
 
 
