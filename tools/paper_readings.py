@@ -129,7 +129,9 @@ def run_readings(ctx, pair, yardstick, snapshots: tuple[int, ...]) -> list[Trace
                 trace = unsquared_run(ctx.model, pair.content, pair.style, b, snapshots[-1], set(snapshots))
             else:
                 rate = PRINTED_LEARNING_RATE * (UNIT_SCALE if scale == 1.0 else 1.0)
-                config = ctx.config(iterations=snapshots[-1], style_weight=b, learning_rate=rate, **changes)
+                config = ctx.config(iterations=snapshots[-1], style_weight=b, learning_rate=rate, **changes).override(
+                    image_size=max(pair.content.shape[:2])
+                )
                 trace = Trace(name, b)
                 tfstyle.stylize(pair.content, pair.style, config, callbacks=[_Tracer(trace, set(snapshots))],
                                 feature_model=ctx.model)  # fmt: skip
