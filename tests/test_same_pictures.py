@@ -35,7 +35,7 @@ FAST = {"image_size": 64, "weights": "random", "seed": 3, "precision": "float32"
 # name → (preset, changes, keyword arguments of stylize)
 CASES = {
     "default": ("default", {}, {}),
-    "paper": ("paper", {"pooling": "max"}, {}),
+    "paper": ("paper", {"pooling": "max", "content_target": "content"}, {}),  # recorded before content_target
     "gatys": ("gatys", {"pooling": "max"}, {}),
     "sgd_mean": ("default", {"optimizer": "sgd", "learning_rate": 1e-3}, {}),
     "tv_noise_blend": ("default", {"tv_weight": 1e-2, "noise_blend": 0.3}, {}),

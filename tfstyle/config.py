@@ -36,6 +36,7 @@ DEFAULT_STYLE_LAYER_WEIGHTS = _TunedWeights((1.0, 0.1, 1e6))
 INITS = ("content", "noise", "style")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 NORMALIZATIONS = ("mean", "paper")
+CONTENT_TARGETS = ("content", "style")
 PRESERVE_COLORS = ("luminance", "histogram")
 NAMED_WEIGHTS = ("imagenet", "random")  # VGG16's weights by name; anything else is a path
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
@@ -45,7 +46,10 @@ MIN_SCALE_SIDE = 64  # coarse-to-fine passes are not made smaller than this (lon
 # L-BFGS needs none: its line search picks the step.
 DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "adam": 8.0, "lbfgs": 1.0}
 # Plain gradient descent on the paper's plain sums, where a pixel's gradient is ~1e16-1e17 at
-# 256-512 px: a step of a few grey levels. Measured here (README); the paper prints no usable value.
+# 256-512 px: a step of a few grey levels. The paper prints 0.00001 (Figures 9-11), but on plain sums
+# that rate's first step moved pixels by 111 grey levels on average (tubingen x starry_night, 128 px,
+# a = 1, b = 10 or 1000, pixels in [0, 255] or [0, 1]) and left every pixel at 0 or 255 (yardstick
+# style distance 550, content 8.6: no picture), so this measured value stays (docs/paper/REPORT.md).
 PAPER_LEARNING_RATE = 3e-17
 
 # The groups the settings (and the command lines' own flags) are listed in, in this order.
@@ -109,6 +113,14 @@ class StyleConfig:
     style_weight: float = setting(2.5e-3, "b, the weight of the style loss in Total = a·CL + b·SL + tv·TV.", "the loss")
     tv_weight: float = setting(
         0.0, "tv, the weight of the total-variation smoothness term (0 keeps the paper's loss).", "the loss"
+    )
+    content_target: str = setting(
+        "content",
+        "Whose activations P_i the content loss compares with: content (the photo's, Gatys et al.) or style (the "
+        "style image's, stretched to the photo's height and width as `init` style is, so the activations align: Yu & Chang's printed "
+        "CL_i = Σ(A_i − B_i), B the style image). With several style images, their blend by `style_blend_weights`.",
+        "the loss",
+        choices=CONTENT_TARGETS,
     )
     normalization: str = setting(
         "mean",
@@ -245,6 +257,7 @@ class StyleConfig:
         _check_int("`iterations`", self.iterations)
         _check_int("`image_size`", self.image_size)
         _check_choice("`normalization`", self.normalization, NORMALIZATIONS)
+        _check_choice("`content_target`", self.content_target, CONTENT_TARGETS)
         _check_choice("`optimizer`", self.optimizer, OPTIMIZERS)
         if not isinstance(self.init, str) or not self.init:
             raise ConfigError(f"`init` must be one of {', '.join(INITS)} or an image path, got {self.init!r}")
@@ -385,8 +398,10 @@ PRESETS: dict[str, StyleConfig] = {
     # lost content for the time it saved.
     "default": StyleConfig(),
     # Yu & Chang: conv1_2, conv3_3, conv5_3 for both losses (equal weights), a=1, b=10, plain sums,
-    # gradient descent from the content image; float32 everywhere, as published.
+    # gradient descent from the content image; the content loss against the style image's activations,
+    # as printed (CL_i = Σ(A_i − B_i), B the style image; Figure 5); float32 everywhere, as published.
     "paper": StyleConfig(
+        content_target="style",
         content_layers=PAPER_LAYERS,
         style_layers=PAPER_LAYERS,
         style_layer_weights=None,
@@ -414,7 +429,7 @@ PRESETS: dict[str, StyleConfig] = {
 # What each preset is, for the command lines' --preset.
 PRESET_NOTES = {
     "default": "the paper's layers, tuned for a good image in few iterations",
-    "paper": "Yu & Chang as published (conv1_2, conv3_3, conv5_3; a=1, b=10; plain sums; gradient descent)",
+    "paper": "Yu & Chang as printed (conv1_2, conv3_3, conv5_3; a=1, b=10; plain sums; content loss to the style image; gradient descent)",
     "gatys": "Gatys et al. (style conv1_1..conv5_1, content conv4_2; noise start; L-BFGS)",
 }
 

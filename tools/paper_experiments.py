@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import paper_figures as figures
 import paper_measure as measure
-from paper_report import Section, fmt, num, ratio
+from paper_report import Section, fmt, markdown_table, num, ratio
 from yardstick import Yardstick
 
 import tfstyle
@@ -30,7 +30,7 @@ STEADY_SECONDS = (
     "the compiled step) replaced by a median iteration, so that runs early and late in the process compare."
 )
 # The TensorBoard folders under <out>/tensorboard, one per experiment, and the figures'.
-LOG_FOLDERS = ("fig9", "fig10", "fig11", "claim1_layers", "claim2_init_paper", "claim2_init_default", "optimizers",
+LOG_FOLDERS = ("fig9", "fig10", "fig11", "conclusions", "claim1_layers", "claim2_init_paper", "claim2_init_default", "optimizers",
                "figures")  # fmt: skip
 ADAM_LEARNING_RATE = 8.0  # tfstyle's Adam default; Adam's step does not depend on the loss's scale
 
@@ -45,6 +45,7 @@ class Plan:
     layers_iterations: int  # claim 1, each layer set
     layers_timing_iterations: int  # claim 1, each layer set's second (timing) run; 0: none
     balanced_iterations: int  # claim 2 under tfstyle's default (balanced) loss
+    readings_size: int  # the printed learning rate under each reading: 10 runs of snapshots[-1] iterations
 
     @property
     def init_iterations(self) -> int:
@@ -58,9 +59,9 @@ class Plan:
 
 
 FULL = Plan(size=256, snapshots=(30, 100, 200), grid_iterations=30, layers_iterations=60, layers_timing_iterations=20,
-            balanced_iterations=50)  # fmt: skip
+            balanced_iterations=50, readings_size=128)  # fmt: skip
 QUICK = Plan(size=64, snapshots=(2, 4, 6), grid_iterations=2, layers_iterations=3, layers_timing_iterations=0,
-             balanced_iterations=3)  # fmt: skip
+             balanced_iterations=3, readings_size=48)  # fmt: skip
 
 
 @dataclass
@@ -73,10 +74,11 @@ class Context:
     weights: str
     pairs: list[measure.Images]  # the first pair runs every experiment; the others Figure 9 too
     model: object  # the paper's layers (conv1_2, conv3_3, conv5_3), reused by every in-process run
-    yardsticks: dict[int, Yardstick]
+    yardsticks: dict[str, Yardstick]
+    photo_pair: measure.Images | None = None  # a photograph as the style image (drawback 2)
 
     def yardstick(self, pair: measure.Images) -> Yardstick:
-        key = self.pairs.index(pair)
+        key = pair.name
         if key not in self.yardsticks:
             self.yardsticks[key] = Yardstick(pair.content, pair.style, self.weights)
         return self.yardsticks[key]
@@ -172,7 +174,8 @@ def figure9(ctx: Context) -> tuple[Section, list[Run]]:
     section = Section("Figure 9: the paper's setting over the iterations")
     section.text(
         f"`preset('paper')`: content and style layers conv1_2, conv3_3, conv5_3 (equal weights), a = 1, "
-        f"b = 10, the paper's plain sums, plain gradient descent with learning rate "
+        f"b = 10, the paper's plain sums, the content loss against the style image's activations (as printed: "
+        f"`content_target=\"style\"`), plain gradient descent with learning rate "
         f"{num(config.effective_learning_rate)}, starting from the content image; {snaps[-1]} iterations at "
         f"{ctx.plan.size} px."
     )
@@ -246,7 +249,7 @@ def _figure9_findings(runs: list[Run], config) -> str:
 # --- Figure 10 -----------------------------------------------------------------------------------
 
 
-def figure10(ctx: Context, base: Run) -> Section:
+def figure10(ctx: Context, base: Run) -> tuple[Section, Run]:
     """b = 10 (Figure 9's run) against b = 1000, same learning rate."""
     snaps = ctx.plan.snapshots
     config = ctx.config(iterations=snaps[-1], style_weight=1000.0)
@@ -278,7 +281,7 @@ def figure10(ctx: Context, base: Run) -> Section:
         table,
     )
     section.text(_figure10_findings(runs))
-    return section
+    return section, heavy
 
 
 def _figure10_findings(runs: dict[float, Run]) -> str:
@@ -305,7 +308,7 @@ def _figure10_findings(runs: dict[float, Run]) -> str:
 # --- Figure 11 -----------------------------------------------------------------------------------
 
 
-def figure11(ctx: Context) -> Section:
+def figure11(ctx: Context) -> tuple[Section, dict[tuple[float, float], Run]]:
     """A grid over a and b on the paper's loss, optimized with Adam (only b/a matters to it)."""
     pair = ctx.pairs[0]
     runs: dict[tuple[float, float], Run] = {}
@@ -318,7 +321,8 @@ def figure11(ctx: Context) -> Section:
             runs[a, b] = stylize(ctx, pair, "fig11", f"a={num(a)}_b={num(b)}", config)
     section = Section("Figure 11: the trade-off between a and b")
     section.text(
-        f"The paper's loss (layers conv1_2, conv3_3, conv5_3, plain sums, content init) for every a in "
+        f"The paper's loss (layers conv1_2, conv3_3, conv5_3, plain sums, the content loss against the style "
+        f"image as printed, content init) for every a in "
         f"{', '.join(f'{num(a)}' for a in GRID_CONTENT_WEIGHTS)} and b in "
         f"{', '.join(f'{num(b)}' for b in GRID_STYLE_WEIGHTS)}, {ctx.plan.grid_iterations} iterations each "
         f"(the paper's b = 10 and 1000, and b = 1 and 100 between and beside them). "
@@ -344,7 +348,65 @@ def figure11(ctx: Context) -> Section:
         table,
     )
     section.text(_figure11_findings(runs))
-    return section
+    _content_of_the_style(ctx, runs, section)
+    return section, runs
+
+
+def _content_of_the_style(ctx: Context, runs: dict[tuple[float, float], Run], section: Section) -> None:
+    """Figure 11's claim measured: as a grows, the result's content moves towards the style image's."""
+    b = 10.0
+    sweeps = {ctx.pairs[0].name: {a: runs[a, b] for a in GRID_CONTENT_WEIGHTS}}
+    for pair in ctx.pairs[1:2]:  # a second pair, the same sweep over a at b = 10
+        sweeps[pair.name] = {
+            a: stylize(ctx, pair, "fig11", f"{pair.name}_a={num(a)}_b={num(b)}", ctx.config(
+                iterations=ctx.plan.grid_iterations, content_weight=a, style_weight=b,
+                optimizer="adam", learning_rate=ADAM_LEARNING_RATE))
+            for a in GRID_CONTENT_WEIGHTS
+        }  # fmt: skip
+    rows, plots, images = [], [], []
+    for name, sweep in sweeps.items():
+        pair = next(run.pair for run in sweep.values())
+        to_style = ctx.yardstick(pair).content_distance_to_style([run.result.image for run in sweep.values()])
+        to_photo = [run.distances[-1][1] for run in sweep.values()]
+        for (a, run), ds, dp in zip(sweep.items(), to_style, to_photo):
+            rows.append([name, num(a), num(b), ds, dp, run.distances[-1][0]])
+        xs = list(sweep)
+        plots.append(figures.Plot(name, "a (b = 10)", "content distance", [
+            figures.Series("to the style image", xs, to_style), figures.Series("to the photo", xs, to_photo)],
+            log_y=False))  # fmt: skip
+        images.append([*_inputs(pair), *[(f"a={num(a)}", run.result.image) for a, run in sweep.items()]])
+        sweeps[name] = dict(zip(xs, zip(to_style, to_photo)))  # type: ignore[arg-type]
+    for plot in plots:  # a spans 1 to 1e12
+        for series in plot.series:
+            series.x = [float(np.log10(x)) for x in series.x]
+        plot.xlabel = "log10 a (b = 10)"
+    path = figures.curves(plots, ctx.out / "fig11_content_target.png",
+                          "Figure 11's claim: content distance to the style image and to the photo against a")  # fmt: skip
+    grid_path = figures.image_grid(images, ctx.out / "fig11_content_target_images.png", "Figure 11: larger a, b = 10")
+    table = markdown_table(["images", "a", "b", "content distance to the style image ↓", "content distance to the photo ↓",
+                            "yardstick style ↓"], rows)  # fmt: skip
+    findings = []
+    for name, values in sweeps.items():
+        first, last = values[GRID_CONTENT_WEIGHTS[0]], values[GRID_CONTENT_WEIGHTS[-1]]
+        moved = last[0] < first[0]
+        findings.append(
+            f"{name}: from a = {num(GRID_CONTENT_WEIGHTS[0])} to a = {num(GRID_CONTENT_WEIGHTS[-1])} the content "
+            f"distance to the style image went {first[0]:.3g} → {last[0]:.3g} and to the photo {first[1]:.3g} → "
+            f"{last[1]:.3g}: the content {'moved towards' if moved else 'did not move towards'} the style image's"
+        )
+    section.text(
+        "**Figure 11's claim, measured.** The text: *\"if we use larger a, more contribution of content loss, "
+        "the content image will try to match the content of style image [...] the output image in the middle "
+        "top has a shaow of the content of the style image\"* (Figure 11). Under the printed loss the content "
+        "target is the style image, so a larger a should pull the result's content features towards the "
+        "style image's. Content distance to the style image: the yardstick's content distance measured to the "
+        "painting (at the photo's size) instead of the photo; 0 = the painting's content, 1 = as far from it "
+        "as the photo."
+    )
+    section.parts.append(table)
+    section.figure(path, "Figure 11's claim: content distances against a")
+    section.figure(grid_path, "Figure 11: results for larger a")
+    section.text("; ".join(findings) + ".")
 
 
 def _cell_label(a: float, b: float, run: Run) -> str:
@@ -750,8 +812,8 @@ def _distances_at(run: Run, iteration: int) -> tuple[float, float]:
 # --- What the paper left unsaid ------------------------------------------------------------------
 
 
-def unsaid(ctx: Context, paper_run: Run) -> Section:
-    """The choices the paper does not state, with the magnitudes measured in Figure 9's run."""
+def unsaid(ctx: Context, paper_run: Run, readings_verdict: str = "") -> Section:
+    """What the text says and what it leaves unsaid, with the magnitudes measured in Figure 9's run."""
     config = paper_run.result.config
     initial = paper_run.result.initial_losses
     lr = config.effective_learning_rate
@@ -760,30 +822,114 @@ def unsaid(ctx: Context, paper_run: Run) -> Section:
         f"{_paper_name(name)} {fmt(initial[f'style/{name}'])}" for name in config.style_terms()
     )
     largest_cl = float(np.max(paper_run.result.history["content"]))
-    section = Section("What the paper left unsaid")
+    section = Section("What the paper says, and what it leaves unsaid")
     section.text(
         f"""\
-- **No squares, no normalization.** The printed losses are plain sums of differences, CL_i = Σ(F − P)
-  and SL_i = Σ(G − A), with G = Σ M_p·M_q. Without squares they are not distances (a sum of signed
-  differences can go below zero without bound), so tfstyle reads them as squared differences, as in
-  Gatys et al. Without normalization the terms have wildly different sizes: in Figure 9's run
-  ({paper_run.pair.name}, {ctx.plan.size} px) the style loss SL started at {fmt(initial['style'])}
-  while the content loss CL never exceeded {fmt(largest_cl)}. A Gram entry sums over the M positions,
-  so SL grows like M² and CL like M: a and b mean different things at every image size, and at
-  a = 1, b = 10 the content term is irrelevant (Figure 9).
-- **Layer weights.** The paper gives no w_i, z_i. With equal weights the unnormalized VGG16 layers differ
-  by orders of magnitude; the style losses at the start were {per_layer}, so conv5_3 contributes
-  nothing to the paper's style term.
-- **Learning rate.** Plain gradient descent needs a learning rate matched to the gradient's scale, which
-  for plain sums depends on the image size, the layers and b. The learning rate printed in the paper
-  could not be used (it is not reproducible from the text). tfstyle's paper preset uses {num(lr)}, measured
-  so that a step moves pixels a few grey levels: here the first step moved them by {step:.2g} on average,
-  a gradient of ~{step / lr:.1e} per pixel. Any fixed value only makes sense for plain sums at one image
-  size and one b (Figure 10: b = 1000 at the same rate overshoots); with a normalized loss, or with Adam or
-  L-BFGS, the question goes away.
-- **Other settings.** The image size, how the style image is scaled, the VGG16 weights and
-  preprocessing, max or average pooling, and the noise distribution are not stated. Here: {ctx.plan.size}
-  px, the style scaled to the photo's pixel count, Keras' ImageNet VGG16 (caffe preprocessing, max
-  pooling), uniform noise in [0, 255], images clipped to [0, 255] after every step."""
+- **The content loss compares with the style image.** Section III: *"Denote A as the content image and B
+  as the style image. [...] CL_i = Σ(A_i − B_i)"*; Figure 5: *"the loss measures the difference between
+  the content of content image A and the content of style image B"*; Figure 7: the model *"takes two
+  inputs and update from the content image"*: the image optimized is A itself, started from the photo,
+  and there is no third image holding the photo's content. Gatys et al. compare with the photo; the
+  paper, as printed, with the style image. `preset('paper')` follows the text (`content_target="style"`:
+  B stretched to the photo's height and width so the activations align); `default` and `gatys` keep
+  the photo. Figure 11's discussion depends on it (measured there).
+- **No squares, no normalization.** Section III prints plain sums of differences, CL_i = Σ(A_i − B_i)
+  (*"Here Σ means the sum of all difference of correspoding values"*) and SL_i = Σ(G_i(A) − G_i(B)), with
+  G_i(A)(p,q) = Σ(M_p·M_q). Without squares they are not distances (a sum of signed differences can go
+  below zero without bound), so tfstyle reads them as squared differences, as in Gatys et al.; the
+  unsquared reading is run below at the printed learning rate. Without normalization the terms have
+  wildly different sizes: in Figure 9's run ({paper_run.pair.name}, {ctx.plan.size} px) the style loss SL
+  started at {fmt(initial['style'])} while the content loss CL never exceeded {fmt(largest_cl)}. A Gram
+  entry sums over the M positions, so SL grows like M² and CL like M: a and b mean different things at
+  every image size, and at a = 1, b = 10 the content term is irrelevant (Figure 9).
+- **Layer weights.** Section III names w_i and z_i (*"where w_i is the weighting factor"*) and sets the
+  skipped layers' to zero (*"when we skip some layers i, the corresponding weight w_i and z_i are set to
+  zero"*), but gives no values for the others. With equal weights the unnormalized VGG16 layers differ by
+  orders of magnitude; the style losses at the start were {per_layer}, so conv5_3 contributes nothing
+  to the paper's style term.
+- **Learning rate.** The text prints it: *"with learning rate=0.00001"* (Figure 9; *"learning rate
+  a=0.00001"* in Figure 10, *"learning rate = 0.00001"* in Figure 11). An earlier version of this report
+  said it could not be reproduced from the text; that was wrong about the text. Whether it reproduces
+  the figures depends on how the pixels are scaled and whether the sums are squared, which the text does
+  not say: the section *The printed learning rate* runs every reading. {readings_verdict} The `paper`
+  preset's gradient descent uses {num(lr)}: here its first step moved pixels by {step:.2g} grey levels on
+  average, a gradient of ~{step / lr:.1e} per pixel. Any fixed value only makes sense for plain sums at
+  one image size and one b (Figure 10); with a normalized loss, or with Adam or L-BFGS, the question goes
+  away.
+- **Other settings.** The image size (the Introduction mentions only the original implementation's
+  *"input image size of 224*224*3"*), how the style image is scaled, the VGG16 weights and preprocessing,
+  max or average pooling and the pixel range are not stated (the white noise is Gatys'; the paper starts
+  from the content image). Here: {ctx.plan.size} px, the style scaled to the photo's pixel count, Keras'
+  ImageNet VGG16 (caffe preprocessing, max pooling), images clipped to [0, 255] after every step."""
     )
     return section
+
+
+# --- The paper's conclusions and drawbacks, as claims ---------------------------------------------
+
+
+def conclusions(ctx: Context, fig9_runs: list[Run], heavy: Run, grid: dict[tuple[float, float], Run]) -> Section:
+    """Conclusion 2 (artistic transfer), drawback 1 (not smooth, especially style-heavy; do more
+    iterations help?) and drawback 2 (photorealistic transfer), each with a measure."""
+    import paper_readings as readings
+
+    snaps = ctx.plan.snapshots
+    photo_pair = ctx.photo_pair
+    photo = stylize(ctx, photo_pair, "conclusions", photo_pair.name, ctx.config(iterations=snaps[-1]), snapshots=snaps)
+    section = Section("The paper's conclusions and drawbacks, measured")
+    section.text(
+        "The Conclusion states: *\"1.we can still transfer the style by computing the loss over half of the "
+        "convolutional layers. 2.the algorithm works well on artistic style transfer\"*, and two drawbacks: "
+        "*\"1.The image generated is not smooth. This happens especially when we use use high a/b, the style "
+        "loss will have a great effect on the total loss [...] So probaly more iterations should be run to see "
+        "if it helps\"* and *\"2.It is still subject to the input images. As said before, the algorithm for "
+        "photorealistic style transfer works poorly.\"* (The text writes a/b but describes the style term "
+        "dominating, i.e. a large b/a; that is how it is measured here.) Conclusion 1 is Claim 1 below."
+    )
+    tv = readings.total_variation
+    rows = []
+    for run in [*fig9_runs, heavy, photo]:
+        b = run.result.config.style_weight
+        rows.append([run.pair.name, num(b), tv(run.pair.content), tv(run.pair.style),
+                     *[tv(run.snapshots[k]) for k in snaps], *run.distances[-1]])  # fmt: skip
+    section.table(["images", "b", "TV photo", "TV style image", *[f"TV at {k}" for k in snaps],
+                   "yardstick style ↓", "yardstick content ↓"], rows)  # fmt: skip
+    grid_rows = [[num(a), num(b), num(b / a), tv(run.result.image), *run.distances[-1]] for (a, b), run in grid.items()]
+    section.text("Total variation (TV: the mean absolute difference of neighbouring pixels, grey levels) of Figure "
+                 "11's grid (Adam), against b/a:")  # fmt: skip
+    section.table(["a", "b", "b/a", "TV of the result", "yardstick style ↓", "yardstick content ↓"], grid_rows)
+    path = figures.image_grid(
+        [[*_inputs(photo_pair), *[(f"iteration {k}", photo.snapshots[k]) for k in snaps]]],
+        ctx.out / "drawback2_photo_style.png", "Drawback 2: a photograph as the style image (paper preset)",
+    )
+    section.figure(path, "Drawback 2: a photograph as the style image, paper preset")
+    section.text(_conclusion_findings(fig9_runs, heavy, photo, grid, snaps))
+    return section
+
+
+def _conclusion_findings(fig9_runs: list[Run], heavy: Run, photo: Run, grid, snaps) -> str:
+    import paper_readings as readings
+
+    tv = readings.total_variation
+    art = [f"{run.pair.name}: style {run.distances[0][0]:.3g} → {run.distances[-1][0]:.3g}, content "
+           f"{run.distances[-1][1]:.3g}" for run in fig9_runs]  # fmt: skip
+    smooth = [f"{run.pair.name}: TV {' → '.join(f'{tv(run.snapshots[k]):.3g}' for k in snaps)} (photo {tv(run.pair.content):.3g})"
+              for run in fig9_runs]  # fmt: skip
+    by_ratio = sorted(grid.items(), key=lambda item: item[0][1] / item[0][0])
+    low, high = by_ratio[0], by_ratio[-1]
+    return (
+        f"- **Conclusion 2, artistic transfer**: on every painting pair the yardstick style distance fell over "
+        f"Figure 9's run ({'; '.join(art)}).\n"
+        f"- **Drawback 1, not smooth**: over the iterations at b = 10 the TV went {'; '.join(smooth)}; at b = 1000 "
+        f"(Figure 10) {' → '.join(f'{tv(heavy.snapshots[k]):.3g}' for k in snaps)}. More iterations "
+        f"{'raise' if tv(fig9_runs[0].snapshots[snaps[-1]]) > tv(fig9_runs[0].snapshots[snaps[0]]) else 'lower'} "
+        f"the TV on the first pair, so under gradient descent they do "
+        f"{'not ' if tv(fig9_runs[0].snapshots[snaps[-1]]) > tv(fig9_runs[0].snapshots[snaps[0]]) else ''}help "
+        f"smoothness. Over Figure 11's grid the TV was {tv(low[1].result.image):.3g} at the smallest b/a "
+        f"({num(low[0][1] / low[0][0])}) and {tv(high[1].result.image):.3g} at the largest ({num(high[0][1] / high[0][0])}).\n"
+        f"- **Drawback 2, photorealistic transfer**: with {photo.pair.style_path.stem} as the style of "
+        f"{photo.pair.content_path.stem} the style distance went {photo.distances[0][0]:.3g} → "
+        f"{photo.distances[-1][0]:.3g} (content {photo.distances[-1][1]:.3g}) and the TV to "
+        f"{tv(photo.snapshots[snaps[-1]]):.3g} against the style photo's {tv(photo.pair.style):.3g}: see the picture for "
+        "whether the result still looks like a photograph; the yardstick measures statistics, not realism."
+    )

@@ -33,7 +33,7 @@ class Section:
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub Markdown table; cells are formatted with :func:`fmt`."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines = ["| " + " | ".join(h.replace("|", "\\|") for h in headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(fmt(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 

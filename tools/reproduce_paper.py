@@ -3,7 +3,8 @@
     python tools/reproduce_paper.py                       # the full run, 256 px (its outputs are committed)
     python tools/reproduce_paper.py --quick --out /tmp/p  # every experiment at 64 px, a few iterations
 
-Runs Figures 9, 10 and 11, the two claims (fewer layers; starting from the content image) and the
+Runs Figures 9, 10 and 11 (the printed learning rate under each reading of the text too), the
+conclusions and drawbacks, the two claims (fewer layers; starting from the content image) and the
 optimizers on the shared images, and writes the report, its PNG figures and TensorBoard event
 files (``<out>/tensorboard``: every run's losses and images, and the figures; replaced on each run)
 under ``--out``.
@@ -24,7 +25,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-PAIRS = (("tubingen.jpg", "starry_night.jpg"), ("golden_gate.jpg", "the_scream.jpg"))
+# Every painting pair (Figures 12 and 13 are "more test cases"); the first runs every experiment.
+PAIRS = (("tubingen.jpg", "starry_night.jpg"), ("golden_gate.jpg", "the_scream.jpg"),
+         ("tubingen.jpg", "the_scream.jpg"), ("golden_gate.jpg", "starry_night.jpg"))  # fmt: skip
+PHOTO_PAIR = ("tubingen.jpg", "golden_gate.jpg")  # a photograph as the style (drawback 2)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "Every experiment at 64 px with a few iterations (under two minutes on 2 cores).")
@@ -41,9 +45,11 @@ def main(argv: list[str]) -> int:
     import paper_experiments as experiments
     import paper_figures as figures
     import paper_measure as measure
+    import paper_readings as readings
     import tensorflow as tf
     from machine import load_average
     from paper_report import write_report
+    from yardstick import Yardstick
 
     import tfstyle
 
@@ -63,18 +69,24 @@ def main(argv: list[str]) -> int:
     ctx = experiments.Context(
         plan=plan, out=out, logdir=out / "tensorboard", weights=FLAGS.weights, pairs=pairs,
         model=tfstyle.build_feature_model(tfstyle.preset("paper").layers_in_use(), FLAGS.weights), yardsticks={},
+        photo_pair=measure.load_pair(images / "content" / PHOTO_PAIR[0], images / "content" / PHOTO_PAIR[1], plan.size),
     )  # fmt: skip
     fig9, fig9_runs = experiments.figure9(ctx)
-    fig10 = experiments.figure10(ctx, fig9_runs[0])
-    fig11 = experiments.figure11(ctx)
+    fig10, heavy = experiments.figure10(ctx, fig9_runs[0])
+    fig11, grid = experiments.figure11(ctx)
+    conclusions = experiments.conclusions(ctx, fig9_runs, heavy, grid)
+    small = measure.load_pair(pairs[0].content_path, pairs[0].style_path, plan.readings_size)
+    printed, reading_verdicts = readings.readings_section(
+        ctx, small, Yardstick(small.content, small.style, FLAGS.weights), plan.readings_size, plan.snapshots
+    )
     layers, layers_verdict = experiments.claim_layers(ctx)
     inits, init_verdict = experiments.claim_init(ctx, fig9_runs[0])
     optimizers, optimizer_verdict = experiments.optimizers(ctx, fig9_runs[0])
-    sections = [fig9, fig10, fig11, layers, inits, optimizers]
+    sections = [printed, fig9, fig10, fig11, conclusions, layers, inits, optimizers]
     figures.log_figures([path for section in sections for path in section.figures], ctx.logdir / "figures")
-    unsaid = experiments.unsaid(ctx, fig9_runs[0])
+    unsaid = experiments.unsaid(ctx, fig9_runs[0], readings.verdict_sentence(reading_verdicts))
     header = _header(ctx, time.perf_counter() - started, load_start, load_average(),
-                     [layers_verdict, init_verdict, optimizer_verdict])  # fmt: skip
+                     [readings.verdict_sentence(reading_verdicts), layers_verdict, init_verdict, optimizer_verdict])  # fmt: skip
     report = write_report(out / "REPORT.md", header, [unsaid, *sections])
     print(f"wrote {report} in {time.perf_counter() - started:.0f} s", flush=True)
     return 0

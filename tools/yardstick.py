@@ -51,6 +51,18 @@ class Yardstick:
         self.style_scale = self.style_terms(content)[:, 0]
         painting = tfstyle.initial_image("style", content, style)  # the painting at the photo's size
         self.content_scale = self.content_terms(painting)[:, 0]
+        painting_features = self._features(painting)
+        self.painting_targets = {n: painting_features[n] for n in CONTENT_LAYERS}
+        self.painting_scale = self._terms_to(self._features(content), self.painting_targets)[:, 0]
+
+    def content_distance_to_style(self, images: Sequence[np.ndarray]) -> list[float]:
+        """The content distance measured to the painting instead of the photo (the content target of
+        Yu & Chang's printed loss): 0 = the painting's content, 1 = as far from it as the photo."""
+        terms = self._terms_to(self._features(np.stack(images)), self.painting_targets)
+        return [float(d) for d in np.mean(terms / self.painting_scale[:, None], axis=0)]
+
+    def _terms_to(self, features: dict, targets: dict) -> np.ndarray:
+        return np.array([content_loss(features[n], targets[n]).numpy() for n in CONTENT_LAYERS])
 
     def distances(self, image: np.ndarray) -> tuple[float, float]:
         """(style distance, content distance) of ``image`` ``[h, w, 3]`` in [0, 255]."""

@@ -41,6 +41,7 @@ from tfstyle.inputs.prepare import ImageBatch
 from tfstyle.network.vgg16 import deepest, layer
 from tfstyle.objective.interface import Losses
 from tfstyle.objective.losses import normalized, style_loss, total_loss, total_variation_loss
+from tfstyle.objective.targets import style_at_content_size
 
 DEFAULT_OVERLAP_FRACTION = 0.25  # of the tile size, when no overlap is given
 FEATHER_MARGIN = 0.25  # the share of an overlap at each end where a tile's weight stays 0 (or 1)
@@ -158,7 +159,11 @@ class TiledObjective:
         self._features = tf.function(lambda x: _select(model(x), layers), reduce_retracing=True)
         self._statistics = tf.function(self._tile_statistics, reduce_retracing=True)
         self._gradient = tf.function(self._tile_gradient, reduce_retracing=True)
-        self._targets = [self._content_targets(content[:, t.top : t.bottom, t.left : t.right]) for t in self.tiles]
+        sources, blend = self._content_sources(content, style_images)
+        self._targets = [
+            self._content_targets([source[:, t.top : t.bottom, t.left : t.right] for source in sources], blend)
+            for t in self.tiles
+        ]
         self._style = self._style_targets(style_images)
 
     def __call__(self, images: tf.Tensor) -> Losses:
@@ -257,11 +262,25 @@ class TiledObjective:
 
     # --- targets ------------------------------------------------------------------------------------
 
-    def _content_targets(self, content_tile: np.ndarray) -> dict[str, tf.Tensor]:
+    def _content_sources(self, content: np.ndarray, style_images: np.ndarray | Sequence[np.ndarray]) -> tuple[list[np.ndarray], Sequence[float]]:
+        """The images whose tiles give P_i, and their blend: the content image, or (``content_target``
+        "style") each style image stretched to the content's size, blended by β_s."""
+        if self.config.content_target == "content":
+            return [content], (1.0,)
+        styles = list(style_images) if isinstance(style_images, (list, tuple)) else [style_images]
+        return [style_at_content_size(style, content).numpy() for style in styles], self.config.style_blend(len(styles))
+
+    def _content_targets(self, tiles: Sequence[np.ndarray], blend: Sequence[float]) -> dict[str, tf.Tensor]:
         if not self.content_terms:
             return {}
-        features = self._features(tf.constant(content_tile))
-        return {name: features[name] for name in self.content_terms}
+        targets: dict[str, tf.Tensor] = {}
+        for beta, tile in zip(blend, tiles):
+            if not beta:
+                continue
+            features = self._features(tf.constant(tile))
+            for name in self.content_terms:
+                targets[name] = targets[name] + beta * features[name] if name in targets else beta * features[name]
+        return targets
 
     def _style_targets(self, style_images: ImageBatch | Sequence[ImageBatch]) -> dict[str, tf.Tensor]:
         """A_i: each style image's Gram over its whole area (tile by tile), blended by β_s."""

@@ -20,6 +20,7 @@ from tfstyle.inputs.prepare import ImageBatch
 from tfstyle.objective.interface import Losses, LossFn, Objective, differentiate
 from tfstyle.objective.losses import combined_loss, gram_matrix
 from tfstyle.objective.sharded import ShardedObjective
+from tfstyle.objective.targets import content_activations
 from tfstyle.objective.tiled import TiledObjective
 
 
@@ -81,13 +82,12 @@ def make_loss_fn(
     ``style_masks`` (``[styles, height, width]`` at the content's size), each style is compared in
     its own region. ``content_mask`` (``[height, width]``) weights the content loss per position."""
     content_terms, style_terms = config.content_terms(), config.style_terms()
-    content_targets = {}
-    if content_terms:
-        features = model(_as_batch(content_image))
-        content_targets = {name: tf.stop_gradient(features[name]) for name in content_terms}
-    style_targets = {}
     styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
     blend = config.style_blend(len(styles))
+    content_targets = {}
+    if content_terms:
+        content_targets = content_activations(model, content_image, styles, blend, content_terms, config.content_target)
+    style_targets = {}
     if style_terms:
         grams = [_style_grams(model, s, content_image, style_terms, config) for s in styles]
         if style_masks is not None:  # one Gram per style, each compared in its region

@@ -176,7 +176,7 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
         for name in ("iterations", "image_size", "device"):  # not baked in
             settings.pop(name)
         info: dict[str, Any] = {"kind": "stylizer", "layers": list(names), "normalization": config.normalization}
-        info.update(weights=source, config=settings)
+        info.update(content_target=config.content_target, weights=source, config=settings)
         signatures = {"stylize": module.stylize, "features": module.features, "gram": module.gram}
         staging.save(module, signatures, info)
     return staging.target
