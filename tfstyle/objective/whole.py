@@ -86,7 +86,7 @@ def make_loss_fn(
     blend = config.style_blend(len(styles))
     content_targets = {}
     if content_terms:
-        content_targets = content_activations(model, content_image, styles, blend, content_terms, config.content_target)
+        content_targets = content_activations(model, content_image, styles, blend, list(content_terms), config.content_target)
     style_targets = {}
     if style_terms:
         grams = [_style_grams(model, s, content_image, style_terms, config) for s in styles]
