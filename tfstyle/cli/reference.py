@@ -12,6 +12,8 @@ from tfstyle.cli.command import Command
 HEADER = """\
 # Command-line reference
 
+Every flag of tfstyle's commands, with its default and choices; back to the [README](../README.md).
+
 <!-- Written by `python -m tfstyle.cli.reference > docs/command-line.md`; do not edit by hand. -->
 
 This page is generated from the settings' definitions (the fields of `StyleConfig` in
