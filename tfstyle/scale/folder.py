@@ -35,7 +35,7 @@ from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.optimize import pick_device, stylize
 from tfstyle.loop.progress import Progress
 from tfstyle.network.features import build_feature_model
-from tfstyle.scale.distribute import describe, is_chief
+from tfstyle.scale.distribute import describe
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_BATCH_PER_DEVICE = 4
@@ -310,9 +310,6 @@ def _run_batch(
 
 
 def _write(image: np.ndarray, index: int, outputs: Sequence[Path], finish: Callable[..., None]) -> None:
-    if not is_chief():  # on a cluster only the chief writes
-        finish(index, DONE, "written by the chief")
-        return
     try:
         imageio.save_image(image, outputs[index])
     except ImageError as err:
