@@ -12,6 +12,7 @@ returned :class:`FolderSummary` counts the images done, skipped and failed, with
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import glob as globlib
 import hashlib
@@ -94,17 +95,27 @@ def find_images(
 def output_paths(sources: Sequence[Path], output_dir: str | os.PathLike, suffix: str = ".png") -> list[Path]:
     """Each source's output: ``<output_dir>/<stem><suffix>``; sources that share a stem get a short
     hash of their path as well (``photo_3fa2c1.png``), the same on every run."""
-    stems: dict[str, int] = {}
-    for source in sources:
-        stems[source.stem] = stems.get(source.stem, 0) + 1
     folder = Path(output_dir)
-    outputs = []
-    for source in sources:
-        name = source.stem
-        if stems[name] > 1:
-            name += "_" + hashlib.sha256(os.fspath(source.resolve()).encode()).hexdigest()[:6]
-        outputs.append(folder / f"{name}{suffix}")
-    return outputs
+    return [folder / name for name in output_names(sources, suffix)]
+
+
+def output_names(sources: Sequence[str | os.PathLike], suffix: str = ".png") -> list[str]:
+    """The file names of :func:`output_paths`: ``<stem><suffix>``, with ``_<hash>`` after the stem
+    where sources share it. The hash is of the resolved path, or of the URL for a source such as
+    ``gs://bucket/photo.jpg``."""
+    stems = [Path(source).stem for source in sources]
+    counts = collections.Counter(stems)
+    names = []
+    for source, stem in zip(sources, stems):
+        if counts[stem] > 1:
+            stem += "_" + hashlib.sha256(_identity(source).encode()).hexdigest()[:6]
+        names.append(f"{stem}{suffix}")
+    return names
+
+
+def _identity(source: str | os.PathLike) -> str:
+    text = os.fspath(source)
+    return text if "://" in text else os.fspath(Path(text).resolve())
 
 
 @dataclass
