@@ -18,7 +18,7 @@ from absl import flags
 
 from tfstyle.cli.command import Command
 from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe, style_paths
-from tfstyle.cli.flags import config_from_flags
+from tfstyle.cli.flags import config_from_flags, flag_text
 
 import_tensorflow_quietly()
 
@@ -81,14 +81,18 @@ def main(argv: list[str]) -> int:
         return 130
     except TfstyleError as err:
         return fail(str(err))
-    per_image = f" ({summary.seconds_per_image:.1f} s per image on a worker)" if summary.stylized else ""
+    per_image = (
+        f" ({summary.seconds_per_image:.1f} s, {summary.cpu_seconds_per_image:.1f} CPU-s per image on a worker)"
+        if summary.stylized
+        else ""
+    )
     print(
         f"{summary.stylized} stylized, {summary.skipped} skipped, {summary.failed} failed in "
         f"{summary.seconds / 60:.1f} min{per_image}; results in {FLAGS.output_dir}"
     )
     if summary.failed:
         for line in beam.failure_lines(summary.failures, SHOWN_FAILURES):
-            print(f"failed: {line}", file=sys.stderr)
+            print(f"failed: {flag_text(line)}", file=sys.stderr)
         if summary.failed > SHOWN_FAILURES:
             print(f"... and {summary.failed - SHOWN_FAILURES} more", file=sys.stderr)
         return fail(f"{summary.failed} image{'s' if summary.failed != 1 else ''} failed (listed in {summary.failures})")

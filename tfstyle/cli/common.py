@@ -1,4 +1,4 @@
-"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``); no flags here."""
+"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``, ``tfstyle.beam``); no flags here."""
 
 from __future__ import annotations
 
