@@ -13,6 +13,7 @@ HEADER = """\
 # Command-line reference
 
 <!-- Written by `python -m tfstyle.cli.reference > docs/command-line.md`; do not edit by hand. -->
+Every flag of `tfstyle.run`, `tfstyle.export`, `tfstyle.batch` and `tfstyle.beam`. [← README](../README.md)
 
 This page is generated from the settings' definitions (the fields of `StyleConfig` in
 `tfstyle/config.py`) and each command's own flags by `python -m tfstyle.cli.reference >
