@@ -23,7 +23,6 @@ from tfstyle.cli import batch as tfbatch
 from tfstyle.errors import ConfigError, ImageError
 from tfstyle.loop.progress import CLEAR_LINE
 from tfstyle.scale import folder
-from tfstyle.scale.distribute import is_chief, strategy_for
 
 SETTINGS = [
     "--weights", "random", "--image_size", "32", "--iterations", "2",
@@ -191,19 +190,6 @@ def test_bad_invocations_are_one_line_errors(photos, style, tmp_path, capsys):
         assert err.count("\n") == 0 and err.startswith("tfstyle: error: ") and message in err, err
 
 
-def test_the_cluster_chief_writes(monkeypatch):
-    two = {"cluster": {"worker": ["localhost:1", "localhost:2"]}}
-    monkeypatch.setenv("TF_CONFIG", json.dumps({**two, "task": {"type": "worker", "index": 0}}))
-    assert is_chief()
-    monkeypatch.setenv("TF_CONFIG", json.dumps({**two, "task": {"type": "worker", "index": 1}}))
-    assert not is_chief()
-    monkeypatch.setenv("TF_CONFIG", "{not json")
-    with pytest.raises(ConfigError, match="TF_CONFIG is not valid JSON"):
-        strategy_for("auto")
-    monkeypatch.delenv("TF_CONFIG")
-    assert is_chief() and strategy_for("one") is None
-
-
 # The CPU split into two logical devices must happen before TensorFlow starts: a fresh process.
 DEVICE_SPLIT = textwrap.dedent(
     """
@@ -250,7 +236,6 @@ def test_a_batch_spread_over_two_devices_gives_the_single_device_result(tmp_path
     script = tmp_path / "split.py"
     script.write_text(DEVICE_SPLIT)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    env.pop("TF_CONFIG", None)
     run = subprocess.run(
         [sys.executable, str(script), str(photos), str(style), str(tmp_path / "out"), *SETTINGS],
         capture_output=True, text=True, env=env, timeout=300,

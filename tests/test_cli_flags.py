@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tfstyle.cli import batch, export, run, web
+from tfstyle.cli import batch, beam, export, run, web
 from tfstyle.cli import flags as cli_flags
 from tfstyle.cli.flags import FIELDS, flag_name, flag_text, to_flag
 from tfstyle.cli.reference import page
@@ -16,13 +16,14 @@ from tfstyle.config import GROUPS, StyleConfig, preset
 from tfstyle.errors import ConfigError
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "command-line.md"
-COMMANDS = {"run": run, "export": export, "batch": batch, "web": web}
+COMMANDS = {"run": run, "export": export, "batch": batch, "beam": beam, "web": web}
 # The settings each command takes (run: every one).
 SETTINGS = {
     "run": set(FIELDS),
     "export": {*export.FEATURE_SETTINGS, *export.STYLIZER_SETTINGS},
     "batch": set(FIELDS) - {"device"},  # its own --devices decides where
     "web": {"weights", "device", "precision"},  # for every run; the page chooses the rest
+    "beam": set(FIELDS),  # --device is the workers'
 }
 
 

@@ -4,9 +4,9 @@ Stylizes every image of a folder (``--content_dir``), a glob (``--content_glob``
 (``--content_list``) into ``--output_dir`` as ``<name>.png``, several images per step. Resumable:
 an image whose output exists is skipped, so the same command continues a stopped run. An image
 that fails is reported and the others go on; the summary counts the images done, skipped and
-failed, and the exit status is 1 if any failed. With several GPUs (or ``--devices``), or a
-``TF_CONFIG`` cluster, the batch is spread with ``tf.distribute``. Only reads flags: it builds a
-:class:`tfstyle.StyleConfig` and calls :func:`tfstyle.scale.folder.stylize_folder`.
+failed, and the exit status is 1 if any failed. With several GPUs (or ``--devices``) the batch is
+spread with ``tf.distribute.MirroredStrategy``; several machines are ``tfstyle.beam``'s. Only reads
+flags: it builds a :class:`tfstyle.StyleConfig` and calls :func:`tfstyle.scale.folder.stylize_folder`.
 
 The flags live in their own ``FlagValues`` (``tfstyle.run`` and ``tfstyle.export`` may share a
 process with this one). The settings flags are generated from the config's fields, as
@@ -24,20 +24,7 @@ from tfstyle.cli.command import Command
 from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe, style_paths
 from tfstyle.cli.flags import FIELDS, config_from_flags
 
-
-def _cluster():
-    """The TF_CONFIG cluster's strategy (None for one machine), or the error that TF_CONFIG is."""
-    from tfstyle.errors import TfstyleError
-    from tfstyle.scale.distribute import cluster_strategy
-
-    try:
-        return cluster_strategy()
-    except TfstyleError as err:
-        return err
-
-
-# A MultiWorkerMirroredStrategy must exist before TensorFlow starts its devices: made at start-up.
-_CLUSTER = import_tensorflow_quietly(at_start=_cluster)
+import_tensorflow_quietly()
 
 from tfstyle.errors import ConfigError, ImageError, TfstyleError  # noqa: E402 - after the quiet import above
 from tfstyle.scale.distribute import strategy_for  # noqa: E402
@@ -76,8 +63,7 @@ COMMAND.own("speed", flags.DEFINE_integer, "batch_size", None, "Images optimized
             "(default: 4 per device). Images whose size after scaling differs run in different batches.", "N")
 COMMAND.own("speed", flags.DEFINE_string, "devices", "auto", "Where to run: auto (every GPU, else the CPU), one (the first "
             "device), or a comma-separated list such as GPU:0,GPU:1. Several devices spread each batch with "
-            "MirroredStrategy; TF_CONFIG naming several machines uses MultiWorkerMirroredStrategy (run the same command on "
-            "each). lbfgs runs on one device.", "auto|one|DEVICE,...")
+            "MirroredStrategy (several machines: python -m tfstyle.beam). lbfgs runs on one device.", "auto|one|DEVICE,...")
 COMMAND.own("large images and resuming", flags.DEFINE_bool, "overwrite", False, "Stylize images whose output exists too (by "
             "default they are skipped, which resumes a stopped run).")
 # fmt: on
@@ -96,9 +82,7 @@ def main(argv: list[str]) -> int:
         for path in styles:
             if not Path(path).exists():
                 raise ImageError(f"style image not found: {path}")
-        if isinstance(_CLUSTER, TfstyleError):
-            raise _CLUSTER
-        strategy = _CLUSTER or (None if config.tile_size else strategy_for(FLAGS.devices))
+        strategy = None if config.tile_size else strategy_for(FLAGS.devices)
         summary = stylize_folder(
             sources,
             styles if len(styles) > 1 else styles[0],

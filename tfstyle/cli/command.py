@@ -115,9 +115,10 @@ class Command:
         lines += ["", "--flagfile=FILE reads flags from a file; --helpfull lists every flag as absl does."]
         return "\n".join(lines)
 
-    def parse(self, argv: list[str]) -> list[str]:
+    def parse(self, argv: list[str], known_only: bool = False) -> list[str]:
         """Parse ``argv`` into :attr:`values`: ``--help`` (``--helpfull``) prints the help and exits 0;
-        a flag error is one line and exit status 1. Returns the arguments that are not flags."""
+        a flag error is one line and exit status 1. Returns the arguments that are not flags (with
+        ``known_only``, also the flags that are not this command's, for another parser)."""
         if self.values.is_parsed():
             self.values.unparse_flags()
         asked = [arg for arg in argv[1:] if arg in HELP_FLAGS]
@@ -125,7 +126,7 @@ class Command:
             print(self.help(full="--helpfull" in asked))
             raise SystemExit(0)
         try:
-            return self.values(argv)
+            return self.values(argv, known_only=known_only)
         except flags.Error as err:
             raise SystemExit(fail(str(err))) from None
 

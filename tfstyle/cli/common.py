@@ -1,4 +1,4 @@
-"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``); no flags here."""
+"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``, ``tfstyle.beam``); no flags here."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
-def import_tensorflow_quietly(at_start: Callable[[], T] | None = None) -> T | None:
+def import_tensorflow_quietly() -> None:
     """TensorFlow's C++ start-up logs (oneDNN, CUDA probing) go to stderr on import and device
-    discovery, ignoring TF_CPP_MIN_LOG_LEVEL. Hide them, but show them if the import fails.
-
-    ``at_start`` runs after the import and before TensorFlow starts its devices, for what must be
-    set up at program start (a ``MultiWorkerMirroredStrategy``); its result is returned."""
+    discovery, ignoring TF_CPP_MIN_LOG_LEVEL. Hide them, but show them if the import fails."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved = os.dup(2)
@@ -26,7 +20,6 @@ def import_tensorflow_quietly(at_start: Callable[[], T] | None = None) -> T | No
         try:
             import tensorflow as tf
 
-            started = at_start() if at_start is not None else None
             tf.config.list_logical_devices()
         except BaseException:
             os.dup2(saved, 2)
@@ -36,7 +29,6 @@ def import_tensorflow_quietly(at_start: Callable[[], T] | None = None) -> T | No
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-    return started
 
 
 def fail(message: str) -> int:

@@ -1,16 +1,19 @@
 """Image I/O: anything image-like in, float32 RGB ``[height, width, 3]`` in [0, 255] out; atomic saves.
 
-Paths, PIL images, numpy arrays and tensors are accepted. Grayscale, palette, 16-bit, CMYK and
-images with alpha (composited on white) become RGB, and EXIF orientation is applied.
+Paths, PIL images, numpy arrays and tensors are accepted, and a file's bytes
+(:func:`decode_image`). Grayscale, palette, 16-bit, CMYK and images with alpha (composited on
+white) become RGB, and EXIF orientation is applied. :func:`encode_image` gives the bytes
+:func:`save_image` writes.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import BinaryIO, TypeAlias
 
 import numpy as np
 import tensorflow as tf
@@ -35,6 +38,23 @@ def load_image(source: ImageLike, what: str = "image") -> np.ndarray:
         return _pil_to_array(source)
     array = np.asarray(source.numpy() if isinstance(source, tf.Tensor) else source)
     return _array_to_rgb(array, what)
+
+
+def decode_image(data: bytes, what: str = "image", name: str = "") -> np.ndarray:
+    """An image file's bytes (``.jpg``, ``.png``, ...) read as :func:`load_image` reads the file;
+    ``name`` (its path) in error messages."""
+    return _pil_to_array(_read(io.BytesIO(data), what, name))
+
+
+def encode_image(image: np.ndarray | tf.Tensor | Image.Image, suffix: str = ".png") -> bytes:
+    """The bytes of ``image`` as :func:`save_image` writes a file ending in ``suffix`` (``.jpg``:
+    JPEG of quality 95)."""
+    image_format = Image.registered_extensions().get(suffix.lower())
+    if image_format not in Image.SAVE:
+        raise ImageError(f"{suffix!r} is no image extension PIL can write (use .png or .jpg)")
+    buffer = io.BytesIO()
+    _write(image if isinstance(image, Image.Image) else to_pil(image), buffer, image_format)
+    return buffer.getvalue()
 
 
 def resize_longest_side(image: np.ndarray, size: int) -> np.ndarray:
@@ -120,8 +140,7 @@ def save_image(image: np.ndarray | tf.Tensor | Image.Image, path: str | os.PathL
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
-            options = {"quality": 95} if image_format == "JPEG" else {}
-            pil.save(handle, format=image_format, **options)
+            _write(pil, handle, image_format)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -133,21 +152,31 @@ def save_image(image: np.ndarray | tf.Tensor | Image.Image, path: str | os.PathL
     return path
 
 
+def _write(pil: Image.Image, handle: BinaryIO, image_format: str) -> None:
+    options = {"quality": 95} if image_format == "JPEG" else {}
+    pil.save(handle, format=image_format, **options)
+
+
 def _open(path: Path, what: str) -> Image.Image:
     if not path.exists():
         raise ImageError(f"{what} not found: {path}")
     if path.is_dir():
         raise ImageError(f"{what} {path} is a directory, not an image file")
+    return _read(path, what, str(path))
+
+
+def _read(source: Path | BinaryIO, what: str, name: str) -> Image.Image:
+    named = f"{what} {name}" if name else what
     try:
-        with Image.open(path) as pil:
+        with Image.open(source) as pil:
             pil.load()
             return ImageOps.exif_transpose(pil)
     except UnidentifiedImageError:
-        raise ImageError(f"{what} {path} is not an image (PIL cannot identify its format)") from None
+        raise ImageError(f"{named} is not an image (PIL cannot identify its format)") from None
     except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"{what} {path} is corrupt or truncated ({err})") from None
+        raise ImageError(f"{named} is corrupt or truncated ({err})") from None
     except Image.DecompressionBombError as err:
-        raise ImageError(f"{what} {path} is too large to read safely ({err})") from None
+        raise ImageError(f"{named} is too large to read safely ({err})") from None
 
 
 def _pil_to_array(pil: Image.Image) -> np.ndarray:

@@ -317,8 +317,6 @@ def _check_run_options(
         raise ConfigError("precision float16 does not work with tiles or several devices; use bfloat16 or float32")
     if checkpoint is not None and config.scales > 1:
         raise CheckpointError("checkpoints work with one scale only; leave out the scales or the checkpoint")
-    if checkpoint is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        raise CheckpointError("checkpoints do not work across several workers; leave out the checkpoint")
     return None if config.optimizer == "lbfgs" else strategy  # L-BFGS-B runs on one device
 
 

@@ -12,6 +12,7 @@ returned :class:`FolderSummary` counts the images done, skipped and failed, with
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import glob as globlib
 import hashlib
@@ -35,7 +36,7 @@ from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.optimize import pick_device, stylize
 from tfstyle.loop.progress import Progress
 from tfstyle.network.features import build_feature_model
-from tfstyle.scale.distribute import describe, is_chief
+from tfstyle.scale.distribute import describe
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_BATCH_PER_DEVICE = 4
@@ -94,17 +95,27 @@ def find_images(
 def output_paths(sources: Sequence[Path], output_dir: str | os.PathLike, suffix: str = ".png") -> list[Path]:
     """Each source's output: ``<output_dir>/<stem><suffix>``; sources that share a stem get a short
     hash of their path as well (``photo_3fa2c1.png``), the same on every run."""
-    stems: dict[str, int] = {}
-    for source in sources:
-        stems[source.stem] = stems.get(source.stem, 0) + 1
     folder = Path(output_dir)
-    outputs = []
-    for source in sources:
-        name = source.stem
-        if stems[name] > 1:
-            name += "_" + hashlib.sha256(os.fspath(source.resolve()).encode()).hexdigest()[:6]
-        outputs.append(folder / f"{name}{suffix}")
-    return outputs
+    return [folder / name for name in output_names(sources, suffix)]
+
+
+def output_names(sources: Sequence[str | os.PathLike], suffix: str = ".png") -> list[str]:
+    """The file names of :func:`output_paths`: ``<stem><suffix>``, with ``_<hash>`` after the stem
+    where sources share it. The hash is of the resolved path, or of the URL for a source such as
+    ``gs://bucket/photo.jpg``."""
+    stems = [Path(source).stem for source in sources]
+    counts = collections.Counter(stems)
+    names = []
+    for source, stem in zip(sources, stems):
+        if counts[stem] > 1:
+            stem += "_" + hashlib.sha256(_identity(source).encode()).hexdigest()[:6]
+        names.append(f"{stem}{suffix}")
+    return names
+
+
+def _identity(source: str | os.PathLike) -> str:
+    text = os.fspath(source)
+    return text if "://" in text else os.fspath(Path(text).resolve())
 
 
 @dataclass
@@ -310,9 +321,6 @@ def _run_batch(
 
 
 def _write(image: np.ndarray, index: int, outputs: Sequence[Path], finish: Callable[..., None]) -> None:
-    if not is_chief():  # on a cluster only the chief writes
-        finish(index, DONE, "written by the chief")
-        return
     try:
         imageio.save_image(image, outputs[index])
     except ImageError as err:

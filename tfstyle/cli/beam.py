@@ -1,0 +1,134 @@
+"""The command line for collections on Apache Beam:
+``python -m tfstyle.beam --input 'photos/*.jpg' --style painting.jpg --output_dir out [--runner ...]``.
+
+Stylizes every file matching ``--input`` into ``--output_dir`` in a Beam pipeline, here or on
+Dataflow, Flink or Spark (docs/many-machines.md). The settings flags are generated from
+:class:`tfstyle.StyleConfig`'s fields as ``tfstyle.run``'s are; every flag that is not tfstyle's
+goes to Beam as a pipeline option (``--runner``, ``--project``, ``--temp_location``, ...), and one
+that Beam does not know either is an error. Only reads flags: it builds a config and calls
+:func:`tfstyle.scale.beam.stylize_files`, which needs the ``beam`` extra.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from absl import flags
+
+from tfstyle.cli.command import Command
+from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe, style_paths
+from tfstyle.cli.flags import config_from_flags, flag_text
+
+import_tensorflow_quietly()
+
+from tfstyle.errors import TfstyleError  # noqa: E402 - after the quiet import above
+
+FLAGS = flags.FlagValues()
+COMMAND = Command(
+    "python -m tfstyle.beam",
+    "--input=PATTERN --style=PAINTING --output_dir=FOLDER [flags] [Beam pipeline options]",
+    "Stylizes every file matching --input into --output_dir in an Apache Beam pipeline: here, or on Dataflow, "
+    "Flink or Spark with --runner and that runner's options (every flag that is not tfstyle's goes to Beam). "
+    "Paths may be local or on any filesystem Beam reads (gs://, s3://, hdfs://). An image whose output exists is "
+    "skipped, so the same command continues a stopped run; an image that fails is listed in "
+    "<output_dir>/_failed-*.txt and the others go on (exit status 1 if any failed).",
+    FLAGS,
+)
+
+# fmt: off
+COMMAND.own("inputs and output", flags.DEFINE_string, "input", None, "Pattern of the content images, e.g. 'photos/*.jpg' "
+            "or 'gs://bucket/photos/**.jpg' (quote it; Beam's patterns: * stays within a folder, ** crosses folders).",
+            "PATTERN", required=True)
+COMMAND.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is transferred, "
+            "or comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)
+COMMAND.own("inputs and output", flags.DEFINE_string, "output_dir", None, "Folder for the results, <name>.<format> each "
+            "(created if missing), and the list of failures, _failed-<time>-*.txt.", "FOLDER", required=True)
+COMMAND.own("inputs and output", flags.DEFINE_enum, "format", "png", "Format of the results.", "png|jpg", enum_values=["png", "jpg"])
+COMMAND.settings()
+COMMAND.own("large images and resuming", flags.DEFINE_bool, "overwrite", False, "Stylize images whose output exists too (by "
+            "default they are skipped, which resumes a stopped run).")
+# fmt: on
+
+EXTRA = "pip install 'tfstyle[beam]'"
+SHOWN_FAILURES = 20
+_NOISE = ("apitools not found", "Resource module is not available")  # Beam's warnings that concern nothing here
+
+
+def main(argv: list[str]) -> int:
+    """Run the pipeline the parsed flags ask for, with the other arguments as Beam's options; return the exit status."""
+    try:
+        beam = _import_beam()
+        unknown = beam.unknown_options(argv[1:])
+        if unknown:
+            return fail(
+                f"not a tfstyle flag nor a Beam pipeline option: {' '.join(unknown)} "
+                "(quote the --input pattern; see --help for tfstyle's flags)"
+            )
+        config = config_from_flags(FLAGS)
+        styles = style_paths(FLAGS.style)
+        summary = beam.stylize_files(
+            FLAGS.input,
+            styles if len(styles) > 1 else styles[0],
+            FLAGS.output_dir,
+            config,
+            suffix=f".{FLAGS.format}",
+            overwrite=FLAGS.overwrite,
+            options=argv[1:],
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted; the images written so far are kept: run the same command again to go on", file=sys.stderr)
+        return 130
+    except TfstyleError as err:
+        return fail(str(err))
+    per_image = (
+        f" ({summary.seconds_per_image:.1f} s, {summary.cpu_seconds_per_image:.1f} CPU-s per image on a worker)"
+        if summary.stylized
+        else ""
+    )
+    print(
+        f"{summary.stylized} stylized, {summary.skipped} skipped, {summary.failed} failed in "
+        f"{summary.seconds / 60:.1f} min{per_image}; results in {FLAGS.output_dir}"
+    )
+    if summary.failed:
+        for line in beam.failure_lines(summary.failures, SHOWN_FAILURES):
+            print(f"failed: {flag_text(line)}", file=sys.stderr)
+        if summary.failed > SHOWN_FAILURES:
+            print(f"... and {summary.failed - SHOWN_FAILURES} more", file=sys.stderr)
+        return fail(f"{summary.failed} image{'s' if summary.failed != 1 else ''} failed (listed in {summary.failures})")
+    return 0
+
+
+def _import_beam():
+    """:mod:`tfstyle.scale.beam`, without Beam's import-time warnings; TfstyleError naming the extra if Beam is missing."""
+    logging.getLogger().addFilter(_quiet)
+    try:
+        import apache_beam  # noqa: F401
+    except ImportError:
+        raise TfstyleError(f"python -m tfstyle.beam needs Apache Beam: {EXTRA}") from None
+    from tfstyle.scale import beam
+
+    return beam
+
+
+def _quiet(record: logging.LogRecord) -> bool:
+    return not any(noise in record.getMessage() for noise in _NOISE)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parsing into this module's flags, leaving the others for Beam; ``--help`` answered, a flag error in one line."""
+    return COMMAND.parse(argv, known_only=True)
+
+
+def cli(argv: list[str]) -> int:
+    """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), run, and
+    return the exit status instead of exiting. For tests and embedding."""
+    return exit_status(lambda: main(parse_flags(argv)))
+
+
+def entry_point() -> None:
+    quiet_on_a_closed_pipe(lambda: sys.exit(cli(sys.argv)))
+
+
+if __name__ == "__main__":
+    entry_point()
