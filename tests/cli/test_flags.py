@@ -4,9 +4,9 @@ turned into a config by one function, listed in groups, and documented in docs/c
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from tfstyle.cli import batch, export, run
 from tfstyle.cli import flags as cli_flags
@@ -15,7 +15,7 @@ from tfstyle.cli.reference import page
 from tfstyle.config import GROUPS, StyleConfig, preset
 from tfstyle.errors import ConfigError
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "command-line.md"
+PAGE = ROOT / "docs" / "command-line.md"
 COMMANDS = {"run": run, "export": export, "batch": batch}
 # The settings each command takes (run: every one).
 SETTINGS = {
