@@ -1,12 +1,18 @@
-"""The VGG16 feature model: layer names, where the model is cut, preprocessing, and the weights."""
+"""The VGG16 feature model: layer names, where the model is cut, preprocessing, the weights, and
+average pooling."""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from conftest import CONTROLS as BASE
+from conftest import synthetic_image
 
+import tfstyle.loop.optimize as optimize
 from tfstyle.errors import ConfigError, WeightsError
+from tfstyle.loop.optimize import stylize
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
 from tfstyle.network.vgg16 import (
     CONV_LAYERS,
@@ -268,3 +274,34 @@ def test_corrupt_weights_file_is_a_weights_error_with_advice(tmp_path):
     assert str(corrupt) in message
     assert "\n" not in message  # one line for the CLI
     assert_advice(message)
+
+
+# --- pooling -------------------------------------------------------------------------------------------
+
+
+def test_avg_pooling_replaces_max_pooling_with_the_same_weights():
+    layers = ("conv1_2", "conv3_3")
+    max_model = build_feature_model(layers, weights="random", seed=0)
+    avg_model = build_feature_model(layers, weights="random", seed=0, pooling="avg")
+    kinds = {type(layer) for layer in avg_model.layers}
+    assert keras.layers.AveragePooling2D in kinds and keras.layers.MaxPooling2D not in kinds
+    image = tf.constant(synthetic_image(32, 32, seed=3)[None].astype(np.float32))
+    max_out, avg_out = max_model(image), avg_model(image)
+    np.testing.assert_array_equal(max_out["block1_conv2"], avg_out["block1_conv2"])  # before any pooling
+    assert not np.allclose(max_out["block3_conv3"], avg_out["block3_conv3"])
+    with pytest.raises(ConfigError, match="pooling"):
+        build_feature_model(layers, weights="random", pooling="min")
+
+
+def test_avg_pooling_config_changes_the_result(content, style_a, monkeypatch):
+    built = []
+    real_build = optimize.build_feature_model
+
+    def recording_build(*args, **kwargs):
+        built.append(kwargs.get("pooling"))
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(optimize, "build_feature_model", recording_build)
+    cfg = BASE.override(iterations=3, image_size=32)
+    with_max, with_avg = (stylize(content, style_a, cfg.override(pooling=p)).image for p in ("max", "avg"))
+    assert built == ["max", "avg"] and not np.allclose(with_max, with_avg)
