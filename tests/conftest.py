@@ -111,6 +111,14 @@ def _try_keras_download() -> None:
         socket.setdefaulttimeout(previous)
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m "not slow"`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the real weights is a slow one too (a 58 MB file, real image sizes)."""
+    for item in items:
+        if "real_weights" in getattr(item, "fixturenames", ()) or item.get_closest_marker("real_weights"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def shared_images() -> Path:
     if not SHARED_IMAGES.is_dir():

@@ -95,6 +95,7 @@ def test_export_and_run_flags_live_in_one_process():
     assert export.FLAGS is not run.FLAGS and "output" in export.FLAGS and "output" in run.FLAGS
 
 
+@pytest.mark.slow
 def test_cli_process_error_is_one_line_without_traceback(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "tfstyle.export", "--output", str(tmp_path / "x"), "--weights", str(tmp_path / "none.h5")],
@@ -105,6 +106,7 @@ def test_cli_process_error_is_one_line_without_traceback(tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_cli_process_writes_an_export(tmp_path):
     output = tmp_path / "saved_models" / "vgg16_features"
     done = subprocess.run(

@@ -71,6 +71,7 @@ def run_subprocess(python, args, cwd, timeout=120) -> subprocess.CompletedProces
 # --- real end-to-end runs (subprocess) -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_end_to_end_run_writes_default_output_intermediates_and_summary(python, tmp_path, content_path, style_path):
     args = ["--content", content_path, "--style", style_path, *FAST, "--print_every", "1", "--save_every", "1"]
     proc = run_subprocess(python, args, cwd=tmp_path)
@@ -89,6 +90,7 @@ def test_end_to_end_run_writes_default_output_intermediates_and_summary(python, 
     assert stray_files(tmp_path, {"content.png", "style.png", output.name, "content_stylized_1.png", "content_stylized_2.png"}) == []
 
 
+@pytest.mark.slow
 def test_helpfull_exits_zero_and_every_flag_has_help(python, tmp_path):
     proc = run_subprocess(python, ["--helpfull"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -102,6 +104,7 @@ def test_helpfull_exits_zero_and_every_flag_has_help(python, tmp_path):
     assert "(no help available)" not in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["tfstyle.run", "tfstyle.export", "tfstyle.batch"])
 def test_help_into_a_pipe_closed_early_exits_without_a_traceback(python, tmp_path, module):
     # `python -m tfstyle.run --help | head -1`, made certain: the reader is gone before the help is written.
@@ -113,6 +116,7 @@ def test_help_into_a_pipe_closed_early_exits_without_a_traceback(python, tmp_pat
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["missing_content", "corrupt_weights", "missing_flag"])
 def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(python, tmp_path, content_path, style_path, case):
     args = base_args(content_path, style_path)
@@ -141,6 +145,7 @@ def sigint_reaches_children():
     signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_saves_a_complete_image_and_exits_130(python, tmp_path, content_path, style_path):
     output = tmp_path / "out.png"

@@ -109,10 +109,12 @@ def plain_tf(exports, inputs, tmp_path_factory) -> dict[str, np.ndarray]:
 # --- the feature export, from plain TensorFlow -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_plain_tensorflow_loads_the_exports_without_tfstyle(plain_tf):
     assert list(plain_tf["imported"]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(SHAPES)))
 def test_features_equal_the_keras_model_at_any_batch_and_size(plain_tf, inputs, keras_model, index):
     images = inputs[f"images{index}"]
@@ -124,6 +126,7 @@ def test_features_equal_the_keras_model_at_any_batch_and_size(plain_tf, inputs, 
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(SHAPES)))
 def test_gram_equals_the_library_gram_matrix(plain_tf, inputs, keras_model, index):
     expected = keras_model(inputs[f"images{index}"])
@@ -150,6 +153,7 @@ def test_too_small_an_image_is_a_clear_error(exports):
         features(images=tf.zeros([1, 1, 9, 3]))
 
 
+@pytest.mark.slow
 def test_saved_model_cli_lists_the_signatures_and_shapes(exports):
     cli = Path(sys.executable).with_name("saved_model_cli")
     if not cli.exists():
@@ -170,6 +174,7 @@ def test_saved_model_cli_lists_the_signatures_and_shapes(exports):
 # --- the stylizer -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_stylizer_lowers_the_style_loss_from_plain_tensorflow(plain_tf, inputs):
     start, end = "stylize0/", "stylize15/"
     np.testing.assert_array_equal(plain_tf[start + "image"], inputs["content"])  # init: the content image

@@ -70,6 +70,7 @@ DEVICE_SPLIT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_batch_spread_over_two_devices_gives_the_single_device_result(tmp_path, style):
     photos = tmp_path / "in"
     photos.mkdir()
