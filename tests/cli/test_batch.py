@@ -4,6 +4,7 @@ behaviour: scale/test_folder.py; two devices: scale/test_distribute.py.)"""
 
 from __future__ import annotations
 
+import pytest
 from conftest import BATCH_SETTINGS as SETTINGS
 from PIL import Image
 
@@ -35,6 +36,7 @@ def test_a_folder_with_bad_images_resumes_and_counts(photos, style, tmp_path, ca
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written, "existing outputs are left alone"
 
 
+@pytest.mark.slow
 def test_glob_and_list_file_inputs(photos, style, tmp_path, capsys):
     (photos / "cut.png").unlink()
     assert cli("--content_glob", photos / "photo*.png", "--style", style, "--output_dir", tmp_path / "a", *SETTINGS) == 0

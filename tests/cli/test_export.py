@@ -22,6 +22,7 @@ def export_cli(*args) -> int:
     return export.cli(["tfstyle.export", *map(str, args)])
 
 
+@pytest.mark.slow
 def test_cli_exports_features_and_the_stylizer(tmp_path, capsys):
     assert export_cli("--output", tmp_path / "f", "--weights", "random", "--layers", "conv1_1,block1_conv2") == 0
     assert "wrote the feature extractor" in capsys.readouterr().out

@@ -191,6 +191,7 @@ def test_flagfile_supplies_the_flags(tmp_path, content_path, style_path, capsys)
     assert load_image(output).shape == (24, 32, 3)
 
 
+@pytest.mark.slow
 def test_later_flags_override_the_flagfile(tmp_path, content_path, style_path, capsys):
     flagfile = tmp_path / "run.flags"
     flagfile.write_text(f"--content={content_path}\n--style={style_path}\n--iterations=50\n")
@@ -399,6 +400,7 @@ def files(tmp_path, content, style_a, style_b):
     return paths
 
 
+@pytest.mark.slow
 def test_cli_runs_with_every_control(files, capsys):
     status = files["cli"](
         "--style", f"{files['a']},{files['b']}", "--style_blend_weights", "3,1", "--style_scale", "0.8",

@@ -119,6 +119,7 @@ def test_luminance_callbacks_see_the_image_in_the_contents_colours(content, styl
     assert np.abs(chroma(seen[0][0]) - chroma(content_image)).mean() < 1.0
 
 
+@pytest.mark.slow
 def test_histogram_keeps_the_contents_colours(content, style_b, model):
     content_image, _ = prepare_images(content, style_b, BASE)
     mean = content_image.reshape(-1, 3).mean(0)

@@ -31,6 +31,7 @@ def test_layer_masks_match_the_feature_maps_of_an_odd_sized_image(model):
         assert tuple(per_layer[name].shape) == tuple(tensor.shape[1:3]), name
 
 
+@pytest.mark.slow
 def test_style_mask_leaves_the_outside_near_the_content(content, style_b, model):
     """Style only on the left half: the right half's style statistics stay near the content's."""
     left, right = half_masks(H, W)
@@ -98,6 +99,7 @@ def test_masks_read_from_files_any_size_with_the_aspect(content, style_a, model,
 # --- together ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_batch_with_the_controls_gives_each_image_what_it_gets_alone(content, style_a, style_b, model):
     left, right = half_masks(H, W)
     contents = [content, synthetic_image(48, 64, seed=7).astype(np.float32)]

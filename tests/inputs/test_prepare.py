@@ -61,6 +61,7 @@ def test_noise_blend_mixes_the_start_with_seeded_white_noise(content, style_a):
         BASE.override(noise_blend=1.5)
 
 
+@pytest.mark.slow
 def test_more_noise_starts_and_ends_further_from_the_content(content, style_a, model):
     results = [run(content, style_a, model, noise_blend=t, iterations=5) for t in (0.0, 0.3, 0.7)]
     starts = [r.initial_losses["content"] for r in results]

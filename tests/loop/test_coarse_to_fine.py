@@ -11,7 +11,10 @@ from tfstyle.loop import coarse_to_fine
 from tfstyle.loop.optimize import stylize
 
 
-@pytest.mark.parametrize("scales, size, shapes", [(2, 128, [(48, 64), (96, 128)]), (3, 256, [(48, 64), (96, 128), (192, 256)])])
+@pytest.mark.parametrize(
+    "scales, size, shapes",
+    [(2, 128, [(48, 64), (96, 128)]), pytest.param(3, 256, [(48, 64), (96, 128), (192, 256)], marks=pytest.mark.slow)],
+)
 def test_coarse_to_fine_ends_at_full_size_lowers_the_loss_and_is_one_run(images, small_model, scales, size, shapes):
     record = Record()
     config = BASE.override(scales=scales, image_size=size, iterations=7)

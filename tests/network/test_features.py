@@ -231,6 +231,7 @@ def test_avg_pooling_replaces_max_pooling_with_the_same_weights():
         build_feature_model(layers, weights="random", pooling="min")
 
 
+@pytest.mark.slow
 def test_avg_pooling_config_changes_the_result(content, style_a, monkeypatch):
     built = []
     real_build = optimize.build_feature_model

@@ -122,6 +122,7 @@ def test_the_transposed_form_is_used_for_float32_on_a_onednn_cpu_without_xla(sma
     assert not transposed(speed.for_run(model, "float32", "/device:CPU:0"))
 
 
+@pytest.mark.slow
 def test_xla_gives_the_same_result_to_round_off(images, small_model):
     config = BASE.override(iterations=3, image_size=32)
     plain = stylize(*images, config, feature_model=small_model)
@@ -135,6 +136,7 @@ def test_float16_on_a_cpu_is_a_clear_error(images, small_model):
         stylize(*images, BASE.override(precision="float16"), feature_model=small_model)
 
 
+@pytest.mark.slow
 def test_the_float16_path_runs_where_it_is_allowed(images, small_model, monkeypatch):
     """The GPU path (float16 model and loss scaling), run on the CPU's float16 kernels."""
     monkeypatch.setattr(speed, "_is_gpu", lambda device: True)

@@ -107,6 +107,7 @@ def test_one_tile_as_large_as_the_image_gives_the_untiled_loss_and_gradient(mode
     np.testing.assert_allclose(gradient, tape.gradient(total, image), rtol=0, atol=1e-5 * np.abs(gradient).max())
 
 
+@pytest.mark.slow
 def test_one_tile_as_large_as_the_image_is_the_untiled_run(images):
     content, style = images
     # SGD moves a pixel by lr·g, linear in the gradient, which tiling keeps to 1e-5 of its largest value
@@ -122,6 +123,7 @@ def test_one_tile_as_large_as_the_image_is_the_untiled_run(images):
     np.testing.assert_allclose(tiled.history["total"], untiled.history["total"], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_tiled_output_has_the_size_and_stays_close_to_the_untiled_run(model, images):
     content, style = images
     untiled = stylize(content, style, config(), feature_model=model)
@@ -137,6 +139,7 @@ def test_tiled_output_has_the_size_and_stays_close_to_the_untiled_run(model, ima
     assert tiled.final_losses["total"] < tiled.initial_losses["total"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
 def test_tiles_work_with_every_optimizer_and_a_batch(optimizer, model, images):
     content, style = images
@@ -178,6 +181,7 @@ def test_tensorflow_running_out_of_memory_gives_the_same_clear_error(model, imag
         stylize(content, style, config(), [exhausted], model)
 
 
+@pytest.mark.slow
 def test_cli_tile_and_the_memory_message(tmp_path, images, capsys, monkeypatch):
     content, style = images
     Image.fromarray(content).save(tmp_path / "photo.png")

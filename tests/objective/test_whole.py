@@ -17,6 +17,7 @@ from tfstyle.objective.losses import gram_matrix
 from tfstyle.objective.whole import make_loss_fn
 
 
+@pytest.mark.slow
 def test_blend_weights_one_zero_equal_the_single_style(content, style_a, style_b, model):
     alone_a = run(content, style_a, model).image
     alone_b = run(content, style_b, model).image

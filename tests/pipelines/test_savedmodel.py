@@ -147,6 +147,7 @@ def test_paper_normalization_exports_plain_sums(tmp_path, keras_model):
         np.testing.assert_allclose(got[name].numpy(), want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
 
 
+@pytest.mark.slow
 def test_too_small_an_image_is_a_clear_error(exports):
     features = tf.saved_model.load(str(exports["features"])).signatures["features"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="at least 2 pixels"):
@@ -188,8 +189,12 @@ def test_stylizer_lowers_the_style_loss_from_plain_tensorflow(plain_tf, inputs):
 
 @pytest.mark.parametrize(
     "config",
-    [STYLIZER, STYLIZER.override(optimizer="sgd", learning_rate=100.0, init="style", tv_weight=1e-3)],
-    ids=["adam-from-content", "sgd-from-style-with-tv"],
+    [
+        pytest.param(STYLIZER, id="adam-from-content"),
+        pytest.param(
+            STYLIZER.override(optimizer="sgd", learning_rate=100.0, init="style", tv_weight=1e-3), id="sgd-from-style-with-tv", marks=pytest.mark.slow
+        ),
+    ],
 )
 def test_stylizer_takes_the_library_steps(tmp_path, exports, inputs, config):
     """A few iterations (Adam amplifies round-off over many) equal tfstyle.stylize's, style scaling included."""
@@ -203,7 +208,7 @@ def test_stylizer_takes_the_library_steps(tmp_path, exports, inputs, config):
         np.testing.assert_allclose(got[name].numpy(), want.final_losses[name], rtol=1e-4)
 
 
-@pytest.mark.parametrize("init", ["content", "noise", "style"])
+@pytest.mark.parametrize("init", ["content", pytest.param("noise", marks=pytest.mark.slow), pytest.param("style", marks=pytest.mark.slow)])
 def test_stylizer_and_stylize_start_from_the_same_pixels(tmp_path, inputs, init):
     config = STYLIZER.override(init=init, seed=5)
     stylize = tf.saved_model.load(str(savedmodel.export_stylizer(tmp_path / init, config))).signatures["stylize"]
@@ -222,6 +227,7 @@ def test_stylizer_and_stylize_start_from_the_same_pixels(tmp_path, inputs, init)
         np.testing.assert_array_equal(start.start[0], noise.numpy())
 
 
+@pytest.mark.slow
 def test_stylizer_stops_at_a_non_finite_loss_and_keeps_the_last_finite_image(tmp_path, inputs):
     path = savedmodel.export_stylizer(tmp_path / "inf", STYLIZER.override(style_weight=1e38))
     stylize = tf.saved_model.load(str(path)).signatures["stylize"]
@@ -243,6 +249,7 @@ def test_stylizer_refuses_what_cannot_run_in_a_graph(tmp_path, changes, message)
 # --- where exports go ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_export_records_what_it_holds(exports):
     info = savedmodel.read_export_info(exports["stylizer"])
     assert info["kind"] == "stylizer" and info["layers"] == ["block1_conv1", "block2_conv1"]

@@ -11,6 +11,8 @@ from conftest import ROOT
 
 from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
 
+pytestmark = pytest.mark.slow  # the quick benchmark still times every layer in both forms
+
 
 def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # the shared photo and painting
     spec = importlib.util.spec_from_file_location("bench", ROOT / "tools" / "bench.py")
