@@ -147,7 +147,6 @@ def test_paper_normalization_exports_plain_sums(tmp_path, keras_model):
         np.testing.assert_allclose(got[name].numpy(), want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
 
 
-@pytest.mark.slow
 def test_too_small_an_image_is_a_clear_error(exports):
     features = tf.saved_model.load(str(exports["features"])).signatures["features"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="at least 2 pixels"):
@@ -249,7 +248,6 @@ def test_stylizer_refuses_what_cannot_run_in_a_graph(tmp_path, changes, message)
 # --- where exports go ---------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_export_records_what_it_holds(exports):
     info = savedmodel.read_export_info(exports["stylizer"])
     assert info["kind"] == "stylizer" and info["layers"] == ["block1_conv1", "block2_conv1"]
