@@ -31,6 +31,7 @@ def test_the_field_defaults_are_the_default_preset():
         assert getattr(config, field.name) == getattr(preset("default"), field.name), field.name
 
 
+@pytest.mark.slow
 def test_config_imports_no_tensorflow():
     code = "import sys, tfstyle.config; assert 'tensorflow' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0

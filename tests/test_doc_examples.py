@@ -76,6 +76,7 @@ def run_examples(page: Path, headings: tuple[str, ...], folder: Path, monkeypatc
     return namespace
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 def test_pipelines_style_loss_examples_run(tmp_path, monkeypatch):
     namespace = run_examples(*PIPELINES, tmp_path, monkeypatch)
@@ -83,6 +84,7 @@ def test_pipelines_style_loss_examples_run(tmp_path, monkeypatch):
     assert {"total", "content", "style"} <= set(namespace["terms"])
 
 
+@pytest.mark.slow
 def test_python_api_batch_and_callback_examples_run(tmp_path, monkeypatch):
     namespace = run_examples(*PYTHON_API, tmp_path, monkeypatch)
     assert namespace["result"].image.shape[0] == 2

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import tfstyle
 
 
@@ -20,6 +22,7 @@ def test_unknown_attribute_is_an_attribute_error():
         raise AssertionError("expected AttributeError")
 
 
+@pytest.mark.slow
 def test_import_tfstyle_does_not_import_tensorflow_until_used():
     code = "import sys, tfstyle; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -2,7 +2,7 @@
 ``python -m tfstyle.cli.reference > docs/command-line.md``.
 
 The settings flags come from :class:`tfstyle.StyleConfig`'s field metadata, the rest from each
-command's own definitions; tests/test_cli_flags.py fails when the page is not what this writes.
+command's own definitions; tests/cli/test_flags.py fails when the page is not what this writes.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ Every flag of tfstyle's commands, with its default and choices; back to the [REA
 
 This page is generated from the settings' definitions (the fields of `StyleConfig` in
 `tfstyle/config.py`) and each command's own flags by `python -m tfstyle.cli.reference >
-docs/command-line.md`; run that after changing them (`tests/test_cli_flags.py` fails until the page
-matches). Each command prints the same with `--help`, and absl's full listing with `--helpfull`.
+docs/command-line.md`; run that after changing them (`tests/cli/test_flags.py` fails until the
+page matches). Each command prints the same with `--help`, and absl's full listing with `--helpfull`.
 
 A settings flag given on the command line overrides the `--preset`; the defaults shown are the
 `default` preset's, which `StyleConfig()` also holds. List flags take comma-separated values

@@ -138,6 +138,7 @@ def test_lbfgs_run_logs_the_same_and_its_graph(tmp_path, random_model, content_p
     assert "Conv2DBackpropInput" in graph_ops(acc)
 
 
+@pytest.mark.slow
 def test_one_subdirectory_per_run_named_by_time_inputs_and_optimizer(tmp_path, random_model, content_path, style_path):
     board = TensorBoard(tmp_path / "runs", graph=False)
     config = small_config(iterations=2)
@@ -156,6 +157,7 @@ def test_one_subdirectory_per_run_named_by_time_inputs_and_optimizer(tmp_path, r
         assert "graph_run_metadata_graph" not in multiplexer.GetAccumulator(run).ActivePlugins()
 
 
+@pytest.mark.slow
 def test_a_taken_run_name_gets_a_suffix(tmp_path, random_model, content_array, style_array):
     config = small_config(iterations=1)
     for _ in range(2):
@@ -164,6 +166,7 @@ def test_a_taken_run_name_gets_a_suffix(tmp_path, random_model, content_array, s
     assert sorted(p.name for p in tmp_path.iterdir()) == ["try", "try-2"]
 
 
+@pytest.mark.slow
 def test_early_stop_logs_the_last_step(tmp_path, random_model, content_array, style_array):
     board = TensorBoard(tmp_path, scalar_every=3, graph=False)
     stop_at_4 = lambda step: step.iteration == 4  # noqa: E731
@@ -210,6 +213,7 @@ def tfrun():
         run.FLAGS.unparse_flags()
 
 
+@pytest.mark.slow
 def test_cli_logdir(tfrun, tmp_path, content_path, style_path, capsys):
     args = ["--content", content_path, "--style", style_path, "--weights", "random", "--image_size", "32", "--iterations", "4",
             "--print_every", "2", "--save_every", "3", "--optimizer", "lbfgs", "--output", tmp_path / "out.png", "--logdir", tmp_path / "logs"]  # fmt: skip

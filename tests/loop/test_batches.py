@@ -60,7 +60,7 @@ class Seen(Callback):
         return step.iteration == self.stop_at
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("optimizer", ["adam", pytest.param("sgd", marks=pytest.mark.slow), pytest.param("lbfgs", marks=pytest.mark.slow)])
 def test_a_batch_equals_each_image_stylized_alone(optimizer, model, contents, style):
     cfg = config(optimizer)
     batch = stylize(contents, style, cfg, feature_model=model)
@@ -70,6 +70,7 @@ def test_a_batch_equals_each_image_stylized_alone(optimizer, model, contents, st
     np.testing.assert_allclose(batch.image, alone, **ROUND_OFF)
 
 
+@pytest.mark.slow
 def test_noise_init_gives_each_image_of_a_batch_the_noise_it_gets_alone(model, contents, style):
     cfg = config("adam", init="noise", iterations=3)
     batch = stylize(contents[:2], style, cfg, feature_model=model)
@@ -77,6 +78,7 @@ def test_noise_init_gives_each_image_of_a_batch_the_noise_it_gets_alone(model, c
     np.testing.assert_allclose(batch.image, alone, **ROUND_OFF)
 
 
+@pytest.mark.slow
 def test_a_list_a_tuple_an_array_and_a_tensor_are_the_same_batch(model, contents, style):
     cfg = config(iterations=2)
     expected = stylize(contents, style, cfg, feature_model=model).image
@@ -95,6 +97,7 @@ def test_one_image_gives_hwc_and_a_batch_of_one_gives_bhwc(model, contents, styl
     np.testing.assert_array_equal(array.image[0], single.image)
 
 
+@pytest.mark.slow
 def test_a_dataset_of_images_of_batches_or_of_paths_is_one_batch(model, contents, style, tmp_path):
     cfg = config(iterations=2)
     expected = stylize(contents, style, cfg, feature_model=model).image
@@ -147,7 +150,7 @@ def test_bad_batches_are_clear_errors(content, message, model, style):
         stylize(content, style, config(), feature_model=model)
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+@pytest.mark.parametrize("optimizer", ["adam", pytest.param("lbfgs", marks=pytest.mark.slow)])
 def test_callbacks_see_the_whole_batch_every_n_steps(optimizer, model, contents, style):
     cfg = config(optimizer, iterations=4)
     every_two, every_step = Seen(every=2), []

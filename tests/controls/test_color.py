@@ -1,11 +1,17 @@
-"""tfstyle.controls.color: YIQ conversions and the two colour-preservation transforms (pure numpy)."""
+"""tfstyle.controls.color: YIQ conversions and the two colour-preservation transforms (pure numpy),
+then runs that keep the content's colours (random weights, the creative controls' set-up)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import CONTROLS as BASE
+from conftest import run_controls as run
+from conftest import synthetic_image
 
 from tfstyle.controls import color
+from tfstyle.inputs.prepare import prepare_images
+from tfstyle.loop.optimize import stylize
 
 
 def pixels(seed: int, mean, spread, shape=(32, 48)) -> np.ndarray:
@@ -86,3 +92,48 @@ def test_preserve_colors_modes():
     assert kept is content and np.allclose(matched[0].mean((0, 1)), content.mean((0, 1)), atol=0.1)
     with pytest.raises(ValueError):
         color.preserve_colors("sepia", content, [style])
+
+
+# --- in a run -----------------------------------------------------------------------------------------
+
+
+def chroma(image: np.ndarray) -> np.ndarray:
+    return color.rgb_to_yiq(image)[..., 1:]
+
+
+def test_luminance_keeps_the_contents_chroma_and_changes_its_luminance(content, style_b, model):
+    content_image, _ = prepare_images(content, style_b, BASE)
+    plain = run(content, style_b, model, iterations=15).image
+    kept = run(content, style_b, model, iterations=15, preserve_colors="luminance").image
+    assert np.abs(chroma(plain) - chroma(content_image)).mean() > 5.0  # the blue style recolours...
+    assert np.abs(chroma(kept) - chroma(content_image)).mean() < 1.0  # ...unless the colours are kept
+    assert np.abs(color.luminance(kept) - color.luminance(content_image)).mean() > 2.0  # the style is there
+
+
+def test_luminance_callbacks_see_the_image_in_the_contents_colours(content, style_b, model):
+    seen = []
+    config = BASE.override(preserve_colors="luminance", iterations=3)
+    result = stylize(content, style_b, config, feature_model=model, callbacks=[lambda step: seen.append(step.image.numpy())])
+    content_image, _ = prepare_images(content, style_b, BASE)
+    assert len(seen) == 3 and np.allclose(seen[-1][0], result.image)
+    assert np.abs(chroma(seen[0][0]) - chroma(content_image)).mean() < 1.0
+
+
+@pytest.mark.slow
+def test_histogram_keeps_the_contents_colours(content, style_b, model):
+    content_image, _ = prepare_images(content, style_b, BASE)
+    mean = content_image.reshape(-1, 3).mean(0)
+    plain = run(content, style_b, model, iterations=15).image
+    kept = run(content, style_b, model, iterations=15, preserve_colors="histogram").image
+    drift_plain = np.linalg.norm(plain.reshape(-1, 3).mean(0) - mean)
+    drift_kept = np.linalg.norm(kept.reshape(-1, 3).mean(0) - mean)
+    assert drift_kept < 0.5 * drift_plain
+    assert np.abs(kept - content_image).mean() > 2.0  # the style still applies
+
+
+def test_a_batch_keeps_each_images_own_colours(style_b, model):
+    contents = [synthetic_image(48, 64, seed=seed).astype(np.float32) for seed in (1, 7)]
+    batch = run(contents, style_b, model, iterations=4, preserve_colors="luminance").image
+    for index, image in enumerate(contents):
+        content_image, _ = prepare_images(image, style_b, BASE)
+        assert np.abs(chroma(batch[index]) - chroma(content_image)).mean() < 1.0

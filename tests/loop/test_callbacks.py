@@ -1,4 +1,5 @@
-"""Callbacks: progress lines, periodic saves, the ``every`` schedule, plain callables and early stop."""
+"""Callbacks: progress lines, periodic saves, the ``every`` schedule, plain callables, early stop, and
+the run info they are given."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import CONTROLS as BASE
+from conftest import Terminal
+from PIL import Image
 
 from tfstyle.errors import ImageError
 from tfstyle.inputs.images import load_image
@@ -19,7 +23,8 @@ from tfstyle.loop.callbacks import (
     Step,
     format_step,
 )
-from tfstyle.loop.progress import CLEAR_LINE, Progress, bar, duration, rate
+from tfstyle.loop.optimize import stylize
+from tfstyle.loop.progress import CLEAR_LINE
 
 LOSSES = {"total": 1234.5, "content": 345.6, "style": 888.9, "tv": 0.0}
 
@@ -102,11 +107,6 @@ def test_format_step_survives_zero_elapsed_time():
     assert format_step(make_step(1, 1, seconds=0.0)).endswith("  - it/s")
 
 
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_progress_bar_on_a_terminal_redraws_keeps_lines_above_and_ends_on_a_clean_line():
     stream = Terminal()
     run([ProgressBar(print_every=2, stream=stream)], iterations=3)
@@ -124,44 +124,6 @@ def test_a_stopped_run_leaves_no_half_drawn_bar_on_a_terminal():
 
 
 # --- Progress (the one renderer) -------------------------------------------------------------------
-
-
-def test_bar_rate_and_duration():
-    assert bar(0, 4, width=8) == "[>.......]" and bar(2, 4, width=8) == "[====>...]" and bar(4, 4, width=8) == "[========]"
-    assert rate(12, 6.0) == "2.00 it/s" and rate(3, 90.0, "images", "min") == "2.00 images/min"
-    assert rate(0, 5.0, "frames") == "- frames/s" and rate(3, 0.0) == "- it/s"
-    assert [duration(s) for s in (42.4, 564.0, 8280.0)] == ["42 s", "9.4 min", "2.3 h"]
-
-
-def test_progress_line_has_bar_count_rate_eta_and_detail():
-    progress = Progress(40, "images", "images", per="min", stream=io.StringIO())
-    progress.advance(0)
-    assert progress.line() == "[>.......................]  0/40 images  - images/min"
-    progress.advance(10, "last: a.png", seconds=300.0, rated=8)
-    assert progress.line() == "[======>.................] 10/40 images  1.60 images/min  ETA 15.0 min  last: a.png"
-    progress.advance(40, seconds=1200.0)
-    assert "ETA" not in progress.line()
-
-
-def test_progress_off_a_terminal_writes_only_the_kept_lines():
-    stream, errors = io.StringIO(), io.StringIO()
-    progress = Progress(3, stream=stream)
-    progress.advance(1)
-    progress.keep("kept")
-    progress.keep("to the other stream", errors)
-    progress.advance(2)
-    progress.close()
-    assert stream.getvalue() == "kept\n" and errors.getvalue() == "to the other stream\n"
-
-
-def test_progress_on_a_terminal_clears_the_bar_before_a_line_to_another_stream():
-    stream, errors = Terminal(), io.StringIO()
-    progress = Progress(3, stream=stream)
-    progress.advance(1, seconds=1.0)
-    progress.keep("failed: x", errors)
-    assert stream.getvalue() == CLEAR_LINE + progress.line() + CLEAR_LINE + CLEAR_LINE + progress.line()
-    progress.close()
-    assert stream.getvalue().endswith(CLEAR_LINE) and errors.getvalue() == "failed: x\n"
 
 
 # --- SaveEvery -----------------------------------------------------------------------------------
@@ -289,3 +251,21 @@ def test_callbacks_see_the_image_batch_and_losses():
     run([steps.append], iterations=2)
     assert steps[-1].image.shape == (1, 6, 8, 3)
     assert set(steps[-1].losses) >= {"total", "content", "style"}
+
+
+# --- what the run tells its callbacks ------------------------------------------------------------------
+
+
+class _Recorder(Callback):
+    def set_run(self, run):
+        self.run = run
+
+
+def test_run_info_names_every_style(content, style_a, style_b, model, tmp_path):
+    paths = []
+    for name, image in (("first", style_a), ("second", style_b)):
+        paths.append(tmp_path / f"{name}.png")
+        Image.fromarray(image.astype(np.uint8)).save(paths[-1])
+    recorder = _Recorder()
+    stylize(content, paths, BASE.override(iterations=1), feature_model=model, callbacks=[recorder])
+    assert recorder.run.style_name == "first+second"

@@ -154,6 +154,7 @@ def test_noise_init_is_seeded_uniform_noise(content_array, style_array):
     assert abs(first.mean() - 127.5) < 5
 
 
+@pytest.mark.slow
 def test_noise_init_runs_are_reproducible_and_start_from_the_seeded_noise(content_array, style_array, random_model):
     first = run(content_array, style_array, random_model, init="noise", seed=1, iterations=2)
     again = run(content_array, style_array, random_model, init="noise", seed=1, iterations=2)

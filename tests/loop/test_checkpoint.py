@@ -46,7 +46,7 @@ def stop_at(iteration: int):
     return lambda step: step.iteration == iteration
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("optimizer", ["adam", pytest.param("sgd", marks=pytest.mark.slow)])
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(optimizer, model, images, tmp_path):
     content, style = images
     cfg = config(optimizer)
@@ -62,6 +62,7 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(optimizer, model, im
     assert len(list(tmp_path.glob("ckpt-*.index"))) == 1, "only the latest save is kept"
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_and_the_run_resumes_exactly(model, images, tmp_path):
     content, style = images
     cfg = config("adam")
@@ -77,6 +78,7 @@ def test_ctrl_c_saves_and_the_run_resumes_exactly(model, images, tmp_path):
     np.testing.assert_allclose(resumed.image, stylize(content, style, cfg, feature_model=model).image, rtol=0, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_a_finished_run_continues_with_more_iterations(model, images, tmp_path):
     content, style = images
     stylize(content, style, config(iterations=4), feature_model=model, checkpoint=Checkpointing(tmp_path))
@@ -131,6 +133,7 @@ def cli(*args) -> int:
         tfrun.FLAGS.unparse_flags()
 
 
+@pytest.mark.slow
 def test_cli_checkpoint_every_and_resume(tmp_path, images, capsys):
     content, style = images
     Image.fromarray(content).save(tmp_path / "photo.png")

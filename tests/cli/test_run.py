@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import half_masks
 from PIL import Image
 
 from tfstyle.cli import run as tfrun
@@ -70,6 +71,7 @@ def run_subprocess(python, args, cwd, timeout=120) -> subprocess.CompletedProces
 # --- real end-to-end runs (subprocess) -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_end_to_end_run_writes_default_output_intermediates_and_summary(python, tmp_path, content_path, style_path):
     args = ["--content", content_path, "--style", style_path, *FAST, "--print_every", "1", "--save_every", "1"]
     proc = run_subprocess(python, args, cwd=tmp_path)
@@ -88,6 +90,7 @@ def test_end_to_end_run_writes_default_output_intermediates_and_summary(python, 
     assert stray_files(tmp_path, {"content.png", "style.png", output.name, "content_stylized_1.png", "content_stylized_2.png"}) == []
 
 
+@pytest.mark.slow
 def test_helpfull_exits_zero_and_every_flag_has_help(python, tmp_path):
     proc = run_subprocess(python, ["--helpfull"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -101,6 +104,7 @@ def test_helpfull_exits_zero_and_every_flag_has_help(python, tmp_path):
     assert "(no help available)" not in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["tfstyle.run", "tfstyle.export", "tfstyle.batch"])
 def test_help_into_a_pipe_closed_early_exits_without_a_traceback(python, tmp_path, module):
     # `python -m tfstyle.run --help | head -1`, made certain: the reader is gone before the help is written.
@@ -112,6 +116,7 @@ def test_help_into_a_pipe_closed_early_exits_without_a_traceback(python, tmp_pat
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["missing_content", "corrupt_weights", "missing_flag"])
 def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(python, tmp_path, content_path, style_path, case):
     args = base_args(content_path, style_path)
@@ -140,6 +145,7 @@ def sigint_reaches_children():
     signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_saves_a_complete_image_and_exits_130(python, tmp_path, content_path, style_path):
     output = tmp_path / "out.png"
@@ -185,6 +191,7 @@ def test_flagfile_supplies_the_flags(tmp_path, content_path, style_path, capsys)
     assert load_image(output).shape == (24, 32, 3)
 
 
+@pytest.mark.slow
 def test_later_flags_override_the_flagfile(tmp_path, content_path, style_path, capsys):
     flagfile = tmp_path / "run.flags"
     flagfile.write_text(f"--content={content_path}\n--style={style_path}\n--iterations=50\n")
@@ -364,3 +371,64 @@ def test_error_before_the_run_keeps_an_existing_output(tmp_path, content_path, s
     assert cli(*base_args(content_path, style_path), "--output", output, "--style_layers", "conv9_9") == 1
     error_line(capsys.readouterr().err)
     assert output.read_bytes() == before
+
+
+# --- the creative controls ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def files(tmp_path, content, style_a, style_b):
+    """The images and half masks as files, and a function that runs the CLI in-process on them."""
+    from tfstyle.cli import run as tfrun
+
+    paths = {}
+    left, right = half_masks(96, 128)
+    for name, image in (("content", content), ("a", style_a), ("b", style_b), ("left", left), ("right", right)):
+        paths[name] = tmp_path / f"{name}.png"
+        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(paths[name])
+    paths["out"] = tmp_path / "out.png"
+
+    def cli(*args) -> int:
+        try:
+            return tfrun.cli(["tfstyle", "--content", str(paths["content"]), "--output", str(paths["out"]),
+                              "--weights", "random", "--image_size", "48", "--iterations", "2", "--print_every", "0",
+                              *map(str, args)])  # fmt: skip
+        finally:
+            tfrun.FLAGS.unparse_flags()
+
+    paths["cli"] = cli
+    return paths
+
+
+@pytest.mark.slow
+def test_cli_runs_with_every_control(files, capsys):
+    status = files["cli"](
+        "--style", f"{files['a']},{files['b']}", "--style_blend_weights", "3,1", "--style_scale", "0.8",
+        "--preserve_colors", "luminance", "--content_mask", files["left"], "--style_masks", f"{files['left']},{files['right']}",
+        "--pooling", "avg", "--noise_blend", "0.2",
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert Image.open(files["out"]).size == (48, 36)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--style", "{a},{b}", "--style_blend_weights", "1,2,3"], "3 style blend weights given for 2 style"),
+        (["--style", "{a},{b}", "--style_masks", "{left}"], "1 style mask(s) given for 2 style"),
+        (["--style", "{a}", "--style_masks", "{a}"], "style mask is 48x64 pixels but the content image is 48x36"),
+        (["--style", "{a}", "--content_mask", "{out}.missing.png"], "content mask not found"),
+        (["--style", "{a},{a}.missing.png"], "style image not found"),
+        (["--style", "{a}", "--style_blend_weights", "x"], "flag --style_blend_weights=x: 'x' is not a number"),
+        (["--style", "{a}", "--style_scale", "0"], "--style_scale must be greater than 0"),
+        (["--style", "{a}", "--noise_blend", "2"], "--noise_blend must be between 0 and 1"),
+        (["--style", "{a}", "--pooling", "min"], "--pooling"),
+    ],
+)
+def test_cli_errors_are_one_line(files, capsys, args, message):
+    assert files["cli"](*(arg.format(**files) for arg in args)) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("tfstyle: error: ") and "Traceback" not in err, err
+    assert message in lines[0]
+    assert not files["out"].exists()

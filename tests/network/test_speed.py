@@ -1,67 +1,22 @@
-"""The speed options (precision, jit, scales) change how fast a run goes, not what it computes.
+"""The speed options (precision, jit) change how fast a run goes, not what it computes.
 
-Behaviour only, on random weights and small images; speed itself is measured by tools/bench.py.
+Behaviour only, on random weights and small images; speed itself is measured by tools/bench.py
+(tools/test_bench.py); scales are loop/test_coarse_to_fine.py's.
 """
 
 from __future__ import annotations
-
-import importlib.util
-import json
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import ROOT, synthetic_image
+from conftest import SMALL as BASE
+from conftest import Record, synthetic_image
 
 import tfstyle.network.speed as speed
-from tfstyle.cli.run import FLAGS, config_from_flags, parse_flags
-from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError
-from tfstyle.loop import coarse_to_fine
-from tfstyle.loop.callbacks import Callback
 from tfstyle.loop.optimize import stylize
 from tfstyle.network.features import build_feature_model
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
-
-BASE = StyleConfig(
-    content_layers=("conv2_2",),
-    style_layers=("conv1_2", "conv2_2"),
-    style_weight=1.0,
-    optimizer="adam",
-    learning_rate=4.0,
-    iterations=5,
-    image_size=64,
-    weights="random",
-    precision="float32",
-    jit=False,
-    scales=1,
-)
-
-
-@pytest.fixture(scope="module")
-def small_model():
-    return build_feature_model(BASE.layers_in_use(), weights="random", seed=0)
-
-
-@pytest.fixture(scope="module")
-def images():
-    return synthetic_image(96, 128, seed=1), synthetic_image(128, 96, seed=2)
-
-
-class Record(Callback):
-    def __init__(self):
-        self.starts, self.ends, self.steps = [], 0, []
-
-    def on_start(self, iterations):
-        self.starts.append(iterations)
-
-    def on_step(self, step):
-        self.steps.append((step.iteration, step.iterations, tuple(step.image.shape), step.image.dtype.name))
-
-    def on_end(self, step):
-        self.ends += 1
 
 
 def test_bfloat16_gives_the_float32_losses_within_a_few_percent_and_keeps_the_image_float32(images, small_model):
@@ -167,6 +122,7 @@ def test_the_transposed_form_is_used_for_float32_on_a_onednn_cpu_without_xla(sma
     assert not transposed(speed.for_run(model, "float32", "/device:CPU:0"))
 
 
+@pytest.mark.slow
 def test_xla_gives_the_same_result_to_round_off(images, small_model):
     config = BASE.override(iterations=3, image_size=32)
     plain = stylize(*images, config, feature_model=small_model)
@@ -175,41 +131,12 @@ def test_xla_gives_the_same_result_to_round_off(images, small_model):
     np.testing.assert_allclose(compiled.image, plain.image, atol=0.05)
 
 
-@pytest.mark.parametrize("scales, size, shapes", [(2, 128, [(48, 64), (96, 128)]), (3, 256, [(48, 64), (96, 128), (192, 256)])])
-def test_coarse_to_fine_ends_at_full_size_lowers_the_loss_and_is_one_run(images, small_model, scales, size, shapes):
-    record = Record()
-    config = BASE.override(scales=scales, image_size=size, iterations=7)
-    result = stylize(*images, config, callbacks=[record], feature_model=small_model)
-    assert result.image.shape == (*shapes[-1], 3)
-    assert result.iterations == 7 and len(result.history["total"]) == 7
-    assert np.all(np.diff(result.history["seconds"]) >= 0)
-    assert result.config is config
-    # One run for the callbacks: started and ended once, iterations counted through the passes,
-    # each pass's image at its size.
-    assert record.starts == [7] and record.ends == 1
-    assert [(i, n) for i, n, *_ in record.steps] == [(i, 7) for i in range(1, 8)]
-    counts = coarse_to_fine.scale_iterations(7, scales)
-    seen = [shape[1:3] for _, _, shape, _ in record.steps]
-    assert seen == [s for s, count in zip(shapes, counts) for _ in range(count)]
-    single = stylize(*images, config.override(scales=1), feature_model=small_model)
-    assert result.final_losses["total"] < 0.8 * single.initial_losses["total"]
-
-
-def test_the_iterations_split_over_the_scales():
-    assert coarse_to_fine.scale_sizes(512, 3) == [128, 256, 512]
-    assert coarse_to_fine.scale_iterations(100, 1) == [100]
-    assert coarse_to_fine.scale_iterations(100, 2) == [66, 34]
-    for iterations in (3, 7, 50, 101):
-        counts = coarse_to_fine.scale_iterations(iterations, 3)
-        assert sum(counts) == iterations and min(counts) >= 1
-        assert counts[0] >= counts[-1] or iterations < 7
-
-
 def test_float16_on_a_cpu_is_a_clear_error(images, small_model):
     with pytest.raises(ConfigError, match="float16 needs a GPU"):
         stylize(*images, BASE.override(precision="float16"), feature_model=small_model)
 
 
+@pytest.mark.slow
 def test_the_float16_path_runs_where_it_is_allowed(images, small_model, monkeypatch):
     """The GPU path (float16 model and loss scaling), run on the CPU's float16 kernels."""
     monkeypatch.setattr(speed, "_is_gpu", lambda device: True)
@@ -248,40 +175,3 @@ def test_auto_picks_per_device(monkeypatch):
     assert speed.resolve_jit(True, "/device:CPU:0") is True
 
 
-def test_the_cli_flags_set_the_speed_fields(tmp_path):
-    parse_flags(["tfstyle", "--content=c.jpg", "--style=s.jpg", "--precision=bfloat16", "--nojit", "--scales=2"])
-    try:
-        config = config_from_flags()
-    finally:
-        FLAGS.unparse_flags()
-    assert (config.precision, config.jit, config.scales) == ("bfloat16", False, 2)
-    parse_flags(["tfstyle", "--content=c.jpg", "--style=s.jpg", "--jit"])
-    try:
-        assert config_from_flags().jit is True
-    finally:
-        FLAGS.unparse_flags()
-
-
-def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # the shared photo and painting
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "tools" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["bench"] = bench
-    spec.loader.exec_module(bench)
-    assert bench.main(["--quick", "--json", str(tmp_path / "bench.json")]) == 0
-    out = capsys.readouterr().out
-    assert "GFLOP/s" in out and "quality of the peer" in out
-    saved = json.loads((tmp_path / "bench.json").read_text())
-    peer = saved["quality"]["64"]["peer on the preset layers"]
-    gradient_errors = [pair.pop("bfloat16_gradient_error") for pair in saved["precision"]["64"].values()]
-    assert all(0 < error < 1 for errors in gradient_errors for error in errors.values()), gradient_errors
-    # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.
-    again = bench.quality_at(64, "random", {"adam": {"precision": "float32", "iterations": 2}}, 6, 2, ["preset"], peers=saved["quality"]["64"])
-    assert again["peer on the preset layers"]["reused"] is True
-    assert again["peer on the preset layers"]["seconds"] == peer["seconds"]
-    assert set(again["runs"]) == {"adam"}
-    # When the peer first had its own final quality: the first (step, seconds) at least as good in both.
-    assert bench.own_quality_first([(50, 5.0, 0.3, 0.1), (100, 10.0, 0.2, 0.2), (150, 15.0, 0.2, 0.3)]) == (100, 10.0)
-    assert [row["layer"] for row in saved["forms"]] == list(VGG16_CONV_LAYERS)  # both forms timed per layer
-    assert all(row["conv2d"] > 0 and row["transposed"] > 0 for row in saved["forms"])
-    # The analytic floor: VGG16 to conv5_3 at 224x224 is 15.35 GFLOP forward (multiply-adds x 2).
-    assert bench.step_flops(["conv5_3"], 224, 224) == pytest.approx(2 * 30.7e9, rel=0.01)

@@ -116,6 +116,7 @@ def _tiny_net() -> keras.Model:
     return keras.Model(inputs, keras.layers.Rescaling(255.0)(x))
 
 
+@pytest.mark.slow
 def test_trains_a_tiny_keras_model_in_fit(model, style):
     loss = StyleLoss(style, LAYERS, content_layers=("block2_conv2",), style_weight=10.0, feature_model=model)
     net = _tiny_net()

@@ -4,18 +4,19 @@ turned into a config by one function, listed in groups, and documented in docs/c
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from tfstyle.cli import batch, beam, export, run, web
 from tfstyle.cli import flags as cli_flags
 from tfstyle.cli.flags import FIELDS, flag_name, flag_text, to_flag
 from tfstyle.cli.reference import page
+from tfstyle.cli.run import FLAGS, config_from_flags, parse_flags
 from tfstyle.config import GROUPS, StyleConfig, preset
 from tfstyle.errors import ConfigError
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "command-line.md"
+PAGE = ROOT / "docs" / "command-line.md"
 COMMANDS = {"run": run, "export": export, "batch": batch, "beam": beam, "web": web}
 # The settings each command takes (run: every one).
 SETTINGS = {
@@ -228,3 +229,34 @@ def test_every_flag_of_helpfull_is_in_the_reference_with_its_default_choices_and
         choices = re.match(r"<([^>]*)>: ", listed)
         if choices:
             assert line["hint"] == choices[1], name
+
+
+# --- settings of the creative controls and of speed ------------------------------------------------------
+
+
+def test_cli_flags_build_the_config():
+    from tfstyle.cli import run as tfrun
+
+    try:
+        tfrun.FLAGS(["tfstyle", "--content", "c.png", "--style", "a.png,b.png", "--style_blend_weights", "1,3",
+                     "--style_scale", "2", "--preserve_colors", "histogram", "--pooling", "avg", "--noise_blend", "0.5"])  # fmt: skip
+        config = tfrun.config_from_flags()
+    finally:
+        tfrun.FLAGS.unparse_flags()
+    assert config.style_blend_weights == (0.25, 0.75) and config.style_scale == 2.0
+    assert (config.preserve_colors, config.pooling, config.noise_blend) == ("histogram", "avg", 0.5)
+    assert tfrun.style_paths("a.png, b.png") == ["a.png", "b.png"]
+
+
+def test_the_cli_flags_set_the_speed_fields(tmp_path):
+    parse_flags(["tfstyle", "--content=c.jpg", "--style=s.jpg", "--precision=bfloat16", "--nojit", "--scales=2"])
+    try:
+        config = config_from_flags()
+    finally:
+        FLAGS.unparse_flags()
+    assert (config.precision, config.jit, config.scales) == ("bfloat16", False, 2)
+    parse_flags(["tfstyle", "--content=c.jpg", "--style=s.jpg", "--jit"])
+    try:
+        assert config_from_flags().jit is True
+    finally:
+        FLAGS.unparse_flags()

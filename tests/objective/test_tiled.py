@@ -1,5 +1,5 @@
-"""Large images: the tile layout and its feathering, tiled runs against untiled ones, the memory
-estimate and the clear message (with the largest size that fits) when a run would not fit."""
+"""Large images: the tile layout and its feathering, tiled runs against untiled ones, and the clear
+message (with the largest size that fits) when a run would not fit (the estimate: network/test_memory.py)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,7 @@ def test_one_tile_as_large_as_the_image_gives_the_untiled_loss_and_gradient(mode
     np.testing.assert_allclose(gradient, tape.gradient(total, image), rtol=0, atol=1e-5 * np.abs(gradient).max())
 
 
+@pytest.mark.slow
 def test_one_tile_as_large_as_the_image_is_the_untiled_run(images):
     content, style = images
     # SGD moves a pixel by lr·g, linear in the gradient, which tiling keeps to 1e-5 of its largest value
@@ -122,6 +123,7 @@ def test_one_tile_as_large_as_the_image_is_the_untiled_run(images):
     np.testing.assert_allclose(tiled.history["total"], untiled.history["total"], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_tiled_output_has_the_size_and_stays_close_to_the_untiled_run(model, images):
     content, style = images
     untiled = stylize(content, style, config(), feature_model=model)
@@ -137,6 +139,7 @@ def test_tiled_output_has_the_size_and_stays_close_to_the_untiled_run(model, ima
     assert tiled.final_losses["total"] < tiled.initial_losses["total"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
 def test_tiles_work_with_every_optimizer_and_a_batch(optimizer, model, images):
     content, style = images
@@ -153,26 +156,7 @@ def test_tiles_and_masks_do_not_mix(model, images):
         stylize(content, style, config(tile_size=48), feature_model=model, content_mask=np.ones((72, 96)))
 
 
-# --- memory -------------------------------------------------------------------------------------------
-
-
-def test_the_activation_count_is_the_feature_models():
-    model = build_feature_model(("block4_conv1",), weights="random")
-    x, counted = tf.zeros((1, 40, 56, 3)), 0
-    for layer in model.layers[1:]:  # a chain: the preprocessing, then VGG16's layers to block4_conv1
-        x = layer(x)
-        counted += int(np.prod(x.shape[1:]))
-    assert model.layers[-1].name == "block4_conv1"
-    assert memory.activation_values(40, 56, ("conv4_1",)) == counted
-
-
-def test_the_largest_size_that_fits_is_the_boundary_of_the_estimate():
-    layers = ("block1_conv2", "block5_conv3")
-    available = 6 * memory.GIB
-    side = memory.largest_side((768, 1024), layers, available)
-    assert side % 16 == 0
-    assert memory.run_bytes((side * 3 // 4, side), layers) <= available < memory.run_bytes(((side + 32) * 3 // 4, side + 32), layers)
-    assert memory.run_bytes((4096, 4096), layers, tile_size=512) < memory.run_bytes((4096, 4096), layers) / 5
+# --- runs too large for the memory -----------------------------------------------------------------
 
 
 def test_a_run_that_would_not_fit_is_refused_before_it_starts_with_the_largest_size(images, monkeypatch):
@@ -197,6 +181,7 @@ def test_tensorflow_running_out_of_memory_gives_the_same_clear_error(model, imag
         stylize(content, style, config(), [exhausted], model)
 
 
+@pytest.mark.slow
 def test_cli_tile_and_the_memory_message(tmp_path, images, capsys, monkeypatch):
     content, style = images
     Image.fromarray(content).save(tmp_path / "photo.png")

@@ -1,5 +1,6 @@
 """The loss functions against values computed by hand with numpy, for both normalizations, each
-checked eagerly and inside ``tf.function``; every tolerance is a float32 rounding bound."""
+checked eagerly and inside ``tf.function``; every tolerance is a float32 rounding bound. Then the
+masked Gram matrix and content loss."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tfstyle.objective.losses import (
     combined_loss,
     content_loss,
     gram_matrix,
+    masked_gram_matrix,
     style_loss,
     total_variation_loss,
 )
@@ -400,3 +402,27 @@ def test_combined_loss_adds_tv_weight_times_total_variation(normalization, run):
     expected = without["total"].numpy().astype(np.float64) + 0.01 * tv
     assert_within(with_tv["total"].numpy(), expected, 3 * EPS * expected)
     np.testing.assert_array_equal(without["tv"].numpy(), [0.0, 0.0])
+
+
+# --- masks ---------------------------------------------------------------------------------------------
+
+
+def test_masked_gram_with_a_full_mask_is_the_gram_and_with_a_half_mask_the_halfs():
+    feats = tf.random.stateless_normal([2, 6, 8, 4], seed=[1, 2])
+    ones = tf.ones([6, 8])
+    for normalization in ("mean", "paper"):
+        np.testing.assert_allclose(
+            masked_gram_matrix(feats, ones, normalization), gram_matrix(feats, normalization), rtol=1e-5, atol=1e-5
+        )
+    left = np.zeros((6, 8), np.float32)
+    left[:, :4] = 1
+    np.testing.assert_allclose(masked_gram_matrix(feats, left), gram_matrix(feats[:, :, :4]), rtol=1e-5, atol=1e-6)
+
+
+def test_content_loss_mask_counts_only_the_white_positions():
+    feats, target = tf.random.stateless_normal([1, 6, 8, 4], seed=[3, 4]), tf.zeros([1, 6, 8, 4])
+    np.testing.assert_allclose(content_loss(feats, target, mask=tf.ones([6, 8])), content_loss(feats, target), rtol=1e-6)
+    left = np.zeros((6, 8), np.float32)
+    left[:, :4] = 1
+    half = tf.concat([feats[:, :, :4], tf.zeros([1, 6, 4, 4])], axis=2)
+    np.testing.assert_allclose(content_loss(feats, target, mask=left), content_loss(half, target), rtol=1e-6)

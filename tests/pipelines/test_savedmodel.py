@@ -1,14 +1,14 @@
-"""SavedModel exports (``tfstyle.savedmodel``, ``python -m tfstyle.export``): what plain TensorFlow sees.
+"""SavedModel exports (``tfstyle.pipelines.savedmodel``): what plain TensorFlow sees.
 
 Exports use random weights and the two shallowest blocks, so they are small and quick. The central
 checks run in a subprocess that imports only tensorflow: the activations equal the Keras model's,
 the Grams equal ``tfstyle.gram_matrix``, any batch and size work, and the stylizer lowers the style
-loss. The stylizer's steps are also checked against :func:`tfstyle.stylize` in-process.
+loss. The stylizer's steps are also checked against :func:`tfstyle.stylize` in-process. The command
+line, ``python -m tfstyle.export``: cli/test_export.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import CONTROLS as BASE
 from conftest import synthetic_image
 
 import tfstyle
@@ -108,10 +109,12 @@ def plain_tf(exports, inputs, tmp_path_factory) -> dict[str, np.ndarray]:
 # --- the feature export, from plain TensorFlow -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_plain_tensorflow_loads_the_exports_without_tfstyle(plain_tf):
     assert list(plain_tf["imported"]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(SHAPES)))
 def test_features_equal_the_keras_model_at_any_batch_and_size(plain_tf, inputs, keras_model, index):
     images = inputs[f"images{index}"]
@@ -123,6 +126,7 @@ def test_features_equal_the_keras_model_at_any_batch_and_size(plain_tf, inputs, 
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(SHAPES)))
 def test_gram_equals_the_library_gram_matrix(plain_tf, inputs, keras_model, index):
     expected = keras_model(inputs[f"images{index}"])
@@ -149,6 +153,7 @@ def test_too_small_an_image_is_a_clear_error(exports):
         features(images=tf.zeros([1, 1, 9, 3]))
 
 
+@pytest.mark.slow
 def test_saved_model_cli_lists_the_signatures_and_shapes(exports):
     cli = Path(sys.executable).with_name("saved_model_cli")
     if not cli.exists():
@@ -169,6 +174,7 @@ def test_saved_model_cli_lists_the_signatures_and_shapes(exports):
 # --- the stylizer -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_stylizer_lowers_the_style_loss_from_plain_tensorflow(plain_tf, inputs):
     start, end = "stylize0/", "stylize15/"
     np.testing.assert_array_equal(plain_tf[start + "image"], inputs["content"])  # init: the content image
@@ -182,8 +188,12 @@ def test_stylizer_lowers_the_style_loss_from_plain_tensorflow(plain_tf, inputs):
 
 @pytest.mark.parametrize(
     "config",
-    [STYLIZER, STYLIZER.override(optimizer="sgd", learning_rate=100.0, init="style", tv_weight=1e-3)],
-    ids=["adam-from-content", "sgd-from-style-with-tv"],
+    [
+        pytest.param(STYLIZER, id="adam-from-content"),
+        pytest.param(
+            STYLIZER.override(optimizer="sgd", learning_rate=100.0, init="style", tv_weight=1e-3), id="sgd-from-style-with-tv", marks=pytest.mark.slow
+        ),
+    ],
 )
 def test_stylizer_takes_the_library_steps(tmp_path, exports, inputs, config):
     """A few iterations (Adam amplifies round-off over many) equal tfstyle.stylize's, style scaling included."""
@@ -197,7 +207,7 @@ def test_stylizer_takes_the_library_steps(tmp_path, exports, inputs, config):
         np.testing.assert_allclose(got[name].numpy(), want.final_losses[name], rtol=1e-4)
 
 
-@pytest.mark.parametrize("init", ["content", "noise", "style"])
+@pytest.mark.parametrize("init", ["content", pytest.param("noise", marks=pytest.mark.slow), pytest.param("style", marks=pytest.mark.slow)])
 def test_stylizer_and_stylize_start_from_the_same_pixels(tmp_path, inputs, init):
     config = STYLIZER.override(init=init, seed=5)
     stylize = tf.saved_model.load(str(savedmodel.export_stylizer(tmp_path / init, config))).signatures["stylize"]
@@ -216,6 +226,7 @@ def test_stylizer_and_stylize_start_from_the_same_pixels(tmp_path, inputs, init)
         np.testing.assert_array_equal(start.start[0], noise.numpy())
 
 
+@pytest.mark.slow
 def test_stylizer_stops_at_a_non_finite_loss_and_keeps_the_last_finite_image(tmp_path, inputs):
     path = savedmodel.export_stylizer(tmp_path / "inf", STYLIZER.override(style_weight=1e38))
     stylize = tf.saved_model.load(str(path)).signatures["stylize"]
@@ -302,101 +313,22 @@ def test_bad_layers_and_weights_fail_before_anything_is_written(tmp_path):
 # --- the command line ---------------------------------------------------------------------------------
 
 
-def export_cli(*args) -> int:
-    from tfstyle.cli import export
-
-    return export.cli(["tfstyle.export", *map(str, args)])
+# --- the creative controls -----------------------------------------------------------------------------
 
 
-def test_cli_exports_features_and_the_stylizer(tmp_path, capsys):
-    assert export_cli("--output", tmp_path / "f", "--weights", "random", "--layers", "conv1_1,block1_conv2") == 0
-    assert "wrote the feature extractor" in capsys.readouterr().out
-    assert savedmodel.read_export_info(tmp_path / "f")["layers"] == ["block1_conv1", "block1_conv2"]
-    args = ["--output", tmp_path / "s", "--stylizer", "--weights", "random", "--preset", "gatys",
-            "--content_layers", "conv1_2", "--style_layers", "conv1_1", "--style_weight", "0.5"]  # fmt: skip
-    assert export_cli(*args) == 0
-    assert "wrote the stylizer" in capsys.readouterr().out
-    config = savedmodel.read_export_info(tmp_path / "s")["config"]
-    # gatys optimizes with L-BFGS, which cannot run in a graph: the stylizer uses Adam instead.
-    assert config["optimizer"] == "adam" and config["init"] == "noise" and config["style_weight"] == 0.5
+def test_the_stylizer_export_bakes_in_pooling_and_refuses_the_other_controls(tmp_path, monkeypatch):
+    from tfstyle.pipelines import savedmodel
 
+    for changes in (dict(preserve_colors="luminance"), dict(style_scale=2.0), dict(noise_blend=0.5)):
+        with pytest.raises(ConfigError, match=f"cannot bake in {next(iter(changes))}"):
+            savedmodel.export_stylizer(tmp_path / "stylizer", BASE.override(**changes))
+    asked = []
 
-def test_cli_default_layers_are_the_presets(tmp_path, monkeypatch):
-    exported = {}
-    monkeypatch.setattr(savedmodel, "export_features", lambda path, layers, *rest: exported.update(layers=layers) or Path(path))
-    assert export_cli("--output", tmp_path / "f", "--weights", "random") == 0
-    assert exported["layers"] == tfstyle.preset("default").layers_in_use()
+    def no_build(*args, **kwargs):
+        asked.append(kwargs.get("pooling"))
+        raise RuntimeError("stop here")
 
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--layers", "conv9_9"], "unknown VGG16 layer 'conv9_9'"),
-        (["--weights", "/no/such/vgg16.h5"], "weights file not found"),
-        (["--output", "{tmp}/file/model"], "is not a directory"),
-        (["--output", "{tmp}"], "not a tfstyle export"),
-        (["--style_weight", "2"], "--style_weight: stylizer settings"),
-        (["--stylizer", "--layers", "conv1_1"], "with --stylizer use --content_layers"),
-        (["--stylizer", "--optimizer", "lbfgs"], "value should be one of <sgd|adam>"),
-        (["--stylizer", "--content_layer_weights", "x"], "flag --content_layer_weights=x: 'x' is not a number"),
-        (["--stylizer", "--learning_rate", "-1"], "--learning_rate must be greater than 0"),
-        (["extra"], "unexpected argument(s): extra"),
-    ],
-)
-def test_cli_errors_are_one_line(tmp_path, capsys, args, message):
-    (tmp_path / "file").write_text("not a folder")
-    args = [arg.format(tmp=tmp_path) for arg in args]
-    for flag, value in (("--output", str(tmp_path / "out")), ("--weights", "random")):
-        if flag not in args:
-            args = [flag, value, *args]
-    assert export_cli(*args) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("tfstyle: error: ") and err.count("\n") == 1 and message in err, err
-    assert not (tmp_path / "out").exists()
-
-
-def test_cli_without_output_is_one_line(capsys):
-    assert export_cli("--weights", "random") == 1
-    err = capsys.readouterr().err
-    assert err.startswith("tfstyle: error: ") and err.count("\n") == 1 and "--output" in err
-
-
-def test_cli_help_exits_0(capsys):
-    assert export_cli("--help") == 0
-    assert "--output" in capsys.readouterr().out
-
-
-def test_cli_feature_export_takes_the_shared_settings_and_refuses_the_stylizers(tmp_path, monkeypatch, capsys):
-    exported = {}
-    monkeypatch.setattr(savedmodel, "export_features", lambda *args: exported.update(args=args) or Path(args[0]))
-    assert export_cli("--output", tmp_path / "f", "--weights", "random", "--preset", "paper", "--seed", "4") == 0
-    assert exported["args"][1:] == (tfstyle.preset("paper").layers_in_use(), "random", "paper", 4)
-    assert export_cli("--output", tmp_path / "f", "--weights", "random", "--pooling", "avg", "--init", "noise") == 1
-    assert "--init, --pooling: stylizer settings" in capsys.readouterr().err
-
-
-def test_export_and_run_flags_live_in_one_process():
-    from tfstyle.cli import export, run
-
-    assert export.FLAGS is not run.FLAGS and "output" in export.FLAGS and "output" in run.FLAGS
-
-
-def test_cli_process_error_is_one_line_without_traceback(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "tfstyle.export", "--output", str(tmp_path / "x"), "--weights", str(tmp_path / "none.h5")],
-        env=ENV, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 1
-    assert done.stderr.startswith("tfstyle: error: VGG16 weights file not found") and done.stderr.count("\n") == 1
-    assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
-
-
-def test_cli_process_writes_an_export(tmp_path):
-    output = tmp_path / "saved_models" / "vgg16_features"
-    done = subprocess.run(
-        [sys.executable, "-m", "tfstyle.export", "--output", str(output), "--weights", "random", "--layers", "conv1_1"],
-        env=ENV, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr and f"wrote the feature extractor to {output}" in done.stdout
-    assert json.loads((output / savedmodel.INFO_FILE).read_text())["layers"] == ["block1_conv1"]
+    monkeypatch.setattr(savedmodel, "build_feature_model", no_build)
+    with pytest.raises(RuntimeError, match="stop here"):
+        savedmodel.export_stylizer(tmp_path / "stylizer", BASE.override(pooling="avg"))
+    assert asked == ["avg"]

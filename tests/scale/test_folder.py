@@ -1,0 +1,101 @@
+"""Stylizing a folder: finding the images (folders, globs, lists), naming the outputs, the progress
+lines, and a failing batch retried image by image."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Terminal, synthetic_image
+from PIL import Image
+
+from tfstyle import NonFiniteLossError, StyleConfig
+from tfstyle.errors import ConfigError, ImageError
+from tfstyle.loop.progress import CLEAR_LINE
+from tfstyle.scale import folder
+
+
+def folder_progress(stream) -> tuple[folder.FolderProgress, io.StringIO]:
+    """A FolderProgress over three images, one skipped: a done image, a failed one (and one left)."""
+    errors = io.StringIO()
+    progress = folder.FolderProgress(stream, errors)
+    progress.start(3, 1)
+    progress.image(folder.ImageOutcome(Path("a.png"), Path("out/a.png"), folder.DONE))
+    progress.image(folder.ImageOutcome(Path("b.jpg"), Path("out/b.png"), folder.FAILED, "not an image"))
+    progress.end(folder.FolderSummary())
+    return progress, errors
+
+
+def test_folder_progress_off_a_terminal_is_a_line_per_image():
+    stream = io.StringIO()
+    _, errors = folder_progress(stream)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "skipping 1 image whose output exists"
+    assert lines[1].startswith("[1/3] done a.png -> out/a.png  ") and lines[1].endswith(" images/min")
+    assert lines[2].startswith("[2/3] failed b.jpg  ") and len(lines) == 3
+    assert errors.getvalue() == "failed: b.jpg: not an image\n"
+
+
+def test_folder_progress_on_a_terminal_is_the_shared_bar_cleared_when_interrupted():
+    stream = Terminal()
+    _, errors = folder_progress(stream)
+    screen = stream.getvalue()
+    assert screen.startswith("skipping 1 image whose output exists\n")
+    assert "[>.......................] 0/3 images  - images/min" in screen
+    assert re.search(r"\[================>\.......\] 2/3 images  [\d.]+ images/min  ETA ", screen), screen
+    assert "done a.png" not in screen and screen.endswith(CLEAR_LINE)  # no per-image lines; no bar left behind
+    assert errors.getvalue() == "failed: b.jpg: not an image\n"
+
+
+def test_find_images_reads_folders_globs_and_lists(photos, tmp_path):
+    assert [p.name for p in folder.find_images(photos)] == ["cut.png", "garbage.jpg", "photo0.png", "photo1.png", "portrait.png"]
+    nested = photos / "more" / "deeper"
+    nested.mkdir(parents=True)
+    Image.fromarray(synthetic_image(8, 8)).save(nested / "x.png")
+    found = folder.find_images(pattern=str(photos / "**" / "*.png"))  # ** recurses
+    assert len(found) == 5 and nested / "x.png" in found
+    listing = tmp_path / "l.txt"
+    listing.write_text("photos/a.png\n  # skip\n/abs/b.jpg\n")
+    assert folder.find_images(list_file=listing) == [tmp_path / "photos/a.png", Path("/abs/b.jpg")]
+    with pytest.raises(ImageError, match="no images in"):
+        folder.find_images(nested.parent)
+    with pytest.raises(ImageError, match="no files match"):
+        folder.find_images(pattern=str(tmp_path / "*.gif"))
+    with pytest.raises(ConfigError, match="exactly one of `content_dir`, `pattern` and `list_file`"):
+        folder.find_images(photos, pattern="*.png")
+
+
+def test_outputs_of_sources_that_share_a_name_are_told_apart(tmp_path):
+    sources = [tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg", tmp_path / "y.png"]
+    outputs = folder.output_paths(sources, tmp_path / "out")
+    assert outputs[2] == tmp_path / "out" / "y.png"
+    assert outputs[0] != outputs[1] and outputs[0].name.startswith("x_") and outputs[0].suffix == ".png"
+    assert folder.output_paths(sources, tmp_path / "out") == outputs, "the same names on every run"
+
+
+def test_a_failing_optimization_is_retried_image_by_image(photos, style, tmp_path, monkeypatch):
+    """A batch that fails (a non-finite loss) runs again one image at a time: only the culprit fails."""
+    real = folder.stylize
+    calls = []
+
+    def stylize(batch, *args, **kwargs):
+        calls.append(len(batch))
+        if any(image.mean() > 150 for image in batch):  # photo1 is the bright one
+            raise NonFiniteLossError("the loss became nan", None)
+        return real(batch, *args, **kwargs)
+
+    bright = synthetic_image(48, 64, seed=1).astype(np.float32)
+    Image.fromarray(np.clip(bright + 120, 0, 255).astype(np.uint8)).save(photos / "photo1.png")
+    monkeypatch.setattr(folder, "stylize", stylize)
+    cfg = StyleConfig(content_layers=("block2_conv2",), style_layers=("block1_conv2",), weights="random", image_size=32, iterations=2,
+                      precision="float32")
+    sources = [photos / "photo0.png", photos / "photo1.png"]
+    summary = folder.stylize_folder(sources, style, tmp_path / "out", cfg, batch_size=2)
+    assert (summary.done, summary.skipped, summary.failed) == (1, 0, 1)
+    assert calls == [2, 1, 1]
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    assert failed[0].source.name == "photo1.png" and "nan" in failed[0].message
+    assert (tmp_path / "out" / "photo0.png").exists() and not (tmp_path / "out" / "photo1.png").exists()
