@@ -85,13 +85,13 @@ def test_one_function_turns_flags_into_a_config_for_every_command():
     settings = ["--preset=paper", "--iterations=7", "--style_layers=conv1_1,conv2_1", "--style_layer_weights=0.25,0.75",
                 "--tile=64", "--tile_overlap=8", "--nojit", "--preserve_colors=histogram", "--style_weight=3"]  # fmt: skip
     run.parse_flags(["tfstyle", "--content=c.png", "--style=s.png", *settings])
-    batch.parse_flags(["tfstyle-batch", "--content_dir=photos", "--style=s.png", "--output_dir=out", *settings])
+    batch.COMMAND.parse(["tfstyle-batch", "--content_dir=photos", "--style=s.png", "--output_dir=out", *settings])
     want = preset("paper").override(
         iterations=7, style_layers=("conv1_1", "conv2_1"), style_layer_weights=(0.25, 0.75), tile_size=64,
         tile_overlap=8, jit=False, preserve_colors="histogram", style_weight=3.0,
     )  # fmt: skip
     assert cli_flags.config_from_flags(run.FLAGS) == cli_flags.config_from_flags(batch.FLAGS) == want
-    export.parse_flags(
+    export.COMMAND.parse(
         ["tfstyle.export", "--output=out", "--stylizer", "--preset=gatys", "--style_layers=conv1_1", "--init=style"]
     )
     assert cli_flags.config_from_flags(export.FLAGS) == preset("gatys").override(style_layers=("conv1_1",), init="style")

@@ -21,7 +21,7 @@ from pathlib import Path
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe, style_paths
+from tfstyle.cli.common import fail, import_tensorflow_quietly, style_paths
 from tfstyle.cli.flags import FIELDS, config_from_flags
 
 import_tensorflow_quietly()
@@ -115,20 +115,11 @@ def _counts(summary: FolderSummary) -> str:
     return f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
 
 
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing into this module's flags; ``--help`` answered, a flag error in one line."""
-    return COMMAND.parse(argv)
-
-
 def cli(argv: list[str]) -> int:
-    """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), run, and
-    return the exit status instead of exiting. For tests and embedding."""
-    return exit_status(lambda: main(parse_flags(argv)))
+    """The command line in-process (tests, embedding): its exit status instead of an exit."""
+    return COMMAND.cli(main, argv)
 
 
 def entry_point() -> None:
-    quiet_on_a_closed_pipe(lambda: sys.exit(cli(sys.argv)))
+    COMMAND.entry_point(main)
 
-
-if __name__ == "__main__":
-    entry_point()

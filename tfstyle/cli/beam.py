@@ -17,7 +17,7 @@ import sys
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe, style_paths
+from tfstyle.cli.common import fail, import_tensorflow_quietly, style_paths
 from tfstyle.cli.flags import config_from_flags, flag_text
 
 import_tensorflow_quietly()
@@ -121,14 +121,10 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def cli(argv: list[str]) -> int:
-    """The command line in-process: parse ``argv`` (``argv[0]`` is the program name), run, and
-    return the exit status instead of exiting. For tests and embedding."""
-    return exit_status(lambda: main(parse_flags(argv)))
+    """The command line in-process (tests, embedding): its exit status instead of an exit."""
+    return COMMAND.cli(main, argv, known_only=True)
 
 
 def entry_point() -> None:
-    quiet_on_a_closed_pipe(lambda: sys.exit(cli(sys.argv)))
+    COMMAND.entry_point(main, known_only=True)
 
-
-if __name__ == "__main__":
-    entry_point()

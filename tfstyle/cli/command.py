@@ -3,6 +3,7 @@ its parsing, where a flag error is one line."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 
 from absl import flags
 
-from tfstyle.cli.common import fail
+from tfstyle.cli.common import exit_status, fail, quiet_on_a_closed_pipe
 from tfstyle.cli.flags import FIELDS, SETTING_FLAGS, define_settings, flag_name, value_hint
 from tfstyle.config import GROUPS
 
@@ -129,6 +130,17 @@ class Command:
             return self.values(argv, known_only=known_only)
         except flags.Error as err:
             raise SystemExit(fail(str(err))) from None
+
+
+    def cli(self, main: Callable[[list[str]], int], argv: list[str], known_only: bool = False) -> int:
+        """Run ``main`` on ``argv`` parsed (``argv[0]`` is the program's name) and return its exit
+        status instead of exiting: the command line in-process, for tests and embedding."""
+        return exit_status(lambda: main(self.parse(argv, known_only=known_only)))
+
+    def entry_point(self, main: Callable[[list[str]], int], known_only: bool = False) -> None:
+        """The program: :meth:`cli` on ``sys.argv``, then exit with its status (quietly, status 1,
+        when whoever reads its output stops early)."""
+        quiet_on_a_closed_pipe(lambda: sys.exit(self.cli(main, sys.argv, known_only)))
 
 
 def _plain_help(flag: flags.Flag) -> str:

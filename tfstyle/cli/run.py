@@ -166,6 +166,3 @@ def cli(argv: list[str]) -> int:
     app.define_help_flags()  # --help, --helpfull as under app.run
     return exit_status(lambda: main(parse_flags(argv)))
 
-
-if __name__ == "__main__":
-    entry_point()

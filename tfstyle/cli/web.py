@@ -18,7 +18,7 @@ import sys
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import exit_status, fail, import_tensorflow_quietly, quiet_on_a_closed_pipe
+from tfstyle.cli.common import fail, import_tensorflow_quietly
 from tfstyle.cli.flags import config_from_flags
 
 FLAGS = flags.FlagValues()
@@ -152,19 +152,11 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing into this module's flags; ``--help`` answered, a flag error in one line."""
-    return COMMAND.parse(argv)
-
-
 def cli(argv: list[str]) -> int:
-    """The command line in-process: parse ``argv``, serve, and return the exit status."""
-    return exit_status(lambda: main(parse_flags(argv)))
+    """The command line in-process (tests, embedding): its exit status instead of an exit."""
+    return COMMAND.cli(main, argv)
 
 
 def entry_point() -> None:
-    quiet_on_a_closed_pipe(lambda: sys.exit(cli(sys.argv)))
+    COMMAND.entry_point(main)
 
-
-if __name__ == "__main__":
-    entry_point()

@@ -47,7 +47,7 @@ from tfstyle.errors import ConfigError, ImageError, TfstyleError, WeightsError
 from tfstyle.inputs import images as imageio
 from tfstyle.loop.optimize import pick_device, stylize
 from tfstyle.network.features import build_feature_model, resolve_weights
-from tfstyle.scale.folder import output_names
+from tfstyle.scale.folder import output_names, prepare_output_folder
 
 # The counters stylized, skipped and failed; the distributions stylize_msec and stylize_cpu_msec (the
 # process's CPU time while an image was stylized, all threads: with one image at a time, that image's)
@@ -385,15 +385,7 @@ def check_inputs(pattern: str, style: str | Sequence[str], output_dir: str, conf
     else:
         resolve_weights(config.weights)
     if not is_remote(output_dir):
-        folder = Path(output_dir)
-        if folder.exists() and not folder.is_dir():
-            raise ImageError(f"output folder {folder} is a file")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ImageError(f"cannot create the output folder {folder}: {err.strerror or err}") from None
-        if not os.access(folder, os.W_OK):
-            raise ImageError(f"output folder {folder} is not writable")
+        prepare_output_folder(Path(output_dir), suffix)
 
 
 def unknown_options(args: Sequence[str]) -> list[str]:

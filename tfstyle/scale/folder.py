@@ -235,7 +235,7 @@ def stylize_folder(
     paths = [Path(source) for source in sources]
     outputs = output_paths(paths, output_dir, suffix)
     folder = Path(output_dir)
-    _prepare_folder(folder, suffix)
+    prepare_output_folder(folder, suffix)
     styles = _load_styles(style)
     device = pick_device(config.device)
     summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
@@ -372,7 +372,8 @@ def _load_styles(style: StyleLike) -> np.ndarray | list[np.ndarray]:
     return imageio.load_image(style, "style image")
 
 
-def _prepare_folder(folder: Path, suffix: str) -> None:
+def prepare_output_folder(folder: Path, suffix: str) -> None:
+    """Create the output ``folder`` (if missing) and check that ``suffix`` files can be written in it."""
     if folder.exists() and not folder.is_dir():
         raise ImageError(f"output folder {folder} is a file")
     try:
