@@ -27,9 +27,9 @@ A settings flag given on the command line overrides the `--preset`; the defaults
 
 def commands() -> list[Command]:
     """The commands, in the order the page lists them (importing them imports TensorFlow)."""
-    from tfstyle.cli import batch, export, run
+    from tfstyle.cli import batch, export, run, video
 
-    return [run.COMMAND, export.COMMAND, batch.COMMAND]
+    return [run.COMMAND, export.COMMAND, batch.COMMAND, video.COMMAND]
 
 
 def page(listed: list[Command] | None = None) -> str:

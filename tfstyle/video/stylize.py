@@ -52,7 +52,7 @@ class FrameReport:
     seconds: float
     flow_seconds: float = 0.0  # spent computing flows in the background, so far
     flow_waited: float = 0.0  # of which the frame loop waited for, so far
-    extra: dict = field(default_factory=dict)
+    image: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3), np.float32), repr=False)
 
 
 def stylize_video(
@@ -131,7 +131,7 @@ def stylize_video(
                 on_frame(
                     FrameReport(
                         i, losses, iterations, time.perf_counter() - start_time,
-                        worker.computing if worker else 0.0, worker.waiting if worker else 0.0,
+                        worker.computing if worker else 0.0, worker.waiting if worker else 0.0, frame,
                     )
                 )  # fmt: skip
             yield frame
