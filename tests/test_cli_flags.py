@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tfstyle.cli import batch, export, run
+from tfstyle.cli import batch, export, run, video
 from tfstyle.cli import flags as cli_flags
 from tfstyle.cli.flags import FIELDS, flag_name, flag_text, to_flag
 from tfstyle.cli.reference import page
@@ -16,12 +16,13 @@ from tfstyle.config import GROUPS, StyleConfig, preset
 from tfstyle.errors import ConfigError
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "command-line.md"
-COMMANDS = {"run": run, "export": export, "batch": batch}
+COMMANDS = {"run": run, "export": export, "batch": batch, "video": video}
 # The settings each command takes (run: every one).
 SETTINGS = {
     "run": set(FIELDS),
     "export": {*export.FEATURE_SETTINGS, *export.STYLIZER_SETTINGS},
     "batch": set(FIELDS) - {"device"},  # its own --devices decides where
+    "video": set(FIELDS),
 }
 
 

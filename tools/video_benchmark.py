@@ -66,7 +66,7 @@ def main() -> None:
                 stylize_video(
                     contents, args.style, config, temporal_weight=weight, first_frame_iterations=args.first,
                     feature_model=model,
-                    on_frame=lambda r: reports.append(
+                    on_frame=lambda r, reports=reports: reports.append(
                         {"seconds": r.seconds, "style": r.losses["style"], "temporal": r.losses["temporal"],
                          "flow_seconds": r.flow_seconds, "flow_waited": r.flow_waited}
                     ),

@@ -44,18 +44,18 @@ COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where the
 COMMAND.own("inputs and output", flags.DEFINE_float, "fps", None, "Frame rate of an output video (default: the clip's; "
             "24 for frames).", "FPS")
 COMMAND.settings(FIELDS)
-COMMAND.own("video", flags.DEFINE_float, "temporal_weight", DEFAULT_TEMPORAL_WEIGHT, "Weight of the temporal loss, which "
+COMMAND.own("the loss", flags.DEFINE_float, "temporal_weight", DEFAULT_TEMPORAL_WEIGHT, "Weight of the temporal loss, which "
             "holds each frame to the earlier stylized frames warped into it where the flow is reliable (0: none; each "
             "frame still starts from the previous one).", "WEIGHT")
-COMMAND.own("video", flags.DEFINE_integer, "first_frame_iterations", None, "Iterations of the first frame (default: 4 × "
+COMMAND.own("the optimizer", flags.DEFINE_integer, "first_frame_iterations", None, "Iterations of the first frame (default: 4 × "
             "--iterations); later frames take --iterations.", "N")
-COMMAND.own("video", flags.DEFINE_list, "lookback", ["1", "2", "4"], "Earlier frames the temporal loss compares with "
+COMMAND.own("the loss", flags.DEFINE_list, "lookback", ["1", "2", "4"], "Earlier frames the temporal loss compares with "
             "(Ruder et al.'s long-term loss; 1 alone: the short-term loss).", "J,...")
-COMMAND.own("video", flags.DEFINE_enum, "flow", "dis", "Optical flow method: dis (OpenCV's DIS).", "|".join(METHODS),
+COMMAND.own("the loss", flags.DEFINE_enum, "flow", "dis", "Optical flow method: dis (OpenCV's DIS).", "|".join(METHODS),
             enum_values=list(METHODS))
-COMMAND.own("video", flags.DEFINE_bool, "resume", False, "Keep the frames a stopped run finished and go on from the first "
+COMMAND.own("large images and resuming", flags.DEFINE_bool, "resume", False, "Keep the frames a stopped run finished and go on from the first "
             "missing one.")
-COMMAND.own("video", flags.DEFINE_string, "logdir", None, "TensorBoard folder: each frame's losses (the temporal loss "
+COMMAND.own("inputs and output", flags.DEFINE_string, "logdir", None, "TensorBoard folder: each frame's losses (the temporal loss "
             "too) and the stylized frames.", "FOLDER")
 # fmt: on
 

@@ -47,7 +47,11 @@ def remap(field: np.ndarray, by: np.ndarray) -> np.ndarray:
     height, width = by.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     return cv2.remap(
-        np.ascontiguousarray(field, np.float32), xs + by[..., 0], ys + by[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        np.ascontiguousarray(field, np.float32),
+        xs + by[..., 0],
+        ys + by[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     )
 
 
@@ -152,7 +156,10 @@ class FlowWorker:
         start = time.perf_counter()
         saved = self.cache.load(i, j, self.frames[i].shape)
         if saved is None:
-            backward, forward = flow(self.frames[i], self.frames[j], self.method), flow(self.frames[j], self.frames[i], self.method)
+            backward, forward = (
+                flow(self.frames[i], self.frames[j], self.method),
+                flow(self.frames[j], self.frames[i], self.method),
+            )
             self.cache.save(i, j, backward, forward)
             # what the cache holds, so a run that reads it back (a resume) computes the same
             backward, forward = (field.astype(np.float16).astype(np.float32) for field in (backward, forward))

@@ -69,7 +69,9 @@ def read_clip(source: str | os.PathLike) -> tuple[list[np.ndarray], float]:
         raise ImageError(f"the clip {path} has no frames")
     sizes = {frame.shape[:2] for frame in frames}
     if len(sizes) > 1:
-        raise ImageError(f"the frames of {path} differ in size ({', '.join(f'{w}x{h}' for h, w in sorted(sizes))}); resize them to one size")
+        raise ImageError(
+            f"the frames of {path} differ in size ({', '.join(f'{w}x{h}' for h, w in sorted(sizes))}); resize them to one size"
+        )
     return frames, fps
 
 

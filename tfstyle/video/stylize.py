@@ -31,6 +31,7 @@ from tfstyle.loop.optimize import pick_device
 from tfstyle.loop.record import NonFinite, Recorder
 from tfstyle.network import speed
 from tfstyle.network.features import build_feature_model
+from tfstyle.objective.interface import LossFn
 from tfstyle.objective.whole import WholeImageObjective, make_loss_fn
 from tfstyle.video import io
 from tfstyle.video.flow import FlowCache, FlowWorker, warp
@@ -92,11 +93,13 @@ def stylize_video(
     sized = config.override(image_size=max(size))
     layers = list(feature_model.output) if feature_model is not None else sized.layers_in_use()
     _, style_image = prepare_images(contents[0], style, sized, layers)
+    shown_style = style_image if isinstance(style_image, np.ndarray) else style_image[0]  # what callbacks see
     device = pick_device(config.device)
     resolved = speed.for_device(config, device)
+    jit = bool(resolved.jit)
     with tf.device(device):
         model = feature_model or build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
-        model = speed.for_run(model, resolved.precision, device, resolved.jit)
+        model = speed.for_run(model, resolved.precision, device, jit)
     stylized = [np.asarray(frame, np.float32) for frame in done]
     first = len(stylized)
     lookback = sorted(set(int(j) for j in lookback))
@@ -124,7 +127,9 @@ def stylize_video(
                 weights = [w[None] for w in long_term_weights(masks)]
                 goal_fn = with_temporal(goal_fn, warped, weights, temporal_weight)
             frame_config = sized.override(iterations=iterations)
-            image, losses = _optimize(goal_fn, start, frame_config, resolved.precision, resolved.jit, device, callbacks, contents[i], style_image)
+            image, losses = _optimize(
+                goal_fn, start, frame_config, resolved.precision, jit, device, callbacks, contents[i], shown_style
+            )
             frame = np.clip(np.rint(image), 0, 255).astype(np.float32)
             stylized.append(frame)
             if on_frame is not None:
@@ -142,7 +147,17 @@ def stylize_video(
             worker.close()
 
 
-def _optimize(goal_fn, start, config: StyleConfig, precision: str, jit: bool, device: str, callbacks, content, style):
+def _optimize(
+    goal_fn: LossFn,
+    start: np.ndarray,
+    config: StyleConfig,
+    precision: str,
+    jit: bool,
+    device: str,
+    callbacks: Iterable[CallbackLike],
+    content: np.ndarray,
+    style: np.ndarray,
+) -> tuple[np.ndarray, dict[str, float]]:
     """One frame: the loop's SGD/Adam descent on the objective from ``start``; the image and its losses."""
     with tf.device(device):
         goal = WholeImageObjective(goal_fn, precision, jit)

@@ -34,7 +34,10 @@ def long_term_weights(reliabilities: Sequence[np.ndarray]) -> list[np.ndarray]:
     """c_long^(i−j,i) = max(c^(i−j,i) − Σ_{k∈J, k<j} c^(i−k,i), 0) for the frames J of
     ``reliabilities`` (closest first): each pixel counts once, from the closest frame where it is
     reliable."""
-    weights, seen = [], np.zeros_like(reliabilities[0], np.float32) if reliabilities else None
+    weights: list[np.ndarray] = []
+    if not reliabilities:
+        return weights
+    seen = np.zeros_like(reliabilities[0], np.float32)
     for c in reliabilities:
         weights.append(np.maximum(np.asarray(c, np.float32) - seen, 0.0))
         seen = seen + c
