@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=40)
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--temporal_weight", type=float, default=1000.0)
+    parser.add_argument("--later_learning_rate", type=float, default=None)
     parser.add_argument("--modes", default="video,independent,warm")
     parser.add_argument("--frames_out", default="")
     args = parser.parse_args()
@@ -65,6 +66,7 @@ def main() -> None:
             frames = list(
                 stylize_video(
                     contents, args.style, config, temporal_weight=weight, first_frame_iterations=args.first,
+                    later_learning_rate=args.later_learning_rate,
                     feature_model=model,
                     on_frame=lambda r, reports=reports: reports.append(
                         {"seconds": r.seconds, "style": r.losses["style"], "temporal": r.losses["temporal"],

@@ -49,6 +49,8 @@ COMMAND.own("the loss", flags.DEFINE_float, "temporal_weight", DEFAULT_TEMPORAL_
             "frame still starts from the previous one).", "WEIGHT")
 COMMAND.own("the optimizer", flags.DEFINE_integer, "first_frame_iterations", None, "Iterations of the first frame (default: 4 × "
             "--iterations); later frames take --iterations.", "N")
+COMMAND.own("the optimizer", flags.DEFINE_float, "later_learning_rate", None, "Step size of the frames after the first, "
+            "which start near a solution (default: a quarter of --learning_rate's).", "RATE")
 COMMAND.own("the loss", flags.DEFINE_list, "lookback", ["1", "2", "4"], "Earlier frames the temporal loss compares with "
             "(Ruder et al.'s long-term loss; 1 alone: the short-term loss).", "J,...")
 COMMAND.own("the loss", flags.DEFINE_enum, "flow", "dis", "Optical flow method: dis (OpenCV's DIS).", "|".join(METHODS),
@@ -74,6 +76,8 @@ def main(argv: list[str]) -> int:
         from tfstyle.video.clip import stylize_clip
 
         config = config_from_flags(FLAGS)
+        if FLAGS.later_learning_rate is not None and not FLAGS.later_learning_rate > 0:
+            raise ConfigError(f"--later_learning_rate must be more than 0, got {FLAGS.later_learning_rate}")
         if FLAGS.fps is not None and not FLAGS.fps > 0:
             raise ConfigError(f"--fps must be more than 0, got {FLAGS.fps}")
         try:
@@ -101,6 +105,7 @@ def main(argv: list[str]) -> int:
         summary = stylize_clip(
             FLAGS.content, styles if len(styles) > 1 else styles[0], FLAGS.output, config,
             temporal_weight=FLAGS.temporal_weight, first_frame_iterations=FLAGS.first_frame_iterations,
+            later_learning_rate=FLAGS.later_learning_rate,
             lookback=lookback, flow=FLAGS.flow, fps=FLAGS.fps, resume=FLAGS.resume, on_start=on_start, on_frame=on_frame,
         )  # fmt: skip
     except KeyboardInterrupt:

@@ -49,6 +49,7 @@ def stylize_clip(
     *,
     temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
     first_frame_iterations: int | None = None,
+    later_learning_rate: float | None = None,
     lookback: Iterable[int] = DEFAULT_LOOKBACK,
     flow: str = "dis",
     fps: float | None = None,
@@ -72,7 +73,8 @@ def stylize_clip(
         on_start(len(frames), resumed)
     stylized = stylize_video(
         frames, style, config, temporal_weight=temporal_weight, first_frame_iterations=first_frame_iterations,
-        lookback=tuple(lookback), flow=flow, flow_cache=output.with_name(output.name + ".flow"), done=done,
+        later_learning_rate=later_learning_rate, lookback=tuple(lookback), flow=flow,
+        flow_cache=output.with_name(output.name + ".flow"), done=done,
         callbacks=callbacks, on_frame=on_frame,
     )  # fmt: skip
     for index, frame in enumerate(stylized, start=resumed):

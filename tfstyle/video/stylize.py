@@ -39,6 +39,7 @@ from tfstyle.video.temporal import long_term_weights, with_temporal
 
 DEFAULT_TEMPORAL_WEIGHT = 0.1
 DEFAULT_LOOKBACK = (1, 2, 4)
+LATER_LEARNING_RATE_FACTOR = 0.25  # later frames start near a solution: Adam's first steps (~lr per pixel) stay small
 FrameSource = str | os.PathLike | Sequence[np.ndarray]
 
 
@@ -63,6 +64,7 @@ def stylize_video(
     *,
     temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
     first_frame_iterations: int | None = None,
+    later_learning_rate: float | None = None,
     lookback: Sequence[int] = DEFAULT_LOOKBACK,
     flow: str = "dis",
     flow_cache: str | os.PathLike | None = None,
@@ -78,7 +80,8 @@ def stylize_video(
 
     ``temporal_weight`` weighs the temporal loss (0: each frame on its own, started from the previous
     one warped); ``lookback`` the earlier frames it compares with ((1,): the short-term loss);
-    ``first_frame_iterations`` (default 4 × ``config.iterations``) the first frame's iterations.
+    ``first_frame_iterations`` (default 4 × ``config.iterations``) the first frame's iterations;
+    ``later_learning_rate`` (default a quarter of the config's) the step size of the later frames.
     ``flow_cache`` is a folder for the flows (reused by a second run). ``done`` are frames already
     stylized (a resume): the generator yields the frames after them. ``callbacks`` see every
     frame's optimization as a run; ``on_frame`` gets a :class:`FrameReport` after each frame.
@@ -127,6 +130,9 @@ def stylize_video(
                 weights = [w[None] for w in long_term_weights(masks)]
                 goal_fn = with_temporal(goal_fn, warped, weights, temporal_weight)
             frame_config = sized.override(iterations=iterations)
+            if i > 0:
+                rate = later_learning_rate or LATER_LEARNING_RATE_FACTOR * config.effective_learning_rate
+                frame_config = frame_config.override(learning_rate=rate)
             image, losses = _optimize(
                 goal_fn, start, frame_config, resolved.precision, jit, device, callbacks, contents[i], shown_style
             )
