@@ -200,3 +200,34 @@ def test_the_command_line_says_what_is_wrong_in_one_line(tmp_path, args, message
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], done.stderr
     assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "out.mp4.frames").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_frames_and_no_half_video(tmp_path):
+    source = io.write_video(pan(3, size=32), tmp_path / "in.mp4", fps=8)
+    output = tmp_path / "out.mp4"
+
+    def stop_after_two(report):
+        if report.index == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_clip(source, photo(32, 32), output, CONFIG, on_frame=stop_after_two)
+    assert not output.exists()
+    assert sorted(p.name for p in work_folder(output).iterdir()) == ["frame_00001.png"]  # frame 2 was being reported
+    summary = stylize_clip(source, photo(32, 32), output, CONFIG, resume=True)
+    assert (summary.resumed, summary.stylized) == (1, 2) and len(io.read_clip(output)[0]) == 3
+
+
+@pytest.mark.slow
+def test_the_command_writes_the_video_and_the_tensorboard_log(tmp_path, capsys):
+    from tfstyle.cli import video
+
+    source = io.write_video(pan(2, size=32), tmp_path / "in.gif", fps=5)
+    style = save_image(photo(16, 16), tmp_path / "style.png")
+    argv = [f"--content={source}", f"--style={style}", f"--output={tmp_path / 'out.gif'}", f"--logdir={tmp_path / 'logs'}"]
+    assert video.cli(["tfstyle", *argv, "--weights=random", "--image_size=32", "--iterations=2"]) == 0
+    frames, fps = io.read_clip(tmp_path / "out.gif")
+    assert len(frames) == 2 and fps == pytest.approx(5)
+    assert list((tmp_path / "logs").glob("events.out.tfevents.*"))
+    assert "2 frames stylized" in capsys.readouterr().out
