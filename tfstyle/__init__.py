@@ -32,6 +32,8 @@ _EXPORTS = {
     "tfstyle.pipelines.perceptual": ("StyleLoss",),
     "tfstyle.pipelines.savedmodel": ("export_features", "export_stylizer"),
     "tfstyle.pipelines.tensorboard": ("TensorBoard",),
+    "tfstyle.video.stylize": ("stylize_video",),
+    "tfstyle.video.clip": ("stylize_clip",),
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)
@@ -80,3 +82,5 @@ if TYPE_CHECKING:
     from tfstyle.pipelines.savedmodel import export_features, export_stylizer
     from tfstyle.pipelines.tensorboard import TensorBoard
     from tfstyle.scale.folder import FolderSummary, find_images, stylize_folder
+    from tfstyle.video.clip import stylize_clip
+    from tfstyle.video.stylize import stylize_video

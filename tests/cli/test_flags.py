@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import ROOT
 
-from tfstyle.cli import batch, beam, export, run, web
+from tfstyle.cli import batch, beam, export, run, video, web
 from tfstyle.cli import flags as cli_flags
 from tfstyle.cli.flags import FIELDS, flag_name, flag_text, to_flag
 from tfstyle.cli.reference import page
@@ -17,7 +17,7 @@ from tfstyle.config import GROUPS, StyleConfig, preset
 from tfstyle.errors import ConfigError
 
 PAGE = ROOT / "docs" / "command-line.md"
-COMMANDS = {"run": run, "export": export, "batch": batch, "beam": beam, "web": web}
+COMMANDS = {"run": run, "export": export, "batch": batch, "beam": beam, "video": video, "web": web}
 # The settings each command takes (run: every one).
 SETTINGS = {
     "run": set(FIELDS),
@@ -25,6 +25,7 @@ SETTINGS = {
     "batch": set(FIELDS) - {"device"},  # its own --devices decides where
     "web": {"weights", "device", "precision"},  # for every run; the page chooses the rest
     "beam": set(FIELDS),  # --device is the workers'
+    "video": set(FIELDS),
 }
 
 

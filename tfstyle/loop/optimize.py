@@ -54,7 +54,7 @@ from tfstyle.loop.descent import descend, state_variables
 from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
 from tfstyle.loop.record import NonFinite, Recorder, Result
 from tfstyle.network import memory, speed
-from tfstyle.network.features import build_feature_model
+from tfstyle.network.features import feature_model_for
 from tfstyle.objective.interface import Losses, Objective
 from tfstyle.objective.sharded import ShardedObjective
 from tfstyle.objective.whole import objective
@@ -158,7 +158,7 @@ class _Pass:
         content_images, style_images = color.preserve_colors(config.preserve_colors, content_images, style_images)
         _check_memory(content_images, config, self.device, self.strategy)
         if not self._built:  # one feature model for every pass
-            self.model, self._built = _feature_model(self.model, config, self.device, self.strategy), True
+            self.model, self._built = feature_model_for_run(self.model, config, self.device, self.strategy), True
         device, jit = self.device, speed.resolve_jit(config.jit, self.device)
         with tf.device(device):
             goal = objective(self.model, content_images, style_images, config, content_mask, style_masks, self.strategy, jit)
@@ -204,13 +204,13 @@ class _Pass:
             return dataclasses.replace(result, image=view(result.image)) if view is not None else result
 
 
-def _feature_model(
-    model: keras.Model | None, config: StyleConfig, device: str, strategy: tf.distribute.Strategy | None
+def feature_model_for_run(
+    model: keras.Model | None, config: StyleConfig, device: str, strategy: tf.distribute.Strategy | None = None
 ) -> keras.Model:
     """The run's feature model on ``device`` as :func:`speed.for_run` makes it: ``model``, or one
     built for ``config`` (with its weights on every replica of ``strategy``)."""
     with tf.device(device), strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = model or build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
+        model = model or feature_model_for(config)
         precision, jit = speed.resolve_precision(config.precision, device), speed.resolve_jit(config.jit, device)
         return speed.for_run(model, precision, device, jit)
 

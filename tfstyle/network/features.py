@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from tfstyle.config import NAMED_WEIGHTS
+from tfstyle.config import NAMED_WEIGHTS, StyleConfig
 from tfstyle.errors import ConfigError, ImageError, WeightsError
 from tfstyle.network import vgg16
 from tfstyle.network.vgg16 import IMAGENET_BGR_MEAN, POOLINGS
@@ -80,6 +80,11 @@ def build_feature_model(
     model = keras.Model(inputs, {n: outputs[n] for n in names}, name="vgg16_features")
     model.trainable = False
     return model
+
+
+def feature_model_for(config: StyleConfig) -> keras.Model:
+    """:func:`build_feature_model` for the layers, weights, seed and pooling that ``config`` uses."""
+    return build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
 
 
 def resolve_weights(weights: str | os.PathLike | None) -> str:

@@ -29,7 +29,7 @@ from tfstyle.errors import ConfigError, NonFiniteLossError, TfstyleError
 from tfstyle.inputs.images import save_image, to_pil
 from tfstyle.loop.callbacks import Callback, Step
 from tfstyle.loop.optimize import Result, stylize
-from tfstyle.network.features import build_feature_model
+from tfstyle.network.features import feature_model_for
 from tfstyle.web import controls
 from tfstyle.web.uploads import Limits, PrivateFolder, UploadError, check_image
 
@@ -390,7 +390,7 @@ class Runs:
         """The feature model for ``config``: built once per (layers, weights, pooling) and kept."""
         key = (config.layers_in_use(), config.weights, config.pooling, config.seed if config.weights == "random" else None)
         if key not in self._models:
-            self._models[key] = build_feature_model(config.layers_in_use(), config.weights, config.seed, pooling=config.pooling)
+            self._models[key] = feature_model_for(config)
         return self._models[key]
 
 

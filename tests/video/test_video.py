@@ -1,0 +1,233 @@
+"""Video: DIS flow, reliability masks, warping, the temporal loss, clips in and out, resume, and
+the command line's one-line errors (tiny clips, random weights)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+pytest.importorskip("cv2")
+pytest.importorskip("imageio_ffmpeg")
+
+from scipy.ndimage import gaussian_filter  # noqa: E402
+
+from tfstyle.config import preset  # noqa: E402
+from tfstyle.errors import ImageError  # noqa: E402
+from tfstyle.inputs.images import save_image  # noqa: E402
+from tfstyle.video import io  # noqa: E402
+from tfstyle.video.clip import stylize_clip, work_folder  # noqa: E402
+from tfstyle.video.flow import dis_flow, reliability, warp  # noqa: E402
+from tfstyle.video.stylize import stylize_video  # noqa: E402
+from tfstyle.video.temporal import long_term_weights, short_term_loss  # noqa: E402
+
+CONFIG = preset("default").override(weights="random", image_size=48, iterations=3, seed=3)
+
+
+def photo(height: int = 64, width: int = 128, seed: int = 0) -> np.ndarray:
+    """A smooth random 'photo' with texture at several scales, [0, 255]."""
+    rng = np.random.default_rng(seed)
+    image = gaussian_filter(rng.uniform(0, 255, (height, width, 3)), (1.5, 1.5, 0)) + gaussian_filter(
+        rng.uniform(0, 255, (height, width, 3)), (6, 6, 0)
+    )
+    return ((image - image.min()) / (image.max() - image.min()) * 255).astype(np.float32)
+
+
+def pan(frames: int = 4, shift: int = 3, size: int = 48, patch: bool = False) -> list[np.ndarray]:
+    """A photo panned ``shift`` pixels a frame (the content moves left), optionally with a grey patch moving down."""
+    scene = photo(size, size + shift * frames)
+    clip = []
+    for t in range(frames):
+        frame = scene[:, shift * t : shift * t + size].copy()
+        if patch:
+            frame[4 + 2 * t : 14 + 2 * t, 20:30] = 128
+        clip.append(frame)
+    return clip
+
+
+def test_dis_recovers_a_known_shift_within_half_a_pixel():
+    frames = pan(2, shift=3, size=64)
+    flow = dis_flow(frames[1], frames[0])  # frame 1 → frame 0: (+3, 0)
+    inner = flow[8:-8, 8:-8]
+    assert abs(np.median(inner[..., 0]) - 3) < 0.5 and abs(np.median(inner[..., 1])) < 0.5
+    assert np.mean(np.abs(inner[..., 0] - 3) < 0.5) > 0.9
+
+
+def test_the_reliability_is_0_on_the_disoccluded_strip_and_1_elsewhere():
+    backward = np.zeros((20, 30, 2), np.float32)
+    backward[..., 0] = 4  # frame i → i−1: the right 4 columns of frame i were not in frame i−1
+    forward = -backward
+    c = reliability(backward, forward)
+    assert np.all(c[:, -4:] == 0) and np.all(c[:, :-4] == 1)
+
+
+def test_warping_with_an_integer_flow_is_exact():
+    image = photo(16, 20)
+    flow = np.zeros((16, 20, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 2, -1
+    warped = warp(image, flow).numpy()
+    assert np.array_equal(warped[1:, :-2], image[:-1, 2:])
+
+
+def test_the_temporal_loss_weighs_by_the_reliability_and_counts_each_pixel_once():
+    x, w = np.full((1, 2, 2, 3), 2.0, np.float32), np.zeros((1, 2, 2, 3), np.float32)
+    c = np.array([[1, 0], [1, 1]], np.float32)
+    assert float(short_term_loss(x, w, c)[0]) == pytest.approx(4 * 3 / 4)
+    first, second = long_term_weights([c, np.ones_like(c)])
+    assert np.array_equal(first, c) and np.array_equal(second, 1 - c)
+
+
+def warping_error(frames: list[np.ndarray], contents: list[np.ndarray]) -> float:
+    errors = []
+    for t in range(len(frames) - 1):
+        backward, forward = dis_flow(contents[t], contents[t + 1]), dis_flow(contents[t + 1], contents[t])
+        mask = reliability(backward, forward)[..., None]
+        errors.append(np.sum(mask * (frames[t] - warp(frames[t + 1], backward).numpy()) ** 2) / mask.sum())
+    return float(np.mean(errors))
+
+
+@pytest.mark.slow
+def test_the_temporal_loss_lowers_the_warping_error():
+    clip = pan(4, shift=2, patch=True)
+    style = photo(40, 40, seed=9)
+    config = CONFIG.override(iterations=8, learning_rate=8.0)
+    without = list(stylize_video(clip, style, config, temporal_weight=0.0, first_frame_iterations=8))
+    with_it = list(stylize_video(clip, style, config, temporal_weight=1e12, first_frame_iterations=8))
+    assert warping_error(with_it, clip) < warping_error(without, clip)
+
+
+def test_a_video_file_round_trip_keeps_the_frames_size_and_rate(tmp_path):
+    clip = pan(5, size=32)
+    path = io.write_video(clip, tmp_path / "clip.mp4", fps=12.5)
+    frames, fps = io.read_clip(path)
+    assert len(frames) == 5 and frames[0].shape == (32, 32, 3) and fps == pytest.approx(12.5)
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]  # no temporary left
+
+
+def test_a_gif_round_trip(tmp_path):
+    io.write_video(pan(3, size=16), tmp_path / "clip.gif", fps=10)
+    frames, fps = io.read_clip(tmp_path / "clip.gif")
+    assert len(frames) == 3 and fps == pytest.approx(10)
+
+
+def write_frames(folder: Path, clip: list[np.ndarray]) -> Path:
+    folder.mkdir()
+    for index, frame in enumerate(clip):
+        save_image(frame, folder / f"f{index:03d}.png")
+    return folder
+
+
+@pytest.mark.slow
+def test_a_folder_of_frames_and_resume_reproduces_the_next_frame(tmp_path):
+    source = write_frames(tmp_path / "in", pan(4, size=32))
+    style = photo(32, 32, seed=5)
+    whole = stylize_clip(source, style, tmp_path / "all", CONFIG, temporal_weight=10.0)
+    assert whole.stylized == 4 and len(list((tmp_path / "all").glob("frame_*.png"))) == 4
+    assert (tmp_path / "all.flow").is_dir()
+    partial = tmp_path / "part"
+    partial.mkdir()
+    for name in ("frame_00001.png", "frame_00002.png"):
+        (partial / name).write_bytes((tmp_path / "all" / name).read_bytes())
+    resumed = stylize_clip(source, style, partial, CONFIG, temporal_weight=10.0, resume=True)
+    assert (resumed.stylized, resumed.resumed) == (2, 2)
+    for name in ("frame_00003.png", "frame_00004.png"):
+        assert (partial / name).read_bytes() == (tmp_path / "all" / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_a_video_output_is_written_whole_and_its_work_folder_removed(tmp_path):
+    source = io.write_video(pan(3, size=32), tmp_path / "in.webm", fps=8)
+    summary = stylize_clip(source, photo(32, 32), tmp_path / "out.mp4", CONFIG)
+    frames, fps = io.read_clip(summary.output)
+    assert len(frames) == 3 and fps == pytest.approx(8) and not work_folder(summary.output).exists()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "missing.mp4", "clip not found"),
+        (lambda d: (d / "empty").mkdir() or d / "empty", "has no frames"),
+        (lambda d: (d / "bad.mp4").write_bytes(b"not a video") and d / "bad.mp4", "cannot read the video"),
+    ],
+)
+def test_bad_clips_are_one_line_errors(tmp_path, make, message):
+    with pytest.raises(ImageError, match=message):
+        io.read_clip(make(tmp_path))
+
+
+def test_frames_of_different_sizes_are_refused(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    save_image(photo(16, 16), folder / "a.png")
+    save_image(photo(16, 20), folder / "b.png")
+    with pytest.raises(ImageError, match="differ in size"):
+        io.read_clip(folder)
+
+
+def test_unknown_and_unwritable_outputs_are_refused_before_any_work(tmp_path):
+    with pytest.raises(ImageError, match="unknown video format"):
+        io.check_output(tmp_path / "out.xyz")
+    with pytest.raises(ImageError, match="does not exist"):
+        io.check_output(tmp_path / "no" / "out.mp4")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--content=missing.mp4"], "clip not found"),
+        (["--content=IN", "--output=out.xyz"], "unknown video format"),
+    ],
+)
+def test_the_command_line_says_what_is_wrong_in_one_line(tmp_path, args, message):
+    source = io.write_video(pan(2, size=16), tmp_path / "in.mp4", fps=8)
+    argv = [a.replace("IN", str(source)) for a in args]
+    if not any(a.startswith("--output") for a in argv):
+        argv.append(f"--output={tmp_path / 'out.mp4'}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    style = tmp_path / "style.png"
+    save_image(photo(16, 16), style)
+    done = subprocess.run(
+        [sys.executable, "-m", "tfstyle.video", f"--style={style}", "--weights=random", "--image_size=32", *argv],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "out.mp4.frames").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_frames_and_no_half_video(tmp_path):
+    source = io.write_video(pan(3, size=32), tmp_path / "in.mp4", fps=8)
+    output = tmp_path / "out.mp4"
+
+    def stop_after_two(report):
+        if report.index == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_clip(source, photo(32, 32), output, CONFIG, on_frame=stop_after_two)
+    assert not output.exists()
+    assert sorted(p.name for p in work_folder(output).iterdir()) == ["frame_00001.png"]  # frame 2 was being reported
+    summary = stylize_clip(source, photo(32, 32), output, CONFIG, resume=True)
+    assert (summary.resumed, summary.stylized) == (1, 2) and len(io.read_clip(output)[0]) == 3
+
+
+@pytest.mark.slow
+def test_the_command_writes_the_video_and_the_tensorboard_log(tmp_path, capsys):
+    from tfstyle.cli import video
+
+    source = io.write_video(pan(2, size=32), tmp_path / "in.gif", fps=5)
+    style = save_image(photo(16, 16), tmp_path / "style.png")
+    argv = [f"--content={source}", f"--style={style}", f"--output={tmp_path / 'out.gif'}", f"--logdir={tmp_path / 'logs'}"]
+    assert video.cli(["tfstyle", *argv, "--weights=random", "--image_size=32", "--iterations=2"]) == 0
+    frames, fps = io.read_clip(tmp_path / "out.gif")
+    assert len(frames) == 2 and fps == pytest.approx(5)
+    assert list((tmp_path / "logs").glob("events.out.tfevents.*"))
+    assert "2 frames stylized" in capsys.readouterr().out

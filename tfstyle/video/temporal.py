@@ -1,0 +1,69 @@
+"""The temporal losses of Ruder, Dosovitskiy & Brox, "Artistic style transfer for videos" (GCPR 2016),
+as pure functions, and the objective that adds them to a whole-image objective's total.
+
+Notation (the paper's): x^(i) is the stylized frame i being optimized, ω_{i−j}^{i} the stylized
+frame i − j warped into frame i by the optical flow (:func:`tfstyle.video.flow.warp`), c^(i−j,i)
+the per-pixel reliability of that flow in [0, 1] (:func:`tfstyle.video.flow.reliability`), and D
+= height × width × channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tfstyle.objective.interface import Losses, LossFn
+
+
+def short_term_loss(x: tf.Tensor, warped: tf.Tensor, reliability: tf.Tensor) -> tf.Tensor:
+    """L_temporal(x, ω, c) = (1/D) · Σ_k c_k · (x_k − ω_k)², per image ``[batch]``.
+
+    ``x`` and ``warped`` (ω) are ``[batch, height, width, 3]``, ``reliability`` (c) ``[batch,
+    height, width]`` or ``[height, width]`` (the same weight for each colour channel)."""
+    x = tf.cast(x, tf.float32)
+    weights = tf.cast(reliability, tf.float32)
+    if weights.shape.rank == 2:
+        weights = weights[None]
+    squared = tf.square(x - tf.cast(warped, tf.float32)) * weights[..., None]
+    return tf.reduce_mean(squared, axis=[1, 2, 3])
+
+
+def long_term_weights(reliabilities: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """c_long^(i−j,i) = max(c^(i−j,i) − Σ_{k∈J, k<j} c^(i−k,i), 0) for the frames J of
+    ``reliabilities`` (closest first): each pixel counts once, from the closest frame where it is
+    reliable."""
+    weights: list[np.ndarray] = []
+    if not reliabilities:
+        return weights
+    seen = np.zeros_like(reliabilities[0], np.float32)
+    for c in reliabilities:
+        weights.append(np.maximum(np.asarray(c, np.float32) - seen, 0.0))
+        seen = seen + c
+    return weights
+
+
+def long_term_loss(x: tf.Tensor, warped: Sequence[tf.Tensor], weights: Sequence[tf.Tensor]) -> tf.Tensor:
+    """L_longterm = Σ_{j∈J} L_temporal(x, ω_{i−j}^{i}, c_long^(i−j,i)), per image ``[batch]``; with
+    J = {1} it is the short-term loss."""
+    return tf.add_n([short_term_loss(x, w, c) for w, c in zip(warped, weights)])
+
+
+def with_temporal(loss_fn: LossFn, warped: Sequence[tf.Tensor], weights: Sequence[tf.Tensor], temporal_weight: float) -> LossFn:
+    """``loss_fn`` (a whole-image objective's images → losses) with ``temporal`` added: L_longterm
+    over the ``warped`` previous frames and their ``weights``, and total += temporal_weight · it."""
+    warped = [tf.constant(w, tf.float32) for w in warped]
+    weights = [tf.constant(c, tf.float32) for c in weights]
+
+    def temporal_loss_fn(images: tf.Tensor) -> Losses:
+        losses = dict(loss_fn(images))
+        if not warped:
+            losses["temporal"] = tf.zeros_like(losses["total"])
+            return losses
+        temporal = tf.cast(long_term_loss(images, warped, weights), losses["total"].dtype)
+        losses["temporal"] = temporal
+        losses["total"] = losses["total"] + temporal_weight * temporal
+        return losses
+
+    return temporal_loss_fn

@@ -1,0 +1,98 @@
+"""Temporal consistency and speed of video mode (docs/video.md): the warping error of Lai et al.
+(ECCV 2018) and the mean style loss of per-frame stylization vs video mode, and frames per minute.
+
+    TFSTYLE_VGG16_WEIGHTS=... python tools/video_benchmark.py CLIP STYLE OUT.json [--size 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tfstyle
+from tfstyle.inputs.images import resize
+from tfstyle.video import io
+from tfstyle.video.flow import flow, reliability, warp
+from tfstyle.video.stylize import stylize_video
+
+
+def warping_error(stylized: list[np.ndarray], contents: list[np.ndarray]) -> float:
+    """Lai et al.'s E_warp: mean over t of Σ M·‖V_t − warp(V_{t+1})‖² / Σ M, pixels in [0, 1], with
+    the flow t → t+1 and its reliability M from the content frames."""
+    errors = []
+    for t in range(len(stylized) - 1):
+        backward, forward = flow(contents[t], contents[t + 1]), flow(contents[t + 1], contents[t])
+        mask = reliability(backward, forward)[..., None]
+        warped = warp(stylized[t + 1] / 255.0, backward).numpy()
+        errors.append(float(np.sum(mask * (stylized[t] / 255.0 - warped) ** 2) / max(1.0, 3 * mask.sum())))
+    return float(np.mean(errors))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("clip")
+    parser.add_argument("style")
+    parser.add_argument("out")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--first", type=int, default=40)
+    parser.add_argument("--iterations", type=int, default=15)
+    parser.add_argument("--temporal_weight", type=float, default=1000.0)
+    parser.add_argument("--later_learning_rate", type=float, default=None)
+    parser.add_argument("--modes", default="video,independent,warm")
+    parser.add_argument("--frames_out", default="")
+    args = parser.parse_args()
+    config = tfstyle.preset("default").override(image_size=args.size, iterations=args.iterations, seed=0)
+    clip, fps = io.read_clip(args.clip)
+    size = io.even_size(clip[0].shape, args.size)
+    contents = [resize(frame, size) for frame in clip]
+    results: dict = {"size": list(size), "frames": len(clip), "first_iterations": args.first, "iterations": args.iterations}
+    model = tfstyle.build_feature_model(config.layers_in_use(), config.weights, config.seed)
+    for mode in args.modes.split(","):
+        reports: list = []
+        start = time.perf_counter()
+        if mode == "independent":
+            frames = []
+            for content in contents:
+                t0 = time.perf_counter()
+                result = tfstyle.stylize(content, args.style, config.override(iterations=args.first), feature_model=model)
+                frames.append(np.clip(np.rint(result.image), 0, 255))
+                reports.append({"seconds": time.perf_counter() - t0, "style": result.final_losses["style"], "temporal": 0.0})
+        else:
+            weight = args.temporal_weight if mode == "video" else 0.0
+            frames = list(
+                stylize_video(
+                    contents, args.style, config, temporal_weight=weight, first_frame_iterations=args.first,
+                    later_learning_rate=args.later_learning_rate,
+                    feature_model=model,
+                    on_frame=lambda r, reports=reports: reports.append(
+                        {"seconds": r.seconds, "style": r.losses["style"], "temporal": r.losses["temporal"],
+                         "flow_seconds": r.flow_seconds, "flow_waited": r.flow_waited}
+                    ),
+                )
+            )  # fmt: skip
+        seconds = time.perf_counter() - start
+        results[mode] = {
+            "warping_error": warping_error(frames, contents),
+            "mean_style_loss": float(np.mean([r["style"] for r in reports])),
+            "seconds": seconds,
+            "first_frame_seconds": reports[0]["seconds"],
+            "later_frame_seconds": float(np.mean([r["seconds"] for r in reports[1:]])),
+            "flow_seconds": reports[-1].get("flow_seconds", 0.0),
+            "flow_waited": reports[-1].get("flow_waited", 0.0),
+            "frames": reports,
+        }
+        if args.frames_out:
+            folder = Path(args.frames_out) / mode
+            folder.mkdir(parents=True, exist_ok=True)
+            for index, frame in enumerate(frames):
+                tfstyle.save_image(frame, folder / io.frame_name(index))
+        Path(args.out).write_text(json.dumps(results, indent=1))
+        print(mode, {k: v for k, v in results[mode].items() if k != "frames"}, flush=True)
+
+
+if __name__ == "__main__":
+    main()
