@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from tfstyle.loop.record import Result
-    from tfstyle.network.memory import Estimate
+# The errors that carry a run's result or a memory estimate hold them as ``Any``: errors sit below
+# every module, and importing tfstyle.loop.record.Result or tfstyle.network.memory.Estimate here,
+# even for the type checker only, would tie the bottom of the package to its middle.
+Result = Any  # a tfstyle.Result
+Estimate = Any  # a tfstyle.network.memory.Estimate
 
 
 class TfstyleError(Exception):
