@@ -21,7 +21,7 @@ from paper_report import Section, fmt, markdown_table, num, ratio
 from yardstick import Yardstick
 
 import tfstyle
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
+from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, layer
 
 GRID_CONTENT_WEIGHTS = (1.0, 1e10, 1e12)  # a
 GRID_STYLE_WEIGHTS = (1.0, 10.0, 100.0, 1000.0)  # b
@@ -536,9 +536,9 @@ def _layer_list(config) -> str:
     return f"style {style}; content {content}"
 
 
-def _paper_name(layer: str) -> str:
+def _paper_name(name: str) -> str:
     """``block3_conv3`` → ``conv3_3``."""
-    return f"conv{layer[5]}_{layer[-1]}"
+    return layer(name).paper_name
 
 
 def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
