@@ -849,7 +849,7 @@ def unsaid(ctx: Context, paper_run: Run, readings_verdict: str = "") -> Section:
   to the paper's style term.
 - **Learning rate.** The text prints it: *"with learning rate=0.00001"* (Figure 9; *"learning rate
   a=0.00001"* in Figure 10, *"learning rate = 0.00001"* in Figure 11). An earlier version of this report
-  said it could not be reproduced from the text; that was wrong about the text. Whether it reproduces
+  said the text gives no usable value; it does. Whether it reproduces
   the figures depends on how the pixels are scaled and whether the sums are squared, which the text does
   not say: the section *The printed learning rate* runs every reading. {readings_verdict} The `paper`
   preset's gradient descent uses {num(lr)}: here its first step moved pixels by {step:.2g} grey levels on

@@ -228,13 +228,13 @@ def test_a_zero_content_weight_computes_no_content_layer(content_array, style_ar
 def test_stylize_builds_a_feature_model_of_only_the_layers_in_use(content_array, style_array, monkeypatch):
     built = []
 
-    def recording_build(layers, weights="imagenet", seed=0, **options):
-        model = real_build(layers, weights, seed, **options)
+    def recording_build(config):
+        model = real_build(config)
         built.append(model)
         return model
 
-    real_build = optimize.build_feature_model
-    monkeypatch.setattr(optimize, "build_feature_model", recording_build)
+    real_build = optimize.feature_model_for
+    monkeypatch.setattr(optimize, "feature_model_for", recording_build)
     cfg = config(
         content_layers=("conv1_1", "conv4_2"),
         content_layer_weights=(1.0, 0.0),
@@ -252,7 +252,7 @@ def test_a_given_feature_model_is_used_instead_of_building_one(content_array, st
     def no_build(*args, **kwargs):
         raise AssertionError("stylize built a model although one was given")
 
-    monkeypatch.setattr(optimize, "build_feature_model", no_build)
+    monkeypatch.setattr(optimize, "feature_model_for", no_build)
     result = run(content_array, style_array, random_model, iterations=1)
     assert result.iterations == 1
 

@@ -90,7 +90,9 @@ def test_feature_model_takes_a_batch(random_model):
     x = np.concatenate([pixels(32, 32, seed=1), pixels(32, 32, seed=2)])
     batched = random_model(x)["block2_conv1"].numpy()
     single = random_model(x[1:])["block2_conv1"].numpy()
-    np.testing.assert_allclose(batched[1], single[0], rtol=1e-5, atol=1e-4)
+    # Another batch size may pick another convolution algorithm (oneDNN does): float32 round-off of
+    # sums of 3·3·64 products of activations up to ~1e3 (n·eps·Σ|term| ≈ 1e-3), not an equality.
+    np.testing.assert_allclose(batched[1], single[0], rtol=1e-4, atol=1e-3)
 
 
 def test_preprocessing_is_inside_the_model(random_model):
