@@ -10,7 +10,7 @@ import tensorflow as tf
 from conftest import CONTROLS as BASE
 from conftest import synthetic_image
 
-import tfstyle.loop.optimize as optimize
+import tfstyle.network.features as features
 from tfstyle.errors import ConfigError, WeightsError
 from tfstyle.loop.optimize import stylize
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
@@ -236,13 +236,13 @@ def test_avg_pooling_replaces_max_pooling_with_the_same_weights():
 @pytest.mark.slow
 def test_avg_pooling_config_changes_the_result(content, style_a, monkeypatch):
     built = []
-    real_build = optimize.build_feature_model
+    real_build = features.build_feature_model
 
     def recording_build(*args, **kwargs):
         built.append(kwargs.get("pooling"))
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(optimize, "build_feature_model", recording_build)
+    monkeypatch.setattr(features, "build_feature_model", recording_build)  # what the run's recipe calls
     cfg = BASE.override(iterations=3, image_size=32)
     with_max, with_avg = (stylize(content, style_a, cfg.override(pooling=p)).image for p in ("max", "avg"))
     assert built == ["max", "avg"] and not np.allclose(with_max, with_avg)
