@@ -16,20 +16,8 @@ import numpy as np
 import tfstyle
 from tfstyle.inputs.images import resize
 from tfstyle.video import io
-from tfstyle.video.flow import flow, reliability, warp
+from tfstyle.video.flow import warping_error
 from tfstyle.video.stylize import stylize_video
-
-
-def warping_error(stylized: list[np.ndarray], contents: list[np.ndarray]) -> float:
-    """Lai et al.'s E_warp: mean over t of Σ M·‖V_t − warp(V_{t+1})‖² / Σ M, pixels in [0, 1], with
-    the flow t → t+1 and its reliability M from the content frames."""
-    errors = []
-    for t in range(len(stylized) - 1):
-        backward, forward = flow(contents[t], contents[t + 1]), flow(contents[t + 1], contents[t])
-        mask = reliability(backward, forward)[..., None]
-        warped = warp(stylized[t + 1] / 255.0, backward).numpy()
-        errors.append(float(np.sum(mask * (stylized[t] / 255.0 - warped) ** 2) / max(1.0, 3 * mask.sum())))
-    return float(np.mean(errors))
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from tfstyle.errors import ImageError  # noqa: E402
 from tfstyle.inputs.images import save_image  # noqa: E402
 from tfstyle.video import io  # noqa: E402
 from tfstyle.video.clip import stylize_clip, work_folder  # noqa: E402
-from tfstyle.video.flow import dis_flow, reliability, warp  # noqa: E402
+from tfstyle.video.flow import dis_flow, reliability, warp, warping_error  # noqa: E402
 from tfstyle.video.stylize import stylize_video  # noqa: E402
 from tfstyle.video.temporal import long_term_weights, short_term_loss  # noqa: E402
 
@@ -80,15 +80,6 @@ def test_the_temporal_loss_weighs_by_the_reliability_and_counts_each_pixel_once(
     assert float(short_term_loss(x, w, c)[0]) == pytest.approx(4 * 3 / 4)
     first, second = long_term_weights([c, np.ones_like(c)])
     assert np.array_equal(first, c) and np.array_equal(second, 1 - c)
-
-
-def warping_error(frames: list[np.ndarray], contents: list[np.ndarray]) -> float:
-    errors = []
-    for t in range(len(frames) - 1):
-        backward, forward = dis_flow(contents[t], contents[t + 1]), dis_flow(contents[t + 1], contents[t])
-        mask = reliability(backward, forward)[..., None]
-        errors.append(np.sum(mask * (frames[t] - warp(frames[t + 1], backward).numpy()) ** 2) / mask.sum())
-    return float(np.mean(errors))
 
 
 @pytest.mark.slow
