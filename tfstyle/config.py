@@ -40,6 +40,8 @@ CONTENT_TARGETS = ("content", "style")
 PRESERVE_COLORS = ("luminance", "histogram")
 NAMED_WEIGHTS = ("imagenet", "random")  # VGG16's weights by name; anything else is a path
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+# How VGG16's convolutions run (tfstyle.network.speed.FORMS); auto: as measured per machine kind.
+CONVOLUTIONS = ("auto", "conv2d", "transposed", "forward")
 MIN_SCALE_SIDE = 64  # coarse-to-fine passes are not made smaller than this (longest side, pixels)
 
 # Learning rates that work with each optimizer at the default loss normalization ("mean").
@@ -200,6 +202,14 @@ class StyleConfig:
     jit: bool | None = setting(
         None, "XLA-compile the optimization step. Default: per device, as measured (off on CPUs).", "speed"
     )
+    convolutions: str = setting(
+        "auto",
+        "Which kernels VGG16's float32 convolutions run, the same numbers to round-off: conv2d (forward, then the input "
+        "gradient's kernel), transposed (the input gradient's kernel both ways), forward (the forward kernel both "
+        "ways); auto: the fastest measured for the machine kind (docs/performance.md).",
+        "speed",
+        choices=CONVOLUTIONS,
+    )
     scales: int = setting(
         1,
         "Coarse-to-fine passes: optimize at `image_size`/2^(N-1) first, upsample, and refine at each doubled size up "
@@ -301,6 +311,7 @@ class StyleConfig:
     def _check_speed(self) -> None:
         """Validate the speed settings (whether float16 has a GPU is checked when the run starts)."""
         _check_choice("`precision`", self.precision, PRECISIONS)
+        _check_choice("`convolutions`", self.convolutions, CONVOLUTIONS)
         if self.jit is not None and not isinstance(self.jit, bool):
             raise ConfigError(f"`jit` must be True, False or None (per device), got {self.jit!r}")
         _check_int("`scales`", self.scales)

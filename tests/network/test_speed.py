@@ -6,6 +6,8 @@ Behaviour only, on random weights and small images; speed itself is measured by 
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from conftest import Record, synthetic_image
 import tfstyle.network.speed as speed
 from tfstyle.errors import ConfigError
 from tfstyle.loop.optimize import stylize
+from tfstyle.network import vgg16
 from tfstyle.network.features import build_feature_model
 
 
@@ -79,17 +82,42 @@ def wide_model():
     return build_feature_model(["block1_conv2", "block3_conv3", "block4_conv1"], weights="random", seed=0)
 
 
-def test_wide_float32_convolutions_run_in_transposed_form_with_the_same_outputs_and_gradient():
+def test_the_forward_form_computes_conv2d_with_bias_and_relu_and_its_gradients():
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.normal(size=(2, 9, 7, 5)), tf.float32)
+    kernel = tf.constant(rng.normal(size=(3, 3, 5, 6)), tf.float32)
+    bias = tf.constant(rng.normal(size=6), tf.float32)
+    upstream = tf.constant(rng.normal(size=(2, 9, 7, 6)), tf.float32)
+
+    def value_and_gradients(convolution):
+        with tf.GradientTape() as tape:
+            tape.watch([images, kernel, bias])
+            outputs = convolution(images, kernel, bias)
+            loss = tf.reduce_sum(outputs * upstream)
+        return [outputs, *tape.gradient(loss, [images, kernel, bias])]
+
+    exact = value_and_gradients(lambda x, k, b: tf.nn.relu(tf.nn.conv2d(x, k, 1, "SAME") + b))
+    for computed, expected in zip(value_and_gradients(speed.forward_form_conv2d_relu), exact):
+        np.testing.assert_allclose(computed, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "form, converted",
+    [
+        ("transposed", {"block3_conv2", "block3_conv3", "block4_conv1"}),  # the wide ones
+        ("forward", {layer.name for layer in vgg16.layers_up_to("block4_conv1")}),  # every one
+    ],
+)
+def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted):
     model = wide_model()
-    fast = speed.with_transposed_convolutions(model)
-    kinds = {layer.name: type(layer).__name__ for layer in fast.layers if isinstance(layer, keras.layers.Conv2D)}
-    assert {name for name, kind in kinds.items() if kind == "TransposedFormConv2D"} == {
-        "block3_conv2", "block3_conv3", "block4_conv1"
-    }  # fmt: skip
-    for name in ("block1_conv1", "block3_conv1"):  # narrower: shared with the original
+    fast = speed.with_convolution_form(model, form)
+    kinds = {layer.name: type(layer) for layer in fast.layers if isinstance(layer, keras.layers.Conv2D)}
+    assert {name for name, kind in kinds.items() if kind is speed.FORMS[form]} == converted
+    for name in set(kinds) - converted:  # shared with the original
         assert fast.get_layer(name) is model.get_layer(name)
     assert {type(layer) for layer in speed._convolutions(model)} == {keras.layers.Conv2D}  # the original is unchanged
     assert not fast.trainable
+    assert speed.with_convolution_form(model, "conv2d") is model
 
     pixels = tf.Variable(synthetic_image(32, 24).astype(np.float32)[None])
 
@@ -106,20 +134,37 @@ def test_wide_float32_convolutions_run_in_transposed_form_with_the_same_outputs_
     np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-5 * scale)
 
 
-def test_the_transposed_form_is_used_for_float32_on_a_onednn_cpu_without_xla(small_model, monkeypatch):
-    model = wide_model()
+def test_auto_convolutions_follow_the_machine_kind_measured(monkeypatch):
+    cpu = "/device:CPU:0"
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: True)
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx512f", "avx512_bf16", "amx_bf16"})
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "transposed"  # AMX with oneDNN
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "forward"  # AVX-512 without AMX
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: False)
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "forward"  # TensorFlow's own (Eigen) kernels
+    for precision, device, jit in (("bfloat16", cpu, False), ("float32", cpu, True), ("float32", "/device:GPU:0", False)):
+        assert speed.resolve_convolutions("auto", precision, device, jit) == "conv2d"
+    assert speed.resolve_convolutions("transposed", "bfloat16", cpu) == "transposed"  # asked for: as asked
 
-    def transposed(run_model):
-        return any(isinstance(layer, speed.TransposedFormConv2D) for layer in speed._convolutions(run_model))
 
-    monkeypatch.setattr(speed, "_onednn_enabled", lambda: True)
-    assert transposed(speed.for_run(model, "float32", "/device:CPU:0"))
-    assert not transposed(speed.for_run(model, "float32", "/device:CPU:0", jit=True))
-    assert not transposed(speed.for_run(model, "bfloat16", "/device:CPU:0"))
-    assert not transposed(speed.for_run(model, "float32", "/device:GPU:0"))
-    assert speed.for_run(small_model, "float32", "/device:CPU:0") is small_model  # no convolution is wide enough
-    monkeypatch.setattr(speed, "_onednn_enabled", lambda: False)
-    assert not transposed(speed.for_run(model, "float32", "/device:CPU:0"))
+def test_for_run_builds_the_form_it_resolves(small_model, monkeypatch):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2"})
+    forms = {type(layer) for layer in speed._convolutions(speed.for_run(small_model, "float32", "/device:CPU:0"))}
+    assert forms == {speed.ForwardFormConv2D}
+    assert speed.for_run(small_model, "float32", "/device:CPU:0", convolutions="conv2d") is small_model
+    assert speed.for_run(small_model, "float32", "/device:CPU:0", convolutions="transposed") is small_model  # too narrow
+
+
+def test_bfloat16_on_a_cpu_without_it_warns_how_much_slower(monkeypatch):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "fma"})
+    with pytest.warns(speed.SlowPrecisionWarning, match=r"about 9x slower than float32"):
+        assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
+    assert speed.resolve_precision("auto", "/device:CPU:0") == "float32"
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx512_bf16"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
 
 
 @pytest.mark.slow
@@ -155,6 +200,7 @@ def test_the_float16_path_runs_where_it_is_allowed(images, small_model, monkeypa
     [
         ({"precision": "half"}, "unknown `precision` 'half'"),
         ({"jit": "yes"}, "`jit` must be True, False or None"),
+        ({"convolutions": "winograd"}, "unknown `convolutions` .winograd."),
         ({"scales": 0}, "`scales` must be a positive whole number"),
         ({"scales": 3, "image_size": 128}, "start at 32 pixels.*at most 2 scales"),
         ({"scales": 3, "iterations": 2, "image_size": 512}, "`scales` 3 needs at least 3 `iterations`"),

@@ -34,6 +34,6 @@ def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # t
     # When the peer first had its own final quality: the first (step, seconds) at least as good in both.
     assert bench.own_quality_first([(50, 5.0, 0.3, 0.1), (100, 10.0, 0.2, 0.2), (150, 15.0, 0.2, 0.3)]) == (100, 10.0)
     assert [row["layer"] for row in saved["forms"]] == list(VGG16_CONV_LAYERS)  # both forms timed per layer
-    assert all(row["conv2d"] > 0 and row["transposed"] > 0 for row in saved["forms"])
+    assert all(row[form] > 0 for row in saved["forms"] for form in ("conv2d", "transposed", "forward"))
     # The analytic floor: VGG16 to conv5_3 at 224x224 is 15.35 GFLOP forward (multiply-adds x 2).
     assert bench.step_flops(["conv5_3"], 224, 224) == pytest.approx(2 * 30.7e9, rel=0.01)

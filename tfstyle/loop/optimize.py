@@ -212,7 +212,7 @@ def feature_model_for_run(
     with tf.device(device), strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model or feature_model_for(config)
         precision, jit = speed.resolve_precision(config.precision, device), speed.resolve_jit(config.jit, device)
-        return speed.for_run(model, precision, device, jit)
+        return speed.for_run(model, precision, device, jit, config.convolutions)
 
 
 def pick_device(device: str | None) -> str:

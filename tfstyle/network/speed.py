@@ -4,12 +4,14 @@ None of them changes the objective: the losses, their gradient's accumulation in
 the ``tf.Variable`` image stay float32 at every setting. Reduced precision (``bfloat16``, or
 ``float16`` on a GPU) runs VGG16's layers after the first convolution, their weights and
 activations in that type; the activations are cast back to float32 before the Gram matrices and
-the losses. In float32 on a oneDNN CPU, the wide convolutions run in transposed form (the same
-numbers to round-off, faster). The ``auto`` defaults were measured (docs/performance.md).
+the losses. In float32 on a CPU, the convolutions run in the form measured fastest for the machine
+kind (:data:`FORMS`: the same numbers to round-off). The ``auto`` defaults were measured
+(docs/performance.md).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import keras
@@ -26,16 +28,27 @@ FLOAT16_LOSS_SCALE = 2.0**15
 # from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
 # 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
+# bfloat16 emulated on a CPU without it: 7.6 s against 0.86 s for a float32 step at 256 px on an
+# AMD EPYC (Zen 3, AVX2) with the default preset.
+SLOW_BFLOAT16 = 9
+
+
+class SlowPrecisionWarning(UserWarning):
+    """A precision that runs slower than float32 on this machine."""
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags, from /proc/cpuinfo (empty where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            return set(next((line for line in info if line.startswith("flags")), "").split())
+    except OSError:
+        return set()
 
 
 def cpu_has_bf16() -> bool:
-    """Whether the CPU does bfloat16 arithmetic natively (AVX512-BF16 or AMX), read from /proc/cpuinfo."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            flags = next((line for line in info if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    """Whether the CPU does bfloat16 arithmetic natively (AVX512-BF16 or AMX)."""
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
 def resolve_precision(precision: str, device: str) -> str:
@@ -49,7 +62,27 @@ def resolve_precision(precision: str, device: str) -> str:
         raise ConfigError(
             "precision float16 needs a GPU (CPUs have no fast float16 convolutions); use bfloat16 or float32 here"
         )
+    if precision == "bfloat16" and not on_gpu and not cpu_has_bf16():
+        warnings.warn(
+            f"precision bfloat16 on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated: about "
+            f"{SLOW_BFLOAT16:g}x slower than float32 (measured on an AVX2 CPU); float32 or auto is faster here",
+            SlowPrecisionWarning,
+            stacklevel=2,
+        )
     return precision
+
+
+def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bool = False) -> str:
+    """The convolution form (:data:`FORMS`) a run uses: ``auto`` is the fastest measured for the
+    machine kind (tools/bench.py --forms, docs/performance.md). Only float32 on a CPU without XLA
+    has a choice: on an AMX CPU with oneDNN the transposed form (wide layers 1.1-1.7x faster there),
+    elsewhere the forward form (AVX-512 without AMX, oneDNN on or off: the input gradient's kernel
+    is the slower one, up to 1.7x). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
+    if convolutions != "auto":
+        return convolutions
+    if precision != "float32" or jit or _is_gpu(device):
+        return "conv2d"
+    return "transposed" if "amx_bf16" in cpu_flags() and onednn_enabled() else "forward"
 
 
 def resolve_jit(jit: bool | None, device: str) -> bool:
@@ -58,14 +91,11 @@ def resolve_jit(jit: bool | None, device: str) -> bool:
     return bool(jit) if jit is not None else False
 
 
-def for_run(model: keras.Model, precision: str, device: str, jit: bool = False) -> keras.Model:
-    """``model`` as a run on ``device`` computes it: in ``precision`` (:func:`with_precision`) and,
-    where that was measured faster (float32 on a CPU whose convolutions are oneDNN's, without
-    XLA), with its wide convolutions in transposed form (:func:`with_transposed_convolutions`)."""
+def for_run(model: keras.Model, precision: str, device: str, jit: bool = False, convolutions: str = "auto") -> keras.Model:
+    """``model`` as a run on ``device`` computes it: in ``precision`` (:func:`with_precision`), its
+    convolutions in the form :func:`resolve_convolutions` picks (:func:`with_convolution_form`)."""
     model = with_precision(model, precision)
-    if precision == "float32" and not jit and not _is_gpu(device) and _onednn_enabled():
-        model = with_transposed_convolutions(model)
-    return model
+    return with_convolution_form(model, resolve_convolutions(convolutions, precision, device, jit))
 
 
 def with_precision(model: keras.Model, precision: str) -> keras.Model:
@@ -104,22 +134,21 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     return wrapped
 
 
-def with_transposed_convolutions(
-    model: keras.Model, min_channels: int = TRANSPOSED_MIN_CHANNELS
-) -> keras.Model:
-    """A copy of ``model`` whose float32 stride-1 'same' Conv2D layers with at least
-    ``min_channels`` input channels are :class:`TransposedFormConv2D`; other layers are shared.
-
-    Returns ``model`` itself when no layer qualifies; the original is never changed.
-    """
-    names = [layer.name for layer in model.layers if _transposable(layer, min_channels)]
+def with_convolution_form(model: keras.Model, form: str) -> keras.Model:
+    """A copy of ``model`` whose stride-1 'same' Conv2D layers run in ``form`` (:data:`FORMS`):
+    ``transposed`` those with at least :data:`TRANSPOSED_MIN_CHANNELS` input channels, ``forward``
+    those with a bias and ReLU (all of VGG16's). Other layers are shared; ``model`` itself comes back
+    when no layer changes (``conv2d``), and the original is never changed."""
+    if form not in FORMS:
+        raise ConfigError(f"unknown convolutions {form!r}; choose one of: auto, {', '.join(FORMS)}")
+    names = [layer.name for layer in model.layers if form != "conv2d" and _convertible(layer, form)]
     if not names:
         return model
 
-    def transposed(layer: keras.layers.Layer) -> keras.layers.Layer:
-        return TransposedFormConv2D.from_config(layer.get_config()) if layer.name in names else layer
+    def converted(layer: keras.layers.Layer) -> keras.layers.Layer:
+        return FORMS[form].from_config(layer.get_config()) if layer.name in names else layer
 
-    clone = keras.models.clone_model(model, clone_function=transposed)
+    clone = keras.models.clone_model(model, clone_function=converted)
     for name in names:
         clone.get_layer(name).set_weights(model.get_layer(name).get_weights())
     clone.trainable = model.trainable
@@ -164,13 +193,61 @@ class TransposedFormConv2D(keras.layers.Conv2D):
         return transposed_conv2d(inputs, kernel)
 
 
-def _transposable(layer: keras.layers.Layer, min_channels: int) -> bool:
-    """Whether ``layer`` is a plain Conv2D that :class:`TransposedFormConv2D` computes the same and faster."""
-    return (
+def forward_form_conv2d_relu(images: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+    """Y = relu(conv(X, K) + b), stride 1, 'same', odd kernel, whose input gradient is itself a
+    forward convolution: dX = conv(dZ, K̃), dZ = dY·[Y > 0], with K̃ K flipped in space and its
+    channel axes swapped (the input gradient of conv is the convolution with K̃).
+
+    The same sums in another order: equal to Conv2D's gradient to round-off. On CPUs whose oneDNN
+    runs a forward convolution faster than an input gradient, both passes run the faster kernel;
+    the forward keeps Conv2D's fused bias and ReLU.
+    """
+    return _forward_form(images, tf.convert_to_tensor(kernel), tf.convert_to_tensor(bias))
+
+
+@tf.custom_gradient
+def _forward_form(
+    images: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor
+) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]]:
+    outputs = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(images, kernel, 1, "SAME"), bias))
+
+    def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        d_linear = tf.raw_ops.ReluGrad(gradients=d_outputs, features=outputs)
+        flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])  # [kh, kw, out, in]
+        d_images = tf.nn.conv2d(d_linear, flipped, 1, "SAME")
+        # Pruned from a compiled step that only needs the image's gradient.
+        d_kernel = tf.raw_ops.Conv2DBackpropFilter(
+            input=images, filter_sizes=tf.shape(kernel), out_backprop=d_linear, strides=[1, 1, 1, 1], padding="SAME"
+        )
+        return d_images, d_kernel, tf.reduce_sum(d_linear, axis=[0, 1, 2])
+
+    return outputs, gradient
+
+
+@keras.saving.register_keras_serializable(package="tfstyle")
+class ForwardFormConv2D(keras.layers.Conv2D):
+    """A stride-1 'same' Conv2D with bias and ReLU (odd kernel, channels last) computed by
+    :func:`forward_form_conv2d_relu`."""
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return forward_form_conv2d_relu(inputs, self.kernel, self.bias)
+
+
+# The ways a stride-1 'same' float32 Conv2D with bias and ReLU can be computed, by the kernels
+# its forward and backward passes run: Conv2D then its input gradient (Keras' own), the input
+# gradient's kernel both ways (transposed), or the forward kernel both ways (forward).
+FORMS: dict[str, type[keras.layers.Conv2D]] = {
+    "conv2d": keras.layers.Conv2D,
+    "transposed": TransposedFormConv2D,
+    "forward": ForwardFormConv2D,
+}
+
+
+def _convertible(layer: keras.layers.Layer, form: str) -> bool:
+    """Whether ``layer`` is a plain Conv2D that ``form`` computes the same."""
+    plain = (
         type(layer) is keras.layers.Conv2D
-        and layer.compute_dtype == "float32"
         and layer.built
-        and layer.kernel.shape[-2] >= min_channels
         and tuple(layer.strides) == (1, 1)
         and tuple(layer.dilation_rate) == (1, 1)
         and layer.padding == "same"
@@ -178,9 +255,12 @@ def _transposable(layer: keras.layers.Layer, min_channels: int) -> bool:
         and layer.groups == 1
         and all(size % 2 == 1 for size in layer.kernel_size)
     )
+    if form == "transposed":
+        return plain and layer.compute_dtype == "float32" and layer.kernel.shape[-2] >= TRANSPOSED_MIN_CHANNELS
+    return plain and layer.use_bias and layer.activation is keras.activations.relu
 
 
-def _onednn_enabled() -> bool:
+def onednn_enabled() -> bool:
     """Whether TensorFlow's CPU convolutions are oneDNN's (on by default on x86; off with
     TF_ENABLE_ONEDNN_OPTS=0, where the transposed form's kernels are the slow ones)."""
     try:

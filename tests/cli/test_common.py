@@ -1,0 +1,36 @@
+"""What every command line does before its work: TensorFlow's CPU kernels and one-line warnings."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+
+from tfstyle.cli import common
+from tfstyle.network import speed
+
+
+def test_a_library_warning_is_one_line_on_stderr(capsys, monkeypatch):
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
+    common.import_tensorflow_quietly()
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = common._one_line_warning
+        speed.resolve_precision("bfloat16", "/device:CPU:0")
+    err = capsys.readouterr().err
+    assert err.startswith("tfstyle: warning: precision bfloat16 on a CPU without native bfloat16")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "1"), ("0", "0")])
+def test_the_command_lines_turn_onednn_on_unless_told_otherwise(monkeypatch, preset, expected):
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    monkeypatch.setattr(common.platform, "machine", lambda: "x86_64")
+    if preset is None:
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    else:
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", preset)
+    common.import_tensorflow_quietly()
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == expected
