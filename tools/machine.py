@@ -14,6 +14,8 @@ def machine() -> dict[str, str]:
     """What the numbers were measured on."""
     import tensorflow as tf
 
+    from tfstyle.network import speed
+
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     gpus = tf.config.list_physical_devices("GPU")
     return {
@@ -21,8 +23,9 @@ def machine() -> dict[str, str]:
         "CPU features": _cpu_features(),
         "cores usable": f"{cpus} (of {os.cpu_count()} logical CPUs)",
         "memory": _memory_total(),
+        "oneDNN": "on" if speed.onednn_enabled() else "off (TensorFlow's own kernels)",
         "accelerator": ", ".join(g.name for g in gpus) or "none (CPU only)",
-        "software": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, NumPy {np.__version__}",
+        "software": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, NumPy {np.__version__}{_torch()}",
         "tfstyle commit": _git_commit(),
     }
 
@@ -50,6 +53,15 @@ def _cpu_features() -> str:
         return "unknown"
     names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
     return ", ".join(label for flag, label in names.items() if flag in flags) or "none of AVX2, AVX-512, AMX"
+
+
+def _torch() -> str:
+    """", PyTorch <version>" where the PyTorch peer can run."""
+    try:
+        import torch
+    except ImportError:
+        return ""
+    return f", PyTorch {torch.__version__}"
 
 
 def _memory_total() -> str:

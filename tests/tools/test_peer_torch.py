@@ -1,0 +1,72 @@
+"""tools/peer_torch.py computes tfstyle's objective in PyTorch: the same losses, the same descent."""
+
+from __future__ import annotations
+
+import sys
+
+import h5py
+import numpy as np
+import pytest
+from conftest import ROOT, synthetic_image
+
+torch = pytest.importorskip("torch", reason="the PyTorch peer needs the bench extra: pip install -e '.[bench]'")
+sys.path.insert(0, str(ROOT / "tools"))
+from peer_torch import TorchPeer  # noqa: E402
+
+import tfstyle  # noqa: E402
+from tfstyle.config import preset  # noqa: E402
+from tfstyle.network import vgg16  # noqa: E402
+from tfstyle.objective.whole import make_loss_fn  # noqa: E402
+
+
+def keras_weights_file(model, path) -> str:
+    """``model``'s convolutions in the layout of keras' VGG16 ``..._notop.h5`` file (what the peer reads)."""
+    with h5py.File(path, "w") as h5:
+        for layer in vgg16.CONV_LAYERS:
+            if layer.name not in {sub.name for sub in model.layers}:
+                break
+            kernel, bias = model.get_layer(layer.name).get_weights()
+            h5.create_dataset(f"{layer.name}/{layer.name}/kernel:0", data=kernel)
+            h5.create_dataset(f"{layer.name}/{layer.name}/bias:0", data=bias)
+    return str(path)
+
+
+@pytest.mark.parametrize("name, pooling", [("default", "max"), ("gatys", "avg"), ("paper", "max")])
+def test_the_peer_computes_tfstyles_losses_to_round_off(tmp_path, name, pooling):
+    config = preset(name).override(weights="random", pooling=pooling, content_target="content", image_size=48)
+    model = tfstyle.build_feature_model(config.layers_in_use(), "random", seed=0, pooling=pooling)
+    weights = keras_weights_file(model, tmp_path / "vgg16.h5")
+    content, style = synthetic_image(48, 40, seed=1), synthetic_image(40, 48, seed=2)
+    image = synthetic_image(48, 40, seed=3)
+    expected = make_loss_fn(model, content, style, config)(image[None])
+    peer = TorchPeer(content, style, config, weights)
+    with torch.no_grad():
+        computed = peer.losses(image)
+    for key in ("total", "content", "style"):
+        # float32 sums of ~1e5 terms in another order: a few units in the 6th digit
+        assert float(computed[key][0]) == pytest.approx(float(expected[key][0]), rel=1e-5), key
+
+
+def test_the_peer_refuses_what_it_does_not_implement(tmp_path):
+    config = preset("paper")  # content_target "style"
+    with pytest.raises(ValueError, match="content_target"):
+        TorchPeer(np.zeros((32, 32, 3), np.float32), np.zeros((32, 32, 3), np.float32), config, "unused.h5")
+
+
+@pytest.mark.slow
+@pytest.mark.real_weights
+def test_the_peer_takes_tfstyles_adam_steps(real_weights, shared_images):
+    """The same steps to round-off at first; Adam's large steps (8 grey levels) then amplify the
+    round-off, so later the two runs descend alike, not identically."""
+    from tfstyle.inputs.prepare import prepare_images
+
+    config = preset("default").override(image_size=96, iterations=50, precision="float32", weights=real_weights)
+    content, style = prepare_images(shared_images / "content" / "tubingen.jpg", shared_images / "style" / "starry_night.jpg", config)
+    ours = tfstyle.stylize(content, style, config)
+    peer = TorchPeer(content, style, config, real_weights)
+    theirs = [peer.step() for _ in range(50)]  # the loss before each step
+    with torch.no_grad():
+        final = float(peer.losses()["total"][0])
+    np.testing.assert_allclose(theirs[:5], ours.history["total"][:5], rtol=1e-3)
+    assert final == pytest.approx(ours.final_losses["total"], rel=0.1)
+    assert final < 0.2 * ours.initial_losses["total"]  # both really descended
