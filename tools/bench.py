@@ -4,7 +4,7 @@
     python tools/bench.py --quality --sizes 512  # seconds to the peer's 1,000-step quality, per optimizer and scales
     python tools/bench.py --precision_check --sizes 512 --save docs/images  # bfloat16's result against float32's
     python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
-    python tools/bench.py --forms --no_steps     # each VGG16 convolution's forward pass, Conv2D against transposed form
+    python tools/bench.py --forms --no_steps     # each VGG16 convolution in each of tfstyle's forms
     python tools/bench.py --quick                # a tiny run of every part (random weights, 64 px, seconds)
     python tools/bench.py --json results.json --wait_load 1.2   # wait for a quiet machine, keep the numbers
 
@@ -15,21 +15,28 @@
 - **Floor**: the FLOPs of one step (the forward pass through VGG16 to the deepest layer in use and
   the backward pass to the input, no filter gradients: 2·H·W·Cin·Cout·9 per convolution, twice)
   divided by the best throughput TensorFlow reaches here for a VGG-shaped 3×3 convolution
-  (forward and input gradient, measured now for a few shapes, each as ``tf.nn.conv2d`` and in
-  tfstyle's transposed form, ``tfstyle.network.speed.transposed_conv2d``).
-- **Peer**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
-  with the same layers and images.
-- **Time to quality**: seconds until a run's image is at least as close to the style as the peer's
-  image after ``--peer_steps`` (1,000) steps, and no farther from the content, by the project's one
-  yardstick (tools/yardstick.py); tfstyle's clock starts with its feature model loaded (targets and
-  tracing count), the peer's at its first step, and neither counts the yardstick's evaluations.
+  (forward and input gradient, measured now for a few shapes, each in every one of tfstyle's
+  convolution forms, ``tfstyle.network.speed.FORMS``). bfloat16 rows are also divided by the
+  bfloat16 floor (the same, with bfloat16's best throughput).
+- **Peers**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
+  with the same layers and images; and tfstyle's own objective and Adam in PyTorch
+  (tools/peer_torch.py, the ``bench`` extra: PyTorch users' choice), in float32 and, where the CPU
+  has it natively, bfloat16, timed in a block after tfstyle's steps (``--torch_compile``: also
+  under ``torch.compile``).
+- **Time to quality**: seconds until a run's image is at least as close to the style as the tutorial
+  peer's image after ``--peer_steps`` (1,000) steps, and no farther from the content, on a yardstick
+  of Gatys et al.'s layers, none of which the default preset optimizes (tools/yardstick.py,
+  ``NEUTRAL``). The peer's own time is when it first came within 1 % of its final distances, not
+  the end of its steps. tfstyle's clock starts with its feature model loaded (targets and tracing
+  count), the peers' at their first step, and none counts the yardstick's evaluations. The
+  PyTorch peer runs the default preset's objective for its 50 steps.
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
 - **Memory**: peak resident memory (VmHWM) of ``python -m tfstyle.run`` processes.
-- **Forms**: the forward pass of each of VGG16's convolutions at the largest of ``--sizes``, with
-  bias and ReLU, as Keras' Conv2D and as ``tfstyle.network.speed.TransposedFormConv2D`` (float32): where
-  ``speed.TRANSPOSED_MIN_CHANNELS`` comes from. Their backward passes are the same operation.
+- **Forms**: the forward pass and input gradient of each of VGG16's convolutions at the largest of
+  ``--sizes``, with bias and ReLU, in each of ``tfstyle.network.speed.FORMS`` (float32): where
+  ``speed.resolve_convolutions``' per-machine choice comes from.
 
 Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
 which is recorded with them (``os.getloadavg``).
@@ -58,8 +65,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine  # noqa: E402
 from peer_tutorial import TutorialPeer  # noqa: E402
-from yardstick import MARKDOWN as YARDSTICK  # noqa: E402
-from yardstick import Yardstick
+
+try:
+    from peer_torch import TorchPeer
+except ImportError:  # PyTorch is the bench extra: without it, no PyTorch peer
+    TorchPeer = None  # type: ignore[assignment,misc]
+from yardstick import (  # noqa: E402
+    NEUTRAL,
+    NEUTRAL_MARKDOWN,  # noqa: E402
+    Yardstick,
+)
 
 import tfstyle  # noqa: E402
 from tfstyle.config import StyleConfig, preset  # noqa: E402
@@ -77,8 +92,12 @@ STYLE = SHARED / "style" / "starry_night.jpg"
 LossFn = Callable[[tf.Tensor], dict]  # images → {"total": ..., ...}, as make_loss_fn's
 # VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
 FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
-# The ways TensorFlow can compute such a convolution (both have conv2d's input gradient as theirs).
-FLOOR_FORMS = {"conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"), "transposed": speed.transposed_conv2d}
+# The ways tfstyle can compute such a convolution (tfstyle.network.speed.FORMS).
+FLOOR_FORMS = {
+    "conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"),
+    "transposed": speed.transposed_conv2d,
+    "forward": lambda x, kernel: speed.forward_form_conv2d_relu(x, kernel, tf.zeros(kernel.shape[-1:], kernel.dtype)),
+}
 
 
 # --- The compute floor --------------------------------------------------------------------------
@@ -190,6 +209,9 @@ class StepRow:
     step_s: float
     floor_s: float
     peer_s: float
+    torch_s: float | None = None  # the PyTorch peer's step in the variant's precision (None: not run)
+    torch_compiled_s: float | None = None  # ... under torch.compile, after compiling
+    bfloat16_floor_s: float | None = None  # the bfloat16 floor, for bfloat16 rows
 
     @property
     def vs_floor(self) -> float:
@@ -199,19 +221,46 @@ class StepRow:
     def vs_peer(self) -> float:
         return self.step_s / self.peer_s
 
+    @property
+    def vs_torch(self) -> float | None:
+        return self.step_s / self.torch_s if self.torch_s else None
+
+    @property
+    def vs_bfloat16_floor(self) -> float | None:
+        return self.step_s / self.bfloat16_floor_s if self.bfloat16_floor_s else None
+
+
+def torch_precision(variant: dict) -> str | None:
+    """The PyTorch peer's precision for a row: float32, bfloat16 (autocast) where the CPU has it
+    natively, none for XLA rows (PyTorch has no XLA on the CPU)."""
+    if TorchPeer is None or variant.get("jit"):
+        return None
+    if variant["precision"] == "bfloat16":
+        return "bfloat16" if speed.cpu_has_bf16() else None
+    return "float32"
+
+
+def torch_step_seconds(peer: object, warmup: int, steps: int) -> float:
+    """Median seconds of one of the PyTorch peer's steps after ``warmup`` steps."""
+    return _median_seconds(peer.step, steps, warmup)  # type: ignore[attr-defined]
+
 
 def step_table(
     presets: Sequence[str], sizes: Sequence[int], variants: dict[str, dict], weights: str,
-    floor: tuple[tuple[int, int, int, int], str], warmup: int, steps: int,
+    floor: tuple[tuple[int, int, int, int], str], warmup: int, steps: int, bfloat16_flops_per_s: float | None = None,
+    torch_compile: bool = False,
 ) -> list[StepRow]:
-    """One row per preset, size and variant: tfstyle's step, the floor and the peer's step, all
-    three timed in the same run, interleaved step by step (the machine's load moves them together).
+    """One row per preset, size and variant: tfstyle's step, the floor and the tutorial peer's step,
+    all three timed in the same run, interleaved step by step (the machine's load moves them
+    together); then the PyTorch peer's steps in the row's precision, in a block of their own (its
+    OpenMP threads would spin into tfstyle's steps), eager and with ``torch_compile`` compiled.
     ``floor`` is the floor convolution's shape and form."""
     rows = []
     conv, conv_flops = _floor_convolution(floor[0], tf.float32, floor[1])
+    weights_file = resolve_weights(weights)
     for name in presets:
         base = preset(name).override(weights=weights)
-        model = build_feature_model(base.layers_in_use(), weights)
+        model = build_feature_model(base.layers_in_use(), weights, pooling=base.pooling)
         for size in sizes:
             config = base.override(image_size=size)
             content, style = prepare_images(CONTENT, STYLE, config)
@@ -220,22 +269,45 @@ def step_table(
                 content, style, list(config.content_terms()), list(config.style_terms()), resolve_weights(weights)
             )
             references = {"peer": lambda peer=peer: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
+            start = tfstyle.initial_image(config.init, content, style, seed=config.seed) if config.init != "content" else None
             for variant, changes in variants.items():
                 step_s, median = interleaved_step_seconds(
                     config.override(**changes), content, style, model, warmup, steps, references
                 )
                 floor_s = flops / (conv_flops / median["conv"])
-                rows.append(StepRow(name, size, variant, config.optimizer, step_s, floor_s, median["peer"]))
+                row = StepRow(name, size, variant, config.optimizer, step_s, floor_s, median["peer"])
+                if changes["precision"] == "bfloat16" and bfloat16_flops_per_s:
+                    row.bfloat16_floor_s = flops / bfloat16_flops_per_s
+                precision = torch_precision(changes)
+                if precision is not None and weights_file != "random":
+                    row.torch_s = torch_step_seconds(TorchPeer(content, style, config, weights_file, start, precision), warmup, steps)
+                    if torch_compile:
+                        compiled = TorchPeer(content, style, config, weights_file, start, precision, compile=True)
+                        row.torch_compiled_s = torch_step_seconds(compiled, warmup, steps)
+                rows.append(row)
                 _print_row(rows[-1])
     return rows
 
 
 def _print_row(row: StepRow) -> None:
+    def ms(seconds: float | None) -> str:
+        return f"{1e3 * seconds:9.0f}" if seconds else f"{'-':>9}"
+
+    def ratio(value: float | None) -> str:
+        return f"{value:6.2f}" if value else f"{'-':>6}"
+
     print(
-        f"{row.preset:8} {row.size:5d} {row.variant:14} {row.optimizer:6} {1e3 * row.step_s:9.0f} "
-        f"{1e3 * row.floor_s:9.0f} {row.vs_floor:6.2f} {1e3 * row.peer_s:9.0f} {row.vs_peer:6.2f}",
+        f"{row.preset:8} {row.size:5d} {row.variant:14} {row.optimizer:6} {ms(row.step_s)} "
+        f"{ms(row.floor_s)} {ratio(row.vs_floor)} {ratio(row.vs_bfloat16_floor)} {ms(row.peer_s)} {ratio(row.vs_peer)} "
+        f"{ms(row.torch_s)} {ratio(row.vs_torch)} {ms(row.torch_compiled_s)}",
         flush=True,
     )
+
+
+STEP_HEADER = (
+    f"{'preset':8} {'size':>5} {'variant':14} {'optim':6} {'step ms':>9} {'floor ms':>9} {'/floor':>6} {'/bf16f':>6} "
+    f"{'tut. ms':>9} {'/tut.':>6} {'torch ms':>9} {'/torch':>6} {'compiled':>9}"
+)
 
 
 # --- Time to quality ----------------------------------------------------------------------------
@@ -297,11 +369,40 @@ def peer_quality(
     }  # fmt: skip
 
 
-def own_quality_first(curve: Sequence[tuple]) -> tuple[int, float]:
-    """(step, seconds) at which a curve of (step, seconds, D_s, D_c) first reaches its own last point:
-    how early the peer already had its final quality (sampled at the curve's steps)."""
+def own_quality_first(curve: Sequence[tuple], within: float = 0.01) -> tuple[int, float]:
+    """(step, seconds) at which a curve of (step, seconds, D_s, D_c) first comes within ``within``
+    (1 %) of its own last point in both distances: when the peer had its final quality, rather than
+    when its fixed number of steps ended (sampled at the curve's steps)."""
     *_, final_style, final_content = curve[-1]
-    return next((step, seconds) for step, seconds, s, c in curve if s <= final_style and c <= final_content)
+    return next(
+        (step, seconds)
+        for step, seconds, s, c in curve
+        if s <= (1 + within) * final_style and c <= (1 + within) * final_content
+    )
+
+
+def torch_quality(
+    content: np.ndarray, style: np.ndarray, config: StyleConfig, weights_file: str, precision: str,
+    yardstick: Yardstick, targets: dict[str, dict], every: int,
+) -> dict:
+    """The PyTorch peer on ``config``'s objective for its iterations: (D_s, D_c) every ``every``
+    steps and when it first reached each target. Its clock starts at its first step, after its
+    network and targets are made (as tfstyle's starts with its feature model loaded)."""
+    peer = TorchPeer(content, style, config, weights_file, precision=precision)
+    start, paused, curve, reached = time.perf_counter(), 0.0, [], {}
+    for step in range(1, config.iterations + 1):
+        peer.step()
+        if step % every == 0 or step == config.iterations:
+            seconds = time.perf_counter() - start - paused
+            pause = time.perf_counter()
+            d_style, d_content = yardstick.distances(peer.pixels)
+            curve.append((step, seconds, d_style, d_content))
+            for name, target in targets.items():
+                if name not in reached and d_style <= target["style"] and d_content <= target["content"]:
+                    reached[name] = (step, seconds)
+            paused += time.perf_counter() - pause
+    return {"precision": precision, "iterations": config.iterations, "seconds": curve[-1][1], "final_style": curve[-1][2],
+            "final_content": curve[-1][3], "reached": reached, "curve": curve}  # fmt: skip
 
 
 def tfstyle_quality(
@@ -408,25 +509,30 @@ def relative_gradient_error(approximate_loss: LossFn, exact_loss: LossFn, image:
 
 
 def convolution_forms(height: int, width: int, reps: int = 7) -> list[dict]:
-    """Each of VGG16's convolutions on a ``height`` × ``width`` image, forward with bias and ReLU
-    in float32: the median seconds as Keras' Conv2D (TensorFlow fuses its bias and ReLU) and as
-    :class:`tfstyle.network.speed.TransposedFormConv2D` (which adds them after)."""
+    """Each of VGG16's convolutions on a ``height`` × ``width`` image with bias and ReLU in float32,
+    forward and input gradient (a step's work): the median seconds in each of
+    :data:`tfstyle.network.speed.FORMS` (Keras' Conv2D, the transposed form, the forward form)."""
     rng = np.random.default_rng(0)
     rows = []
     for name, h, w, cin, cout in vgg_convolutions(height, width):
-        x = tf.constant(rng.normal(size=(1, h, w, cin)), tf.float32)
-        row = {"layer": name, "shape": (h, w, cin, cout), "flops": 2.0 * h * w * cin * cout * 9}
-        for form, layer_class in (("conv2d", keras.layers.Conv2D), ("transposed", speed.TransposedFormConv2D)):
+        x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
+        row = {"layer": name, "shape": (h, w, cin, cout), "flops": 2 * 2.0 * h * w * cin * cout * 9}
+        for form, layer_class in speed.FORMS.items():
             layer = layer_class(cout, 3, padding="same", activation="relu", name=name)
             layer.build(x.shape)
             layer.set_weights([rng.normal(0, 0.05, size=(3, 3, cin, cout)), np.zeros(cout)])
-            forward = tf.function(lambda layer=layer, x=x: layer(x)[0, 0, 0, 0])
-            row[form] = _median_seconds(lambda forward=forward: forward().numpy(), reps)
+
+            @tf.function
+            def forward_backward(layer=layer, x=x):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_sum(layer(x))
+                return tape.gradient(loss, x)[0, 0, 0, 0]
+
+            row[form] = _median_seconds(lambda run=forward_backward: run().numpy(), reps)
         rows.append(row)
         print(
-            f"{name:13} {h:4d}x{w:<4d} {cin:3d}->{cout:<3d} Conv2D {1e3 * row['conv2d']:7.1f} ms "
-            f"({row['flops'] / row['conv2d'] / 1e9:4.0f} GFLOP/s)  transposed {1e3 * row['transposed']:7.1f} ms "
-            f"({row['flops'] / row['transposed'] / 1e9:4.0f} GFLOP/s)",
+            f"{name:13} {h:4d}x{w:<4d} {cin:3d}->{cout:<3d} "
+            + "  ".join(f"{form} {1e3 * row[form]:7.1f} ms ({row['flops'] / row[form] / 1e9:4.0f} GFLOP/s)" for form in speed.FORMS),
             flush=True,
         )
     return rows
@@ -543,6 +649,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--memory_sizes", default="512,1024,2048")
     parser.add_argument("--forms", action="store_true", help="each VGG16 convolution's forward, Conv2D against transposed form")
     parser.add_argument("--no_steps", action="store_true", help="skip the step table")
+    parser.add_argument(
+        "--torch_compile", action="store_true",
+        help="also time the PyTorch peer under torch.compile (each row compiles it anew: about half a minute)",
+    )
     parser.add_argument("--weights", default=None, help="VGG16 weights (default: $TFSTYLE_VGG16_WEIGHTS or keras' download)")
     parser.add_argument("--quick", action="store_true", help="every part, tiny: random weights, 64 px, a few steps")
     parser.add_argument("--wait_load", type=float, default=None, help="first wait until the 1-minute load is below this")
@@ -578,10 +688,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     if not args.no_steps:
-        print(f"{'preset':8} {'size':>5} {'variant':14} {'optim':6} {'step ms':>9} {'floor ms':>9} {'/floor':>6} {'peer ms':>9} {'/peer':>6}")
+        print(STEP_HEADER)
         presets = ["default"] if args.quick else args.presets.split(",")
-        rows = step_table(presets, sizes, variants, weights, (shape, form), args.warmup, args.steps)
-        out["steps"] = [{**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer} for row in rows]
+        rows = step_table(
+            presets, sizes, variants, weights, (shape, form), args.warmup, args.steps, bf16_throughput, args.torch_compile
+        )
+        out["steps"] = [
+            {**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer, "vs_torch": row.vs_torch,
+             "vs_bfloat16_floor": row.vs_bfloat16_floor}
+            for row in rows
+        ]  # fmt: skip
     if args.quality:
         out["quality"] = {}
         earlier = json.loads(Path(args.peers_from).read_text())["quality"] if args.peers_from else {}
@@ -597,7 +713,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out["precision"] = {size: precision_check(size, weights, save, 3 if args.quick else None) for size in precision_sizes}
     if args.forms:
         height, width = prepare_images(CONTENT, STYLE, preset("default").override(image_size=max(sizes)))[0].shape[:2]
-        print(f"forward with bias and ReLU, float32, at {width}x{height}:")
+        print(f"forward with bias and ReLU and input gradient, float32, at {width}x{height}:")
         out["forms"] = convolution_forms(height, width)
     if args.memory:
         memory_sizes = [64] if args.quick else [int(s) for s in args.memory_sizes.split(",")]
@@ -624,14 +740,14 @@ def quality_at(
     config = preset("default").override(image_size=size, weights=weights)
     content, style = prepare_images(CONTENT, STYLE, config)
     models: dict[tuple[str, ...], object] = {}  # feature models by layers, loaded before the clocks start
-    yardstick = Yardstick(content, style, weights)
+    yardstick = Yardstick(content, style, weights, NEUTRAL)
     layer_sets = {
         "preset": (config.content_layers, config.style_layers),
         "tutorial": (TUTORIAL_CONTENT_LAYERS, TUTORIAL_STYLE_LAYERS),
     }
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
-    results: dict = {"yardstick": YARDSTICK, "runs": {}}
+    results: dict = {"yardstick": NEUTRAL_MARKDOWN, "runs": {}}
     for name in peer_layers:
         if peers and f"peer on the {name} layers" in peers:
             peer = {**peers[f"peer on the {name} layers"], "reused": True}
@@ -666,15 +782,33 @@ def quality_at(
             f"final D_s {run['final_style']:.4g}, D_c {run['final_content']:.4g}",
             flush=True,
         )
-        for key, target in targets.items():
-            reached = run["reached"].get(key)
-            verdict = (
-                f"reached in {reached[1]:.1f} s (iteration {reached[0]}), {target['seconds'] / reached[1]:.1f}x faster"
-                if reached
-                else "not reached"
+        _print_verdicts(run["reached"], targets)
+    weights_file = resolve_weights(weights)
+    if TorchPeer is not None and weights_file != "random":
+        for precision in ("float32", "bfloat16") if speed.cpu_has_bf16() else ("float32",):
+            run = torch_quality(content, style, config, weights_file, precision, yardstick, targets, every)
+            results["runs"][f"PyTorch peer, default objective, {precision}"] = run
+            print(
+                f"{size} px PyTorch peer, default objective, {precision}: {run['iterations']} steps in {run['seconds']:.1f} s, "
+                f"final D_s {run['final_style']:.4g}, D_c {run['final_content']:.4g}",
+                flush=True,
             )
-            print(f"    quality of the {key}: {verdict}", flush=True)
+            _print_verdicts(run["reached"], targets)
     return results
+
+
+def _print_verdicts(reached: dict[str, tuple[int, float]], targets: dict[str, dict]) -> None:
+    """When a run reached each peer's quality, and how much sooner than the peer first had it."""
+    for key, target in targets.items():
+        when = reached.get(key)
+        peer_seconds = target["own_quality_first"][1]
+        verdict = (
+            f"reached in {when[1]:.1f} s (iteration {when[0]}), {peer_seconds / when[1]:.1f}x sooner than the peer "
+            f"first had it ({peer_seconds:.1f} s)"
+            if when
+            else "not reached"
+        )
+        print(f"    quality of the {key}: {verdict}", flush=True)
 
 
 if __name__ == "__main__":

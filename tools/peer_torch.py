@@ -78,8 +78,10 @@ def reduce(squares: torch.Tensor, normalization: str) -> torch.Tensor:
 
 
 class TorchPeer:
-    """tfstyle's objective and update for ``config`` in PyTorch, from ``start`` (the prepared images,
-    float32 ``[h, w, 3]`` in [0, 255]). ``step()`` takes one step; ``losses(image)`` the losses."""
+    """tfstyle's objective and update for ``config`` in PyTorch, from ``start`` (default: the content;
+    the prepared images, float32 ``[h, w, 3]`` in [0, 255]). ``step()`` takes one step;
+    ``losses(image)`` the losses. ``precision`` float32, or bfloat16 under ``torch.autocast``;
+    ``compile``: the losses under ``torch.compile``."""
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class TorchPeer:
         precision: str = "float32",
         memory_format: str = "channels_last",
         threads: int | None = None,
+        compile: bool = False,
     ):
         unsupported = {
             "content_target": config.content_target != "content",
@@ -113,6 +116,8 @@ class TorchPeer:
             self.content_targets = {n: content_features[n].float() for n in self.content_weights}
             self.style_grams = {n: gram(style_features[n].float(), config.normalization) for n in self.style_weights}
         self.image = self._tensor(content if start is None else start).requires_grad_(True)
+        if compile:  # torch.compile's Inductor: the loss and its backward as generated C++ (compiled at the first step)
+            self.losses = torch.compile(self.losses)  # type: ignore[method-assign]
         self.optimizer: torch.optim.Optimizer | None = None  # made at the first step (Adam's ε needs its gradient)
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import tfstyle
+from tfstyle.config import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS
 from tfstyle.objective.losses import content_loss, gram_matrix, style_loss
 
 STYLE_LAYERS = (
@@ -20,6 +21,10 @@ STYLE_LAYERS = (
     "block3_conv3", "block4_conv1", "block5_conv1", "block5_conv3",
 )  # fmt: skip
 CONTENT_LAYERS = ("block3_conv3", "block4_conv2")
+# A yardstick with none of the default preset's layers: Gatys et al.'s five style layers and their
+# content layer. tools/bench.py measures time to quality with it, so that the default preset is not
+# judged on the layers it optimizes (conv1_2, conv3_3, conv5_3).
+NEUTRAL = (GATYS_STYLE_LAYERS, GATYS_CONTENT_LAYERS)
 
 MARKDOWN = """\
 Every image is measured with the same ruler, whatever loss made it: the mean-normalized losses of
@@ -36,23 +41,36 @@ VGG16 with the ImageNet weights, in float32, on layers of every layer set compar
 
 Lower is better for both (↓); they pull against each other."""
 
+NEUTRAL_MARKDOWN = """\
+The same ruler on layers that none of tfstyle's default preset optimizes, so that no run is judged
+on its own layers: Gatys et al.'s (conv1_1, conv2_1, conv3_1, conv4_1 and conv5_1 for the **style
+distance**, conv4_2 for the **content distance**), each defined as above. ↓ for both."""
+
 
 class Yardstick:
     """Style and content distances (module docstring) of images of the content's size."""
 
-    def __init__(self, content: np.ndarray, style: np.ndarray, weights: str = "imagenet"):
-        """``content`` ``[h, w, 3]`` and ``style`` (any size), pixels in [0, 255], as the runs see them."""
+    def __init__(
+        self,
+        content: np.ndarray,
+        style: np.ndarray,
+        weights: str = "imagenet",
+        layers: tuple[Sequence[str], Sequence[str]] = (STYLE_LAYERS, CONTENT_LAYERS),
+    ):
+        """``content`` ``[h, w, 3]`` and ``style`` (any size), pixels in [0, 255], as the runs see them;
+        ``layers``: the style and the content layers (:data:`NEUTRAL`: Gatys et al.'s)."""
+        self.style_layers, self.content_layers = tuple(layers[0]), tuple(layers[1])
         self.shape = tuple(content.shape)
-        self.model = tfstyle.build_feature_model(STYLE_LAYERS + CONTENT_LAYERS, weights)
+        self.model = tfstyle.build_feature_model(self.style_layers + self.content_layers, weights)
         content_features = self._features(content)
         style_features = self._features(style)
-        self.content_targets = {n: content_features[n] for n in CONTENT_LAYERS}
-        self.style_grams = {n: gram_matrix(style_features[n]) for n in STYLE_LAYERS}
+        self.content_targets = {n: content_features[n] for n in self.content_layers}
+        self.style_grams = {n: gram_matrix(style_features[n]) for n in self.style_layers}
         self.style_scale = self.style_terms(content)[:, 0]
         painting = tfstyle.initial_image("style", content, style)  # the painting at the photo's size
         self.content_scale = self.content_terms(painting)[:, 0]
         painting_features = self._features(painting)
-        self.painting_targets = {n: painting_features[n] for n in CONTENT_LAYERS}
+        self.painting_targets = {n: painting_features[n] for n in self.content_layers}
         self.painting_scale = self._terms_to(self._features(content), self.painting_targets)[:, 0]
 
     def content_distance_to_style(self, images: Sequence[np.ndarray]) -> list[float]:
@@ -62,7 +80,7 @@ class Yardstick:
         return [float(d) for d in np.mean(terms / self.painting_scale[:, None], axis=0)]
 
     def _terms_to(self, features: dict, targets: dict) -> np.ndarray:
-        return np.array([content_loss(features[n], targets[n]).numpy() for n in CONTENT_LAYERS])
+        return np.array([content_loss(features[n], targets[n]).numpy() for n in self.content_layers])
 
     def distances(self, image: np.ndarray) -> tuple[float, float]:
         """(style distance, content distance) of ``image`` ``[h, w, 3]`` in [0, 255]."""
@@ -81,19 +99,19 @@ class Yardstick:
         style = self.style_terms(features)[:, 0] / self.style_scale
         content = self.content_terms(features)[:, 0] / self.content_scale
         return {
-            "style": {n: float(v) for n, v in zip(STYLE_LAYERS, style)},
-            "content": {n: float(v) for n, v in zip(CONTENT_LAYERS, content)},
+            "style": {n: float(v) for n, v in zip(self.style_layers, style)},
+            "content": {n: float(v) for n, v in zip(self.content_layers, content)},
         }
 
     def style_terms(self, images_or_features) -> np.ndarray:
         """SL_i per layer and image, ``[layers, batch]``, of images or of their features."""
         features = self._as_features(images_or_features)
-        return np.array([style_loss(gram_matrix(features[n]), self.style_grams[n]).numpy() for n in STYLE_LAYERS])
+        return np.array([style_loss(gram_matrix(features[n]), self.style_grams[n]).numpy() for n in self.style_layers])
 
     def content_terms(self, images_or_features) -> np.ndarray:
         """CL_i per layer and image, ``[layers, batch]``, of images or of their features."""
         features = self._as_features(images_or_features)
-        return np.array([content_loss(features[n], self.content_targets[n]).numpy() for n in CONTENT_LAYERS])
+        return np.array([content_loss(features[n], self.content_targets[n]).numpy() for n in self.content_layers])
 
     def _as_features(self, images_or_features) -> dict:
         return images_or_features if isinstance(images_or_features, dict) else self._features(images_or_features)
