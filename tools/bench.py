@@ -67,7 +67,7 @@ from machine import machine  # noqa: E402
 from peer_tutorial import TutorialPeer  # noqa: E402
 
 try:
-    from peer_torch import TorchPeer
+    from peer_torch import TorchPeer, write_keras_weights
 except ImportError:  # PyTorch is the bench extra: without it, no PyTorch peer
     TorchPeer = None  # type: ignore[assignment,misc]
 from yardstick import (  # noqa: E402
@@ -240,6 +240,16 @@ def torch_precision(variant: dict) -> str | None:
     return "float32"
 
 
+def torch_weights(weights: str, layers: Sequence[str]) -> str:
+    """The weights file the PyTorch peer reads: tfstyle's, or for ``random`` (``--quick``) the
+    random feature model's written in keras' layout to a temporary file."""
+    resolved = resolve_weights(weights)
+    if resolved != "random":
+        return resolved
+    path = os.path.join(tempfile.mkdtemp(prefix="bench_"), "vgg16_random.h5")
+    return write_keras_weights(build_feature_model(layers, "random"), path)
+
+
 def torch_step_seconds(peer: object, warmup: int, steps: int) -> float:
     """Median seconds of one of the PyTorch peer's steps after ``warmup`` steps."""
     return _median_seconds(peer.step, steps, warmup)  # type: ignore[attr-defined]
@@ -257,10 +267,10 @@ def step_table(
     ``floor`` is the floor convolution's shape and form."""
     rows = []
     conv, conv_flops = _floor_convolution(floor[0], tf.float32, floor[1])
-    weights_file = resolve_weights(weights)
     for name in presets:
         base = preset(name).override(weights=weights)
         model = build_feature_model(base.layers_in_use(), weights, pooling=base.pooling)
+        weights_file = torch_weights(weights, base.layers_in_use()) if TorchPeer is not None else ""
         for size in sizes:
             config = base.override(image_size=size)
             content, style = prepare_images(CONTENT, STYLE, config)
@@ -279,7 +289,7 @@ def step_table(
                 if changes["precision"] == "bfloat16" and bfloat16_flops_per_s:
                     row.bfloat16_floor_s = flops / bfloat16_flops_per_s
                 precision = torch_precision(changes)
-                if precision is not None and weights_file != "random":
+                if precision is not None:
                     row.torch_s = torch_step_seconds(TorchPeer(content, style, config, weights_file, start, precision), warmup, steps)
                     if torch_compile:
                         compiled = TorchPeer(content, style, config, weights_file, start, precision, compile=True)
@@ -783,8 +793,8 @@ def quality_at(
             flush=True,
         )
         _print_verdicts(run["reached"], targets)
-    weights_file = resolve_weights(weights)
-    if TorchPeer is not None and weights_file != "random":
+    if TorchPeer is not None:
+        weights_file = torch_weights(weights, config.layers_in_use())
         for precision in ("float32", "bfloat16") if speed.cpu_has_bf16() else ("float32",):
             run = torch_quality(content, style, config, weights_file, precision, yardstick, targets, every)
             results["runs"][f"PyTorch peer, default objective, {precision}"] = run

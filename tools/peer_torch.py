@@ -64,6 +64,20 @@ class VGG16Features(torch.nn.Module):
         return outputs
 
 
+def write_keras_weights(model: object, path: str) -> str:
+    """The convolutions of a tfstyle feature model (``model``, e.g. with random weights) written in
+    the layout of keras' VGG16 ``..._notop.h5`` file, which :class:`VGG16Features` reads."""
+    names = {layer.name for layer in model.layers}  # type: ignore[attr-defined]
+    with h5py.File(path, "w") as h5:
+        for layer in vgg16.CONV_LAYERS:
+            if layer.name not in names:
+                break
+            kernel, bias = model.get_layer(layer.name).get_weights()  # type: ignore[attr-defined]
+            h5.create_dataset(f"{layer.name}/{layer.name}/kernel:0", data=kernel)
+            h5.create_dataset(f"{layer.name}/{layer.name}/bias:0", data=bias)
+    return path
+
+
 def gram(features: torch.Tensor, normalization: str) -> torch.Tensor:
     """G = FᵀF over the positions, ``[batch, N, N]``; ``mean`` divides by the positions M."""
     flat = features.flatten(2)  # [batch, N, M]

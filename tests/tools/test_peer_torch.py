@@ -4,38 +4,24 @@ from __future__ import annotations
 
 import sys
 
-import h5py
 import numpy as np
 import pytest
 from conftest import ROOT, synthetic_image
 
 torch = pytest.importorskip("torch", reason="the PyTorch peer needs the bench extra: pip install -e '.[bench]'")
 sys.path.insert(0, str(ROOT / "tools"))
-from peer_torch import TorchPeer  # noqa: E402
+from peer_torch import TorchPeer, write_keras_weights  # noqa: E402
 
 import tfstyle  # noqa: E402
 from tfstyle.config import preset  # noqa: E402
-from tfstyle.network import vgg16  # noqa: E402
 from tfstyle.objective.whole import make_loss_fn  # noqa: E402
-
-
-def keras_weights_file(model, path) -> str:
-    """``model``'s convolutions in the layout of keras' VGG16 ``..._notop.h5`` file (what the peer reads)."""
-    with h5py.File(path, "w") as h5:
-        for layer in vgg16.CONV_LAYERS:
-            if layer.name not in {sub.name for sub in model.layers}:
-                break
-            kernel, bias = model.get_layer(layer.name).get_weights()
-            h5.create_dataset(f"{layer.name}/{layer.name}/kernel:0", data=kernel)
-            h5.create_dataset(f"{layer.name}/{layer.name}/bias:0", data=bias)
-    return str(path)
 
 
 @pytest.mark.parametrize("name, pooling", [("default", "max"), ("gatys", "avg"), ("paper", "max")])
 def test_the_peer_computes_tfstyles_losses_to_round_off(tmp_path, name, pooling):
     config = preset(name).override(weights="random", pooling=pooling, content_target="content", image_size=48)
     model = tfstyle.build_feature_model(config.layers_in_use(), "random", seed=0, pooling=pooling)
-    weights = keras_weights_file(model, tmp_path / "vgg16.h5")
+    weights = write_keras_weights(model, str(tmp_path / "vgg16.h5"))
     content, style = synthetic_image(48, 40, seed=1), synthetic_image(40, 48, seed=2)
     image = synthetic_image(48, 40, seed=3)
     expected = make_loss_fn(model, content, style, config)(image[None])
