@@ -75,9 +75,11 @@ def resolve_precision(precision: str, device: str) -> str:
 def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bool = False) -> str:
     """The convolution form (:data:`FORMS`) a run uses: ``auto`` is the fastest measured for the
     machine kind (tools/bench.py --forms, docs/performance.md). Only float32 on a CPU without XLA
-    has a choice: on an AMX CPU with oneDNN the transposed form (wide layers 1.1-1.7x faster there),
-    elsewhere the forward form (AVX-512 without AMX, oneDNN on or off: the input gradient's kernel
-    is the slower one, up to 1.7x). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
+    has a choice: on an AMX CPU with oneDNN the transposed form (its wide layers 1.1-1.7x faster
+    there), elsewhere the forward form. On an AVX-512 AMD EPYC (Zen 4) it made a step 15-20 % faster
+    with TensorFlow's own kernels (oneDNN off, as TensorFlow leaves it on AVX2-only CPUs: their input
+    gradients are the slow ones) and was as fast as Conv2D with oneDNN. Reduced precision, XLA and
+    GPUs keep Keras' Conv2D."""
     if convolutions != "auto":
         return convolutions
     if precision != "float32" or jit or _is_gpu(device):
