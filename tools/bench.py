@@ -5,6 +5,7 @@
     python tools/bench.py --precision_check --sizes 512 --save docs/images  # bfloat16's result against float32's
     python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
     python tools/bench.py --forms --no_steps     # each VGG16 convolution in each of tfstyle's forms
+    python tools/bench.py --profile --no_steps   # where a step's time goes: per operation, per layer forward/backward
     python tools/bench.py --quick                # a tiny run of every part (random weights, 64 px, seconds)
     python tools/bench.py --json results.json --wait_load 1.2   # wait for a quiet machine, keep the numbers
 
@@ -82,7 +83,7 @@ from tfstyle.inputs.prepare import prepare_images  # noqa: E402
 from tfstyle.loop.optimize import pick_device  # noqa: E402
 from tfstyle.network import speed, vgg16  # noqa: E402
 from tfstyle.network.features import build_feature_model, resolve_weights  # noqa: E402
-from tfstyle.objective.whole import make_loss_fn  # noqa: E402
+from tfstyle.objective.whole import make_loss_fn, objective  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "images"
@@ -548,6 +549,71 @@ def convolution_forms(height: int, width: int, reps: int = 7) -> list[dict]:
     return rows
 
 
+# --- Where a step's time goes -------------------------------------------------------------------
+
+
+def step_profile(size: int, weights: str, precision: str = "float32", convolutions: str = "auto", steps: int = 5) -> dict:
+    """The default preset's forward and backward pass (one compiled ``value_and_gradient``) under
+    TensorFlow's profiler: milliseconds per step by operation type, and by VGG16 layer and
+    direction (the backward pass is TensorFlow's ``gradient_tape/`` scope). Operations that run at
+    the same time on TensorFlow's two inter-op threads both count, so the sum can exceed the step."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    config = preset("default").override(image_size=size, weights=weights, precision=precision, convolutions=convolutions)
+    content, style = prepare_images(CONTENT, STYLE, config)
+    device = pick_device(None)
+    model = speed.for_run(build_feature_model(config.layers_in_use(), weights), precision, device, False, convolutions)
+    goal = objective(model, content[None], style, config)
+    image = tf.Variable(content[None])
+    for _ in range(3):
+        goal.value_and_gradient(image)[1].numpy()
+    logdir = tempfile.mkdtemp(prefix="bench_profile_")
+    tf.profiler.experimental.start(logdir)
+    start = time.perf_counter()
+    for _ in range(steps):
+        goal.value_and_gradient(image)[1].numpy()
+    wall = (time.perf_counter() - start) / steps
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(next(Path(logdir).rglob("*.xplane.pb")).read_bytes())
+    by_op: dict[str, float] = {}
+    by_layer: dict[str, float] = {}
+    layer_names = {layer.name for layer in vgg16.CONV_LAYERS}
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                if name.startswith("ExecutorState") or ":" not in name:
+                    continue
+                node, op = name.rsplit(":", 1)
+                ms = event.duration_ps / 1e9 / steps
+                by_op[op] = by_op.get(op, 0.0) + ms
+                layer = next((part.rsplit("_", 1)[0] for part in node.split("/") if part.rsplit("_", 1)[0] in layer_names), "other")
+                key = f"{layer} {'backward' if node.startswith('gradient_tape/') else 'forward'}"
+                by_layer[key] = by_layer.get(key, 0.0) + ms
+    return {
+        "size": size, "precision": precision, "convolutions": speed.resolve_convolutions(convolutions, precision, device),
+        "step_ms": 1e3 * wall, "by_op_ms": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
+        "by_layer_ms": dict(sorted(by_layer.items())),
+    }  # fmt: skip
+
+
+def print_profile(profile: dict) -> None:
+    print(
+        f"profile at {profile['size']} px, {profile['precision']}, {profile['convolutions']} form: "
+        f"{profile['step_ms']:.0f} ms a forward and backward pass",
+        flush=True,
+    )
+    for op, ms in list(profile["by_op_ms"].items())[:8]:
+        print(f"  {ms:8.1f} ms  {op}")
+    layers = sorted({key.rsplit(" ", 1)[0] for key in profile["by_layer_ms"]})
+    for layer in layers:
+        forward, backward = (profile["by_layer_ms"].get(f"{layer} {d}", 0.0) for d in ("forward", "backward"))
+        print(f"  {layer:13} forward {forward:7.1f} ms  backward {backward:7.1f} ms")
+
+
 # --- Peak memory of the CLI ---------------------------------------------------------------------
 
 
@@ -660,6 +726,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--forms", action="store_true", help="each VGG16 convolution's forward, Conv2D against transposed form")
     parser.add_argument("--no_steps", action="store_true", help="skip the step table")
     parser.add_argument(
+        "--profile", action="store_true",
+        help="where a float32 step's time goes at --sizes (TensorFlow's profiler): per operation type, per layer forward and backward",
+    )
+    parser.add_argument(
         "--torch_compile", action="store_true",
         help="also time the PyTorch peer under torch.compile (each row compiles it anew: about half a minute)",
     )
@@ -680,7 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.warmup, args.steps, args.peer_steps, args.every = 1, 2, 6, 2
         variants = {"float32": VARIANTS["float32"], "bfloat16": VARIANTS["bfloat16"]}
         quality_runs = {"adam": {"precision": "float32", "iterations": 4}}
-        args.quality, args.precision_check, args.forms, args.peer_layers = True, True, True, "preset"
+        args.quality, args.precision_check, args.forms, args.profile, args.peer_layers = True, True, True, True, "preset"
     if args.wait_load:
         wait_for_quiet(args.wait_load, args.wait_most)
     out: dict = {"machine": {**machine(), "device": pick_device(None)}, "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
@@ -725,6 +795,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         height, width = prepare_images(CONTENT, STYLE, preset("default").override(image_size=max(sizes)))[0].shape[:2]
         print(f"forward with bias and ReLU and input gradient, float32, at {width}x{height}:")
         out["forms"] = convolution_forms(height, width)
+    if args.profile:
+        out["profile"] = {}
+        for size in sizes:
+            for convolutions in ("conv2d", "auto"):
+                profile = step_profile(size, weights, "float32", convolutions, 2 if args.quick else 5)
+                out["profile"][f"{size} {convolutions}"] = profile
+                print_profile(profile)
     if args.memory:
         memory_sizes = [64] if args.quick else [int(s) for s in args.memory_sizes.split(",")]
         out["memory"] = {}

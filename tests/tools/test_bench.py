@@ -41,5 +41,8 @@ def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # t
     assert bench.own_quality_first([(50, 5.0, 0.3, 0.3), (100, 10.0, 0.2015, 0.3), (150, 15.0, 0.2, 0.3)]) == (100, 10.0)
     assert [row["layer"] for row in saved["forms"]] == list(VGG16_CONV_LAYERS)  # both forms timed per layer
     assert all(row[form] > 0 for row in saved["forms"] for form in ("conv2d", "transposed", "forward"))
+    # --profile: a step's time per operation and per layer, forward and backward, in both forms.
+    for profile in saved["profile"].values():
+        assert profile["by_layer_ms"]["block1_conv2 forward"] > 0 and profile["by_layer_ms"]["block1_conv2 backward"] > 0
     # The analytic floor: VGG16 to conv5_3 at 224x224 is 15.35 GFLOP forward (multiply-adds x 2).
     assert bench.step_flops(["conv5_3"], 224, 224) == pytest.approx(2 * 30.7e9, rel=0.01)

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfstyle.config import PRECISIONS
@@ -151,7 +152,7 @@ def with_convolution_form(model: keras.Model, form: str) -> keras.Model:
         return FORMS[form].from_config(layer.get_config()) if layer.name in names else layer
 
     clone = keras.models.clone_model(model, clone_function=converted)
-    for name in names:
+    for name in names:  # the forward form's layers make their third weight from these
         clone.get_layer(name).set_weights(model.get_layer(name).get_weights())
     clone.trainable = model.trainable
     return clone
@@ -171,7 +172,7 @@ def transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
 def _transposed_conv2d(
     images: tf.Tensor, kernel: tf.Tensor
 ) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]]:
-    flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])  # [kh, kw, out, in]
+    flipped = flipped_kernel(kernel)  # [kh, kw, out, in]
     outputs = tf.nn.conv2d_transpose(
         images, flipped, tf.concat([tf.shape(images)[:-1], tf.shape(kernel)[-1:]], 0), 1, "SAME"
     )
@@ -195,33 +196,43 @@ class TransposedFormConv2D(keras.layers.Conv2D):
         return transposed_conv2d(inputs, kernel)
 
 
-def forward_form_conv2d_relu(images: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+def forward_form_conv2d_relu(
+    images: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, flipped: tf.Tensor | None = None
+) -> tf.Tensor:
     """Y = relu(conv(X, K) + b), stride 1, 'same', odd kernel, whose input gradient is itself a
-    forward convolution: dX = conv(dZ, K̃), dZ = dY·[Y > 0], with K̃ K flipped in space and its
-    channel axes swapped (the input gradient of conv is the convolution with K̃).
+    forward convolution: dX = conv(dZ, K̃), dZ = dY·[Y > 0], with K̃ = :func:`flipped_kernel` (K)
+    (the input gradient of conv is the convolution with K̃), computed here unless given.
 
-    The same sums in another order: equal to Conv2D's gradient to round-off. On CPUs whose oneDNN
-    runs a forward convolution faster than an input gradient, both passes run the faster kernel;
-    the forward keeps Conv2D's fused bias and ReLU.
+    The same sums in another order: equal to Conv2D's gradient to round-off. On CPUs whose
+    convolution library runs a forward convolution faster than an input gradient, both passes run
+    the faster kernel; the forward keeps Conv2D's fused bias and ReLU.
     """
-    return _forward_form(images, tf.convert_to_tensor(kernel), tf.convert_to_tensor(bias))
+    kernel = tf.convert_to_tensor(kernel)
+    flipped = flipped_kernel(kernel) if flipped is None else tf.convert_to_tensor(flipped)
+    return _forward_form(images, kernel, tf.convert_to_tensor(bias), flipped)
+
+
+def flipped_kernel(kernel: tf.Tensor | np.ndarray) -> tf.Tensor:
+    """K̃: ``kernel`` ``[kh, kw, in, out]`` flipped in space, its channel axes swapped → ``[kh, kw, out, in]``."""
+    return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
 
 
 @tf.custom_gradient
 def _forward_form(
-    images: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor
-) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]]:
+    images: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, flipped: tf.Tensor
+) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, ...]]]:
     outputs = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(images, kernel, 1, "SAME"), bias))
+    scope = tf.get_current_name_scope()  # the layer's: the backward pass's operations are named after it
 
-    def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        d_linear = tf.raw_ops.ReluGrad(gradients=d_outputs, features=outputs)
-        flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])  # [kh, kw, out, in]
-        d_images = tf.nn.conv2d(d_linear, flipped, 1, "SAME")
-        # Pruned from a compiled step that only needs the image's gradient.
-        d_kernel = tf.raw_ops.Conv2DBackpropFilter(
-            input=images, filter_sizes=tf.shape(kernel), out_backprop=d_linear, strides=[1, 1, 1, 1], padding="SAME"
-        )
-        return d_images, d_kernel, tf.reduce_sum(d_linear, axis=[0, 1, 2])
+    def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        with tf.name_scope(f"gradient_tape/{scope}/" if scope else "gradient_tape/"):
+            d_linear = tf.raw_ops.ReluGrad(gradients=d_outputs, features=outputs)
+            d_images = tf.nn.conv2d(d_linear, flipped, 1, "SAME")
+            # Pruned from a compiled step that only needs the image's gradient.
+            d_kernel = tf.raw_ops.Conv2DBackpropFilter(
+                input=images, filter_sizes=tf.shape(kernel), out_backprop=d_linear, strides=[1, 1, 1, 1], padding="SAME"
+            )
+            return d_images, d_kernel, tf.reduce_sum(d_linear, axis=[0, 1, 2]), tf.zeros_like(flipped)
 
     return outputs, gradient
 
@@ -229,10 +240,24 @@ def _forward_form(
 @keras.saving.register_keras_serializable(package="tfstyle")
 class ForwardFormConv2D(keras.layers.Conv2D):
     """A stride-1 'same' Conv2D with bias and ReLU (odd kernel, channels last) computed by
-    :func:`forward_form_conv2d_relu`."""
+    :func:`forward_form_conv2d_relu`. It keeps K̃ as a third, non-trainable weight, made from the
+    kernel by :meth:`set_weights` (Conv2D's kernel and bias), so that a step does not flip VGG16's
+    59 MB of kernels again; change the kernel through :meth:`set_weights`."""
+
+    def build(self, input_shape: tuple) -> None:
+        super().build(input_shape)
+        height, width, inputs, outputs = self.kernel.shape
+        self.flipped_kernel = self.add_weight(
+            name="flipped_kernel", shape=(height, width, outputs, inputs), initializer="zeros", trainable=False
+        )
+
+    def set_weights(self, weights: list) -> None:
+        if len(weights) == 2:  # Conv2D's kernel and bias
+            weights = [*weights, flipped_kernel(np.asarray(weights[0])).numpy()]
+        super().set_weights(weights)
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        return forward_form_conv2d_relu(inputs, self.kernel, self.bias)
+        return forward_form_conv2d_relu(inputs, self.kernel, self.bias, self.flipped_kernel)
 
 
 # The ways a stride-1 'same' float32 Conv2D with bias and ReLU can be computed, by the kernels
