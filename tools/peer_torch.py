@@ -129,7 +129,9 @@ class TorchPeer:
             style_features = self._features(self._tensor(style))
             self.content_targets = {n: content_features[n].float() for n in self.content_weights}
             self.style_grams = {n: gram(style_features[n].float(), config.normalization) for n in self.style_weights}
-        self.image = self._tensor(content if start is None else start).requires_grad_(True)
+        # The optimized image in PyTorch's default layout (L-BFGS views its gradient flat); the network
+        # gets it in ``memory_format``.
+        self.image = self._tensor(content if start is None else start).contiguous().requires_grad_(True)
         if compile:  # torch.compile's Inductor: the loss and its backward as generated C++ (compiled at the first step)
             self.losses = torch.compile(self.losses)  # type: ignore[method-assign]
         self.optimizer: torch.optim.Optimizer | None = None  # made at the first step (Adam's ε needs its gradient)
@@ -146,7 +148,7 @@ class TorchPeer:
         """``total``, ``content`` and ``style`` (tfstyle's keys, its arithmetic) of ``images``
         (default: the current image), one value per image."""
         if images is None:
-            images = self.image
+            images = self.image.contiguous(memory_format=self.format)
         elif isinstance(images, np.ndarray):
             images = self._tensor(images)
         features = self._features(images)
