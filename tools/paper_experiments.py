@@ -59,7 +59,7 @@ class Plan:
 
 
 FULL = Plan(size=256, snapshots=(30, 100, 200), grid_iterations=30, layers_iterations=60, layers_timing_iterations=20,
-            balanced_iterations=50, readings_size=128)  # fmt: skip
+            balanced_iterations=50, readings_size=256)  # fmt: skip
 QUICK = Plan(size=64, snapshots=(2, 4, 6), grid_iterations=2, layers_iterations=3, layers_timing_iterations=0,
              balanced_iterations=3, readings_size=48)  # fmt: skip
 
