@@ -49,9 +49,11 @@ MIN_SCALE_SIDE = 64  # coarse-to-fine passes are not made smaller than this (lon
 DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "adam": 8.0, "lbfgs": 1.0}
 # Plain gradient descent on the paper's plain sums, where a pixel's gradient is ~1e16-1e17 at
 # 256-512 px: a step of a few grey levels. The paper prints 0.00001 (Figures 9-11), but on plain sums
-# that rate's first step moved pixels by 111 grey levels on average (tubingen x starry_night, 128 px,
-# a = 1, b = 10 or 1000, pixels in [0, 255] or [0, 1]) and left every pixel at 0 or 255 (yardstick
-# style distance 550, content 8.6: no picture), so this measured value stays (docs/paper/REPORT.md).
+# that rate's first step moved pixels by 111 grey levels on average (tubingen x starry_night, 256 px,
+# a = 1, b = 10 or 1000, pixels in [0, 255] or [0, 1]; then a median 178 per step) and left no picture
+# (yardstick style distance 803-815, content 9.3-9.4). Only the `mean` normalization on [0, 255] pixels
+# gives Figure 9 at that rate (b = 10: style 0.353, content 0.495), and no reading gives Figure 10
+# (b = 1000 saturates), so this measured value stays (docs/paper/REPORT.md).
 PAPER_LEARNING_RATE = 3e-17
 
 # The groups the settings (and the command lines' own flags) are listed in, in this order.

@@ -59,7 +59,7 @@ class Plan:
 
 
 FULL = Plan(size=256, snapshots=(30, 100, 200), grid_iterations=30, layers_iterations=60, layers_timing_iterations=20,
-            balanced_iterations=50, readings_size=128)  # fmt: skip
+            balanced_iterations=50, readings_size=256)  # fmt: skip
 QUICK = Plan(size=64, snapshots=(2, 4, 6), grid_iterations=2, layers_iterations=3, layers_timing_iterations=0,
              balanced_iterations=3, readings_size=48)  # fmt: skip
 
@@ -238,12 +238,45 @@ def _figure9_findings(runs: list[Run], config) -> str:
             f"the yardstick style distance went from {s0:.3g} to {s1:.3g} and the content distance from 0 to "
             f"{c1:.3g}. The content term a·CL was at most {content_share(run, config):.1e} of the total."
         )
-    return "Measured:\n\n" + "\n".join(lines) + (
+    return "Measured:\n\n" + "\n".join(lines) + "\n\n" + _figure9_claims(runs, config) + (
         "\n\nWith the paper's plain sums a Gram entry sums over all positions, so SL grows with the square "
         "of the pixel count and is many orders of magnitude above CL: at a = 1, b = 10 the content term "
         "does not steer the optimization at all. What keeps the photo recognizable is only the start "
         "from the content image and the small number of gradient steps."
     )
+
+
+def _figure9_claims(runs: list[Run], config) -> str:
+    """The text's three statements about Figure 9, each against the measures of every pair."""
+    import paper_readings as readings
+
+    snaps = sorted(k for k in runs[0].snapshots if k > 0)[1:]  # the paper's 30, 100, 200
+    steady = [run.pair.name for run in runs if readings.steady(list(run.totals))]
+    closer = [run.pair.name for run in runs
+              if all(run.distances[a][0] > run.distances[b][0] for a, b in zip(snaps, snaps[1:]))]  # fmt: skip
+    share = max(content_share(run, config) for run in runs)
+    return (
+        "The text: *\"As we can see in the plot (Figure 9), the loss goes down steadily. With more iterations, "
+        "the content image tends to be more similar to the style image below in terms of the style. Since we set "
+        "a=1, b=10, with the ratio a/b=0.1, the content loss still affects significantly.\"* Measured on each pair:\n\n"
+        f"- *the loss goes down steadily* (falling in ≥ 90 % of the steps, lower at the end): "
+        f"{_held(steady, runs)};\n"
+        f"- *more similar in terms of the style with more iterations* (yardstick style distance lower at each of "
+        f"{', '.join(str(k) for k in snaps)} iterations): {_held(closer, runs)};\n"
+        f"- *the content loss still affects significantly*: "
+        + ("contradicted: " if share < 1e-3 else "")
+        + f"a·CL was at most {share:.1e} of the total on any pair; at a = 1, b = 10 the ratio that matters is not "
+        "b/a but b·SL against a·CL, and the plain sums make SL many orders of magnitude larger (below)."
+    )
+
+
+def _held(names: list[str], runs: list[Run]) -> str:
+    """``held on every pair``, ``held on none``, or which pairs it held on."""
+    if len(names) == len(runs):
+        return f"held on every pair ({len(runs)})"
+    if not names:
+        return "held on none"
+    return f"held on {len(names)} of {len(runs)} ({', '.join(names)})"
 
 
 # --- Figure 10 -----------------------------------------------------------------------------------
@@ -301,7 +334,15 @@ def _figure10_findings(runs: dict[float, Run]) -> str:
         f"against {heavy.distances[-1][0]:.3g} (b = 1000); content distance {light.distances[-1][1]:.3g} "
         f"against {heavy.distances[-1][1]:.3g}. With Adam, whose steps do not depend on the loss's scale, "
         "b = 10 and b = 1000 give the same picture (Figure 11, row a = 1): at a = 1 the content term is too "
-        "small for b to shift the balance."
+        "small for b to shift the balance.\n\n"
+        "The text: *\"when b is larger, which means more contribution of style loss, the output image becomes more "
+        "stylized to the extent that the shape of local area of the content image is distorted. But the global shape "
+        "is kept, since we can still figure out for sure that it is the house.\"* Measured: b = 1000 is "
+        f"{'more' if heavy.distances[-1][0] < light.distances[-1][0] else 'not more'} stylized than b = 10 (style "
+        f"distance {heavy.distances[-1][0]:.3g} against {light.distances[-1][0]:.3g}) and "
+        + ("keeps" if heavy.distances[-1][1] < 1.0 else "does not keep")
+        + f" the global shape by the yardstick (content distance {heavy.distances[-1][1]:.3g}; 1 = as far from "
+        "the photo as the painting); the pictures above show how much of the house is left."
     )
 
 
@@ -434,6 +475,18 @@ def _figure11_findings(runs: dict[tuple[float, float], Run]) -> str:
             f"give style distances {', '.join(f'{style:.3g}' for _, style in paper_row)}: "
             "the content term is too small there for b to trade anything off."
         )
+    if by_ratio:
+        lines.append(
+            "The text: *\"If using smaller a relatively, say smaller a/b, then the style loss has more influence. So "
+            "it is clear in the right top image, that the style is transferred.\"* Measured: the style distance at "
+            f"the largest b/a is {'below' if most_style.distances[-1][0] < most_content.distances[-1][0] else 'not below'} "
+            "the one at the smallest"
+            + (
+                "." if most_style.distances[-1][0] < most_content.distances[-1][0]
+                else ": under the printed loss the content target is the style image too, so a larger a also pulls "
+                "towards the painting (its content), and a smaller a/b does not make the result more stylized."
+            )
+        )  # fmt: skip
     stopped = {b: run.result.iterations for (a, b), run in runs.items() if run.result.stopped}
     if stopped:
         after = ", ".join(f"b = {num(b)} after {k} iteration{'' if k == 1 else 's'}" for b, k in sorted(stopped.items()))
@@ -442,6 +495,15 @@ def _figure11_findings(runs: dict[tuple[float, float], Run]) -> str:
             "tfstyle keeps the last image whose loss was finite (NonFiniteLossError), which these cells show."
         )
     return " ".join(lines)
+
+
+def _photo_style_share(photo: Run, paintings: list[Run]) -> str:
+    """Whether a photograph as the style transferred less of its style than every painting did."""
+    share = photo.distances[-1][0] / photo.distances[0][0]
+    others = [run.distances[-1][0] / run.distances[0][0] for run in paintings]
+    if share > max(others):
+        return "less of the style transferred than on any painting pair"
+    return "no less of the style transferred than on some painting pair"
 
 
 # --- Claim 1: fewer layers -----------------------------------------------------------------------
@@ -484,6 +546,13 @@ def claim_layers(ctx: Context) -> tuple[Section, str]:
         f", then each again for {ctx.plan.layers_timing_iterations} iterations in the opposite order"
         if ctx.plan.layers_timing_iterations
         else ""
+    )
+    section.text(
+        "The paper: *\"to cut down the number of convolutional layers used and simplify the model, but with "
+        "ideally close performance\"* (Abstract); *\"Is there any way we can skip some layers to release the "
+        "stress of computation?\"* (Introduction); *\"instead of using all convolutional layers to compute the "
+        "loss, we just use some layers like conv5\"* (Figure 7). It reports no time or memory, so both are "
+        "measured here."
     )
     section.text(
         f"The paper's layer set (style conv1_2, conv3_3, conv5_3 with tfstyle's default weights z = "
@@ -553,7 +622,7 @@ def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
         verdict = "not supported"
     return (
         f"**Verdict on claim 1 — {verdict}.** The paper's layers took {speed:.2f}× Gatys' time per iteration "
-        f"(run by run: {', '.join(f'{r:.2f}×' for r in rounds)}; this shared CPU is good to about ±10 %), and "
+        f"(run by run: {', '.join(f'{r:.2f}×' for r in rounds)}; {_timing_noise(rounds)}), and "
         f"their run's memory grew {memory:.2f}× as much over the TensorFlow import ({paper['growth']:.0f} against "
         f"{gatys['growth']:.0f} MiB; peak resident set {paper['peak']:.0f} against {gatys['peak']:.0f} MiB). "
         "Fewer loss layers save only the Gram matrices (and their gradients) of the dropped layers, while most "
@@ -563,6 +632,14 @@ def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
         f"distance {paper['content']:.3g}, Gatys' {gatys['style']:.3g} and {gatys['content']:.3g} (each with "
         "its own weights), so 'the same quality' is not one number; see the images."
     )
+
+
+def _timing_noise(rounds: list[float]) -> str:
+    """How far the timing rounds agree: the shared CPU's load can change between two runs."""
+    if len(rounds) > 1 and max(rounds) > 1.2 * min(rounds):
+        return ("the rounds disagree by more than 20 %: the shared CPU's load changed between runs, so the lowest "
+                "median of each set is compared and the time ratio is uncertain")  # fmt: skip
+    return "this shared CPU is good to about ±10 %"
 
 
 # --- Claim 2: start from the content image -------------------------------------------------------
@@ -582,6 +659,13 @@ def claim_init(ctx: Context, paper_content_run: Run) -> tuple[Section, str]:
         for init in INITS
     }
     section = Section("Claim 2: starting from the content image")
+    section.text(
+        "The paper: *\"the original paper starts the gradient descent on a white noise image in order to make "
+        "unbiased results. [...] if we start updating from one of the input images, will it run faster to "
+        "achieve the goal as we already have the content or style to start from?\"* (Introduction); its model "
+        "*\"takes two inputs and update from the content image\"* (Figure 7). It reports no comparison with "
+        "white noise, so it is measured here."
+    )
     section.text(
         f"Content init against white noise (seeded, uniform in [0, 255], Gatys et al.'s start) and, as a third "
         f"start, the style image scaled to the photo's size; on {pair.name} at {ctx.plan.size} px, under two "
@@ -743,6 +827,10 @@ def optimizers(ctx: Context, gd_run: Run) -> tuple[Section, str]:
                       "Adam": f"{num(ADAM_LEARNING_RATE)}", "L-BFGS": "line search"}  # fmt: skip
     section = Section("Optimizers: gradient descent, Adam and L-BFGS")
     section.text(
+        "The paper uses plain gradient descent (*\"Running gradient descent under 30,100,200 iterations\"*, "
+        "Figure 9) and names no other optimizer; Adam and L-BFGS are tfstyle's additions, compared here."
+    )
+    section.text(
         f"The same problem for all three: the paper's loss (`preset('paper')`: conv1_2, conv3_3, conv5_3, "
         f"a = 1, b = 10, plain sums, content init) on {pair.name} at {ctx.plan.size} px. Gradient descent is "
         f"Figure 9's run ({len(gd_run.totals)} iterations); Adam and L-BFGS ran {n}. An L-BFGS iteration is "
@@ -853,9 +941,9 @@ def unsaid(ctx: Context, paper_run: Run, readings_verdict: str = "") -> Section:
   the figures depends on how the pixels are scaled and whether the sums are squared, which the text does
   not say: the section *The printed learning rate* runs every reading. {readings_verdict} The `paper`
   preset's gradient descent uses {num(lr)}: here its first step moved pixels by {step:.2g} grey levels on
-  average, a gradient of ~{step / lr:.1e} per pixel. Any fixed value only makes sense for plain sums at
-  one image size and one b (Figure 10); with a normalized loss, or with Adam or L-BFGS, the question goes
-  away.
+  average, a gradient of ~{step / lr:.1e} per pixel. Under gradient descent any fixed value only makes
+  sense at one b (b = 1000 at η is b = 10 at 100·η, Figure 10), and for plain sums also at one image
+  size; with Adam or L-BFGS, whose steps do not scale with the loss, the question goes away.
 - **Other settings.** The image size (the Introduction mentions only the original implementation's
   *"input image size of 224*224*3"*), how the style image is scaled, the VGG16 weights and preprocessing,
   max or average pooling and the pixel range are not stated (the white noise is Gatys'; the paper starts
@@ -925,11 +1013,17 @@ def _conclusion_findings(fig9_runs: list[Run], heavy: Run, photo: Run, grid, sna
         f"{'raise' if tv(fig9_runs[0].snapshots[snaps[-1]]) > tv(fig9_runs[0].snapshots[snaps[0]]) else 'lower'} "
         f"the TV on the first pair, so under gradient descent they do "
         f"{'not ' if tv(fig9_runs[0].snapshots[snaps[-1]]) > tv(fig9_runs[0].snapshots[snaps[0]]) else ''}help "
-        f"smoothness. Over Figure 11's grid the TV was {tv(low[1].result.image):.3g} at the smallest b/a "
-        f"({num(low[0][1] / low[0][0])}) and {tv(high[1].result.image):.3g} at the largest ({num(high[0][1] / high[0][0])}).\n"
+        f"smoothness. Against b: under gradient descent b = 1000 ended at TV {tv(heavy.snapshots[snaps[-1]]):.3g} "
+        f"against {tv(fig9_runs[0].snapshots[snaps[-1]]):.3g} at b = 10, but there b = 1000 is a 100× longer step "
+        f"(Figure 10). Over Figure 11's grid (Adam: the same step length in every cell, only the balance changes) "
+        f"the TV was {tv(low[1].result.image):.3g} at the smallest b/a ({num(low[0][1] / low[0][0])}) and "
+        f"{tv(high[1].result.image):.3g} at the largest ({num(high[0][1] / high[0][0])}): the style-heavier balance "
+        f"{'is' if tv(high[1].result.image) > tv(low[1].result.image) else 'is not'} the rougher one there.\n"
         f"- **Drawback 2, photorealistic transfer**: with {photo.pair.style_path.stem} as the style of "
         f"{photo.pair.content_path.stem} the style distance went {photo.distances[0][0]:.3g} → "
-        f"{photo.distances[-1][0]:.3g} (content {photo.distances[-1][1]:.3g}) and the TV to "
+        f"{photo.distances[-1][0]:.3g}, to {photo.distances[-1][0] / photo.distances[0][0]:.2g} of its start "
+        f"(the painting pairs: {', '.join(f'{r.distances[-1][0] / r.distances[0][0]:.2g}' for r in fig9_runs)}: "
+        f"{_photo_style_share(photo, fig9_runs)}; content {photo.distances[-1][1]:.3g}), and the TV to "
         f"{tv(photo.snapshots[snaps[-1]]):.3g} against the style photo's {tv(photo.pair.style):.3g}: see the picture for "
         "whether the result still looks like a photograph; the yardstick measures statistics, not realism."
     )

@@ -80,7 +80,7 @@ def image_grid(
         if row_labels:
             axes[r][0].set_ylabel(row_labels[r], fontsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # room for the title above the top row's labels
     return _save(fig, path)
 
 

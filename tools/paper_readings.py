@@ -157,8 +157,9 @@ def readings_section(ctx, pair, yardstick, size: int, snapshots: tuple[int, ...]
     section = Section("The printed learning rate, 0.00001, under each reading of the text")
     section.text(
         "Figures 9, 10 and 11 print their learning rate: *\"using conv1-2, conv3-3, conv5-3, with learning "
-        "rate=0.00001, a=1, b=10. Running gradient descent under 30,100,200 iterations\"* (Figure 9; Figure 10 "
-        "and 11 the same, b = 10 or 1000). The text does not say how the pixels are scaled or whether the "
+        "rate=0.00001, a=1, b=10. Running gradient descent under 30,100,200 iterations\"* (Figure 9); *\"with "
+        "learning rate a=0.00001, and a=1, b=10 or b=1000\"* (Figure 10); *\"with learning rate = 0.00001\"* "
+        "(Figure 11, which prints no a or b). The text does not say how the pixels are scaled or whether the "
         "printed differences are squared, so each reading it allows ran at that rate: "
         + "; ".join(f"**{name}**" for name in READINGS)
         + f". {pair.name}, {size} px, content loss to the style image (as printed), "
