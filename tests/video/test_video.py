@@ -269,3 +269,9 @@ def test_a_resume_with_more_passes_is_refused_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="a resume needs `passes` 1"):
         stylize_clip(tmp_path / "in.mp4", photo(32, 32), tmp_path / "out", CONFIG, VideoConfig(passes=2), resume=True)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_one_frame_clip_takes_any_number_of_passes():
+    frames = list(stylize_video([photo(32, 32)], photo(32, 32, seed=2), CONFIG, VideoConfig(passes=3)))
+    assert len(frames) == 1 and frames[0].shape == (48, 48, 3)  # CONFIG.image_size

@@ -106,15 +106,10 @@ def stylize_video(
     device = pick_device(config.device)
     model = feature_model_for_run(feature_model, config, device)
     count, first, lookback = len(contents), len(done), video.lookback
-    stylized: list[np.ndarray] = [np.asarray(frame, np.float32) for frame in done] + [np.empty(0, np.float32)] * (
-        count - len(done)
-    )
+    stylized = [np.asarray(frame, np.float32) for frame in done] + [np.empty(0, np.float32)] * (count - first)
     passes = [_pass_pairs(p, count, lookback, first) for p in range(1, video.passes + 1)]
-    worker = (
-        FlowWorker(contents, [*passes[0], *(passes[1] if len(passes) > 1 else [])], video.flow, FlowCache(flow_cache, video.flow))
-        if count > 1
-        else None
-    )
+    ahead = [*passes[0], *(passes[1] if video.passes > 1 else [])]  # a later pass's pairs: when the one before starts
+    worker = FlowWorker(contents, ahead, video.flow, FlowCache(flow_cache, video.flow)) if count > 1 else None
     later_rate = video.later_learning_rate or LATER_LEARNING_RATE_FACTOR * config.effective_learning_rate
     try:
         step = FrameStep(model, contents, style_image, sized, len(lookback), device)
@@ -154,7 +149,7 @@ def stylize_video(
                 yield frame
                 if i > max(lookback):
                     stylized[i - max(lookback) - 1] = np.empty(0, np.float32)  # no longer needed
-        for pass_number in range(2, video.passes + 1):  # then backward, forward, ...
+        for pass_number in range(2, video.passes + 1 if count > 1 else 2):  # then backward, forward, ...
             assert worker is not None
             worker.prefetch(passes[pass_number] if pass_number < video.passes else [])
             for i, neighbour in passes[pass_number - 1]:
