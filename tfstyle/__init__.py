@@ -32,6 +32,7 @@ _EXPORTS = {
     "tfstyle.pipelines.perceptual": ("StyleLoss",),
     "tfstyle.pipelines.savedmodel": ("export_features", "export_stylizer"),
     "tfstyle.pipelines.tensorboard": ("TensorBoard",),
+    "tfstyle.video.config": ("VideoConfig",),
     "tfstyle.video.stylize": ("stylize_video",),
     "tfstyle.video.clip": ("stylize_clip",),
 }  # fmt: skip
@@ -83,4 +84,5 @@ if TYPE_CHECKING:
     from tfstyle.pipelines.tensorboard import TensorBoard
     from tfstyle.scale.folder import FolderSummary, find_images, stylize_folder
     from tfstyle.video.clip import stylize_clip
+    from tfstyle.video.config import VideoConfig
     from tfstyle.video.stylize import stylize_video

@@ -3,6 +3,7 @@ turned into a config by one function, listed in groups, and documented in docs/c
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -261,3 +262,8 @@ def test_the_cli_flags_set_the_speed_fields(tmp_path):
         assert config_from_flags().jit is True
     finally:
         FLAGS.unparse_flags()
+
+
+def test_no_flag_belongs_to_two_settings_classes():
+    names = [cli_flags.flag_name(f.name) for of in cli_flags.SETTINGS_CLASSES for f in dataclasses.fields(of)]
+    assert len(names) == len(set(names))

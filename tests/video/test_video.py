@@ -18,10 +18,11 @@ pytest.importorskip("imageio_ffmpeg")
 from scipy.ndimage import gaussian_filter  # noqa: E402
 
 from tfstyle.config import preset  # noqa: E402
-from tfstyle.errors import ImageError  # noqa: E402
+from tfstyle.errors import ConfigError, ImageError  # noqa: E402
 from tfstyle.inputs.images import save_image  # noqa: E402
 from tfstyle.video import io  # noqa: E402
 from tfstyle.video.clip import stylize_clip, work_folder  # noqa: E402
+from tfstyle.video.config import VideoConfig  # noqa: E402
 from tfstyle.video.flow import dis_flow, reliability, warp, warping_error  # noqa: E402
 from tfstyle.video.stylize import stylize_video  # noqa: E402
 from tfstyle.video.temporal import long_term_weights, short_term_loss  # noqa: E402
@@ -87,8 +88,8 @@ def test_the_temporal_loss_lowers_the_warping_error():
     clip = pan(4, shift=2, patch=True)
     style = photo(40, 40, seed=9)
     config = CONFIG.override(iterations=8, learning_rate=8.0)
-    without = list(stylize_video(clip, style, config, temporal_weight=0.0, first_frame_iterations=8))
-    with_it = list(stylize_video(clip, style, config, temporal_weight=1e12, first_frame_iterations=8))
+    without = list(stylize_video(clip, style, config, VideoConfig(temporal_weight=0.0, first_frame_iterations=8)))
+    with_it = list(stylize_video(clip, style, config, VideoConfig(temporal_weight=1e12, first_frame_iterations=8)))
     assert warping_error(with_it, clip) < warping_error(without, clip)
 
 
@@ -117,14 +118,14 @@ def write_frames(folder: Path, clip: list[np.ndarray]) -> Path:
 def test_a_folder_of_frames_and_resume_reproduces_the_next_frame(tmp_path):
     source = write_frames(tmp_path / "in", pan(4, size=32))
     style = photo(32, 32, seed=5)
-    whole = stylize_clip(source, style, tmp_path / "all", CONFIG, temporal_weight=10.0)
+    whole = stylize_clip(source, style, tmp_path / "all", CONFIG, VideoConfig(temporal_weight=10.0))
     assert whole.stylized == 4 and len(list((tmp_path / "all").glob("frame_*.png"))) == 4
     assert (tmp_path / "all.flow").is_dir()
     partial = tmp_path / "part"
     partial.mkdir()
     for name in ("frame_00001.png", "frame_00002.png"):
         (partial / name).write_bytes((tmp_path / "all" / name).read_bytes())
-    resumed = stylize_clip(source, style, partial, CONFIG, temporal_weight=10.0, resume=True)
+    resumed = stylize_clip(source, style, partial, CONFIG, VideoConfig(temporal_weight=10.0), resume=True)
     assert (resumed.stylized, resumed.resumed) == (2, 2)
     for name in ("frame_00003.png", "frame_00004.png"):
         assert (partial / name).read_bytes() == (tmp_path / "all" / name).read_bytes()
@@ -222,3 +223,55 @@ def test_the_command_writes_the_video_and_the_tensorboard_log(tmp_path, capsys):
     assert len(frames) == 2 and fps == pytest.approx(5)
     assert list((tmp_path / "logs").glob("events.out.tfevents.*"))
     assert "2 frames stylized" in capsys.readouterr().out
+
+
+# --- one compiled step; multi-pass ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_one_traced_step_serves_every_frame(monkeypatch):
+    from tfstyle.video import stylize
+
+    steps = []
+
+    class Recorded(stylize.FrameStep):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            steps.append(self)
+
+    monkeypatch.setattr(stylize, "FrameStep", Recorded)
+    frames = list(stylize_video(pan(4, size=32), photo(32, 32), CONFIG, VideoConfig(passes=2)))
+    assert len(frames) == 4 and len(steps) == 1
+    assert steps[0].goal._value_and_gradient.experimental_get_tracing_count() == 1  # 4 + 3 frames, one trace
+
+
+@pytest.mark.slow
+def test_a_second_pass_gives_a_warping_error_no_higher_than_one_pass():
+    clip = pan(4, shift=2, patch=True)
+    style = photo(40, 40, seed=9)
+    config = CONFIG.override(iterations=8, learning_rate=8.0)
+    one = list(stylize_video(clip, style, config, VideoConfig(temporal_weight=1e4, first_frame_iterations=8)))
+    two = list(stylize_video(clip, style, config, VideoConfig(temporal_weight=1e4, first_frame_iterations=8, passes=2)))
+    assert warping_error(two, clip) <= warping_error(one, clip)
+
+
+@pytest.mark.slow
+def test_more_passes_alternate_directions_and_write_the_video(tmp_path):
+    source = io.write_video(pan(3, size=32), tmp_path / "in.mp4", fps=8)
+    reports = []
+    summary = stylize_clip(source, photo(32, 32), tmp_path / "out.mp4", CONFIG, VideoConfig(passes=3), on_frame=reports.append)
+    assert [(r.pass_number, r.index) for r in reports] == [(1, 0), (1, 1), (1, 2), (2, 1), (2, 0), (3, 1), (3, 2)]
+    frames, fps = io.read_clip(summary.output)
+    assert len(frames) == 3 and fps == pytest.approx(8) and not work_folder(summary.output).exists()
+
+
+def test_a_resume_with_more_passes_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ConfigError, match="a resume needs `passes` 1"):
+        stylize_clip(tmp_path / "in.mp4", photo(32, 32), tmp_path / "out", CONFIG, VideoConfig(passes=2), resume=True)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_one_frame_clip_takes_any_number_of_passes():
+    frames = list(stylize_video([photo(32, 32)], photo(32, 32, seed=2), CONFIG, VideoConfig(passes=3)))
+    assert len(frames) == 1 and frames[0].shape == (48, 48, 3)  # CONFIG.image_size

@@ -12,7 +12,15 @@ from typing import Any
 from absl import flags
 
 from tfstyle.cli.common import exit_status, fail, quiet_on_a_closed_pipe
-from tfstyle.cli.flags import FIELDS, SETTING_FLAGS, define_settings, flag_name, value_hint
+from tfstyle.cli.flags import (
+    ALL_SETTING_FLAGS,
+    FIELDS,
+    define_fields,
+    define_settings,
+    fields_of,
+    flag_name,
+    value_hint,
+)
 from tfstyle.config import GROUPS
 
 flags.disclaim_key_flags()  # flags defined through a Command belong to the command's module
@@ -70,6 +78,18 @@ class Command:
             self._groups[flag] = FIELDS[name].metadata["group"]
             self._hints[flag] = value_hint(name, (choices or {}).get(name))
 
+    def more_settings(self, of: type, fields: Iterable[str] | None = None) -> None:
+        """Define the flags of another settings class ``of``'s ``fields`` (default: all), each
+        defaulting to its field's default; see :func:`define_fields`."""
+        known = fields_of(of)
+        fields = list(known if fields is None else fields)
+        if set(fields) - known.keys():
+            raise ValueError(f"not settings of {of.__name__}: {', '.join(sorted(set(fields) - known.keys()))}")
+        define_fields(self.values, of, fields)
+        for name in fields:
+            flag = flag_name(name)
+            self._groups[flag], self._hints[flag] = known[name].metadata["group"], value_hint(name)
+
     def own(
         self,
         group: str,
@@ -83,7 +103,7 @@ class Command:
     ) -> flags.FlagHolder[Any]:
         """Define a flag of this command's own with absl's ``define`` (``flags.DEFINE_string``, ...)
         in ``group``; ``hint`` is what ``--name=`` takes (``PATH``; ``""`` for a switch)."""
-        if name in SETTING_FLAGS:
+        if name in ALL_SETTING_FLAGS:
             raise ValueError(f"--{name} is a setting's flag; define it with settings()")
         holder = define(name, default, help=help, flag_values=self.values, required=required, **kwargs)
         self._groups[name], self._hints[name] = group, hint

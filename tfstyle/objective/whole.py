@@ -9,6 +9,7 @@ each an :class:`~tfstyle.objective.interface.Objective`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -81,6 +82,29 @@ def make_loss_fn(
     of style images: A_i is then Σ_s β_s·A_i^s (β = ``config.style_blend``), or, with
     ``style_masks`` (``[styles, height, width]`` at the content's size), each style is compared in
     its own region. ``content_mask`` (``[height, width]``) weights the content loss per position."""
+    fixed = targets(model, content_image, style_image, config, style_masks)
+    return loss_fn_of(model, fixed, config, content_mask, style_masks)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the losses compare with: P_i per content layer, A_i per style layer (tensors, or
+    variables that a caller reassigns so one traced step serves many images), and β_s."""
+
+    content: dict[str, tf.Tensor]
+    style: dict[str, tf.Tensor]
+    blend: tuple[float, ...]
+
+
+def targets(
+    model: keras.Model,
+    content_image: ImageBatch,
+    style_image: ImageBatch | Sequence[ImageBatch],
+    config: StyleConfig,
+    style_masks: np.ndarray | None = None,
+) -> Targets:
+    """P_i of ``content_image`` and A_i of the ``style_image`` (s) for :func:`loss_fn_of`: the
+    blend Σ_s β_s·A_i^s, or with ``style_masks`` one Gram per style (see :func:`make_loss_fn`)."""
     content_terms, style_terms = config.content_terms(), config.style_terms()
     styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
     blend = config.style_blend(len(styles))
@@ -96,14 +120,26 @@ def make_loss_fn(
             style_targets = {
                 name: tf.add_n([beta * g[name] for beta, g in zip(blend, grams) if beta]) for name in style_terms
             }
+    return Targets(content_targets, style_targets, tuple(blend))
+
+
+def loss_fn_of(
+    model: keras.Model,
+    fixed: Targets,
+    config: StyleConfig,
+    content_mask: np.ndarray | None = None,
+    style_masks: np.ndarray | None = None,
+) -> LossFn:
+    """The objective image → losses against the targets ``fixed`` (:func:`targets`), read each call."""
+    content_terms, style_terms = config.content_terms(), config.style_terms()
     content_masks = maskio.layer_masks(content_mask, content_terms) if content_mask is not None and content_terms else None
     region_masks = maskio.layer_masks(style_masks, style_terms) if style_masks is not None and style_terms else None
 
     def loss_fn(images: tf.Tensor) -> Losses:
         return combined_loss(
             model(images),
-            content_targets,
-            style_targets,
+            fixed.content,
+            fixed.style,
             content_terms,
             style_terms,
             a=config.content_weight,
@@ -113,7 +149,7 @@ def make_loss_fn(
             normalization=config.normalization,
             content_masks=content_masks,
             style_masks=region_masks,
-            style_blend=blend,
+            style_blend=fixed.blend,
         )
 
     return loss_fn

@@ -1,6 +1,7 @@
 """A clip from file to file: :func:`stylize_clip` reads the clip, stylizes it with
 :func:`~tfstyle.video.stylize.stylize_video` and writes each frame as it is done, so Ctrl-C keeps
-every finished frame and ``resume`` continues from the first missing one.
+every finished frame and ``resume`` continues from the first missing one (with one pass: with more,
+the frames come after the last pass, and a resume is refused).
 
 Frames go to the output folder (``frame_00001.png``, ...), or for a video output to a work folder
 beside it (``OUT.frames/``), encoded into the video atomically at the end and then removed. The
@@ -18,11 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from tfstyle.config import StyleConfig, preset
+from tfstyle.errors import ConfigError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.callbacks import CallbackLike
 from tfstyle.video import io
-from tfstyle.video.stylize import DEFAULT_LOOKBACK, DEFAULT_TEMPORAL_WEIGHT, FrameReport, stylize_video
+from tfstyle.video.config import VideoConfig
+from tfstyle.video.stylize import RESUME_PASSES, FrameReport, stylize_video
 
 
 @dataclass
@@ -46,12 +49,8 @@ def stylize_clip(
     style: StyleLike,
     output: str | os.PathLike,
     config: StyleConfig | None = None,
+    video: VideoConfig | None = None,
     *,
-    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
-    first_frame_iterations: int | None = None,
-    later_learning_rate: float | None = None,
-    lookback: Iterable[int] = DEFAULT_LOOKBACK,
-    flow: str = "dis",
     fps: float | None = None,
     resume: bool = False,
     callbacks: Iterable[CallbackLike] = (),
@@ -59,10 +58,15 @@ def stylize_clip(
     on_frame: Callable[[FrameReport], None] | None = None,
 ) -> ClipSummary:
     """Stylize the clip ``content`` (a video file, a folder of frames or a glob) into ``output`` (a
-    video file, at the clip's frame rate or ``fps``, or a folder of numbered frames). With
-    ``resume``, frames already in the work folder are kept and the run goes on from the first
-    missing one. ``on_start(total, resumed)`` is told the frame counts before the first frame."""
-    config = config or preset("default")
+    video file, at the clip's frame rate or ``fps``, or a folder of numbered frames), each frame by
+    ``config``, the clip by ``video``. With ``resume`` (one pass only), frames already in the work
+    folder are kept and the run goes on from the first missing one. ``on_start(total, resumed)`` is
+    told the frame counts before the first frame."""
+    config, video = config or preset("default"), video or VideoConfig()
+    if resume and video.passes > 1:
+        raise ConfigError(RESUME_PASSES)
+    if fps is not None and not fps > 0:
+        raise ConfigError(f"`fps` must be more than 0, got {fps}")
     output = io.check_output(output)
     frames, clip_fps = io.read_clip(content)
     folder = work_folder(output)
@@ -72,9 +76,7 @@ def stylize_clip(
     if on_start is not None:
         on_start(len(frames), resumed)
     stylized = stylize_video(
-        frames, style, config, temporal_weight=temporal_weight, first_frame_iterations=first_frame_iterations,
-        later_learning_rate=later_learning_rate, lookback=tuple(lookback), flow=flow,
-        flow_cache=output.with_name(output.name + ".flow"), done=done,
+        frames, style, config, video, flow_cache=output.with_name(output.name + ".flow"), done=done,
         callbacks=callbacks, on_frame=on_frame,
     )  # fmt: skip
     for index, frame in enumerate(stylized, start=resumed):

@@ -21,9 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfstyle.errors import ConfigError
+from tfstyle.video.config import FLOW_METHODS
 from tfstyle.video.io import need
-
-METHODS = ("dis",)
 
 
 def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -35,9 +34,9 @@ def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def flow(a: np.ndarray, b: np.ndarray, method: str = "dis") -> np.ndarray:
-    """The flow from ``a`` to ``b`` by ``method`` (:data:`METHODS`)."""
-    if method not in METHODS:
-        raise ConfigError(f"unknown flow method {method!r}; use {', '.join(METHODS)}")
+    """The flow from ``a`` to ``b`` by ``method`` (:data:`~tfstyle.video.config.FLOW_METHODS`)."""
+    if method not in FLOW_METHODS:
+        raise ConfigError(f"unknown `flow` method {method!r}; choose one of: {', '.join(FLOW_METHODS)}")
     return dis_flow(a, b)
 
 
@@ -139,18 +138,25 @@ class FlowCache:
 
 class FlowWorker:
     """Computes (or loads) ŵ and the reliability c for frame pairs ``(i, j)`` in a background thread,
-    in the order given, so the flows of the next frames are ready while a frame is optimized.
-    :meth:`get` waits for one; ``computing`` and ``waiting`` add up the seconds spent on flow in the
+    in the order given (and then those of :meth:`prefetch`), so the flows of the next frames are
+    ready while a frame is optimized. :meth:`get` waits for one and lets the worker forget it; ``computing`` and ``waiting`` add up the seconds spent on flow in the
     worker and the seconds the caller waited for it (the rest was hidden behind the optimization)."""
 
     def __init__(self, frames: Sequence[np.ndarray], pairs: Iterable[tuple[int, int]], method: str, cache: FlowCache):
-        if method not in METHODS:
-            raise ConfigError(f"unknown flow method {method!r}; use {', '.join(METHODS)}")
+        if method not in FLOW_METHODS:
+            raise ConfigError(f"unknown `flow` method {method!r}; choose one of: {', '.join(FLOW_METHODS)}")
         need("cv2").setNumThreads(1)  # leave the cores to TensorFlow
         self.frames, self.method, self.cache = frames, method, cache
         self.computing = self.waiting = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfstyle-flow")
-        self._jobs: dict[tuple[int, int], Future] = {pair: self._pool.submit(self._pair, *pair) for pair in pairs}
+        self._jobs: dict[tuple[int, int], Future] = {}
+        self.prefetch(pairs)
+
+    def prefetch(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Queue the pairs ``(i, j)`` not queued yet, in order."""
+        for pair in pairs:
+            if pair not in self._jobs:
+                self._jobs[pair] = self._pool.submit(self._pair, *pair)
 
     def _pair(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
         start = time.perf_counter()
@@ -172,8 +178,7 @@ class FlowWorker:
     def get(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
         """ŵ (frame ``i`` → ``j``) and c for the pair, waiting for the worker if it is not done."""
         start = time.perf_counter()
-        job = self._jobs.get((i, j)) or self._pool.submit(self._pair, i, j)
-        self._jobs[(i, j)] = job
+        job = self._jobs.pop((i, j), None) or self._pool.submit(self._pair, i, j)
         result = job.result()
         self.waiting += time.perf_counter() - start
         return result

@@ -1,13 +1,19 @@
 """The frame loop: :func:`stylize_video` stylizes a clip frame by frame with the temporal
-constraints of Ruder, Dosovitskiy & Brox (GCPR 2016), yielding each frame as it is done.
+constraints of Ruder, Dosovitskiy & Brox (GCPR 2016), yielding the frames.
 
 Frame 1 is optimized from ``config.init`` for ``first_frame_iterations``. Each later frame i starts
 from the stylized frame i − 1 warped into it (disoccluded pixels from the content frame) and is
-optimized for ``config.iterations`` on the whole-image objective plus temporal_weight ·
-L_longterm over the frames i − j, j in ``lookback`` (:mod:`tfstyle.video.temporal`). The flows
-come from a background :class:`~tfstyle.video.flow.FlowWorker`, ahead of the optimization. Each
-stylized frame is rounded to whole pixel values before it is used by the next, so a resume from
-saved frames continues exactly as the run would have.
+optimized for ``config.iterations`` on the whole-image objective plus γ · L_longterm over the
+frames i − j, j in ``lookback`` (:mod:`tfstyle.video.temporal`). With ``passes`` > 1 (Ruder et
+al.'s multi-pass algorithm, section 3.4) backward and forward passes follow, each frame restarting
+from x' = δ·c·ω + (1 − δ·c)·x (its last result x blended with its neighbour in the pass's direction
+warped into it, ω, where the flow is reliable, c; δ = 1/2) and held to ω. The flows come from a
+background :class:`~tfstyle.video.flow.FlowWorker`, ahead of the optimization. Each stylized frame
+is rounded to whole pixel values before it is used by the next, so a resume from saved frames
+continues exactly as the run would have.
+
+One compiled step serves every frame (:class:`FrameStep`): the frame's content activations P_i,
+the warped earlier frames and their weights live in variables that each frame reassigns.
 """
 
 from __future__ import annotations
@@ -24,28 +30,27 @@ import tensorflow as tf
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, TfstyleError
 from tfstyle.inputs import images as imageio
-from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images
+from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, style_list
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.descent import descend, state_variables
 from tfstyle.loop.optimize import feature_model_for_run, pick_device
 from tfstyle.loop.record import NonFinite, Recorder
 from tfstyle.network import speed
-from tfstyle.objective.interface import LossFn
-from tfstyle.objective.whole import WholeImageObjective, make_loss_fn
+from tfstyle.objective.targets import content_activations
+from tfstyle.objective.whole import Targets, WholeImageObjective, loss_fn_of, targets
 from tfstyle.video import io
+from tfstyle.video.config import LATER_LEARNING_RATE_FACTOR, PASS_BLEND, VideoConfig
 from tfstyle.video.flow import FlowCache, FlowWorker, warp
-from tfstyle.video.temporal import long_term_weights, with_temporal
+from tfstyle.video.temporal import TemporalTargets, long_term_weights, with_temporal
 
-DEFAULT_TEMPORAL_WEIGHT = 1e4  # measured on Sintel at the default preset (docs/video.md)
-DEFAULT_LOOKBACK = (1, 2, 4)
-LATER_LEARNING_RATE_FACTOR = 0.25  # later frames start near a solution: Adam's first steps (~lr per pixel) stay small
 FrameSource = str | os.PathLike | Sequence[np.ndarray]
 
 
 @dataclass
 class FrameReport:
     """What :func:`stylize_video` tells ``on_frame`` after each frame: its index (0-based), the
-    losses at the end, the iterations run, the seconds it took, and the flow timing so far."""
+    losses at the end, the iterations run, the seconds it took, the flow timing so far, and the
+    pass (1-based; a frame is reported once per pass)."""
 
     index: int
     losses: dict[str, float]
@@ -54,18 +59,21 @@ class FrameReport:
     flow_seconds: float = 0.0  # spent computing flows in the background, so far
     flow_waited: float = 0.0  # of which the frame loop waited for, so far
     image: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3), np.float32), repr=False)
+    pass_number: int = 1
+
+
+def frame_runs(frames: int, passes: int) -> int:
+    """How many frame optimizations a clip of ``frames`` takes in ``passes`` passes (each later pass
+    leaves its first frame as it is), so how many :class:`FrameReport` it makes."""
+    return frames + (passes - 1) * max(0, frames - 1)
 
 
 def stylize_video(
     frames: FrameSource,
     style: StyleLike,
     config: StyleConfig | None = None,
+    video: VideoConfig | None = None,
     *,
-    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
-    first_frame_iterations: int | None = None,
-    later_learning_rate: float | None = None,
-    lookback: Sequence[int] = DEFAULT_LOOKBACK,
-    flow: str = "dis",
     flow_cache: str | os.PathLike | None = None,
     done: Sequence[np.ndarray] = (),
     callbacks: Iterable[CallbackLike] = (),
@@ -74,19 +82,19 @@ def stylize_video(
 ) -> Iterator[np.ndarray]:
     """Stylize the clip ``frames`` (a video file, a folder of frames, a glob, or a list of
     ``[height, width, 3]`` arrays in [0, 255]) in the style of ``style``; a generator of the
-    stylized frames, float32 ``[height, width, 3]`` of whole values in [0, 255], each as soon as it
-    is done. Frames are scaled so the longer side is ``config.image_size`` (both sides even).
+    stylized frames, float32 ``[height, width, 3]`` of whole values in [0, 255]. Frames are scaled
+    so the longer side is ``config.image_size`` (both sides even).
 
-    ``temporal_weight`` weighs the temporal loss (0: each frame on its own, started from the previous
-    one warped); ``lookback`` the earlier frames it compares with ((1,): the short-term loss);
-    ``first_frame_iterations`` (default 4 × ``config.iterations``) the first frame's iterations;
-    ``later_learning_rate`` (default a quarter of the config's) the step size of the later frames.
-    ``flow_cache`` is a folder for the flows (reused by a second run). ``done`` are frames already
-    stylized (a resume): the generator yields the frames after them. ``callbacks`` see every
-    frame's optimization as a run; ``on_frame`` gets a :class:`FrameReport` after each frame.
+    ``config`` decides each frame, ``video`` (:class:`~tfstyle.video.config.VideoConfig`) the
+    temporal loss, the first frame's iterations, the later frames' step size, the flow and the
+    passes. With one pass (the default) each frame is yielded as soon as it is done; with more, the
+    frames are yielded only after the last pass. ``flow_cache`` is a folder for the flows (reused by
+    a second run). ``done`` are frames already stylized (a resume, one pass only): the generator
+    yields the frames after them. ``callbacks`` see every frame's optimization as a run;
+    ``on_frame`` gets a :class:`FrameReport` after each frame of each pass.
     """
-    config = config or preset("default")
-    _check(config, temporal_weight, lookback, first_frame_iterations)
+    config, video = config or preset("default"), video or VideoConfig()
+    _check(config, video, done)
     clip = io.read_clip(frames)[0] if isinstance(frames, (str, os.PathLike)) else [imageio.load_image(f, "frame") for f in frames]
     if not clip:
         raise ConfigError("the clip has no frames")
@@ -95,100 +103,152 @@ def stylize_video(
     sized = config.override(image_size=max(size))
     layers = list(feature_model.output) if feature_model is not None else sized.layers_in_use()
     _, style_image = prepare_images(contents[0], style, sized, layers)
-    shown_style = style_image if isinstance(style_image, np.ndarray) else style_image[0]  # what callbacks see
     device = pick_device(config.device)
-    precision, jit = speed.resolve_precision(config.precision, device), speed.resolve_jit(config.jit, device)
     model = feature_model_for_run(feature_model, config, device)
-    stylized = [np.asarray(frame, np.float32) for frame in done]
-    first = len(stylized)
-    lookback = sorted(set(int(j) for j in lookback))
-    pairs = [(i, i - j) for i in range(max(first, 1), len(contents)) for j in lookback if i - j >= 0]
-    worker = FlowWorker(contents, pairs, flow, FlowCache(flow_cache, flow)) if pairs else None
+    count, first, lookback = len(contents), len(done), video.lookback
+    stylized = [np.asarray(frame, np.float32) for frame in done] + [np.empty(0, np.float32)] * (count - first)
+    passes = [_pass_pairs(p, count, lookback, first) for p in range(1, video.passes + 1)]
+    ahead = [*passes[0], *(passes[1] if video.passes > 1 else [])]  # a later pass's pairs: when the one before starts
+    worker = FlowWorker(contents, ahead, video.flow, FlowCache(flow_cache, video.flow)) if count > 1 else None
+    later_rate = video.later_learning_rate or LATER_LEARNING_RATE_FACTOR * config.effective_learning_rate
     try:
-        for i in range(first, len(contents)):
-            start_time = time.perf_counter()
-            goal_fn = make_loss_fn(model, contents[i], style_image, sized)
-            if i == 0 or worker is None:
-                start = initial_image(config.init, contents[i], style_image, config.seed, config.noise_blend)
-                iterations = first_frame_iterations or 4 * config.iterations
-                goal_fn = with_temporal(goal_fn, [], [], 0.0)
-            else:
-                flows, masks, warped = [], [], []
-                for j in lookback:
-                    if i - j >= 0:
-                        backward, mask = worker.get(i, i - j)
-                        flows.append(backward)
-                        masks.append(mask)
-                        warped.append(warp(stylized[i - j][None], backward[None]))
-                previous, c = warped[0].numpy()[0], masks[0][..., None]
-                start = c * previous + (1 - c) * contents[i]
-                iterations = config.iterations
-                weights = [w[None] for w in long_term_weights(masks)]
-                goal_fn = with_temporal(goal_fn, warped, weights, temporal_weight)
-            frame_config = sized.override(iterations=iterations)
-            if i > 0:
-                rate = later_learning_rate or LATER_LEARNING_RATE_FACTOR * config.effective_learning_rate
-                frame_config = frame_config.override(learning_rate=rate)
-            image, losses = _optimize(
-                goal_fn, start, frame_config, precision, jit, device, callbacks, contents[i], shown_style
-            )
-            frame = np.clip(np.rint(image), 0, 255).astype(np.float32)
-            stylized.append(frame)
+        step = FrameStep(model, contents, style_image, sized, len(lookback), device)
+
+        def run(i: int, pass_number: int, start: np.ndarray, frame_config: StyleConfig, began: float) -> np.ndarray:
+            frame, losses = step.optimize(i, start, frame_config, callbacks)
+            stylized[i] = frame
             if on_frame is not None:
                 on_frame(
                     FrameReport(
-                        i, losses, iterations, time.perf_counter() - start_time,
-                        worker.computing if worker else 0.0, worker.waiting if worker else 0.0, frame,
+                        i, losses, frame_config.iterations, time.perf_counter() - began,
+                        worker.computing if worker else 0.0, worker.waiting if worker else 0.0, frame, pass_number,
                     )
                 )  # fmt: skip
-            yield frame
-            if len(stylized) > max(lookback) + 1:
-                stylized[len(stylized) - max(lookback) - 2] = np.empty(0, np.float32)  # no longer needed
+            return frame
+
+        for i in range(first, count):  # pass 1, forward
+            began = time.perf_counter()
+            if i == 0:
+                start = initial_image(config.init, contents[0], style_image, config.seed, config.noise_blend)
+                step.temporal.assign([], [], 0.0)
+                frame_config = sized.override(iterations=video.first_frame_iterations or 4 * config.iterations)
+            else:
+                assert worker is not None
+                masks, warped = [], []
+                for j in lookback:
+                    if i - j >= 0:
+                        backward, mask = worker.get(i, i - j)
+                        masks.append(mask)
+                        warped.append(warp(stylized[i - j], backward))
+                previous, c = warped[0].numpy(), masks[0][..., None]
+                start = c * previous + (1 - c) * contents[i]
+                step.temporal.assign(warped, long_term_weights(masks), video.temporal_weight)
+                frame_config = sized.override(learning_rate=later_rate)
+            frame = run(i, 1, start, frame_config, began)
+            if video.passes == 1:
+                yield frame
+                if i > max(lookback):
+                    stylized[i - max(lookback) - 1] = np.empty(0, np.float32)  # no longer needed
+        for pass_number in range(2, video.passes + 1 if count > 1 else 2):  # then backward, forward, ...
+            assert worker is not None
+            worker.prefetch(passes[pass_number] if pass_number < video.passes else [])
+            for i, neighbour in passes[pass_number - 1]:
+                began = time.perf_counter()
+                backward, c = worker.get(i, neighbour)
+                omega = warp(stylized[neighbour], backward).numpy()
+                start = PASS_BLEND * c[..., None] * omega + (1 - PASS_BLEND * c[..., None]) * stylized[i]
+                step.temporal.assign([omega], [c], video.temporal_weight)
+                run(i, pass_number, start, sized.override(learning_rate=later_rate), began)
+        if video.passes > 1:
+            yield from stylized
     finally:
         if worker is not None:
             worker.close()
 
 
-def _optimize(
-    goal_fn: LossFn,
-    start: np.ndarray,
-    config: StyleConfig,
-    precision: str,
-    jit: bool,
-    device: str,
-    callbacks: Iterable[CallbackLike],
-    content: np.ndarray,
-    style: np.ndarray,
-) -> tuple[np.ndarray, dict[str, float]]:
-    """One frame: the loop's SGD/Adam descent on the objective from ``start``; the image and its losses."""
-    with tf.device(device):
-        goal = WholeImageObjective(goal_fn, precision, jit)
-        image = tf.Variable(np.asarray(start, np.float32)[None], name="stylized_frame")
-        run = CallbackList(callbacks)
-        run_info = RunInfo(config=config, content=content, style=style, start=image.numpy(), content_name="frame", device=device)
-        recorder = Recorder(image, config.iterations, run)
-        run.start(config.iterations, run_info)
-        try:
-            descend(image, goal, state_variables(image), config, recorder)
-        except NonFinite as bad:
-            # A frame has no run of its own to return (NonFiniteLossError's result): the frames so far are kept.
-            raise TfstyleError(
-                f"the loss became {bad.value} in a frame; try a smaller `learning_rate` or `temporal_weight`"
-            ) from None
-        finally:
-            run.end()
-        losses = {name: float(np.mean(value.numpy())) for name, value in goal(image).items()}
-        return image.numpy()[0], losses
+def _pass_pairs(pass_number: int, count: int, lookback: Sequence[int], first: int = 0) -> list[tuple[int, int]]:
+    """The frame pairs ``(i, j)`` whose flow pass ``pass_number`` needs, in its order: pass 1 each
+    frame from ``first`` on with the frames ``lookback`` before it; then backward passes (even
+    numbers: each frame but the last with the next one) and forward ones (odd: each but the first
+    with the one before)."""
+    if pass_number == 1:
+        return [(i, i - j) for i in range(max(first, 1), count) for j in lookback if i - j >= 0]
+    if pass_number % 2 == 0:
+        return [(i, i + 1) for i in range(count - 2, -1, -1)]
+    return [(i, i - 1) for i in range(1, count)]
 
 
-def _check(config: StyleConfig, temporal_weight: float, lookback: Sequence[int], first_frame_iterations: int | None) -> None:
+class FrameStep:
+    """One compiled objective for every frame of a clip: the content activations P_i of the frame
+    being optimized and its temporal targets (:attr:`temporal`) live in variables, reassigned per
+    frame, so the step of VGG16 forward and backward is traced once, not once per frame."""
+
+    def __init__(
+        self,
+        model: keras.Model,
+        contents: Sequence[np.ndarray],
+        style_image: np.ndarray | list[np.ndarray],
+        config: StyleConfig,
+        slots: int,
+        device: str,
+    ):
+        self.model, self.contents, self.style_image, self.config, self.device = model, contents, style_image, config, device
+        self.shown_style = style_image if isinstance(style_image, np.ndarray) else style_image[0]  # what callbacks see
+        height, width = contents[0].shape[:2]
+        precision, jit = speed.resolve_precision(config.precision, device), speed.resolve_jit(config.jit, device)
+        with tf.device(device):
+            fixed = targets(model, contents[0], style_image, config)
+            self.content = {
+                name: tf.Variable(value, trainable=False, name="content_target") for name, value in fixed.content.items()
+            }
+            self.blend = fixed.blend
+            self.temporal = TemporalTargets(slots, height, width)
+            loss_fn = loss_fn_of(model, Targets(dict(self.content), fixed.style, fixed.blend), config)
+            self.goal = WholeImageObjective(with_temporal(loss_fn, self.temporal), precision, jit)
+            self.image = tf.Variable(tf.zeros([1, height, width, 3]), name="stylized_frame")
+
+    def optimize(
+        self, i: int, start: np.ndarray, config: StyleConfig, callbacks: Iterable[CallbackLike]
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """Frame ``i`` from ``start`` by the loop's SGD/Adam descent (``config.iterations`` at
+        ``config``'s learning rate) on the objective with the temporal targets assigned: the frame,
+        rounded to whole pixel values, and its losses."""
+        with tf.device(self.device):
+            if self.content:
+                activations = content_activations(
+                    self.model, self.contents[i], style_list(self.style_image), self.blend, list(self.content),
+                    self.config.content_target,
+                )  # fmt: skip
+                for name, variable in self.content.items():
+                    variable.assign(activations[name])
+            self.image.assign(np.asarray(start, np.float32)[None])
+            run = CallbackList(callbacks)
+            run_info = RunInfo(
+                config=config, content=self.contents[i], style=self.shown_style, start=self.image.numpy(),
+                content_name="frame", device=self.device,
+            )  # fmt: skip
+            recorder = Recorder(self.image, config.iterations, run)
+            run.start(config.iterations, run_info)
+            try:
+                descend(self.image, self.goal, state_variables(self.image), config, recorder)
+            except NonFinite as bad:
+                # A frame has no run of its own to return (NonFiniteLossError's result): the frames so far are kept.
+                raise TfstyleError(
+                    f"the loss became {bad.value} in a frame; try a smaller `learning_rate` or `temporal_weight`"
+                ) from None
+            finally:
+                run.end()
+            losses = {name: float(np.mean(value.numpy())) for name, value in self.goal(self.image).items()}
+            return np.clip(np.rint(self.image.numpy()[0]), 0, 255).astype(np.float32), losses
+
+
+def _check(config: StyleConfig, video: VideoConfig, done: Sequence[np.ndarray]) -> None:
     if config.optimizer == "lbfgs":
         raise ConfigError("video runs with the sgd or adam `optimizer`, not lbfgs")
     if config.tile_size or config.scales > 1 or config.preserve_colors == "luminance":
         raise ConfigError("video does not take `tile_size`, `scales` or `preserve_colors` luminance; leave them out")
-    if not temporal_weight >= 0:
-        raise ConfigError(f"temporal_weight must be 0 or more, got {temporal_weight}")
-    if not lookback or any(int(j) < 1 for j in lookback):
-        raise ConfigError(f"lookback takes frame distances of 1 or more, got {list(lookback)}")
-    if first_frame_iterations is not None and first_frame_iterations < 1:
-        raise ConfigError(f"first_frame_iterations must be 1 or more, got {first_frame_iterations}")
+    if video.passes > 1 and len(done):
+        raise ConfigError(RESUME_PASSES)
+
+
+RESUME_PASSES = "a resume needs `passes` 1: with more passes no frame is final before the last pass, so none is kept"

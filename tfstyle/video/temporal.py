@@ -50,20 +50,44 @@ def long_term_loss(x: tf.Tensor, warped: Sequence[tf.Tensor], weights: Sequence[
     return tf.add_n([short_term_loss(x, w, c) for w, c in zip(warped, weights)])
 
 
-def with_temporal(loss_fn: LossFn, warped: Sequence[tf.Tensor], weights: Sequence[tf.Tensor], temporal_weight: float) -> LossFn:
+class TemporalTargets:
+    """What the temporal loss of the frame being optimized compares with, in variables that each
+    frame reassigns (:meth:`assign`), so one traced step serves every frame: ω_{i−j} ``warped``
+    ``[slots, 1, height, width, 3]``, their weights c ``[slots, 1, height, width]`` (0 in a slot
+    with no frame), and γ ``weight``."""
+
+    def __init__(self, slots: int, height: int, width: int):
+        self.slots = slots
+        self.warped = tf.Variable(tf.zeros([slots, 1, height, width, 3]), trainable=False, name="warped_frames")
+        self.weights = tf.Variable(tf.zeros([slots, 1, height, width]), trainable=False, name="temporal_weights")
+        self.weight = tf.Variable(0.0, trainable=False, name="temporal_weight")
+
+    def assign(self, warped: Sequence[tf.Tensor | np.ndarray], weights: Sequence[np.ndarray], weight: float) -> None:
+        """This frame's ω_{i−j} (each ``[height, width, 3]`` or ``[1, height, width, 3]``), their
+        weights (``[height, width]`` or with the batch axis) and γ; the slots left over weigh 0."""
+        if len(warped) != len(weights) or len(warped) > self.slots:
+            raise ValueError(f"{len(warped)} warped frames and {len(weights)} weights for {self.slots} slots")
+        shape = self.warped.shape[1:]
+        frames = [tf.reshape(tf.cast(w, tf.float32), shape) for w in warped]
+        masks = [tf.reshape(tf.cast(c, tf.float32), self.weights.shape[1:]) for c in weights]
+        for _ in range(self.slots - len(frames)):
+            frames.append(tf.zeros(shape))
+            masks.append(tf.zeros(self.weights.shape[1:]))
+        self.warped.assign(tf.stack(frames))
+        self.weights.assign(tf.stack(masks))
+        self.weight.assign(float(weight))
+
+
+def with_temporal(loss_fn: LossFn, targets: TemporalTargets) -> LossFn:
     """``loss_fn`` (a whole-image objective's images → losses) with ``temporal`` added: L_longterm
-    over the ``warped`` previous frames and their ``weights``, and total += temporal_weight · it."""
-    warped = [tf.constant(w, tf.float32) for w in warped]
-    weights = [tf.constant(c, tf.float32) for c in weights]
+    over the ``targets``' warped frames and weights, and total += γ · it; the targets are read at each call."""
 
     def temporal_loss_fn(images: tf.Tensor) -> Losses:
         losses = dict(loss_fn(images))
-        if not warped:
-            losses["temporal"] = tf.zeros_like(losses["total"])
-            return losses
+        warped, weights = tf.unstack(targets.warped), tf.unstack(targets.weights)
         temporal = tf.cast(long_term_loss(images, warped, weights), losses["total"].dtype)
         losses["temporal"] = temporal
-        losses["total"] = losses["total"] + temporal_weight * temporal
+        losses["total"] = losses["total"] + tf.cast(targets.weight, temporal.dtype) * temporal
         return losses
 
     return temporal_loss_fn
