@@ -251,11 +251,6 @@ def torch_weights(weights: str, layers: Sequence[str]) -> str:
     return write_keras_weights(build_feature_model(layers, "random"), path)
 
 
-def torch_step_seconds(peer: object, warmup: int, steps: int) -> float:
-    """Median seconds of one of the PyTorch peer's steps after ``warmup`` steps."""
-    return _median_seconds(peer.step, steps, warmup)  # type: ignore[attr-defined]
-
-
 def step_table(
     presets: Sequence[str], sizes: Sequence[int], variants: dict[str, dict], weights: str,
     floor: tuple[tuple[int, int, int, int], str], warmup: int, steps: int, bfloat16_flops_per_s: float | None = None,
@@ -291,10 +286,11 @@ def step_table(
                     row.bfloat16_floor_s = flops / bfloat16_flops_per_s
                 precision = torch_precision(changes)
                 if precision is not None:
-                    row.torch_s = torch_step_seconds(TorchPeer(content, style, config, weights_file, start, precision), warmup, steps)
+                    eager = TorchPeer(content, style, config, weights_file, start, precision)
+                    row.torch_s = _median_seconds(eager.step, steps, warmup)
                     if torch_compile:
                         compiled = TorchPeer(content, style, config, weights_file, start, precision, compile=True)
-                        row.torch_compiled_s = torch_step_seconds(compiled, warmup, steps)
+                        row.torch_compiled_s = _median_seconds(compiled.step, steps, warmup)
                 rows.append(row)
                 _print_row(rows[-1])
     return rows

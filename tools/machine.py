@@ -46,10 +46,11 @@ def _cpu_model() -> str:
 
 
 def _cpu_features() -> str:
-    """The vector and matrix units that decide convolution speed (from /proc/cpuinfo's flags)."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
-    except (OSError, StopIteration):
+    """The vector and matrix units that decide convolution speed (the flags tfstyle's defaults read)."""
+    from tfstyle.network import speed
+
+    flags = speed.cpu_flags()
+    if not flags:
         return "unknown"
     names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
     return ", ".join(label for flag, label in names.items() if flag in flags) or "none of AVX2, AVX-512, AMX"
