@@ -21,7 +21,7 @@ from tfstyle.config import preset  # noqa: E402
 from tfstyle.errors import ConfigError, ImageError  # noqa: E402
 from tfstyle.inputs.images import save_image  # noqa: E402
 from tfstyle.video import io  # noqa: E402
-from tfstyle.video.clip import stylize_clip, work_folder  # noqa: E402
+from tfstyle.video.clip import passes_folder, stylize_clip, work_folder  # noqa: E402
 from tfstyle.video.config import VideoConfig  # noqa: E402
 from tfstyle.video.flow import dis_flow, reliability, warp, warping_error  # noqa: E402
 from tfstyle.video.stylize import stylize_video  # noqa: E402
@@ -265,10 +265,38 @@ def test_more_passes_alternate_directions_and_write_the_video(tmp_path):
     assert len(frames) == 3 and fps == pytest.approx(8) and not work_folder(summary.output).exists()
 
 
-def test_a_resume_with_more_passes_is_refused_before_any_work(tmp_path):
-    with pytest.raises(ConfigError, match="a resume needs `passes` 1"):
-        stylize_clip(tmp_path / "in.mp4", photo(32, 32), tmp_path / "out", CONFIG, VideoConfig(passes=2), resume=True)
-    assert not (tmp_path / "out").exists()
+@pytest.mark.slow
+def test_a_resume_goes_on_inside_the_pass_that_was_stopped(tmp_path):
+    source = write_frames(tmp_path / "in", pan(3, size=32))
+    style, video = photo(32, 32, seed=5), VideoConfig(temporal_weight=10.0, passes=3)
+    whole = stylize_clip(source, style, tmp_path / "all", CONFIG, video)
+    assert (whole.stylized, whole.resumed) == (7, 0) and not passes_folder(tmp_path / "all").exists()
+
+    def stop_in_the_second_pass(report):
+        if (report.pass_number, report.index) == (2, 1):  # pass 2 is frames 2, 1 (indices 1, 0); saved, then reported
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_clip(source, style, tmp_path / "part", CONFIG, video, on_frame=stop_in_the_second_pass)
+    kept = passes_folder(tmp_path / "part")
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*.png")) == [
+        "pass1/frame_00001.png", "pass1/frame_00002.png", "pass1/frame_00003.png", "pass2/frame_00002.png",
+    ]  # fmt: skip
+    reports = []
+    resumed = stylize_clip(source, style, tmp_path / "part", CONFIG, video, resume=True, on_frame=reports.append)
+    assert (resumed.stylized, resumed.resumed) == (3, 4)
+    assert [(r.pass_number, r.index) for r in reports] == [(2, 0), (3, 1), (3, 2)]
+    for name in ("frame_00001.png", "frame_00002.png", "frame_00003.png"):
+        assert (tmp_path / "part" / name).read_bytes() == (tmp_path / "all" / name).read_bytes()
+    assert not kept.exists()
+
+
+def test_resumed_frames_that_do_not_fit_the_passes_are_refused():
+    clip, style = pan(3, size=32), photo(32, 32)
+    with pytest.raises(ConfigError, match="a list of frames per pass"):
+        next(stylize_video(clip, style, CONFIG, done=[clip[0]]))  # one pass's frames, not wrapped in a list
+    with pytest.raises(ConfigError, match="do not fit"):  # pass 2 started before pass 1 finished
+        next(stylize_video(clip, style, CONFIG, VideoConfig(passes=2), done=[[clip[0]], [clip[1]]]))
 
 
 @pytest.mark.slow

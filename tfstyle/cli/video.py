@@ -46,7 +46,7 @@ COMMAND.own("inputs and output", flags.DEFINE_float, "fps", None, "Frame rate of
 COMMAND.settings(FIELDS)
 COMMAND.more_settings(VideoConfig)
 COMMAND.own("large images and resuming", flags.DEFINE_bool, "resume", False, "Keep the frames a stopped run finished and go "
-            "on from the first missing one (with --passes 1 only).")
+            "on from the first missing one (with more --passes, inside the pass that was stopped).")
 COMMAND.own("inputs and output", flags.DEFINE_string, "logdir", None, "TensorBoard folder: each frame's losses (the temporal loss "
             "too) and the stylized frames.", "FOLDER")
 # fmt: on
@@ -92,16 +92,14 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         if progress:
             progress[0].close()
-        if FLAGS.passes > 1:
-            print("\ninterrupted; with --passes above 1 no frame is final before the last pass, so none is kept", file=sys.stderr)
-        else:
-            print(f"\ninterrupted; finished frames are kept: add --resume to go on ({FLAGS.output})", file=sys.stderr)
+        print(f"\ninterrupted; finished frames are kept: add --resume to go on ({FLAGS.output})", file=sys.stderr)
         return 130
     except TfstyleError as err:
         if progress:
             progress[0].close()
         return fail(str(err))
-    done = f"{summary.stylized} frames stylized" + (f", {summary.resumed} resumed" if summary.resumed else "")
+    unit = "frames" if FLAGS.passes == 1 else f"frame optimizations ({FLAGS.passes} passes)"
+    done = f"{summary.stylized} {unit} stylized" + (f", {summary.resumed} resumed" if summary.resumed else "")
     print(f"{done} ({progress[0].rate()}); written to {summary.output}")
     return 0
 

@@ -1,11 +1,13 @@
 """A clip from file to file: :func:`stylize_clip` reads the clip, stylizes it with
 :func:`~tfstyle.video.stylize.stylize_video` and writes each frame as it is done, so Ctrl-C keeps
-every finished frame and ``resume`` continues from the first missing one (with one pass: with more,
-the frames come after the last pass, and a resume is refused).
+every finished frame and ``resume`` continues from the first missing one.
 
-Frames go to the output folder (``frame_00001.png``, ...), or for a video output to a work folder
-beside it (``OUT.frames/``), encoded into the video atomically at the end and then removed. The
-flows are cached in ``OUT.flow/``, for a second run and a resume.
+With one pass, frames go to the output folder (``frame_00001.png``, ...), or for a video output
+to a work folder beside it (``OUT.frames/``), encoded into the video atomically at the end and
+then removed. With more passes no frame is final before the last pass: each pass's frames go to
+``OUT.passes/pass1/``, ... as they finish (so a resume goes on inside the pass that was
+stopped), the last pass's results to the output as above, and ``OUT.passes/`` is removed at the
+end. The flows are cached in ``OUT.flow/``, for a second run and a resume.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.callbacks import CallbackLike
 from tfstyle.video import io
 from tfstyle.video.config import VideoConfig
-from tfstyle.video.stylize import RESUME_PASSES, FrameReport, stylize_video
+from tfstyle.video.stylize import FrameReport, frame_runs, pass_order, stylize_video
 
 
 @dataclass
 class ClipSummary:
-    """A finished clip: frames stylized now, frames kept from before (a resume), where it went."""
+    """A finished clip: frame optimizations run now and kept from before (a resume; with more
+    passes a frame counts once per pass), where it went, at what frame rate."""
 
     stylized: int
     resumed: int
@@ -42,6 +45,29 @@ def work_folder(output: str | os.PathLike) -> Path:
     """Where the frames go: the output folder itself, or ``OUT.frames/`` beside a video file."""
     output = Path(output)
     return output.with_name(output.name + ".frames") if io.is_video_path(output) else output
+
+
+def passes_folder(output: str | os.PathLike) -> Path:
+    """Where a run of more than one pass keeps each pass's frames: ``OUT.passes/pass1/``, ..."""
+    output = Path(output)
+    return output.with_name(output.name + ".passes")
+
+
+def finished_passes(folder: Path, count: int, passes: int) -> list[list[np.ndarray]]:
+    """The frames each pass finished, in its order, as :func:`stylize_video` resumes from: every
+    pass up to the first one unfinished."""
+    done: list[list[np.ndarray]] = []
+    for pass_number in range(1, passes + 1):
+        order, frames = pass_order(pass_number, count), []
+        for index in order:
+            path = folder / f"pass{pass_number}" / io.frame_name(index)
+            if not path.is_file():
+                break
+            frames.append(imageio.load_image(path, "frame"))
+        done.append(frames)
+        if len(frames) < len(order):
+            break
+    return done
 
 
 def stylize_clip(
@@ -61,31 +87,45 @@ def stylize_clip(
     video file, at the clip's frame rate or ``fps``, or a folder of numbered frames), each frame by
     ``config``, the clip by ``video``. With ``resume`` (one pass only), frames already in the work
     folder are kept and the run goes on from the first missing one. ``on_start(total, resumed)`` is
-    told the frame counts before the first frame."""
+    told the frame counts before the first frame (frame optimizations, with more passes)."""
     config, video = config or preset("default"), video or VideoConfig()
-    if resume and video.passes > 1:
-        raise ConfigError(RESUME_PASSES)
     if fps is not None and not fps > 0:
         raise ConfigError(f"`fps` must be more than 0, got {fps}")
     output = io.check_output(output)
     frames, clip_fps = io.read_clip(content)
-    folder = work_folder(output)
+    folder, kept = work_folder(output), passes_folder(output)
     folder.mkdir(parents=True, exist_ok=True)
-    resumed = io.finished_frames(folder, len(frames)) if resume else 0
-    done = [imageio.load_image(folder / io.frame_name(index), "frame") for index in range(resumed)]
+    if video.passes == 1:
+        resumed = io.finished_frames(folder, len(frames)) if resume else 0
+        done = [[imageio.load_image(folder / io.frame_name(index), "frame") for index in range(resumed)]]
+    else:
+        if not resume and kept.exists():
+            shutil.rmtree(kept)  # an earlier run's frames must not pass for this run's
+        done = finished_passes(kept, len(frames), video.passes) if resume else []
+        resumed = sum(map(len, done))
+
+        def keep(report: FrameReport) -> None:  # each pass's frames as they finish, for a resume
+            (kept / f"pass{report.pass_number}").mkdir(parents=True, exist_ok=True)
+            imageio.save_image(report.image, kept / f"pass{report.pass_number}" / io.frame_name(report.index))
+            if user_on_frame is not None:
+                user_on_frame(report)
+
+        user_on_frame, on_frame = on_frame, keep
     if on_start is not None:
         on_start(len(frames), resumed)
     stylized = stylize_video(
         frames, style, config, video, flow_cache=output.with_name(output.name + ".flow"), done=done,
         callbacks=callbacks, on_frame=on_frame,
     )  # fmt: skip
-    for index, frame in enumerate(stylized, start=resumed):
+    for index, frame in enumerate(stylized, start=len(done[0]) if video.passes == 1 else 0):
         imageio.save_image(frame, folder / io.frame_name(index))
     rate = fps or clip_fps
     if folder != output:
         io.write_video((imageio.load_image(folder / io.frame_name(i), "frame") for i in range(len(frames))), output, rate)
         shutil.rmtree(folder)
-    return ClipSummary(len(frames) - resumed, resumed, output, rate)
+    if kept.exists():
+        shutil.rmtree(kept)
+    return ClipSummary(frame_runs(len(frames), video.passes) - resumed, resumed, output, rate)
 
 
 def frames_of(folder: str | os.PathLike) -> list[np.ndarray]:

@@ -188,7 +188,6 @@ class FlowWorker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-
 def warping_error(stylized: Sequence[np.ndarray], contents: Sequence[np.ndarray]) -> float:
     """Lai et al.'s (ECCV 2018) E_warp: the mean over t of Σ M·‖V_t − warp(V_{t+1})‖² / Σ M, pixels
     in [0, 1], with the flow t → t+1 and its reliability M from the content frames (not the stylized ones)."""
@@ -199,6 +198,7 @@ def warping_error(stylized: Sequence[np.ndarray], contents: Sequence[np.ndarray]
         warped = warp(np.asarray(stylized[t + 1], np.float32) / 255.0, backward).numpy()
         errors.append(float(np.sum(mask * (stylized[t] / 255.0 - warped) ** 2) / max(1.0, 3 * mask.sum())))
     return float(np.mean(errors))
+
 
 def _gray(frame: np.ndarray) -> np.ndarray:
     rgb = np.asarray(frame, np.float32)

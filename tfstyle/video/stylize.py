@@ -89,11 +89,14 @@ def stylize_video(
     temporal loss, the first frame's iterations, the later frames' step size, the flow and the
     passes. With one pass (the default) each frame is yielded as soon as it is done; with more, the
     frames are yielded only after the last pass. ``flow_cache`` is a folder for the flows (reused by
-    a second run). ``done`` are frames already stylized (a resume, one pass only): the generator
-    yields the frames after them. ``callbacks`` see every frame's optimization as a run;
-    ``on_frame`` gets a :class:`FrameReport` after each frame of each pass.
+    a second run). ``done`` resumes a stopped run: ``done[p]`` are the frames pass p + 1 finished,
+    in that pass's order (:func:`pass_order`), each as :class:`FrameReport` gave it; the run goes on
+    from the first one missing, as the uninterrupted run would have, and with one pass yields only
+    the frames after them. ``callbacks`` see every frame's optimization as a run; ``on_frame`` gets
+    a :class:`FrameReport` after each frame of each pass.
     """
     config, video = config or preset("default"), video or VideoConfig()
+    done = [[np.asarray(frame, np.float32) for frame in frames] for frames in done]
     _check(config, video, done)
     clip = io.read_clip(frames)[0] if isinstance(frames, (str, os.PathLike)) else [imageio.load_image(f, "frame") for f in frames]
     if not clip:
@@ -105,10 +108,12 @@ def stylize_video(
     _, style_image = prepare_images(contents[0], style, sized, layers)
     device = pick_device(config.device)
     model = feature_model_for_run(feature_model, config, device)
-    count, first, lookback = len(contents), len(done), video.lookback
-    stylized = [np.asarray(frame, np.float32) for frame in done] + [np.empty(0, np.float32)] * (count - first)
-    passes = [_pass_pairs(p, count, lookback, first) for p in range(1, video.passes + 1)]
-    ahead = [*passes[0], *(passes[1] if video.passes > 1 else [])]  # a later pass's pairs: when the one before starts
+    count, lookback = len(contents), video.lookback
+    stylized, finished, resume_pass = _resumed(done, count, video.passes)
+    first = finished[0]
+    passes = [_pass_pairs(p, count, lookback, first)[finished[p - 1] if p > 1 else 0 :] for p in range(1, video.passes + 1)]
+    # the pairs of the pass that starts (or goes on) and of the next one; a later pass's when the one before it starts
+    ahead = [pair for p in (resume_pass, resume_pass + 1) if p <= video.passes for pair in passes[p - 1]]
     worker = FlowWorker(contents, ahead, video.flow, FlowCache(flow_cache, video.flow)) if count > 1 else None
     later_rate = video.later_learning_rate or LATER_LEARNING_RATE_FACTOR * config.effective_learning_rate
     try:
@@ -149,9 +154,10 @@ def stylize_video(
                 yield frame
                 if i > max(lookback):
                     stylized[i - max(lookback) - 1] = np.empty(0, np.float32)  # no longer needed
-        for pass_number in range(2, video.passes + 1 if count > 1 else 2):  # then backward, forward, ...
+        for pass_number in range(max(2, resume_pass), video.passes + 1 if count > 1 else 2):  # then backward, forward, ...
             assert worker is not None
-            worker.prefetch(passes[pass_number] if pass_number < video.passes else [])
+            if pass_number > resume_pass and pass_number < video.passes:
+                worker.prefetch(passes[pass_number])
             for i, neighbour in passes[pass_number - 1]:
                 began = time.perf_counter()
                 backward, c = worker.get(i, neighbour)
@@ -164,6 +170,14 @@ def stylize_video(
     finally:
         if worker is not None:
             worker.close()
+
+
+def pass_order(pass_number: int, count: int) -> list[int]:
+    """The frames pass ``pass_number`` optimizes, in order: the first every frame; then backward passes
+    (even numbers) from the last frame but one down to the first, forward ones from the second up."""
+    if pass_number == 1:
+        return list(range(count))
+    return [i for i, _ in _pass_pairs(pass_number, count, ())]
 
 
 def _pass_pairs(pass_number: int, count: int, lookback: Sequence[int], first: int = 0) -> list[tuple[int, int]]:
@@ -242,13 +256,29 @@ class FrameStep:
             return np.clip(np.rint(self.image.numpy()[0]), 0, 255).astype(np.float32), losses
 
 
-def _check(config: StyleConfig, video: VideoConfig, done: Sequence[np.ndarray]) -> None:
+def _check(config: StyleConfig, video: VideoConfig, done: Sequence[Sequence[np.ndarray]]) -> None:
     if config.optimizer == "lbfgs":
         raise ConfigError("video runs with the sgd or adam `optimizer`, not lbfgs")
     if config.tile_size or config.scales > 1 or config.preserve_colors == "luminance":
         raise ConfigError("video does not take `tile_size`, `scales` or `preserve_colors` luminance; leave them out")
-    if video.passes > 1 and len(done):
-        raise ConfigError(RESUME_PASSES)
+    if len(done) > video.passes:
+        raise ConfigError(f"the resumed frames come from {len(done)} passes, more than `passes` {video.passes}")
+    if any(np.ndim(frame) != 3 for finished in done for frame in finished):
+        raise ConfigError("`done` holds a list of frames per pass, each frame [height, width, 3]")
 
 
-RESUME_PASSES = "a resume needs `passes` 1: with more passes no frame is final before the last pass, so none is kept"
+def _resumed(done: Sequence[Sequence[np.ndarray]], count: int, passes: int) -> tuple[list[np.ndarray], list[int], int]:
+    """From the frames each pass finished (``done``): every frame's latest result (empty where none),
+    how many frames each pass finished, and the pass the run goes on in (``passes`` + 1: none)."""
+    stylized = [np.empty(0, np.float32)] * count
+    finished = [len(frames) for frames in done] + [0] * (passes - len(done))
+    whole = [len(pass_order(p, count)) for p in range(1, passes + 1)]
+    for pass_number, frames in enumerate(done, start=1):
+        if len(frames) > whole[pass_number - 1] or (
+            frames and pass_number > 1 and finished[pass_number - 2] < whole[pass_number - 2]
+        ):
+            raise ConfigError(f"the resumed frames do not fit a clip of {count} frames in {passes} passes")
+        for i, frame in zip(pass_order(pass_number, count), frames):
+            stylized[i] = frame
+    resume_pass = next((p for p in range(1, passes + 1) if finished[p - 1] < whole[p - 1]), passes + 1)
+    return stylized, finished, resume_pass
