@@ -75,7 +75,7 @@ def stylize_video(
     video: VideoConfig | None = None,
     *,
     flow_cache: str | os.PathLike | None = None,
-    done: Sequence[np.ndarray] = (),
+    done: Sequence[Sequence[np.ndarray]] = (),
     callbacks: Iterable[CallbackLike] = (),
     feature_model: keras.Model | None = None,
     on_frame: Callable[[FrameReport], None] | None = None,
@@ -96,8 +96,8 @@ def stylize_video(
     a :class:`FrameReport` after each frame of each pass.
     """
     config, video = config or preset("default"), video or VideoConfig()
-    done = [[np.asarray(frame, np.float32) for frame in frames] for frames in done]
-    _check(config, video, done)
+    finished_frames = [[np.asarray(frame, np.float32) for frame in pass_frames] for pass_frames in done]
+    _check(config, video, finished_frames)
     clip = io.read_clip(frames)[0] if isinstance(frames, (str, os.PathLike)) else [imageio.load_image(f, "frame") for f in frames]
     if not clip:
         raise ConfigError("the clip has no frames")
@@ -109,7 +109,7 @@ def stylize_video(
     device = pick_device(config.device)
     model = feature_model_for_run(feature_model, config, device)
     count, lookback = len(contents), video.lookback
-    stylized, finished, resume_pass = _resumed(done, count, video.passes)
+    stylized, finished, resume_pass = _resumed(finished_frames, count, video.passes)
     first = finished[0]
     passes = [_pass_pairs(p, count, lookback, first)[finished[p - 1] if p > 1 else 0 :] for p in range(1, video.passes + 1)]
     # the pairs of the pass that starts (or goes on) and of the next one; a later pass's when the one before it starts
