@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--first", type=int, default=40)
     parser.add_argument("--iterations", type=int, default=15)
-    parser.add_argument("--temporal_weight", type=float, default=1e4)
+    parser.add_argument("--temporal_weight", type=float, default=VideoConfig().temporal_weight)
     parser.add_argument("--later_learning_rate", type=float, default=None)
     parser.add_argument("--modes", default="video,independent,warm")
     parser.add_argument("--frames_out", default="")

@@ -16,7 +16,7 @@ from tfstyle.video.config import VideoConfig
 
 def test_the_defaults_are_one_streaming_pass_with_the_long_term_loss():
     config = VideoConfig()
-    assert (config.passes, config.lookback, config.flow, config.temporal_weight) == (1, (1, 2, 4), "dis", 1e4)
+    assert (config.passes, config.lookback, config.flow, config.temporal_weight) == (1, (1, 2, 4), "dis", 3e3)
 
 
 def test_lookback_is_kept_sorted_without_repeats_and_a_string_works():

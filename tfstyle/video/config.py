@@ -27,7 +27,7 @@ class VideoConfig:
     Sintel, docs/video.md). Each frame's own settings are the :class:`~tfstyle.StyleConfig`'s."""
 
     temporal_weight: float = setting(
-        1e4,
+        3e3,
         "γ, the weight of the temporal loss, which holds each frame to the earlier stylized frames warped into it "
         "where the flow is reliable (0: none; each frame still starts from the previous one).",
         "the loss",
