@@ -75,6 +75,9 @@ def test_the_transposed_form_is_conv2d_with_conv2d_gradients(kernel_size):
     exact = value_and_gradients(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"))
     for computed, expected in zip(value_and_gradients(speed.transposed_conv2d), exact):
         np.testing.assert_allclose(computed, expected, rtol=1e-5, atol=1e-4)
+    kept = value_and_gradients(lambda x, k: speed.transposed_conv2d(x, k, speed.flipped_kernel(k)))
+    for computed, expected in zip(kept, exact):  # with K̃ given, as the layer keeps it
+        np.testing.assert_allclose(computed, expected, rtol=1e-5, atol=1e-4)
 
 
 def wide_model():
@@ -132,6 +135,13 @@ def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted)
         np.testing.assert_allclose(computed[name], value, rtol=1e-5, atol=1e-5 * float(np.abs(value).max()))
     scale = float(np.abs(expected_gradient).max())
     np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-5 * scale)
+    # A step reads the K̃ each layer keeps instead of flipping the kernels again: no more reversals
+    # or transposes than Keras' own model has (the preprocessing's RGB → BGR).
+    def flips(features):
+        graph = tf.function(outputs_and_gradient).get_concrete_function(features).graph
+        return sorted(op.type for op in graph.get_operations() if op.type in ("ReverseV2", "Transpose"))
+
+    assert flips(fast) == flips(model)
 
 
 def test_auto_convolutions_follow_the_machine_kind_measured(monkeypatch):

@@ -152,48 +152,69 @@ def with_convolution_form(model: keras.Model, form: str) -> keras.Model:
         return FORMS[form].from_config(layer.get_config()) if layer.name in names else layer
 
     clone = keras.models.clone_model(model, clone_function=converted)
-    for name in names:  # the forward form's layers make their third weight from these
+    for name in names:  # the forms' layers make their K̃ weight from these
         clone.get_layer(name).set_weights(model.get_layer(name).get_weights())
     clone.trainable = model.trainable
     return clone
 
 
-def transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+def transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor, flipped: tf.Tensor | None = None) -> tf.Tensor:
     """Y = conv(X, K), stride 1, 'same', odd kernel, computed as the input gradient of a convolution
-    with K̃ (K flipped in space, its channel axes swapped); dY/dX is conv's usual input gradient.
+    with K̃ = :func:`flipped_kernel` (K) (computed here unless given); dY/dX is conv's usual input
+    gradient.
 
     The same sums in another order: equal to ``tf.nn.conv2d`` to round-off. oneDNN runs this form
     up to 1.7x faster for wide float32 convolutions (:data:`TRANSPOSED_MIN_CHANNELS`).
     """
-    return _transposed_conv2d(images, tf.convert_to_tensor(kernel))  # a variable is read out here
+    kernel = tf.convert_to_tensor(kernel)  # a variable is read out here
+    flipped = flipped_kernel(kernel) if flipped is None else tf.convert_to_tensor(flipped)
+    return _transposed_conv2d(images, kernel, flipped)
 
 
 @tf.custom_gradient
 def _transposed_conv2d(
-    images: tf.Tensor, kernel: tf.Tensor
-) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]]:
-    flipped = flipped_kernel(kernel)  # [kh, kw, out, in]
+    images: tf.Tensor, kernel: tf.Tensor, flipped: tf.Tensor
+) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, ...]]]:
     outputs = tf.nn.conv2d_transpose(
         images, flipped, tf.concat([tf.shape(images)[:-1], tf.shape(kernel)[-1:]], 0), 1, "SAME"
     )
 
-    def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
         d_images = tf.nn.conv2d_transpose(d_outputs, kernel, tf.shape(images), 1, "SAME")
         # Pruned from a compiled step that only needs the image's gradient.
         d_kernel = tf.raw_ops.Conv2DBackpropFilter(
             input=images, filter_sizes=tf.shape(kernel), out_backprop=d_outputs, strides=[1, 1, 1, 1], padding="SAME"
         )
-        return d_images, d_kernel
+        return d_images, d_kernel, tf.zeros_like(flipped)
 
     return outputs, gradient
 
 
+class _FlippedKernelConv2D(keras.layers.Conv2D):
+    """A Conv2D that keeps K̃ = :func:`flipped_kernel` (its kernel) as a third, non-trainable weight,
+    made from the kernel by :meth:`set_weights` (Conv2D's kernel and bias), so that a step does not
+    flip VGG16's 59 MB of kernels again (a tenth of a 256 px float32 step on an AMX Xeon); change the
+    kernel through :meth:`set_weights`."""
+
+    def build(self, input_shape: tuple) -> None:
+        super().build(input_shape)
+        height, width, inputs, outputs = self.kernel.shape
+        self.flipped_kernel = self.add_weight(
+            name="flipped_kernel", shape=(height, width, outputs, inputs), initializer="zeros", trainable=False
+        )
+
+    def set_weights(self, weights: list) -> None:
+        if len(weights) == 2:  # Conv2D's kernel and bias
+            weights = [*weights, flipped_kernel(np.asarray(weights[0])).numpy()]
+        super().set_weights(weights)
+
+
 @keras.saving.register_keras_serializable(package="tfstyle")
-class TransposedFormConv2D(keras.layers.Conv2D):
+class TransposedFormConv2D(_FlippedKernelConv2D):
     """A stride-1 'same' Conv2D (odd kernel, channels last) computed by :func:`transposed_conv2d`."""
 
     def convolution_op(self, inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
-        return transposed_conv2d(inputs, kernel)
+        return transposed_conv2d(inputs, kernel, self.flipped_kernel)
 
 
 def forward_form_conv2d_relu(
@@ -238,23 +259,9 @@ def _forward_form(
 
 
 @keras.saving.register_keras_serializable(package="tfstyle")
-class ForwardFormConv2D(keras.layers.Conv2D):
+class ForwardFormConv2D(_FlippedKernelConv2D):
     """A stride-1 'same' Conv2D with bias and ReLU (odd kernel, channels last) computed by
-    :func:`forward_form_conv2d_relu`. It keeps K̃ as a third, non-trainable weight, made from the
-    kernel by :meth:`set_weights` (Conv2D's kernel and bias), so that a step does not flip VGG16's
-    59 MB of kernels again; change the kernel through :meth:`set_weights`."""
-
-    def build(self, input_shape: tuple) -> None:
-        super().build(input_shape)
-        height, width, inputs, outputs = self.kernel.shape
-        self.flipped_kernel = self.add_weight(
-            name="flipped_kernel", shape=(height, width, outputs, inputs), initializer="zeros", trainable=False
-        )
-
-    def set_weights(self, weights: list) -> None:
-        if len(weights) == 2:  # Conv2D's kernel and bias
-            weights = [*weights, flipped_kernel(np.asarray(weights[0])).numpy()]
-        super().set_weights(weights)
+    :func:`forward_form_conv2d_relu` with the K̃ it keeps."""
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         return forward_form_conv2d_relu(inputs, self.kernel, self.bias, self.flipped_kernel)
