@@ -43,16 +43,25 @@ def test_the_peer_refuses_what_it_does_not_implement(tmp_path):
 @pytest.mark.real_weights
 def test_the_peer_takes_tfstyles_adam_steps(real_weights, shared_images):
     """The same steps to round-off at first; Adam's large steps (8 grey levels) then amplify the
-    round-off, so later the two runs descend alike, not identically."""
+    round-off, so later the two runs descend alike, not identically: after 50 steps a change of the
+    start by a round-off-sized factor (1 + 1e-6) moves either run's total by 10-20 %. So the two
+    are compared over three such starts: their medians no farther apart than the spread those
+    starts make in either."""
     from tfstyle.inputs.prepare import prepare_images
 
     config = preset("default").override(image_size=96, iterations=50, precision="float32", weights=real_weights)
     content, style = prepare_images(shared_images / "content" / "tubingen.jpg", shared_images / "style" / "starry_night.jpg", config)
-    ours = tfstyle.stylize(content, style, config)
-    peer = TorchPeer(content, style, config, real_weights)
-    theirs = [peer.step() for _ in range(50)]  # the loss before each step
-    with torch.no_grad():
-        final = float(peer.losses()["total"][0])
-    np.testing.assert_allclose(theirs[:5], ours.history["total"][:5], rtol=1e-3)
-    assert final == pytest.approx(ours.final_losses["total"], rel=0.1)
-    assert final < 0.2 * ours.initial_losses["total"]  # both really descended
+    ours, theirs = [], []
+    for k in range(3):
+        start = content * np.float32(1.0 + 1e-6 * k)  # k = 0: the content itself
+        result = tfstyle.stylize(content, style, config, start_image=start)
+        peer = TorchPeer(content, style, config, real_weights, start=start)
+        losses = [peer.step() for _ in range(50)]  # the loss before each step
+        if k == 0:
+            np.testing.assert_allclose(losses[:5], result.history["total"][:5], rtol=1e-3)
+        with torch.no_grad():
+            theirs.append(float(peer.losses()["total"][0]))
+        ours.append(result.final_losses["total"])
+    spread = max(np.ptp(ours), np.ptp(theirs))
+    assert abs(np.median(theirs) - np.median(ours)) <= spread, f"PyTorch {theirs}, tfstyle {ours}"
+    assert max(theirs) < 0.2 * result.initial_losses["total"]  # both really descended
