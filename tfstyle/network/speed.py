@@ -193,7 +193,7 @@ def _transposed_conv2d(
 class _FlippedKernelConv2D(keras.layers.Conv2D):
     """A Conv2D that keeps K̃ = :func:`flipped_kernel` (its kernel) as a third, non-trainable weight,
     made from the kernel by :meth:`set_weights` (Conv2D's kernel and bias), so that a step does not
-    flip VGG16's 59 MB of kernels again (a tenth of a 256 px float32 step on an AMX Xeon); change the
+    flip VGG16's 59 MB of kernels again (about 6 % of a 256 px float32 step on an AMX Xeon); change the
     kernel through :meth:`set_weights`."""
 
     def build(self, input_shape: tuple) -> None:
