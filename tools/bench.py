@@ -22,8 +22,9 @@
 - **Peers**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
   with the same layers and images; and tfstyle's own objective and Adam in PyTorch
   (tools/peer_torch.py, the ``bench`` extra: PyTorch users' choice), in float32 and, where the CPU
-  has it natively, bfloat16, timed in a block after tfstyle's steps (``--torch_compile``: also
-  under ``torch.compile``).
+  has it natively, bfloat16, timed in a block after tfstyle's steps, the two blocks alternated
+  ``--rounds`` times, the ratio being the median of the rounds' (``--torch_compile``: also under
+  ``torch.compile``, once).
 - **Time to quality**: seconds until a run's image is at least as close to the style as the tutorial
   peer's image after ``--peer_steps`` (1,000) steps, and no farther from the content, on a yardstick
   of Gatys et al.'s layers, none of which the default preset optimizes (tools/yardstick.py,
@@ -213,6 +214,7 @@ class StepRow:
     torch_s: float | None = None  # the PyTorch peer's step in the variant's precision (None: not run)
     torch_compiled_s: float | None = None  # ... under torch.compile, after compiling
     bfloat16_floor_s: float | None = None  # the bfloat16 floor, for bfloat16 rows
+    torch_ratios: list[float] | None = None  # step_s / torch_s in each round (--rounds)
 
     @property
     def vs_floor(self) -> float:
@@ -224,6 +226,8 @@ class StepRow:
 
     @property
     def vs_torch(self) -> float | None:
+        if self.torch_ratios:
+            return float(np.median(self.torch_ratios))
         return self.step_s / self.torch_s if self.torch_s else None
 
     @property
@@ -254,13 +258,15 @@ def torch_weights(weights: str, layers: Sequence[str]) -> str:
 def step_table(
     presets: Sequence[str], sizes: Sequence[int], variants: dict[str, dict], weights: str,
     floor: tuple[tuple[int, int, int, int], str], warmup: int, steps: int, bfloat16_flops_per_s: float | None = None,
-    torch_compile: bool = False,
+    torch_compile: bool = False, rounds: int = 1,
 ) -> list[StepRow]:
     """One row per preset, size and variant: tfstyle's step, the floor and the tutorial peer's step,
     all three timed in the same run, interleaved step by step (the machine's load moves them
     together); then the PyTorch peer's steps in the row's precision, in a block of their own (its
     OpenMP threads would spin into tfstyle's steps), eager and with ``torch_compile`` compiled.
-    ``floor`` is the floor convolution's shape and form."""
+    ``rounds`` alternates the two blocks that many times: each time is the median over the rounds,
+    and the ratio to PyTorch the median of the rounds' own ratios (a drifting host moves the two
+    blocks of a round together). ``floor`` is the floor convolution's shape and form."""
     rows = []
     conv, conv_flops = _floor_convolution(floor[0], tf.float32, floor[1])
     for name in presets:
@@ -277,23 +283,34 @@ def step_table(
             references = {"peer": lambda peer=peer: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
             start = tfstyle.initial_image(config.init, content, style, seed=config.seed) if config.init != "content" else None
             for variant, changes in variants.items():
-                step_s, median = interleaved_step_seconds(
-                    config.override(**changes), content, style, model, warmup, steps, references
-                )
-                floor_s = flops / (conv_flops / median["conv"])
-                row = StepRow(name, size, variant, config.optimizer, step_s, floor_s, median["peer"])
+                precision = torch_precision(changes)
+                eager = TorchPeer(content, style, config, weights_file, start, precision) if precision else None
+                own, floors, peers, torch_steps = [], [], [], []
+                for _ in range(rounds):
+                    step_s, median = interleaved_step_seconds(
+                        config.override(**changes), content, style, model, warmup, steps, references
+                    )
+                    own.append(step_s)
+                    floors.append(flops / (conv_flops / median["conv"]))
+                    peers.append(median["peer"])
+                    if eager is not None:
+                        torch_steps.append(_median_seconds(eager.step, steps, warmup))
+                row = StepRow(name, size, variant, config.optimizer, *map(_median, (own, floors, peers)))
+                if torch_steps:
+                    row.torch_s = _median(torch_steps)
+                    row.torch_ratios = [a / b for a, b in zip(own, torch_steps)]
                 if changes["precision"] == "bfloat16" and bfloat16_flops_per_s:
                     row.bfloat16_floor_s = flops / bfloat16_flops_per_s
-                precision = torch_precision(changes)
-                if precision is not None:
-                    eager = TorchPeer(content, style, config, weights_file, start, precision)
-                    row.torch_s = _median_seconds(eager.step, steps, warmup)
-                    if torch_compile:
-                        compiled = TorchPeer(content, style, config, weights_file, start, precision, compile=True)
-                        row.torch_compiled_s = _median_seconds(compiled.step, steps, warmup)
+                if precision is not None and torch_compile:
+                    compiled = TorchPeer(content, style, config, weights_file, start, precision, compile=True)
+                    row.torch_compiled_s = _median_seconds(compiled.step, steps, warmup)
                 rows.append(row)
                 _print_row(rows[-1])
     return rows
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(np.median(values))
 
 
 def _print_row(row: StepRow) -> None:
@@ -446,8 +463,10 @@ PRECISION_RUNS = {  # name → changes to the default preset; float32 is the ref
 }
 
 
-def precision_check(size: int, weights: str, save: Path | None = None, iterations: int | None = None) -> dict:
-    """The default preset on each pair in float32, bfloat16 and float32 with XLA from the same start.
+def precision_check(
+    size: int, weights: str, save: Path | None = None, iterations: int | None = None, pairs: Sequence[tuple[str, str]] = PAIRS
+) -> dict:
+    """The default preset on each of ``pairs`` in float32, bfloat16 and float32 with XLA from the same start.
 
     Every final image is evaluated by the float32 objective, so the losses compare; the float32
     run is the reference for the relative differences and the mean |Δ pixel|. float32 with XLA
@@ -458,7 +477,7 @@ def precision_check(size: int, weights: str, save: Path | None = None, iteration
     base = base.override(iterations=iterations or base.iterations)
     model = build_feature_model(base.layers_in_use(), weights)
     reduced_model = speed.with_precision(model, "bfloat16")  # the one stylize builds, for the gradients
-    for content_name, style_name in PAIRS:
+    for content_name, style_name in pairs:
         pair = f"{Path(content_name).stem} × {Path(style_name).stem}"
         content, style = prepare_images(SHARED / "content" / content_name, SHARED / "style" / style_name, base)
         evaluate = make_loss_fn(model, content, style, base.override(precision="float32"))
@@ -693,6 +712,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=7)
+    parser.add_argument(
+        "--rounds", type=int, default=3,
+        help="alternate tfstyle's block of steps with the PyTorch peer's this many times (the ratio: the median of the rounds')",
+    )
     parser.add_argument("--quality", action="store_true", help="time to the peer's quality (long: the peer runs --peer_steps)")
     parser.add_argument("--quality_runs", default=";".join(QUALITY_RUNS), help=f"';'-separated, of: {'; '.join(QUALITY_RUNS)}")
     parser.add_argument("--peer_steps", type=int, default=1000)
@@ -743,7 +766,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     floor_shapes = FLOOR_SHAPES
     if args.quick:
         weights, sizes, floor_shapes = "random", [64], ((32, 32, 64, 64),)
-        args.warmup, args.steps, args.peer_steps, args.every = 1, 2, 6, 2
+        args.warmup, args.steps, args.peer_steps, args.every, args.rounds = 1, 2, 6, 2, 2
         variants = {"float32": VARIANTS["float32"], "bfloat16": VARIANTS["bfloat16"]}
         quality_runs = {"adam": {"precision": "float32", "iterations": 4}}
         args.quality, args.precision_check, args.forms, args.profile, args.peer_layers = True, True, True, True, "preset"
@@ -767,7 +790,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(STEP_HEADER)
         presets = ["default"] if args.quick else args.presets.split(",")
         rows = step_table(
-            presets, sizes, variants, weights, (shape, form), args.warmup, args.steps, bf16_throughput, args.torch_compile
+            presets, sizes, variants, weights, (shape, form), args.warmup, args.steps, bf16_throughput, args.torch_compile,
+            args.rounds,
         )
         out["steps"] = [
             {**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer, "vs_torch": row.vs_torch,
@@ -781,12 +805,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             peers = {k: v for k, v in earlier.get(str(size), {}).items() if k.startswith("peer on")}
             out["quality"][size] = quality_at(
                 size, weights, quality_runs, args.peer_steps, args.every, args.peer_layers.split(","),
-                Path(args.save) if args.save else None, peers,
+                Path(args.save) if args.save else None, peers, args.peer_steps if args.quick else None,
             )
     if args.precision_check:
         save = Path(args.save) if args.save else None
         precision_sizes = [int(s) for s in args.precision_sizes.split(",")] if args.precision_sizes and not args.quick else sizes
-        out["precision"] = {size: precision_check(size, weights, save, 3 if args.quick else None) for size in precision_sizes}
+        tiny = {"iterations": 3, "pairs": PAIRS[:1]} if args.quick else {}
+        out["precision"] = {size: precision_check(size, weights, save, **tiny) for size in precision_sizes}
     if args.forms:
         height, width = prepare_images(CONTENT, STYLE, preset("default").override(image_size=max(sizes)))[0].shape[:2]
         print(f"forward with bias and ReLU and input gradient, float32, at {width}x{height}:")
@@ -815,11 +840,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def quality_at(
     size: int, weights: str, runs: dict[str, dict], peer_steps: int, every: int, peer_layers: Sequence[str],
-    save: Path | None = None, peers: dict[str, dict] | None = None,
+    save: Path | None = None, peers: dict[str, dict] | None = None, torch_iterations: int | None = None,
 ) -> dict:
     """The peer's quality after ``peer_steps`` steps (on the default preset's layers and/or the
     tutorial's own; taken from ``peers``, an earlier run's results, where given), then each tfstyle
-    run's time to reach it."""
+    run's time to reach it, and the PyTorch peer's on the default objective (for its iterations, or
+    ``torch_iterations``)."""
     config = preset("default").override(image_size=size, weights=weights)
     content, style = prepare_images(CONTENT, STYLE, config)
     models: dict[tuple[str, ...], object] = {}  # feature models by layers, loaded before the clocks start
@@ -869,7 +895,8 @@ def quality_at(
     if TorchPeer is not None:
         weights_file = torch_weights(weights, config.layers_in_use())
         for precision in ("float32", "bfloat16") if speed.cpu_has_bf16() else ("float32",):
-            run = torch_quality(content, style, config, weights_file, precision, yardstick, targets, every)
+            torch_config = config.override(iterations=torch_iterations or config.iterations)
+            run = torch_quality(content, style, torch_config, weights_file, precision, yardstick, targets, every)
             results["runs"][f"PyTorch peer, default objective, {precision}"] = run
             print(
                 f"{size} px PyTorch peer, default objective, {precision}: {run['iterations']} steps in {run['seconds']:.1f} s, "

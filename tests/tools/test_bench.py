@@ -26,8 +26,12 @@ def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # t
     peer = saved["quality"]["64"]["peer on the preset layers"]
     # The PyTorch peer (the bench extra) beside every float32 row, and on the default objective.
     assert all(row["torch_s"] > 0 for row in saved["steps"] if row["variant"] == "float32")
+    # --rounds (2 in --quick): tfstyle's and the peer's blocks alternated, the ratio the rounds' median
+    for row in saved["steps"]:
+        if row["torch_ratios"]:
+            assert len(row["torch_ratios"]) == 2 and row["vs_torch"] == pytest.approx(sum(row["torch_ratios"]) / 2)
     torch_run = saved["quality"]["64"]["runs"]["PyTorch peer, default objective, float32"]
-    assert torch_run["iterations"] == 50 and len(torch_run["curve"]) == 25
+    assert torch_run["iterations"] == 6 and len(torch_run["curve"]) == 3  # --quick: the peer's 6 steps, every 2nd measured
     gradient_errors = [pair.pop("bfloat16_gradient_error") for pair in saved["precision"]["64"].values()]
     assert all(0 < error < 1 for errors in gradient_errors for error in errors.values()), gradient_errors
     # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.

@@ -51,10 +51,11 @@ def test_the_peer_takes_tfstyles_adam_steps(real_weights, shared_images):
 
     config = preset("default").override(image_size=96, iterations=50, precision="float32", weights=real_weights)
     content, style = prepare_images(shared_images / "content" / "tubingen.jpg", shared_images / "style" / "starry_night.jpg", config)
+    model = tfstyle.build_feature_model(config.layers_in_use(), real_weights)
     ours, theirs = [], []
     for k in range(3):
         start = content * np.float32(1.0 + 1e-6 * k)  # k = 0: the content itself
-        result = tfstyle.stylize(content, style, config, start_image=start)
+        result = tfstyle.stylize(content, style, config, start_image=start, feature_model=model)
         peer = TorchPeer(content, style, config, real_weights, start=start)
         losses = [peer.step() for _ in range(50)]  # the loss before each step
         if k == 0:
