@@ -31,7 +31,9 @@
   ``NEUTRAL``). The peer's own time is when it first came within 1 % of its final distances, not
   the end of its steps. tfstyle's clock starts with its feature model loaded (targets and tracing
   count), the peers' at their first step, and none counts the yardstick's evaluations. The
-  PyTorch peer runs the default preset's objective for its 50 steps.
+  PyTorch peer runs the default preset's objective for its 50 steps; like for like, tfstyle's
+  runs of that objective are timed to within 1 % of the PyTorch peer's final distances, against
+  the peer's own first time within 1 % of them.
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
@@ -398,11 +400,37 @@ def own_quality_first(curve: Sequence[tuple], within: float = 0.01) -> tuple[int
     (1 %) of its own last point in both distances: when the peer had its final quality, rather than
     when its fixed number of steps ended (sampled at the curve's steps)."""
     *_, final_style, final_content = curve[-1]
+    first = first_within(curve, final_style, final_content, within)
+    assert first is not None  # the last point is within
+    return first
+
+
+def first_within(curve: Sequence[tuple], style: float, content: float, within: float = 0.01) -> tuple[int, float] | None:
+    """The first (step, seconds) of a curve of (step, seconds, D_s, D_c) within ``within`` (1 %)
+    of the distances (``style``, ``content``) in both, or None."""
     return next(
-        (step, seconds)
-        for step, seconds, s, c in curve
-        if s <= (1 + within) * final_style and c <= (1 + within) * final_content
+        ((step, seconds) for step, seconds, s, c in curve if s <= (1 + within) * style and c <= (1 + within) * content),
+        None,
     )
+
+
+def against_torch(runs: dict[str, dict]) -> dict[str, dict]:
+    """For each PyTorch peer run among ``runs`` (the default objective): when it first had its own
+    final quality (within 1 %), and when each tfstyle run of the default objective first came within
+    1 % of that quality. Like for like: the same objective, the same tolerance, each side's first
+    time, on the neutral yardstick."""
+    ours = {name: run for name, run in runs.items() if name in FULL_RUNS}
+    comparison = {}
+    for name, peer in runs.items():
+        if not name.startswith("PyTorch peer"):
+            continue
+        comparison[name] = {
+            "final": (peer["final_style"], peer["final_content"]),
+            "own_quality_first": own_quality_first(peer["curve"]),
+            "tfstyle": {ours_name: first_within(run["curve"], peer["final_style"], peer["final_content"])
+                        for ours_name, run in ours.items()},
+        }  # fmt: skip
+    return comparison
 
 
 def torch_quality(
@@ -768,7 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights, sizes, floor_shapes = "random", [64], ((32, 32, 64, 64),)
         args.warmup, args.steps, args.peer_steps, args.every, args.rounds = 1, 2, 6, 2, 2
         variants = {"float32": VARIANTS["float32"], "bfloat16": VARIANTS["bfloat16"]}
-        quality_runs = {"adam": {"precision": "float32", "iterations": 4}}
+        quality_runs = {"default, float32": {"precision": "float32", "iterations": 4}}
         args.quality, args.precision_check, args.forms, args.profile, args.peer_layers = True, True, True, True, "preset"
     if args.wait_load:
         wait_for_quiet(args.wait_load, args.wait_most)
@@ -904,6 +932,11 @@ def quality_at(
                 flush=True,
             )
             _print_verdicts(run["reached"], targets)
+        results["against PyTorch"] = against_torch(results["runs"])
+        for name, comparison in results["against PyTorch"].items():
+            print(f"{size} px quality of the {name} (first had at {comparison['own_quality_first'][1]:.1f} s):", flush=True)
+            for ours_name, when in comparison["tfstyle"].items():
+                print(f"    {ours_name}: " + (f"reached in {when[1]:.1f} s (iteration {when[0]})" if when else "not reached"))
     return results
 
 

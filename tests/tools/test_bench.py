@@ -32,6 +32,12 @@ def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # t
             assert len(row["torch_ratios"]) == 2 and row["vs_torch"] == pytest.approx(sum(row["torch_ratios"]) / 2)
     torch_run = saved["quality"]["64"]["runs"]["PyTorch peer, default objective, float32"]
     assert torch_run["iterations"] == 6 and len(torch_run["curve"]) == 3  # --quick: the peer's 6 steps, every 2nd measured
+    # Like for like: when PyTorch first had its own final quality, and when tfstyle's run of the same objective came within 1 % of it.
+    against = saved["quality"]["64"]["against PyTorch"]["PyTorch peer, default objective, float32"]
+    assert against["own_quality_first"] == list(bench.own_quality_first(torch_run["curve"]))
+    assert list(against["tfstyle"]) == ["default, float32"]
+    assert bench.first_within([(50, 5.0, 0.3, 0.3), (100, 10.0, 0.2015, 0.3)], 0.2, 0.3) == (100, 10.0)
+    assert bench.first_within([(50, 5.0, 0.3, 0.3)], 0.2, 0.3) is None
     gradient_errors = [pair.pop("bfloat16_gradient_error") for pair in saved["precision"]["64"].values()]
     assert all(0 < error < 1 for errors in gradient_errors for error in errors.values()), gradient_errors
     # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.
