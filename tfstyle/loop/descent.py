@@ -28,7 +28,7 @@ def descend(
     update = updates.rule(config.optimizer, config.effective_learning_rate)
     last_good = tf.Variable(image, trainable=False, name="last_finite_image")
 
-    @tf.function
+    @tf.function(autograph=False)
     def apply(gradient: tf.Tensor, total: tf.Tensor) -> tf.Tensor:
         now = updates.UpdateState(*map(tf.convert_to_tensor, state))
         taken = updates.step(update, image, gradient, total, now, last_good)

@@ -34,8 +34,8 @@ class ShardedObjective:
         self.shard = -(-self.batch // self.replicas)
         self._loss_fns: dict[int, LossFn] = {}
         self._lock = threading.Lock()  # MirroredStrategy traces the replicas in threads
-        self._forward = tf.function(self._run)
-        self._backward = tf.function(lambda images: self._run(images, gradient=True))
+        self._forward = tf.function(self._run, autograph=False)
+        self._backward = tf.function(lambda images: self._run(images, gradient=True), autograph=False)
 
     def __call__(self, images: tf.Tensor) -> Losses:
         return self._forward(tf.convert_to_tensor(images))

@@ -156,9 +156,9 @@ class TiledObjective:
         self.stride = deepest(layers).stride
         self.size, self.overlap = tile_geometry(config.tile_size, config.tile_overlap, layers)
         self.tiles = layout(self.height, self.width, self.size, self.overlap, self.stride)
-        self._features = tf.function(lambda x: _select(model(x), layers), reduce_retracing=True)
-        self._statistics = tf.function(self._tile_statistics, reduce_retracing=True)
-        self._gradient = tf.function(self._tile_gradient, reduce_retracing=True)
+        self._features = tf.function(lambda x: _select(model(x), layers), reduce_retracing=True, autograph=False)
+        self._statistics = tf.function(self._tile_statistics, reduce_retracing=True, autograph=False)
+        self._gradient = tf.function(self._tile_gradient, reduce_retracing=True, autograph=False)
         sources, blend = self._content_sources(content, style_images)
         self._targets = [
             self._content_targets([source[:, t.top : t.bottom, t.left : t.right] for source in sources], blend)

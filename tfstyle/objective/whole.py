@@ -55,7 +55,9 @@ class WholeImageObjective:
 
     def __init__(self, loss_fn: LossFn, precision: str = "float32", jit: bool = False):
         self.loss_fn, self.precision = loss_fn, precision
-        self._value_and_gradient = tf.function(self._differentiate, jit_compile=jit)
+        # No Python control flow on tensors here (nor in the other traced steps): autograph's source
+        # conversion would only cost time, about 1 s at a process's first run.
+        self._value_and_gradient = tf.function(self._differentiate, jit_compile=jit, autograph=False)
 
     def __call__(self, images: tf.Tensor) -> Losses:
         return self.loss_fn(images)
