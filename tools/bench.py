@@ -415,9 +415,10 @@ def first_within(curve: Sequence[tuple], style: float, content: float, within: f
 
 def against_torch(runs: dict[str, dict]) -> dict[str, dict]:
     """Like for like, for each PyTorch peer run among ``runs`` (the default objective) and each of
-    tfstyle's runs of that objective: the quality both reached (the worse of their final distances,
-    each), and when each first came within 1 % of it, on the neutral yardstick. After 50 steps
-    either side's distances move by round-off-driven amounts, so neither side's own end is the target."""
+    tfstyle's runs of that objective to its end (``FULL_RUNS``; the others stop at a target): the
+    quality both reached (the worse of their final distances, each), and when each first came
+    within 1 % of it, on the neutral yardstick. After 50 steps either side's distances move by
+    round-off-driven amounts, so neither side's own end is the target."""
     comparison: dict[str, dict] = {}
     for peer_name, peer in runs.items():
         if not peer_name.startswith("PyTorch peer"):
