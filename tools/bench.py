@@ -227,9 +227,7 @@ class StepRow:
 
     @property
     def vs_torch(self) -> float | None:
-        if self.torch_ratios:
-            return float(np.median(self.torch_ratios))
-        return self.step_s / self.torch_s if self.torch_s else None
+        return float(np.median(self.torch_ratios)) if self.torch_ratios else None
 
     @property
     def vs_bfloat16_floor(self) -> float | None:
@@ -925,8 +923,8 @@ def quality_at(
         _print_verdicts(run["reached"], targets)
     if TorchPeer is not None:
         weights_file = torch_weights(weights, config.layers_in_use())
+        torch_config = config.override(iterations=torch_iterations or config.iterations)
         for precision in ("float32", "bfloat16") if speed.cpu_has_bf16() else ("float32",):
-            torch_config = config.override(iterations=torch_iterations or config.iterations)
             run = torch_quality(content, style, torch_config, weights_file, precision, yardstick, targets, every)
             results["runs"][f"PyTorch peer, default objective, {precision}"] = run
             print(
