@@ -70,7 +70,7 @@ from machine import machine  # noqa: E402
 from peer_tutorial import TutorialPeer  # noqa: E402
 
 try:
-    from peer_torch import TorchPeer, write_keras_weights
+    from peer_torch import TorchPeer, feature_network, write_keras_weights
 except ImportError:  # PyTorch is the bench extra: without it, no PyTorch peer
     TorchPeer = None  # type: ignore[assignment,misc]
 from yardstick import (  # noqa: E402
@@ -439,10 +439,11 @@ def torch_quality(
     yardstick: Yardstick, targets: dict[str, dict], every: int,
 ) -> dict:
     """The PyTorch peer on ``config``'s objective for its iterations: (D_s, D_c) every ``every``
-    steps and when it first reached each target. Its clock starts at its first step, after its
-    network and targets are made (as tfstyle's starts with its feature model loaded)."""
-    peer = TorchPeer(content, style, config, weights_file, precision=precision)
+    steps and when it first reached each target. Its clock starts with its network loaded, as
+    tfstyle's does: its targets and steps are counted, as tfstyle's are."""
+    network = feature_network(weights_file, config)
     start, paused, curve, reached = time.perf_counter(), 0.0, [], {}
+    peer = TorchPeer(content, style, config, weights_file, precision=precision, network=network)
     for step in range(1, config.iterations + 1):
         peer.step()
         if step % every == 0 or step == config.iterations:

@@ -64,6 +64,13 @@ class VGG16Features(torch.nn.Module):
         return outputs
 
 
+def feature_network(weights_file: str, config: StyleConfig, memory_format: str = "channels_last") -> VGG16Features:
+    """:class:`VGG16Features` for ``config``'s layers and pooling, in ``memory_format``: what a run
+    loads before it starts (:class:`TorchPeer` takes it as ``network``)."""
+    network = VGG16Features(weights_file, list(config.layers_in_use()), config.pooling)
+    return network.to(memory_format=MEMORY_FORMATS[memory_format])
+
+
 def write_keras_weights(model: object, path: str) -> str:
     """The convolutions of a tfstyle feature model (``model``, e.g. with random weights) written in
     the layout of keras' VGG16 ``..._notop.h5`` file, which :class:`VGG16Features` reads."""
@@ -95,7 +102,8 @@ class TorchPeer:
     """tfstyle's objective and update for ``config`` in PyTorch, from ``start`` (default: the content;
     the prepared images, float32 ``[h, w, 3]`` in [0, 255]). ``step()`` takes one step;
     ``losses(image)`` the losses. ``precision`` float32, or bfloat16 under ``torch.autocast``;
-    ``compile``: the losses under ``torch.compile``."""
+    ``compile``: the losses under ``torch.compile``. ``network``: :func:`feature_network`'s, loaded
+    beforehand (else loaded here)."""
 
     def __init__(
         self,
@@ -108,6 +116,7 @@ class TorchPeer:
         memory_format: str = "channels_last",
         threads: int | None = None,
         compile: bool = False,
+        network: VGG16Features | None = None,
     ):
         unsupported = {
             "content_target": config.content_target != "content",
@@ -123,7 +132,7 @@ class TorchPeer:
         self.format = MEMORY_FORMATS[memory_format]
         self.autocast = precision == "bfloat16"
         self.content_weights, self.style_weights = config.content_terms(), config.style_terms()
-        self.model = VGG16Features(weights_file, list(config.layers_in_use()), config.pooling).to(memory_format=self.format)
+        self.model = network if network is not None else feature_network(weights_file, config, memory_format)
         with torch.no_grad():
             content_features = self._features(self._tensor(content))
             style_features = self._features(self._tensor(style))
@@ -165,17 +174,26 @@ class TorchPeer:
         return {"total": total, "content": content, "style": style}
 
     def _closure(self) -> torch.Tensor:
-        assert self.optimizer is not None
-        self.optimizer.zero_grad(set_to_none=True)
+        self.image.grad = None
         total = self.losses()["total"].sum()
         total.backward()
         return total
 
     def step(self) -> float:
         """One step of the config's optimizer, then the pixels clipped to [0, 255]; the loss before it."""
-        if self.optimizer is None:
-            self.optimizer = self._make_optimizer()
-        total = self.optimizer.step(self._closure)
+        if self.optimizer is None and self.config.optimizer == "adam":
+            # tfstyle's Adam divides the gradient by its RMS at the first step, so ε = 1e-7 relative
+            # to it (Adam's steps are otherwise independent of the gradient's scale): the first
+            # step's own gradient, not an extra pass.
+            total = self._closure()
+            assert self.image.grad is not None
+            rms = float(self.image.grad.float().pow(2).mean().sqrt())
+            self.optimizer = torch.optim.Adam([self.image], lr=self.config.effective_learning_rate, eps=1e-7 * (rms or 1.0))
+            self.optimizer.step()
+        else:
+            if self.optimizer is None:
+                self.optimizer = self._make_optimizer()
+            total = self.optimizer.step(self._closure)
         with torch.no_grad():
             self.image.clamp_(0.0, 255.0)
         return float(total.detach())
@@ -184,13 +202,7 @@ class TorchPeer:
         rate = self.config.effective_learning_rate
         if self.config.optimizer == "lbfgs":
             return torch.optim.LBFGS([self.image], lr=rate, max_iter=1, history_size=10)
-        if self.config.optimizer == "sgd":
-            return torch.optim.SGD([self.image], lr=rate)
-        # tfstyle's Adam divides the gradient by its RMS at the first step, so ε = 1e-7 relative to
-        # it; Adam's steps are otherwise independent of the gradient's scale.
-        first = torch.autograd.grad(self.losses()["total"].sum(), self.image)[0]
-        rms = float(first.float().pow(2).mean().sqrt())
-        return torch.optim.Adam([self.image], lr=rate, eps=1e-7 * (rms or 1.0))
+        return torch.optim.SGD([self.image], lr=rate)
 
     @property
     def pixels(self) -> np.ndarray:

@@ -10,7 +10,7 @@ from conftest import ROOT, synthetic_image
 
 torch = pytest.importorskip("torch", reason="the PyTorch peer needs the bench extra: pip install -e '.[bench]'")
 sys.path.insert(0, str(ROOT / "tools"))
-from peer_torch import TorchPeer, write_keras_weights  # noqa: E402
+from peer_torch import TorchPeer, feature_network, write_keras_weights  # noqa: E402
 
 import tfstyle  # noqa: E402
 from tfstyle.config import preset  # noqa: E402
@@ -37,6 +37,27 @@ def test_the_peer_refuses_what_it_does_not_implement(tmp_path):
     config = preset("paper")  # content_target "style"
     with pytest.raises(ValueError, match="content_target"):
         TorchPeer(np.zeros((32, 32, 3), np.float32), np.zeros((32, 32, 3), np.float32), config, "unused.h5")
+
+
+def test_the_peers_first_adam_step_is_one_pass_on_a_network_loaded_beforehand(tmp_path):
+    """Adam's ε comes from the first step's own gradient (an extra pass would be timed against the
+    peer), and bench.py loads the network before the peer's clock starts."""
+    config = preset("default").override(weights="random", image_size=32, precision="float32")
+    model = tfstyle.build_feature_model(config.layers_in_use(), "random", seed=0)
+    weights = write_keras_weights(model, str(tmp_path / "vgg16.h5"))
+    network = feature_network(weights, config)
+    content, style = synthetic_image(32, 32, seed=1), synthetic_image(32, 32, seed=2)
+    peer = TorchPeer(content, style, config, weights, network=network)
+    assert peer.model is network
+    with torch.no_grad():
+        before = float(peer.losses()["total"][0])
+    passes = []
+    losses = peer.losses
+    peer.losses = lambda *images: passes.append(1) or losses(*images)  # type: ignore[method-assign]
+    assert peer.step() == pytest.approx(before, rel=1e-6)  # the loss before the step
+    assert len(passes) == 1
+    peer.step()
+    assert len(passes) == 2
 
 
 @pytest.mark.slow
