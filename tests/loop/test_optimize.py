@@ -83,6 +83,27 @@ def test_each_optimizer_lowers_the_total_loss(content_array, style_array, random
     assert_pixels_in_range(result.image)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "lbfgs"])
+def test_initial_losses_are_the_start_images(content_array, style_array, random_model, optimizer):
+    """SGD and Adam take them from their first step (no extra pass), L-BFGS from a pass of its own."""
+    result = run(content_array, style_array, random_model, optimizer=optimizer, iterations=2)
+    content, style = prepared(content_array, style_array)
+    expected = _losses_of(random_model, content, style, content)  # init "content": the start is the content
+    for name, value in result.initial_losses.items():
+        assert value == pytest.approx(float(expected[name][0]), rel=1e-5, abs=1e-3), name
+    if optimizer != "lbfgs":  # the first iteration's losses are the start image's
+        assert result.history["total"][0] == result.initial_losses["total"]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "lbfgs"])
+def test_a_start_image_whose_loss_is_already_non_finite_says_so(content_array, style_array, random_model, optimizer):
+    # b = 1e38: the style loss of the content image overflows float32 before any step is taken.
+    with pytest.raises(NonFiniteLossError, match="loss of the starting image is already inf") as error:
+        run(content_array, style_array, random_model, optimizer=optimizer, style_weight=1e38)
+    assert error.value.result.iterations == 0
+    assert error.value.result.initial_losses["total"] == np.inf
+
+
 def test_paper_normalization_with_sgd_lowers_the_total_loss(content_array, style_array, random_model):
     # The plain sums are ~1e16 here: gradient descent needs a tiny step.
     result = run(content_array, style_array, random_model, normalization="paper", optimizer="sgd", learning_rate=1e-11)

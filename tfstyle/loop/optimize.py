@@ -242,8 +242,10 @@ def _optimize(
 ) -> Result:
     """Run the optimizer on ``image``; ``one_by_one`` holds each image's objective for a batch under
     L-BFGS; ``checkpoint`` saves the run (and restores it first when resuming)."""
-    initial = _to_floats(goal(image))  # eager: one forward pass is not worth a trace
     state = state_variables(image) if config.optimizer != "lbfgs" else None
+    # The start image's losses: SGD's and Adam's first step computes them (its recorded row);
+    # L-BFGS-B records its iterations' ends, so it takes a forward pass (eager: not worth a trace).
+    initial = _to_floats(goal(image)) if state is None else None
     restored = checkpoint.restore(image, state) if checkpoint is not None else []
     iterations = config.iterations * len(one_by_one) if one_by_one else config.iterations
     recorder = Recorder(image, iterations, callbacks)
@@ -253,12 +255,19 @@ def _optimize(
     # callback starts in on_start (tfstyle.TensorBoard) records it.
     callbacks.start(iterations, info)
 
+    def start_losses() -> dict[str, float]:
+        if initial is not None:
+            return initial
+        if recorder.rows:
+            return {name: value for name, value in recorder.rows[0].items() if name != "seconds"}
+        return _to_floats(goal(image))  # no step taken: ``image`` is still the start
+
     def result(stopped: str | None = None) -> Result:
-        final = _to_floats(goal(image))
+        final, start = _to_floats(goal(image)), start_losses()
         return Result(
             image=image.numpy() if batched else image.numpy()[0],
-            history=recorder.history(initial),
-            initial_losses=initial,
+            history=recorder.history(start),
+            initial_losses=start,
             final_losses=final,
             iterations=len(recorder.rows),
             seconds=time.perf_counter() - recorder.start,
@@ -276,7 +285,7 @@ def _optimize(
             stopped = lbfgs(image, goal, config, recorder, len(recorder.rows))
     except NonFinite as bad:
         image.assign(bad.last_good)
-        if np.isfinite(initial["total"]):
+        if np.isfinite(start_losses()["total"]):
             message = (
                 f"the loss became {bad.value} at iteration {len(recorder.rows) + 1}; stopped and kept the last "
                 "image with a finite loss (try a smaller `learning_rate` or smaller weights)"
