@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from threadpoolctl import threadpool_info
 
 import tfstyle.loop.optimize as optimize
 from tfstyle.config import StyleConfig
@@ -102,6 +103,19 @@ def test_a_start_image_whose_loss_is_already_non_finite_says_so(content_array, s
         run(content_array, style_array, random_model, optimizer=optimizer, style_weight=1e38)
     assert error.value.result.iterations == 0
     assert error.value.result.initial_losses["total"] == np.inf
+
+
+def test_lbfgs_runs_its_blas_on_one_thread_and_gives_the_threads_back(content_array, style_array, random_model):
+    """OpenBLAS's threads, spinning after L-BFGS-B's BLAS calls, slowed TensorFlow's evaluations
+    (docs/performance.md)."""
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    before, during = blas_threads(), []
+    run(content_array, style_array, random_model, callbacks=[lambda step: during.append(blas_threads())], optimizer="lbfgs", iterations=2)
+    assert during == [{1}, {1}]
+    assert blas_threads() == before
 
 
 def test_paper_normalization_with_sgd_lowers_the_total_loss(content_array, style_array, random_model):

@@ -3,6 +3,10 @@
 
 L-BFGS-B's line search is shared by everything it optimizes and would couple the images of a
 batch, so :func:`lbfgs_one_by_one` runs them one after another, each exactly as alone.
+
+SciPy's L-BFGS-B calls BLAS between the objective's evaluations, and OpenBLAS's threads, left
+spinning after it, took the cores from TensorFlow's next evaluation (docs/performance.md): the
+BLAS runs on one thread here.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import scipy.optimize
 import tensorflow as tf
+from threadpoolctl import threadpool_limits
 
 from tfstyle.config import StyleConfig
 from tfstyle.loop.callbacks import CALLBACK_STOP
@@ -55,16 +60,17 @@ def lbfgs(image: tf.Variable, objective: Objective, config: StyleConfig, recorde
             asked_to_stop = True
             raise StopIteration
 
-    outcome = scipy.optimize.minimize(
-        fun,
-        image.numpy().astype(np.float64).ravel(),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=scipy.optimize.Bounds(0.0, 255.0),
-        callback=callback,
-        # Run the iterations asked for: no early stop on small progress.
-        options={"maxiter": remaining, "maxfun": 4 * remaining + 20, "ftol": 0.0, "gtol": 0.0},
-    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        outcome = scipy.optimize.minimize(
+            fun,
+            image.numpy().astype(np.float64).ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=scipy.optimize.Bounds(0.0, 255.0),
+            callback=callback,
+            # Run the iterations asked for: no early stop on small progress.
+            options={"maxiter": remaining, "maxfun": 4 * remaining + 20, "ftol": 0.0, "gtol": 0.0},
+        )
     image.assign(accepted)
     if asked_to_stop:
         return CALLBACK_STOP
