@@ -6,7 +6,8 @@ batch, so :func:`lbfgs_one_by_one` runs them one after another, each exactly as 
 
 SciPy's L-BFGS-B calls BLAS between the objective's evaluations, and OpenBLAS's threads, left
 spinning after it, took the cores from TensorFlow's next evaluation (docs/performance.md): the
-BLAS runs on one thread here.
+BLAS runs on one thread while L-BFGS-B runs (process-wide, as BLAS's thread count is; restored
+when it returns).
 """
 
 from __future__ import annotations
