@@ -99,6 +99,16 @@ def test_one_function_turns_flags_into_a_config_for_every_command():
     assert cli_flags.config_from_flags(export.FLAGS) == preset("gatys").override(style_layers=("conv1_1",), init="style")
 
 
+def test_a_parse_that_failed_half_way_leaves_no_flag_set_for_the_next(capsys):
+    """absl leaves the flags it read before the bad one set: the next in-process command line must
+    not inherit them (here ``--stylizer``)."""
+    bad = ["tfstyle.export", "--output=out", "--stylizer", "--init=photo.png"]
+    assert export.COMMAND.cli(lambda argv: 0, bad) == 1
+    assert "--init=photo.png" in capsys.readouterr().err
+    export.COMMAND.parse(["tfstyle.export", "--output=out"])
+    assert export.FLAGS.stylizer is False
+
+
 def test_flags_not_given_keep_the_presets_values():
     run.parse_flags(["tfstyle", "--content=c.png", "--style=s.png", "--preset=gatys"])
     assert cli_flags.config_from_flags(run.FLAGS) == preset("gatys")  # iterations 300, not the 50 shown as default

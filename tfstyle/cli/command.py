@@ -140,8 +140,9 @@ class Command:
         """Parse ``argv`` into :attr:`values`: ``--help`` (``--helpfull``) prints the help and exits 0;
         a flag error is one line and exit status 1. Returns the arguments that are not flags (with
         ``known_only``, also the flags that are not this command's, for another parser)."""
-        if self.values.is_parsed():
-            self.values.unparse_flags()
+        # Every flag back to its default, also after a parse that failed half-way (absl then leaves
+        # the flags it had read set, but the values not marked parsed).
+        self.values.unparse_flags()
         asked = [arg for arg in argv[1:] if arg in HELP_FLAGS]
         if asked:
             print(self.help(full="--helpfull" in asked))
