@@ -46,6 +46,12 @@ def test_a_reduced_precision_model_returns_float32_and_leaves_the_original_alone
     assert first.compute_dtype == "float32" and {layer.compute_dtype for layer in rest} == {"bfloat16"}
     assert speed.with_precision(reduced, "bfloat16") is reduced  # already in that precision
     assert speed.with_precision(small_model, "float32") is small_model
+    # Its weights: the original's, rounded once to each layer's precision.
+    for layer, copy in zip(speed._convolutions(small_model), speed._convolutions(reduced)):
+        assert copy.name == layer.name
+        for mine, theirs in zip(copy.weights, layer.weights):
+            assert mine.dtype == copy.dtype_policy.variable_dtype and theirs.dtype == "float32"
+            np.testing.assert_array_equal(np.asarray(mine.numpy(), np.float32), theirs.numpy().astype(mine.dtype).astype(np.float32))
 
 
 def test_reduced_precision_sees_the_pixels_in_float32_up_to_the_first_convolution():

@@ -126,7 +126,10 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
         return layer.__class__.from_config({**layer.get_config(), "dtype": dtype})
 
     reduced = keras.models.clone_model(model, clone_function=in_precision)
-    reduced.set_weights(model.get_weights())  # rounded to ``precision`` once, not at every step
+    # Rounded to ``precision`` once, not at every step; cast by TensorFlow, not through NumPy's
+    # arrays (Model.set_weights): about 4x faster.
+    for copy, original in zip(reduced.weights, model.weights):
+        copy.assign(tf.cast(original, copy.dtype))
     inputs = keras.Input(shape=(None, None, 3), name="rgb_0_255")
     outputs = {
         name: keras.layers.Activation("linear", dtype="float32", name=f"{name}_float32")(value)
