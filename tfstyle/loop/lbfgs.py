@@ -15,9 +15,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-import scipy.optimize
 import tensorflow as tf
-from threadpoolctl import threadpool_limits
 
 from tfstyle.config import StyleConfig
 from tfstyle.loop.callbacks import CALLBACK_STOP
@@ -34,6 +32,10 @@ class Records(Protocol):
 def lbfgs(image: tf.Variable, objective: Objective, config: StyleConfig, recorder: Records, done: int = 0) -> str | None:
     """``config.iterations`` of L-BFGS-B on ``image``, less the ``done`` ones (when resuming).
     Returns why it stopped early, or None."""
+    # Imported here: scipy.optimize takes 0.13 s to import, which every other run would pay.
+    import scipy.optimize
+    from threadpoolctl import threadpool_limits
+
     shape = image.shape
     remaining = config.iterations - done
     if remaining <= 0:
