@@ -29,9 +29,10 @@
   peer's image after ``--peer_steps`` (1,000) steps, and no farther from the content, on a yardstick
   of Gatys et al.'s layers, none of which the default preset optimizes (tools/yardstick.py,
   ``NEUTRAL``). The peer's own time is when it first came within 1 % of its final distances, not
-  the end of its steps. tfstyle's clock starts with its feature model loaded (targets and tracing
-  count), the peers' at their first step, and none counts the yardstick's evaluations. The
-  PyTorch peer runs the default preset's objective for its 50 steps; like for like, each side
+  the end of its steps. tfstyle's clock and the PyTorch peer's start with their networks loaded
+  (targets and tracing count), the tutorial peer's at its first step, and none counts the
+  yardstick's evaluations. The PyTorch peer runs the default preset's objective for its 50 steps;
+  like for like, each side
   is timed to within 1 % of the quality both reached (the worse of the two final distances, each).
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are; and how far
