@@ -32,8 +32,8 @@
   the end of its steps. tfstyle's clock and the PyTorch peer's start with their networks loaded
   (targets and tracing count), the tutorial peer's at its first step, and none counts the
   yardstick's evaluations. The PyTorch peer runs the default preset's objective for its 50 steps;
-  like for like, each side
-  is timed to within 1 % of the quality both reached (the worse of the two final distances, each).
+  like for like, each side is timed to within 1 % of the quality both reached (the worse of the
+  two final distances, each).
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
