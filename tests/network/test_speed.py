@@ -34,6 +34,16 @@ def test_bfloat16_gives_the_float32_losses_within_a_few_percent_and_keeps_the_im
     assert np.abs(reduced.image - exact.image).mean() < 2.0  # grey levels
 
 
+def test_a_wide_convolution_without_bias_takes_the_transposed_form_with_its_own_weights():
+    inputs = keras.Input(shape=(None, None, speed.TRANSPOSED_MIN_CHANNELS))
+    model = keras.Model(inputs, keras.layers.Conv2D(8, 3, padding="same", use_bias=False, name="wide")(inputs))
+    fast = speed.with_convolution_form(model, "transposed")
+    assert type(fast.get_layer("wide")) is speed.TransposedFormConv2D
+    pixels = np.random.default_rng(0).normal(size=(1, 6, 5, speed.TRANSPOSED_MIN_CHANNELS)).astype(np.float32)
+    expected = model(pixels).numpy()
+    np.testing.assert_allclose(fast(pixels), expected, rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()))
+
+
 def test_a_reduced_precision_model_returns_float32_and_leaves_the_original_alone(small_model):
     reduced = speed.with_precision(small_model, "bfloat16")
     pixels = synthetic_image(32, 32).astype(np.float32)[None]

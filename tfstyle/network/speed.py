@@ -122,8 +122,7 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     pixel_level = _up_to_first_convolution(model)
 
     def in_precision(layer: keras.layers.Layer) -> keras.layers.Layer:
-        dtype = "float32" if layer.name in pixel_level else precision
-        return layer.__class__.from_config({**layer.get_config(), "dtype": dtype})
+        return _remade(layer, dtype="float32" if layer.name in pixel_level else precision)
 
     reduced = keras.models.clone_model(model, clone_function=in_precision)
     # Rounded to ``precision`` once, not at every step; cast by TensorFlow, not through NumPy's
@@ -152,11 +151,11 @@ def with_convolution_form(model: keras.Model, form: str) -> keras.Model:
         return model
 
     def converted(layer: keras.layers.Layer) -> keras.layers.Layer:
-        return FORMS[form].from_config(layer.get_config()) if layer.name in names else layer
+        return _remade(layer, FORMS[form]) if layer.name in names else layer
 
     clone = keras.models.clone_model(model, clone_function=converted)
     for name in names:  # the forms' layers make their K̃ weight from these
-        clone.get_layer(name).set_weights(model.get_layer(name).get_weights())
+        clone.get_layer(name).set_weights(model.get_layer(name).weights)
     clone.trainable = model.trainable
     return clone
 
@@ -194,10 +193,10 @@ def _transposed_conv2d(
 
 
 class _FlippedKernelConv2D(keras.layers.Conv2D):
-    """A Conv2D that keeps K̃ = :func:`flipped_kernel` (its kernel) as a third, non-trainable weight,
-    made from the kernel by :meth:`set_weights` (Conv2D's kernel and bias), so that a step does not
-    flip VGG16's 59 MB of kernels again (about 6 % of a 256 px float32 step on an AMX Xeon); change the
-    kernel through :meth:`set_weights`."""
+    """A Conv2D that keeps K̃ = :func:`flipped_kernel` (its kernel) as a last, non-trainable weight,
+    made from the kernel by :meth:`set_weights` (given Conv2D's own weights: the kernel, and the bias
+    if it has one), so that a step does not flip VGG16's 59 MB of kernels again (about 6 % of a 256
+    px float32 step on an AMX Xeon); change the kernel through :meth:`set_weights`."""
 
     def build(self, input_shape: tuple) -> None:
         super().build(input_shape)
@@ -207,9 +206,14 @@ class _FlippedKernelConv2D(keras.layers.Conv2D):
         )
 
     def set_weights(self, weights: list) -> None:
-        if len(weights) == 2:  # Conv2D's kernel and bias
-            weights = [*weights, flipped_kernel(np.asarray(weights[0])).numpy()]
-        super().set_weights(weights)
+        own = self.weights[:-1]  # Conv2D's
+        if len(weights) != len(own):  # K̃ given too
+            super().set_weights(weights)
+            return
+        # Arrays or tensors; K̃ is made by TensorFlow, not through NumPy.
+        for variable, value in zip(own, weights):
+            variable.assign(value)
+        self.flipped_kernel.assign(flipped_kernel(self.kernel))
 
 
 @keras.saving.register_keras_serializable(package="tfstyle")
@@ -306,6 +310,17 @@ def onednn_enabled() -> bool:
         return bool(_pywrap_util_port.IsMklEnabled())
     except (ImportError, AttributeError):
         return False
+
+
+def _remade(layer: keras.layers.Layer, kind: type[keras.layers.Layer] | None = None, **changes: object) -> keras.layers.Layer:
+    """A new layer of ``kind`` (``layer``'s own by default) from ``layer``'s config with ``changes``,
+    for a clone whose weights the caller copies in: its initializers are zeros, not a random draw
+    that would be overwritten (half of cloning VGG16's time)."""
+    config = {**layer.get_config(), **changes}
+    for key in ("kernel_initializer", "bias_initializer"):
+        if key in config:
+            config[key] = "zeros"
+    return (kind or layer.__class__).from_config(config)
 
 
 def _convolutions(model: keras.Model) -> list[keras.layers.Conv2D]:
