@@ -5,7 +5,7 @@
     python tools/bench.py --precision_check --sizes 512 --save docs/images  # bfloat16's result against float32's
     python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
     python tools/bench.py --forms --no_steps     # each VGG16 convolution in each of tfstyle's forms
-    python tools/bench.py --profile --no_steps   # where a step's time goes: per operation, per layer forward/backward
+    python tools/bench.py --profile --no_steps   # where a step's time goes: per operation, per layer, by oneDNN's clock
     python tools/bench.py --quick                # a tiny run of every part (random weights, 64 px, seconds)
     python tools/bench.py --json results.json --wait_load 1.2   # wait for a quiet machine, keep the numbers
 
@@ -38,6 +38,10 @@
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
 - **Memory**: peak resident memory (VmHWM) of ``python -m tfstyle.run`` processes.
+- **Profile**: a float32 step under TensorFlow's profiler, per operation type and per layer,
+  forward and backward (the profiler adds time of its own); and, where oneDNN runs TensorFlow's
+  CPU operations, what oneDNN itself clocks (``ONEDNN_VERBOSE=1``, in a process of its own): its
+  milliseconds per primitive kind and each convolution's throughput, with no profiler in the way.
 - **Forms**: the forward pass and input gradient of each of VGG16's convolutions at the largest of
   ``--sizes``, with bias and ReLU, in each of ``tfstyle.network.speed.FORMS`` (float32): where
   ``speed.resolve_convolutions``' per-machine choice comes from.
@@ -51,6 +55,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -605,19 +610,12 @@ def step_profile(size: int, weights: str, precision: str = "float32", convolutio
     the same time on TensorFlow's two inter-op threads both count, so the sum can exceed the step."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    config = preset("default").override(image_size=size, weights=weights, precision=precision, convolutions=convolutions)
-    content, style = prepare_images(CONTENT, STYLE, config)
-    device = pick_device(None)
-    model = speed.for_run(build_feature_model(config.layers_in_use(), weights), precision, device, False, convolutions)
-    goal = objective(model, content[None], style, config)
-    image = tf.Variable(content[None])
-    for _ in range(3):
-        goal.value_and_gradient(image)[1].numpy()
+    step = _warm_step(size, weights, precision, convolutions)
     logdir = tempfile.mkdtemp(prefix="bench_profile_")
     tf.profiler.experimental.start(logdir)
     start = time.perf_counter()
     for _ in range(steps):
-        goal.value_and_gradient(image)[1].numpy()
+        step()
     wall = (time.perf_counter() - start) / steps
     tf.profiler.experimental.stop()
     space = xplane_pb2.XSpace()
@@ -640,10 +638,27 @@ def step_profile(size: int, weights: str, precision: str = "float32", convolutio
                 key = f"{layer} {'backward' if node.startswith('gradient_tape/') else 'forward'}"
                 by_layer[key] = by_layer.get(key, 0.0) + ms
     return {
-        "size": size, "precision": precision, "convolutions": speed.resolve_convolutions(convolutions, precision, device),
+        "size": size, "precision": precision, "convolutions": speed.resolve_convolutions(convolutions, precision, pick_device(None)),
         "step_ms": 1e3 * wall, "by_op_ms": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
         "by_layer_ms": dict(sorted(by_layer.items())),
     }  # fmt: skip
+
+
+def _warm_step(size: int, weights: str, precision: str = "float32", convolutions: str = "auto") -> Callable[[], object]:
+    """The default preset's forward and backward pass (one compiled ``value_and_gradient``) at
+    ``size`` px, run three times: a call runs one more and waits for it."""
+    config = preset("default").override(image_size=size, weights=weights, precision=precision, convolutions=convolutions)
+    content, style = prepare_images(CONTENT, STYLE, config)
+    model = speed.for_run(build_feature_model(config.layers_in_use(), weights), precision, pick_device(None), False, convolutions)
+    goal = objective(model, content[None], style, config)
+    image = tf.Variable(content[None])
+
+    def step() -> object:
+        return goal.value_and_gradient(image)[1].numpy()
+
+    for _ in range(3):
+        step()
+    return step
 
 
 def print_profile(profile: dict) -> None:
@@ -658,6 +673,85 @@ def print_profile(profile: dict) -> None:
     for layer in layers:
         forward, backward = (profile["by_layer_ms"].get(f"{layer} {d}", 0.0) for d in ("forward", "backward"))
         print(f"  {layer:13} forward {forward:7.1f} ms  backward {backward:7.1f} ms")
+
+
+# The lines that bound the counted steps in oneDNN's log.
+ONEDNN_MARKS = ("bench: counted steps begin", "bench: counted steps end")
+
+# A process of its own runs the steps, as oneDNN reads ONEDNN_VERBOSE when it starts.
+# argv: this folder, size, weights, steps.
+_STEPS_LOGGED_BY_ONEDNN = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+import bench
+step = bench._warm_step(int(sys.argv[2]), sys.argv[3])
+print(bench.ONEDNN_MARKS[0], flush=True)
+for _ in range(int(sys.argv[4])):
+    step()
+print(bench.ONEDNN_MARKS[1], flush=True)
+"""
+
+# A convolution in oneDNN's log: mb1_ic64oc64_ih192oh192kh3sh1dh0ph1_iw256ow256kw3sw1dw0pw1
+# (batch, groups, channels in and out, output height and width, kernel height and width).
+_CONVOLUTION = re.compile(r"mb(\d+)_(?:g(\d+))?ic(\d+)oc(\d+)_ih\d+oh(\d+)kh(\d+)\D.*_iw\d+ow(\d+)kw(\d+)")
+
+
+def onednn_step_clock(size: int, weights: str, steps: int = 5) -> dict:
+    """What oneDNN itself clocks in a float32 step of the default preset (``ONEDNN_VERBOSE=1``, in
+    a process of its own): :func:`onednn_clock` of its log. Without the TensorFlow profiler's
+    overhead, and the convolutions' throughput measured on oneDNN's side of TensorFlow."""
+    command = [sys.executable, "-c", _STEPS_LOGGED_BY_ONEDNN, str(Path(__file__).parent), str(size), weights, str(steps)]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "ONEDNN_VERBOSE": "1"})
+    if done.returncode != 0:
+        raise RuntimeError(f"the steps under ONEDNN_VERBOSE failed: {done.stderr[-2000:]}")
+    return {"size": size, **onednn_clock(done.stdout, steps)}
+
+
+def onednn_clock(log: str, steps: int) -> dict:
+    """oneDNN's own milliseconds per step, from the ``ONEDNN_VERBOSE=1`` ``log`` lines between
+    :data:`ONEDNN_MARKS`: by primitive kind, and per convolution problem (its direction, the
+    times it ran in a step, FLOPs 2·(Cin/groups)·Cout·H·W·kh·kw each, and throughput)."""
+    counted = log.split(ONEDNN_MARKS[0], 1)[-1].split(ONEDNN_MARKS[1], 1)[0]
+    by_kind: dict[str, float] = {}
+    convolutions: dict[tuple[str, str], dict] = {}
+    for line in counted.splitlines():
+        fields = line.strip().split(",")
+        if not fields[0].endswith("_verbose") or "exec" not in fields:
+            continue
+        at = fields.index("exec")  # oneDNN 3 puts "v1,primitive" before it, 2 nothing
+        kind, direction, problem, ms = fields[at + 2], fields[at + 4], fields[-2], float(fields[-1]) / steps
+        by_kind[kind] = by_kind.get(kind, 0.0) + ms
+        shape = _CONVOLUTION.search(problem) if kind == "convolution" else None
+        if shape:
+            batch, groups, cin, cout, h, w, kh, kw = (int(g) if g else 1 for g in shape.groups())
+            entry = convolutions.setdefault((problem, direction), {"runs": 0.0, "ms": 0.0})
+            entry["runs"] += 1 / steps
+            entry["ms"] += ms
+            entry["flops"] = 2.0 * batch * (cin // groups) * cout * h * w * kh * kw
+    table = [
+        {"problem": problem, "direction": direction, **entry, "gflops_per_s": entry["flops"] * entry["runs"] / entry["ms"] / 1e6}
+        for (problem, direction), entry in convolutions.items()
+    ]
+    return {
+        "steps": steps,
+        "by_kind_ms": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
+        "convolution_ms": sum(entry["ms"] for entry in table),
+        "convolution_flops": sum(entry["flops"] * entry["runs"] for entry in table),
+        "convolutions": table,
+    }
+
+
+def print_onednn_clock(clock: dict, floor_flops_per_s: float) -> None:
+    ms, flops = clock["convolution_ms"], clock["convolution_flops"]
+    kinds = ", ".join(f"{kind} {t:.1f}" for kind, t in clock["by_kind_ms"].items())
+    print(f"by oneDNN's own clock at {clock['size']} px, float32 (ms a step): {kinds}")
+    if ms:
+        print(
+            f"  convolutions: {flops / 1e9:.1f} GFLOP in {ms:.1f} ms, {flops / ms / 1e6:.0f} GFLOP/s: "
+            f"{ms / 1e3 / (flops / floor_flops_per_s):.2f}x the floor's time"
+        )
+    for entry in clock["convolutions"]:
+        print(f"  {entry['runs']:3.0f} x {entry['problem']} {entry['direction']}: {entry['ms']:6.1f} ms, {entry['gflops_per_s']:4.0f} GFLOP/s")
 
 
 # --- Peak memory of the CLI ---------------------------------------------------------------------
@@ -777,7 +871,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no_steps", action="store_true", help="skip the step table")
     parser.add_argument(
         "--profile", action="store_true",
-        help="where a float32 step's time goes at --sizes (TensorFlow's profiler): per operation type, per layer forward and backward",
+        help="where a float32 step's time goes at --sizes (TensorFlow's profiler): per operation type, per layer forward and "
+        "backward; and oneDNN's own clock of it where oneDNN is on",
     )
     parser.add_argument(
         "--torch_compile", action="store_true",
@@ -854,6 +949,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 profile = step_profile(size, weights, "float32", convolutions, 2 if args.quick else 5)
                 out["profile"][f"{size} {convolutions}"] = profile
                 print_profile(profile)
+        if speed.onednn_enabled():  # its log is oneDNN's
+            out["onednn_clock"] = {size: onednn_step_clock(size, weights, 2 if args.quick else 5) for size in sizes}
+            for clock in out["onednn_clock"].values():
+                print_onednn_clock(clock, throughput)
+        else:
+            print("oneDNN is off here: no oneDNN clock of the step")
     if args.memory:
         memory_sizes = [64] if args.quick else [int(s) for s in args.memory_sizes.split(",")]
         out["memory"] = {}

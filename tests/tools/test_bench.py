@@ -9,16 +9,22 @@ import sys
 import pytest
 from conftest import ROOT
 
+from tfstyle.network import speed
 from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
 
 pytestmark = pytest.mark.slow  # the quick benchmark still times every layer in both forms
 
 
-def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # the shared photo and painting
+@pytest.fixture(scope="module")
+def bench():
     spec = importlib.util.spec_from_file_location("bench", ROOT / "tools" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["bench"] = bench
-    spec.loader.exec_module(bench)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images):  # the shared photo and painting
     assert bench.main(["--quick", "--json", str(tmp_path / "bench.json")]) == 0
     out = capsys.readouterr().out
     assert "GFLOP/s" in out and "quality of the peer" in out
@@ -56,5 +62,39 @@ def test_the_benchmark_runs_in_quick_mode(tmp_path, capsys, shared_images):  # t
     # --profile: a step's time per operation and per layer, forward and backward, in both forms.
     for profile in saved["profile"].values():
         assert profile["by_layer_ms"]["block1_conv2 forward"] > 0 and profile["by_layer_ms"]["block1_conv2 backward"] > 0
+    # ... and by oneDNN's own clock, where oneDNN runs TensorFlow's convolutions: the convolutions
+    # it ran in a step are the floor's, forward and input gradient, and no filter gradient.
+    if speed.onednn_enabled():
+        clock = saved["onednn_clock"]["64"]
+        height, width = bench.prepare_images(bench.CONTENT, bench.STYLE, bench.preset("default").override(image_size=64))[0].shape[:2]
+        assert clock["convolution_flops"] == pytest.approx(bench.step_flops(["conv5_3"], height, width))
+        assert clock["by_kind_ms"]["convolution"] == pytest.approx(clock["convolution_ms"]) and "by oneDNN's own clock" in out
     # The analytic floor: VGG16 to conv5_3 at 224x224 is 15.35 GFLOP forward (multiply-adds x 2).
     assert bench.step_flops(["conv5_3"], 224, 224) == pytest.approx(2 * 30.7e9, rel=0.01)
+
+
+# Two steps' lines of an ONEDNN_VERBOSE=1 log (oneDNN 3's format, then 2's), amid others.
+ONEDNN_LOG = """onednn_verbose,v1,info,oneDNN v3.7.1
+onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,9.0
+bench: counted steps begin
+onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,0.5
+onednn_verbose,v1,primitive,exec,cpu,pooling,jit:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:pooling_max,mb1ic64_ih8oh4kh2sh2ph0_iw8ow4kw2sw2pw0,0.25
+onednn_verbose,exec,cpu,convolution,jit:avx2,backward_data,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_g2ic4oc8_ih4oh4kh3sh1dh0ph1_iw4ow4kw3sw1dw0pw1,0.75
+some other line, exec
+onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,1.5
+onednn_verbose,v1,primitive,exec,cpu,pooling,jit:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:pooling_max,mb1ic64_ih8oh4kh2sh2ph0_iw8ow4kw2sw2pw0,0.25
+onednn_verbose,exec,cpu,convolution,jit:avx2,backward_data,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_g2ic4oc8_ih4oh4kh3sh1dh0ph1_iw4ow4kw3sw1dw0pw1,0.25
+bench: counted steps end
+onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,9.0
+"""
+
+
+def test_the_onednn_clock_counts_each_step_between_the_marks_per_kind_and_convolution(bench):
+    clock = bench.onednn_clock(ONEDNN_LOG, steps=2)
+    assert clock["by_kind_ms"] == {"convolution": 1.5, "pooling": 0.25}  # per step; the 9 ms outside the marks left out
+    first, grouped = clock["convolutions"]
+    flops = 2.0 * 3 * 64 * 8 * 8 * 3 * 3  # 2·Cin·Cout·H·W·kh·kw
+    assert first == {"problem": "mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1", "direction": "forward_training",
+                     "runs": 1.0, "ms": 1.0, "flops": flops, "gflops_per_s": flops / 1e6}  # fmt: skip
+    assert grouped["direction"] == "backward_data" and grouped["flops"] == 2.0 * 2 * 8 * 4 * 4 * 9  # Cin/groups
+    assert clock["convolution_ms"] == 1.5 and clock["convolution_flops"] == flops + grouped["flops"]
