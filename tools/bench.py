@@ -17,7 +17,7 @@
   the backward pass to the input, no filter gradients: 2·H·W·Cin·Cout·9 per convolution, twice)
   divided by the best throughput TensorFlow reaches here for a VGG-shaped 3×3 convolution
   (forward and input gradient, measured now for a few shapes, each in every one of tfstyle's
-  convolution forms, ``tfstyle.network.speed.FORMS``). bfloat16 rows are also divided by the
+  convolution forms' kernels, ``FLOOR_FORMS``). bfloat16 rows are also divided by the
   bfloat16 floor (the same, with bfloat16's best throughput).
 - **Peers**: the loop of TensorFlow's style-transfer tutorial (tools/peer_tutorial.py) on VGG16
   with the same layers and images; and tfstyle's own objective and Adam in PyTorch
@@ -43,8 +43,8 @@
   CPU operations, what oneDNN itself clocks (``ONEDNN_VERBOSE=1``, in a process of its own): its
   milliseconds per primitive kind and each convolution's throughput, with no profiler in the way.
 - **Forms**: the forward pass and input gradient of each of VGG16's convolutions at the largest of
-  ``--sizes``, with bias and ReLU, in each of ``tfstyle.network.speed.FORMS`` (float32): where
-  ``speed.resolve_convolutions``' per-machine choice comes from.
+  ``--sizes``, with bias and ReLU, in each of ``FLOOR_FORMS`` (float32): where
+  ``speed.resolve_convolutions``' per-machine choice comes from, with ``--profile``'s oneDNN clock.
 
 Results go in docs/performance.md. Not a test: numbers depend on the machine and its load,
 which is recorded with them (``os.getloadavg``).
@@ -101,7 +101,8 @@ STYLE = SHARED / "style" / "starry_night.jpg"
 LossFn = Callable[[tf.Tensor], dict]  # images → {"total": ..., ...}, as make_loss_fn's
 # VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
 FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
-# The ways tfstyle can compute such a convolution (tfstyle.network.speed.FORMS).
+# The ways tfstyle can compute such a convolution (tfstyle.network.speed.FORMS; the mixed form
+# takes the transposed or the forward one per layer).
 FLOOR_FORMS = {
     "conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"),
     "transposed": speed.transposed_conv2d,
@@ -572,15 +573,16 @@ def relative_gradient_error(approximate_loss: LossFn, exact_loss: LossFn, image:
 
 def convolution_forms(height: int, width: int, reps: int = 7) -> list[dict]:
     """Each of VGG16's convolutions on a ``height`` × ``width`` image with bias and ReLU in float32,
-    forward and input gradient (a step's work): the median seconds in each of
-    :data:`tfstyle.network.speed.FORMS` (Keras' Conv2D, the transposed form, the forward form)."""
+    forward and input gradient (a step's work): the median seconds in each of :data:`FLOOR_FORMS`
+    (Keras' Conv2D, the transposed form, the forward form; the mixed form takes one of the last two
+    per layer)."""
     rng = np.random.default_rng(0)
     rows = []
     for name, h, w, cin, cout in vgg_convolutions(height, width):
         x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
         row = {"layer": name, "shape": (h, w, cin, cout), "flops": 2 * 2.0 * h * w * cin * cout * 9}
-        for form, layer_class in speed.FORMS.items():
-            layer = layer_class(cout, 3, padding="same", activation="relu", name=name)
+        for form in FLOOR_FORMS:
+            layer = speed.FORMS[form](cout, 3, padding="same", activation="relu", name=name)
             layer.build(x.shape)
             layer.set_weights([rng.normal(0, 0.05, size=(3, 3, cin, cout)), np.zeros(cout)])
 
@@ -594,7 +596,7 @@ def convolution_forms(height: int, width: int, reps: int = 7) -> list[dict]:
         rows.append(row)
         print(
             f"{name:13} {h:4d}x{w:<4d} {cin:3d}->{cout:<3d} "
-            + "  ".join(f"{form} {1e3 * row[form]:7.1f} ms ({row['flops'] / row[form] / 1e9:4.0f} GFLOP/s)" for form in speed.FORMS),
+            + "  ".join(f"{form} {1e3 * row[form]:7.1f} ms ({row['flops'] / row[form] / 1e9:4.0f} GFLOP/s)" for form in FLOOR_FORMS),
             flush=True,
         )
     return rows

@@ -125,6 +125,7 @@ def test_the_forward_form_computes_conv2d_with_bias_and_relu_and_its_gradients()
     [
         ("transposed", {"block3_conv2", "block3_conv3", "block4_conv1"}),  # the wide ones
         ("forward", {layer.name for layer in vgg16.layers_up_to("block4_conv1")}),  # every one
+        ("mixed", {layer.name for layer in vgg16.layers_up_to("block4_conv1")}),  # every one
     ],
 )
 def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted):
@@ -160,13 +161,40 @@ def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted)
     assert flips(fast) == flips(model)
 
 
+def test_the_mixed_form_runs_wide_layers_on_large_maps_in_the_transposed_form(monkeypatch):
+    # At 32x24 pixels block3's maps have 8x6 = 48 positions, block4's 4x3 = 12.
+    monkeypatch.setattr(speed, "TRANSPOSED_MIN_POSITIONS", 48)
+    model = wide_model()
+    mixed = speed.with_convolution_form(model, "mixed")
+    pixels = tf.Variable(synthetic_image(32, 24).astype(np.float32)[None])
+
+    @tf.function
+    def outputs_and_gradient(features):
+        with tf.GradientTape() as tape:
+            outputs = features(pixels)
+            loss = tf.add_n([tf.reduce_mean(tf.square(value)) for value in outputs.values()])
+        return outputs, tape.gradient(loss, pixels)
+
+    graph = outputs_and_gradient.get_concrete_function(mixed).graph
+    layers = {layer.name for layer in vgg16.layers_up_to("block4_conv1")}
+    transposed = {name for op in graph.get_operations() if op.type == "Conv2DBackpropInput" for name in layers if f"{name}_" in op.name or f"{name}/" in op.name}
+    assert transposed == {"block3_conv2", "block3_conv3"}  # wide, and 48 positions: block4_conv1's 12 are too few
+    (expected, expected_gradient), (computed, gradient) = outputs_and_gradient(model), outputs_and_gradient(mixed)
+    for name, value in expected.items():
+        np.testing.assert_allclose(computed[name], value, rtol=1e-5, atol=1e-5 * float(np.abs(value).max()))
+    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-5 * float(np.abs(expected_gradient).max()))
+
+
 def test_auto_convolutions_follow_the_machine_kind_measured(monkeypatch):
     cpu = "/device:CPU:0"
     monkeypatch.setattr(speed, "onednn_enabled", lambda: True)
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx512f", "avx512_bf16", "amx_bf16"})
     assert speed.resolve_convolutions("auto", "float32", cpu) == "transposed"  # AMX with oneDNN
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
-    assert speed.resolve_convolutions("auto", "float32", cpu) == "forward"  # AVX-512 without AMX
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "mixed"  # AVX-512 without AMX
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "fma"})
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "forward"  # AVX2 only
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
     monkeypatch.setattr(speed, "onednn_enabled", lambda: False)
     assert speed.resolve_convolutions("auto", "float32", cpu) == "forward"  # TensorFlow's own (Eigen) kernels
     for precision, device, jit in (("bfloat16", cpu, False), ("float32", cpu, True), ("float32", "/device:GPU:0", False)):

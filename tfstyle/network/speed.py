@@ -29,6 +29,12 @@ FLOAT16_LOSS_SCALE = 2.0**15
 # from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
 # 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
+# ... but with oneDNN's native (plain) layouts, its input-gradient kernel reorders the layer's weights
+# at every call, which the forward kernel reads as they are: on an AMD EPYC Zen 5, by oneDNN's own
+# clock, the input-gradient kernel saved a 512-channel layer about what that reorder cost on a 24x32
+# map (768 positions), and a fifth of a 256-channel layer's time on a 48x64 map. The mixed form
+# takes the input gradient's kernel for a wide layer from this many positions on.
+TRANSPOSED_MIN_POSITIONS = 1024
 # bfloat16 emulated on a CPU without it: 7.6 s against 0.86 s for a float32 step at 256 px on an
 # AMD EPYC (Zen 3, AVX2) with the default preset.
 SLOW_BFLOAT16 = 9
@@ -75,17 +81,20 @@ def resolve_precision(precision: str, device: str) -> str:
 
 def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bool = False) -> str:
     """The convolution form (:data:`FORMS`) a run uses: ``auto`` is the fastest measured for the
-    machine kind (tools/bench.py --forms, docs/performance.md). Only float32 on a CPU without XLA
-    has a choice: on an AMX CPU with oneDNN the transposed form (its wide layers 1.1-1.7x faster
-    there), elsewhere the forward form. On an AVX-512 AMD EPYC (Zen 4) it made a step 15-20 % faster
-    with TensorFlow's own kernels (oneDNN off, as TensorFlow leaves it on AVX2-only CPUs: their input
-    gradients are the slow ones) and was as fast as Conv2D with oneDNN. Reduced precision, XLA and
-    GPUs keep Keras' Conv2D."""
+    machine kind (tools/bench.py --forms and --profile, docs/performance.md). Only float32 on a CPU
+    without XLA has a choice: with oneDNN, on an AMX CPU the transposed form (its wide layers
+    1.1-1.7x faster there), on other AVX-512 CPUs the mixed form (a step 4-5 % faster than the
+    forward form's on an AMD EPYC Zen 5); elsewhere the forward form (15-20 % faster than Conv2D's
+    on Zen 4 with TensorFlow's own kernels, as TensorFlow leaves oneDNN off on AVX2-only CPUs: their
+    input gradients are the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
     if convolutions != "auto":
         return convolutions
     if precision != "float32" or jit or _is_gpu(device):
         return "conv2d"
-    return "transposed" if "amx_bf16" in cpu_flags() and onednn_enabled() else "forward"
+    if not onednn_enabled():
+        return "forward"
+    flags = cpu_flags()
+    return "transposed" if "amx_bf16" in flags else "mixed" if "avx512f" in flags else "forward"
 
 
 def resolve_jit(jit: bool | None, device: str) -> bool:
@@ -142,7 +151,7 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
 def with_convolution_form(model: keras.Model, form: str) -> keras.Model:
     """A copy of ``model`` whose stride-1 'same' Conv2D layers run in ``form`` (:data:`FORMS`):
     ``transposed`` those with at least :data:`TRANSPOSED_MIN_CHANNELS` input channels, ``forward``
-    those with a bias and ReLU (all of VGG16's). Other layers are shared; ``model`` itself comes back
+    and ``mixed`` those with a bias and ReLU (all of VGG16's). Other layers are shared; ``model`` itself comes back
     when no layer changes (``conv2d``), and the original is never changed."""
     if form not in FORMS:
         raise ConfigError(f"unknown convolutions {form!r}; choose one of: auto, {', '.join(FORMS)}")
@@ -274,13 +283,30 @@ class ForwardFormConv2D(_FlippedKernelConv2D):
         return forward_form_conv2d_relu(inputs, self.kernel, self.bias, self.flipped_kernel)
 
 
+@keras.saving.register_keras_serializable(package="tfstyle")
+class MixedFormConv2D(ForwardFormConv2D):
+    """A :class:`ForwardFormConv2D` that computes a wide layer (:data:`TRANSPOSED_MIN_CHANNELS`
+    input channels) on a large map (:data:`TRANSPOSED_MIN_POSITIONS`, known when the step is
+    traced) as :class:`TransposedFormConv2D` does, in float32."""
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        height, width = inputs.shape[1:3]
+        large = height is not None and width is not None and height * width >= TRANSPOSED_MIN_POSITIONS
+        if not (large and self.compute_dtype == "float32" and self.kernel.shape[-2] >= TRANSPOSED_MIN_CHANNELS):
+            return super().call(inputs)
+        outputs = transposed_conv2d(inputs, self.kernel, self.flipped_kernel)
+        return tf.nn.relu(tf.nn.bias_add(outputs, self.bias))
+
+
 # The ways a stride-1 'same' float32 Conv2D with bias and ReLU can be computed, by the kernels
 # its forward and backward passes run: Conv2D then its input gradient (Keras' own), the input
-# gradient's kernel both ways (transposed), or the forward kernel both ways (forward).
+# gradient's kernel both ways (transposed), the forward kernel both ways (forward), or per layer
+# the one of these two that suits its width and map (mixed).
 FORMS: dict[str, type[keras.layers.Conv2D]] = {
     "conv2d": keras.layers.Conv2D,
     "transposed": TransposedFormConv2D,
     "forward": ForwardFormConv2D,
+    "mixed": MixedFormConv2D,
 }
 
 
