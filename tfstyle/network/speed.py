@@ -83,8 +83,8 @@ def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bo
     """The convolution form (:data:`FORMS`) a run uses: ``auto`` is the fastest measured for the
     machine kind (tools/bench.py --forms and --profile, docs/performance.md). Only float32 on a CPU
     without XLA has a choice: with oneDNN, on an AMX CPU the transposed form (its wide layers
-    1.1-1.7x faster there), on other AVX-512 CPUs the mixed form (a step 4-5 % faster than the
-    forward form's on an AMD EPYC Zen 5); elsewhere the forward form (15-20 % faster than Conv2D's
+    1.1-1.7x faster there), on other AVX-512 CPUs the mixed form (a float32 step 2-5 % faster than
+    the forward form's on an AMD EPYC Zen 5); elsewhere the forward form (15-20 % faster than Conv2D's
     on Zen 4 with TensorFlow's own kernels, as TensorFlow leaves oneDNN off on AVX2-only CPUs: their
     input gradients are the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
     if convolutions != "auto":
@@ -151,8 +151,8 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
 def with_convolution_form(model: keras.Model, form: str) -> keras.Model:
     """A copy of ``model`` whose stride-1 'same' Conv2D layers run in ``form`` (:data:`FORMS`):
     ``transposed`` those with at least :data:`TRANSPOSED_MIN_CHANNELS` input channels, ``forward``
-    and ``mixed`` those with a bias and ReLU (all of VGG16's). Other layers are shared; ``model`` itself comes back
-    when no layer changes (``conv2d``), and the original is never changed."""
+    and ``mixed`` those with a bias and ReLU (all of VGG16's). Other layers are shared; ``model``
+    itself comes back when no layer changes (``conv2d``), and the original is never changed."""
     if form not in FORMS:
         raise ConfigError(f"unknown convolutions {form!r}; choose one of: auto, {', '.join(FORMS)}")
     names = [layer.name for layer in model.layers if form != "conv2d" and _convertible(layer, form)]
