@@ -4,7 +4,9 @@ the run info they are given."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
 
 import numpy as np
 import pytest
@@ -13,11 +15,12 @@ from conftest import CONTROLS as BASE
 from conftest import Terminal
 from PIL import Image
 
-from tfstyle.errors import ImageError
+from tfstyle.errors import ImageError, StyleInterrupted
 from tfstyle.inputs.images import load_image
 from tfstyle.loop.callbacks import (
     Callback,
     CallbackList,
+    InterruptBetweenSteps,
     ProgressBar,
     SaveEvery,
     Step,
@@ -251,6 +254,48 @@ def test_callbacks_see_the_image_batch_and_losses():
     run([steps.append], iterations=2)
     assert steps[-1].image.shape == (1, 6, 8, 3)
     assert set(steps[-1].losses) >= {"total", "content", "style"}
+
+
+# --- Ctrl-C between steps -----------------------------------------------------------------------
+
+
+def ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next line
+
+
+def test_ctrl_c_during_a_step_interrupts_at_the_next_step_and_the_handler_goes_back():
+    before = signal.getsignal(signal.SIGINT)
+    runner = CallbackList([InterruptBetweenSteps()])
+    runner.start(5)
+    ctrl_c()  # deferred: nothing raised here, where TensorFlow might be running
+    with pytest.raises(KeyboardInterrupt):
+        runner.step(make_step(1, 5))
+    runner.end()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_second_ctrl_c_interrupts_at_once():
+    runner = CallbackList([InterruptBetweenSteps()])
+    runner.start(5)
+    try:
+        ctrl_c()
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c()
+    finally:
+        runner.end()
+
+
+def test_a_run_stopped_by_ctrl_c_keeps_the_image_of_its_last_step(content, style_a, model):
+    def press_at_the_second_step(step: Step) -> None:
+        if step.iteration == 2:
+            ctrl_c()
+
+    with pytest.raises(StyleInterrupted) as stop:
+        stylize(content, style_a, BASE.override(iterations=5), feature_model=model,
+                callbacks=[press_at_the_second_step, InterruptBetweenSteps()])  # fmt: skip
+    two_steps = stylize(content, style_a, BASE.override(iterations=2), feature_model=model)
+    assert stop.value.result.iterations == 2
+    np.testing.assert_array_equal(stop.value.result.image, two_steps.image)
 
 
 # --- what the run tells its callbacks ------------------------------------------------------------------

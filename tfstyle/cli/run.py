@@ -29,6 +29,7 @@ from tfstyle.errors import (  # noqa: E402
     TfstyleError,
 )
 from tfstyle.inputs.images import check_writable  # noqa: E402
+from tfstyle.loop.callbacks import InterruptBetweenSteps  # noqa: E402
 from tfstyle.loop.checkpoint import Checkpointing, latest_step  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -110,7 +111,7 @@ def main(argv: list[str]) -> int:
             if output.exists() and output.samefile(path):
                 raise ImageError(f"--output {output} is the {what} image; choose another file")
         checkpoint = checkpointing_from_flags(output)
-        callbacks: list[tfstyle.Callback] = [tfstyle.ProgressBar(print_every=FLAGS.print_every)]
+        callbacks: list[tfstyle.Callback] = [tfstyle.ProgressBar(print_every=FLAGS.print_every), InterruptBetweenSteps()]
         if FLAGS.save_every:
             callbacks.append(tfstyle.SaveEvery(output, FLAGS.save_every))
         board = None

@@ -19,6 +19,7 @@ from tfstyle.cli.flags import FIELDS, config_from_flags, settings_from_flags
 import_tensorflow_quietly()
 
 from tfstyle.errors import TfstyleError  # noqa: E402 - after the quiet import above
+from tfstyle.loop.callbacks import InterruptBetweenSteps  # noqa: E402
 from tfstyle.loop.progress import Progress  # noqa: E402
 from tfstyle.video.config import VideoConfig  # noqa: E402
 from tfstyle.video.stylize import FrameReport, frame_runs  # noqa: E402
@@ -87,7 +88,7 @@ def main(argv: list[str]) -> int:
 
         summary = stylize_clip(
             FLAGS.content, styles if len(styles) > 1 else styles[0], FLAGS.output, config, video,
-            fps=FLAGS.fps, resume=FLAGS.resume, on_start=on_start, on_frame=on_frame,
+            fps=FLAGS.fps, resume=FLAGS.resume, on_start=on_start, on_frame=on_frame, callbacks=[InterruptBetweenSteps()],
         )  # fmt: skip
     except KeyboardInterrupt:
         if progress:

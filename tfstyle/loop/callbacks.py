@@ -9,7 +9,9 @@ Before the start, ``set_run`` hands a :class:`Callback` the run's :class:`RunInf
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,3 +191,36 @@ class SaveEvery(Callback):
         for index, image in enumerate(images):
             name = target if len(images) == 1 else target.with_name(f"{target.stem}_{index}{target.suffix}")
             self.saved.append(save_image(image, name))
+
+
+class InterruptBetweenSteps(Callback):
+    """Ctrl-C (SIGINT) ends the run between two iterations: the ``KeyboardInterrupt`` is raised
+    from :meth:`on_step`, where :func:`tfstyle.stylize` turns it into a ``StyleInterrupted`` with
+    the image so far, not wherever the signal lands (inside TensorFlow it can surface as another
+    error, with no image). A second Ctrl-C before then interrupts at once. The handler is in place
+    from :meth:`on_start` to :meth:`on_end`, and only in the main thread (Python's signals' rule)."""
+
+    def __init__(self) -> None:
+        self._previous: object = None
+        self._installed = False
+        self._pending = False
+
+    def on_start(self, iterations: int) -> None:
+        if not self._installed and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._defer)
+            self._installed, self._pending = True, False
+
+    def _defer(self, signum: int, frame: object) -> None:
+        if self._pending:  # the second Ctrl-C: now
+            raise KeyboardInterrupt
+        self._pending = True
+
+    def on_step(self, step: Step) -> None:
+        if self._pending:
+            self._pending = False
+            raise KeyboardInterrupt
+
+    def on_end(self, step: Step | None) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+            self._installed = False
