@@ -292,7 +292,7 @@ class MixedFormConv2D(ForwardFormConv2D):
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         height, width = inputs.shape[1:3]
         large = height is not None and width is not None and height * width >= TRANSPOSED_MIN_POSITIONS
-        if not (large and self.compute_dtype == "float32" and self.kernel.shape[-2] >= TRANSPOSED_MIN_CHANNELS):
+        if not (large and _wide(self)):
             return super().call(inputs)
         outputs = transposed_conv2d(inputs, self.kernel, self.flipped_kernel)
         return tf.nn.relu(tf.nn.bias_add(outputs, self.bias))
@@ -323,8 +323,13 @@ def _convertible(layer: keras.layers.Layer, form: str) -> bool:
         and all(size % 2 == 1 for size in layer.kernel_size)
     )
     if form == "transposed":
-        return plain and layer.compute_dtype == "float32" and layer.kernel.shape[-2] >= TRANSPOSED_MIN_CHANNELS
+        return plain and _wide(layer)
     return plain and layer.use_bias and layer.activation is keras.activations.relu
+
+
+def _wide(layer: keras.layers.Conv2D) -> bool:
+    """Whether the transposed form suits ``layer``: float32, :data:`TRANSPOSED_MIN_CHANNELS` input channels or more."""
+    return layer.compute_dtype == "float32" and layer.kernel.shape[-2] >= TRANSPOSED_MIN_CHANNELS
 
 
 def onednn_enabled() -> bool:
