@@ -120,6 +120,27 @@ def test_the_forward_form_computes_conv2d_with_bias_and_relu_and_its_gradients()
         np.testing.assert_allclose(computed, expected, rtol=1e-5, atol=1e-4)
 
 
+PIXELS = synthetic_image(32, 24).astype(np.float32)[None]  # block3's maps 8x6, block4's 4x3
+
+
+def outputs_and_gradient(features: keras.Model) -> tuple[dict, tf.Tensor]:
+    """``features`` of :data:`PIXELS` and the gradient of the mean squares of all of them."""
+    pixels = tf.convert_to_tensor(PIXELS)
+    with tf.GradientTape() as tape:
+        tape.watch(pixels)
+        outputs = features(pixels)
+        loss = tf.add_n([tf.reduce_mean(tf.square(value)) for value in outputs.values()])
+    return outputs, tape.gradient(loss, pixels)
+
+
+def assert_same_outputs_and_gradient(computing: keras.Model, model: keras.Model) -> None:
+    (expected, expected_gradient), (computed, gradient) = outputs_and_gradient(model), outputs_and_gradient(computing)
+    for name, value in expected.items():
+        np.testing.assert_allclose(computed[name], value, rtol=1e-5, atol=1e-5 * float(np.abs(value).max()))
+    scale = float(np.abs(expected_gradient).max())
+    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-5 * scale)
+
+
 @pytest.mark.parametrize(
     "form, converted",
     [
@@ -139,19 +160,7 @@ def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted)
     assert not fast.trainable
     assert speed.with_convolution_form(model, "conv2d") is model
 
-    pixels = tf.Variable(synthetic_image(32, 24).astype(np.float32)[None])
-
-    def outputs_and_gradient(features):
-        with tf.GradientTape() as tape:
-            outputs = features(pixels)
-            loss = tf.add_n([tf.reduce_mean(tf.square(value)) for value in outputs.values()])
-        return outputs, tape.gradient(loss, pixels)
-
-    (expected, expected_gradient), (computed, gradient) = outputs_and_gradient(model), outputs_and_gradient(fast)
-    for name, value in expected.items():
-        np.testing.assert_allclose(computed[name], value, rtol=1e-5, atol=1e-5 * float(np.abs(value).max()))
-    scale = float(np.abs(expected_gradient).max())
-    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-5 * scale)
+    assert_same_outputs_and_gradient(fast, model)
     # A step reads the K̃ each layer keeps instead of flipping the kernels again: no more reversals
     # or transposes than Keras' own model has (the preprocessing's RGB → BGR).
     def flips(features):
@@ -166,23 +175,11 @@ def test_the_mixed_form_runs_wide_layers_on_large_maps_in_the_transposed_form(mo
     monkeypatch.setattr(speed, "TRANSPOSED_MIN_POSITIONS", 48)
     model = wide_model()
     mixed = speed.with_convolution_form(model, "mixed")
-    pixels = tf.Variable(synthetic_image(32, 24).astype(np.float32)[None])
-
-    @tf.function
-    def outputs_and_gradient(features):
-        with tf.GradientTape() as tape:
-            outputs = features(pixels)
-            loss = tf.add_n([tf.reduce_mean(tf.square(value)) for value in outputs.values()])
-        return outputs, tape.gradient(loss, pixels)
-
-    graph = outputs_and_gradient.get_concrete_function(mixed).graph
+    graph = tf.function(outputs_and_gradient).get_concrete_function(mixed).graph
     layers = {layer.name for layer in vgg16.layers_up_to("block4_conv1")}
     transposed = {name for op in graph.get_operations() if op.type == "Conv2DBackpropInput" for name in layers if f"{name}_" in op.name or f"{name}/" in op.name}
     assert transposed == {"block3_conv2", "block3_conv3"}  # wide, and 48 positions: block4_conv1's 12 are too few
-    (expected, expected_gradient), (computed, gradient) = outputs_and_gradient(model), outputs_and_gradient(mixed)
-    for name, value in expected.items():
-        np.testing.assert_allclose(computed[name], value, rtol=1e-5, atol=1e-5 * float(np.abs(value).max()))
-    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-5 * float(np.abs(expected_gradient).max()))
+    assert_same_outputs_and_gradient(mixed, model)
 
 
 def test_auto_convolutions_follow_the_machine_kind_measured(monkeypatch):
