@@ -64,7 +64,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfstyle.cli.common import use_onednn  # noqa: E402  (light: TensorFlow is not imported yet)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+use_onednn()  # measure what the command lines run
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

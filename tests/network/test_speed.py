@@ -147,6 +147,7 @@ def assert_same_outputs_and_gradient(computing: keras.Model, model: keras.Model)
         ("transposed", {"block3_conv2", "block3_conv3", "block4_conv1"}),  # the wide ones
         ("forward", {layer.name for layer in vgg16.layers_up_to("block4_conv1")}),  # every one
         ("mixed", {layer.name for layer in vgg16.layers_up_to("block4_conv1")}),  # every one
+        ("transposed_all", {layer.name for layer in vgg16.layers_up_to("block4_conv1")} - {"block1_conv1"}),  # not on pixels
     ],
 )
 def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted):
@@ -190,7 +191,7 @@ def test_auto_convolutions_follow_the_machine_kind_measured(monkeypatch):
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
     assert speed.resolve_convolutions("auto", "float32", cpu) == "mixed"  # AVX-512 without AMX
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "fma"})
-    assert speed.resolve_convolutions("auto", "float32", cpu) == "forward"  # AVX2 only
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "transposed_all"  # AVX2 only
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
     monkeypatch.setattr(speed, "onednn_enabled", lambda: False)
     assert speed.resolve_convolutions("auto", "float32", cpu) == "forward"  # TensorFlow's own (Eigen) kernels
@@ -201,8 +202,12 @@ def test_auto_convolutions_follow_the_machine_kind_measured(monkeypatch):
 
 def test_for_run_builds_the_form_it_resolves(small_model, monkeypatch):
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2"})
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: False)
     forms = {type(layer) for layer in speed._convolutions(speed.for_run(small_model, "float32", "/device:CPU:0"))}
     assert forms == {speed.ForwardFormConv2D}
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: True)  # transposed_all: all but the layer on the pixels
+    forms = [type(layer) for layer in speed._convolutions(speed.for_run(small_model, "float32", "/device:CPU:0"))]
+    assert forms[0] is keras.layers.Conv2D and set(forms[1:]) == {speed.TransposedFormConv2D}
     assert speed.for_run(small_model, "float32", "/device:CPU:0", convolutions="conv2d") is small_model
     assert speed.for_run(small_model, "float32", "/device:CPU:0", convolutions="transposed") is small_model  # too narrow
 

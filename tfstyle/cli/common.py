@@ -12,16 +12,22 @@ from pathlib import Path
 from typing import TextIO
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow as the command lines run it: with oneDNN's CPU kernels on x86 (unless
-    TF_ENABLE_ONEDNN_OPTS says otherwise), and its C++ start-up logs (oneDNN, CUDA probing), which
-    go to stderr on import and device discovery whatever TF_CPP_MIN_LOG_LEVEL says, hidden unless
-    the import fails. Also shows the library's warnings as one line each."""
+def use_onednn() -> None:
+    """Have TensorFlow, when it is imported, run its CPU operations with oneDNN on x86, as the command
+    lines do (unless TF_ENABLE_ONEDNN_OPTS says otherwise)."""
     # TensorFlow turns oneDNN on by itself only on CPUs with AVX512-VNNI, AVX-VNNI or AMX; on an AVX2
-    # AMD EPYC (Zen 3) a default step was 6 % faster with it (docs/performance.md). Only the
+    # AMD EPYC (Zen 3) a default step was 11 % faster with it (docs/performance.md). Only the
     # environment can say this, before TensorFlow is imported: library users set it themselves.
     if platform.machine().lower() in ("x86_64", "amd64"):
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow as the command lines run it: with oneDNN's CPU kernels on x86
+    (:func:`use_onednn`), and its C++ start-up logs (oneDNN, CUDA probing), which go to stderr on
+    import and device discovery whatever TF_CPP_MIN_LOG_LEVEL says, hidden unless the import fails.
+    Also shows the library's warnings as one line each."""
+    use_onednn()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.showwarning = _one_line_warning
     sys.stderr.flush()

@@ -29,6 +29,12 @@ FLOAT16_LOSS_SCALE = 2.0**15
 # from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
 # 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
+# On AVX2-only CPUs (no AVX-512) oneDNN's forward kernel is a slow one: TensorFlow hands it the weights
+# in their plain layout, which only its im2col-and-GEMM kernel takes, while the input gradient's kernel
+# reorders them for its fast blocked one (an AMD EPYC Zen 3 at 256 px: 1.2-3x faster from 64 input
+# channels on). Only the first layer (3 input channels) was faster as Conv2D: the transposed_all form
+# takes every layer from this many input channels on.
+TRANSPOSED_ALL_MIN_CHANNELS = 16
 # ... but with oneDNN's native (plain) layouts, its input-gradient kernel reorders the layer's weights
 # at every call, which the forward kernel reads as they are: on an AMD EPYC Zen 5, by oneDNN's own
 # clock, the input-gradient kernel saved a 512-channel layer about what that reorder cost on a 24x32
@@ -84,9 +90,10 @@ def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bo
     machine kind (tools/bench.py --forms and --profile, docs/performance.md). Only float32 on a CPU
     without XLA has a choice: with oneDNN, on an AMX CPU the transposed form (its wide layers
     1.1-1.7x faster there), on other AVX-512 CPUs the mixed form (a float32 step 2-5 % faster than
-    the forward form's on an AMD EPYC Zen 5); elsewhere the forward form (15-20 % faster than Conv2D's
-    on Zen 4 with TensorFlow's own kernels, as TensorFlow leaves oneDNN off on AVX2-only CPUs: their
-    input gradients are the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
+    the forward form's on an AMD EPYC Zen 5), on AVX2-only CPUs the transposed_all form (its
+    convolutions 1.5x faster than Conv2D's, 2.2x than the forward form's on a Zen 3); with TensorFlow's
+    own kernels the forward form (15-20 % faster than Conv2D's on Zen 4: their input gradients are
+    the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
     if convolutions != "auto":
         return convolutions
     if precision != "float32" or jit or _is_gpu(device):
@@ -94,7 +101,7 @@ def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bo
     if not onednn_enabled():
         return "forward"
     flags = cpu_flags()
-    return "transposed" if "amx_bf16" in flags else "mixed" if "avx512f" in flags else "forward"
+    return "transposed" if "amx_bf16" in flags else "mixed" if "avx512f" in flags else "transposed_all"
 
 
 def resolve_jit(jit: bool | None, device: str) -> bool:
@@ -150,8 +157,9 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
 
 def with_convolution_form(model: keras.Model, form: str) -> keras.Model:
     """A copy of ``model`` whose stride-1 'same' Conv2D layers run in ``form`` (:data:`FORMS`):
-    ``transposed`` those with at least :data:`TRANSPOSED_MIN_CHANNELS` input channels, ``forward``
-    and ``mixed`` those with a bias and ReLU (all of VGG16's). Other layers are shared; ``model``
+    ``transposed`` those with at least :data:`TRANSPOSED_MIN_CHANNELS` input channels,
+    ``transposed_all`` those with :data:`TRANSPOSED_ALL_MIN_CHANNELS`, ``forward`` and ``mixed``
+    those with a bias and ReLU (all of VGG16's). Other layers are shared; ``model``
     itself comes back when no layer changes (``conv2d``), and the original is never changed."""
     if form not in FORMS:
         raise ConfigError(f"unknown convolutions {form!r}; choose one of: auto, {', '.join(FORMS)}")
@@ -300,14 +308,18 @@ class MixedFormConv2D(ForwardFormConv2D):
 
 # The ways a stride-1 'same' float32 Conv2D with bias and ReLU can be computed, by the kernels
 # its forward and backward passes run: Conv2D then its input gradient (Keras' own), the input
-# gradient's kernel both ways (transposed), the forward kernel both ways (forward), or per layer
-# the one of these two that suits its width and map (mixed).
+# gradient's kernel both ways (transposed: the wide layers; transposed_all: all but a first layer
+# on the pixels), the forward kernel both ways (forward), or per layer the one of these two that
+# suits its width and map (mixed).
 FORMS: dict[str, type[keras.layers.Conv2D]] = {
     "conv2d": keras.layers.Conv2D,
     "transposed": TransposedFormConv2D,
     "forward": ForwardFormConv2D,
     "mixed": MixedFormConv2D,
+    "transposed_all": TransposedFormConv2D,
 }
+# The forms that run a layer in the transposed form from this many input channels on (none else).
+_TRANSPOSED_FROM = {"transposed": TRANSPOSED_MIN_CHANNELS, "transposed_all": TRANSPOSED_ALL_MIN_CHANNELS}
 
 
 def _convertible(layer: keras.layers.Layer, form: str) -> bool:
@@ -322,14 +334,14 @@ def _convertible(layer: keras.layers.Layer, form: str) -> bool:
         and layer.groups == 1
         and all(size % 2 == 1 for size in layer.kernel_size)
     )
-    if form == "transposed":
-        return plain and _wide(layer)
+    if form in _TRANSPOSED_FROM:
+        return plain and _wide(layer, _TRANSPOSED_FROM[form])
     return plain and layer.use_bias and layer.activation is keras.activations.relu
 
 
-def _wide(layer: keras.layers.Conv2D) -> bool:
-    """Whether the transposed form suits ``layer``: float32, :data:`TRANSPOSED_MIN_CHANNELS` input channels or more."""
-    return layer.compute_dtype == "float32" and layer.kernel.shape[-2] >= TRANSPOSED_MIN_CHANNELS
+def _wide(layer: keras.layers.Conv2D, min_channels: int = TRANSPOSED_MIN_CHANNELS) -> bool:
+    """Whether the transposed form suits ``layer``: float32, ``min_channels`` input channels or more."""
+    return layer.compute_dtype == "float32" and layer.kernel.shape[-2] >= min_channels
 
 
 def onednn_enabled() -> bool:
