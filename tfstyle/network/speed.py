@@ -91,7 +91,7 @@ def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bo
     without XLA has a choice: with oneDNN, on an AMX CPU the transposed form (its wide layers
     1.1-1.7x faster there), on other AVX-512 CPUs the mixed form (a float32 step 2-5 % faster than
     the forward form's on an AMD EPYC Zen 5), on AVX2-only CPUs the transposed_all form (its
-    convolutions 1.5x faster than Conv2D's, 2.2x than the forward form's on a Zen 3); with TensorFlow's
+    whole passes 1.4x faster than Conv2D's, 2x than the forward form's on a Zen 3); with TensorFlow's
     own kernels the forward form (15-20 % faster than Conv2D's on Zen 4: their input gradients are
     the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
     if convolutions != "auto":
