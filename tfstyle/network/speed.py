@@ -29,18 +29,18 @@ FLOAT16_LOSS_SCALE = 2.0**15
 # from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
 # 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
-# On AVX2-only CPUs (no AVX-512) oneDNN's forward kernel is a slow one: TensorFlow hands it the weights
-# in their plain layout, which only its im2col-and-GEMM kernel takes, while the input gradient's kernel
-# reorders them for its fast blocked one (an AMD EPYC Zen 3 at 256 px: 1.2-3x faster from 64 input
-# channels on). Only the first layer (3 input channels) was faster as Conv2D: the transposed_all form
-# takes every layer from this many input channels on.
-TRANSPOSED_ALL_MIN_CHANNELS = 16
 # ... but with oneDNN's native (plain) layouts, its input-gradient kernel reorders the layer's weights
 # at every call, which the forward kernel reads as they are: on an AMD EPYC Zen 5, by oneDNN's own
 # clock, the input-gradient kernel saved a 512-channel layer about what that reorder cost on a 24x32
 # map (768 positions), and a fifth of a 256-channel layer's time on a 48x64 map. The mixed form
 # takes the input gradient's kernel for a wide layer from this many positions on.
 TRANSPOSED_MIN_POSITIONS = 1024
+# On AVX2-only CPUs (no AVX-512) oneDNN's forward kernel is a slow one: TensorFlow hands it the weights
+# in their plain layout, which only its im2col-and-GEMM kernel takes, while the input gradient's kernel
+# reorders them for its fast blocked one (an AMD EPYC Zen 3 at 256 px: 1.2-3x faster from 64 input
+# channels on). Only the first layer (3 input channels) was faster as Conv2D: the transposed_all form
+# takes every layer from this many input channels on.
+TRANSPOSED_ALL_MIN_CHANNELS = 16
 # bfloat16 emulated on a CPU without it: 7.6 s against 0.86 s for a float32 step at 256 px on an
 # AMD EPYC (Zen 3, AVX2) with the default preset.
 SLOW_BFLOAT16 = 9
