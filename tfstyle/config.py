@@ -41,7 +41,7 @@ PRESERVE_COLORS = ("luminance", "histogram")
 NAMED_WEIGHTS = ("imagenet", "random")  # VGG16's weights by name; anything else is a path
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 # How VGG16's convolutions run (tfstyle.network.speed.FORMS); auto: as measured per machine kind.
-CONVOLUTIONS = ("auto", "conv2d", "transposed", "forward", "mixed", "transposed_all")
+CONVOLUTIONS = ("auto", "conv2d", "transposed", "forward", "mixed", "transposed_all", "winograd")
 MIN_SCALE_SIDE = 64  # coarse-to-fine passes are not made smaller than this (longest side, pixels)
 
 # Learning rates that work with each optimizer at the default loss normalization ("mean").
@@ -209,7 +209,8 @@ class StyleConfig:
         "Which kernels VGG16's float32 convolutions run, the same numbers to round-off: conv2d (forward, then the input "
         "gradient's kernel), transposed (the input gradient's kernel both ways, for wide layers), forward (the forward "
         "kernel both ways), mixed (forward, but transposed for wide layers on large maps), transposed_all (transposed "
-        "for all but the first layer); auto: the fastest measured for the machine kind (docs/performance.md).",
+        "for all but the first layer), winograd (transposed_all, but Winograd's F(2x2, 3x3) for layers from 128 "
+        "channels on one image: faster steps on AVX2 CPUs after about 9 s of XLA compiling); auto: the fastest measured for the machine kind (docs/performance.md).",
         "speed",
         choices=CONVOLUTIONS,
     )

@@ -6,6 +6,7 @@ Behaviour only, on random weights and small images; speed itself is measured by 
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import keras
@@ -148,6 +149,7 @@ def assert_same_outputs_and_gradient(computing: keras.Model, model: keras.Model)
         ("forward", {layer.name for layer in vgg16.layers_up_to("block4_conv1")}),  # every one
         ("mixed", {layer.name for layer in vgg16.layers_up_to("block4_conv1")}),  # every one
         ("transposed_all", {layer.name for layer in vgg16.layers_up_to("block4_conv1")} - {"block1_conv1"}),  # not on pixels
+        ("winograd", {layer.name for layer in vgg16.layers_up_to("block4_conv1")} - {"block1_conv1"}),  # as transposed_all
     ],
 )
 def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted):
@@ -169,6 +171,49 @@ def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted)
         return sorted(op.type for op in graph.get_operations() if op.type in ("ReverseV2", "Transpose"))
 
     assert flips(fast) == flips(model)
+
+
+@pytest.mark.parametrize("height, width", [(8, 6), (7, 5), (1, 3)])  # odd sides: tiles past the edge
+def test_winograd_is_conv2d_with_conv2d_input_gradients(height, width):
+    rng = np.random.default_rng(height)
+    images = tf.constant(rng.normal(size=(1, height, width, 5)), tf.float32)
+    kernel = tf.constant(rng.normal(size=(3, 3, 5, 6)), tf.float32)
+    upstream = tf.constant(rng.normal(size=(1, height, width, 6)), tf.float32)
+    transformed = speed.winograd_kernel(kernel)
+    transformed_flipped = speed.winograd_kernel(speed.flipped_kernel(kernel))
+
+    def value_and_gradient(convolution):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            outputs = convolution(images)
+            loss = tf.reduce_sum(outputs * upstream)
+        return outputs, tape.gradient(loss, images)
+
+    exact = value_and_gradient(lambda x: tf.nn.conv2d(x, kernel, 1, "SAME"))
+    computed = value_and_gradient(lambda x: speed.winograd_conv2d(x, transformed, transformed_flipped))
+    for value, expected in zip(computed, exact):
+        # A few more sums per product than the direct sum's 45: its round-off, scaled to the largest value.
+        np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()))
+
+
+def test_the_winograd_form_computes_wide_layers_by_winograd_on_one_image_only(caplog):
+    model = wide_model()
+    winograd = speed.with_convolution_form(model, "winograd")
+    by_winograd = {layer.name for layer in speed._convolutions(winograd) if getattr(layer, "winograd", False)}
+    assert by_winograd == {"block2_conv2", "block3_conv1", "block3_conv2", "block3_conv3", "block4_conv1"}  # ≥ 128 in
+
+    def graph_ops(batch: int) -> set[str]:
+        pixels = tf.TensorSpec([batch, *PIXELS.shape[1:]], tf.float32)
+        return {op.type for op in tf.function(winograd).get_concrete_function(pixels).graph.get_operations()}
+
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        assert_same_outputs_and_gradient(winograd, model)
+    assert "retracing" not in caplog.text  # each layer's shapes compile once, without TensorFlow's warning
+    assert "BatchMatMulV2" in graph_ops(1)
+    assert "BatchMatMulV2" not in graph_ops(2)  # more than one image: the transposed form's kernels
+    two = np.concatenate([PIXELS, PIXELS[:, ::-1]])
+    expected = model(two)["block4_conv1"]
+    np.testing.assert_allclose(winograd(two)["block4_conv1"], expected, rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()))
 
 
 def test_the_mixed_form_runs_wide_layers_on_large_maps_in_the_transposed_form(monkeypatch):
@@ -256,7 +301,7 @@ def test_the_float16_path_runs_where_it_is_allowed(images, small_model, monkeypa
     [
         ({"precision": "half"}, "unknown `precision` 'half'"),
         ({"jit": "yes"}, "`jit` must be True, False or None"),
-        ({"convolutions": "winograd"}, "unknown `convolutions` .winograd."),
+        ({"convolutions": "fft"}, "unknown `convolutions` .fft."),
         ({"scales": 0}, "`scales` must be a positive whole number"),
         ({"scales": 3, "image_size": 128}, "start at 32 pixels.*at most 2 scales"),
         ({"scales": 3, "iterations": 2, "image_size": 512}, "`scales` 3 needs at least 3 `iterations`"),

@@ -11,6 +11,7 @@ kind (:data:`FORMS`: the same numbers to round-off). The ``auto`` defaults were 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 
@@ -41,6 +42,11 @@ TRANSPOSED_MIN_POSITIONS = 1024
 # channels on). Only the first layer (3 input channels) was faster as Conv2D: the transposed_all form
 # takes every layer from this many input channels on.
 TRANSPOSED_ALL_MIN_CHANNELS = 16
+# Winograd's F(2x2, 3x3) (the winograd form) beat the transposed form's kernel per layer (forward and
+# input gradient) from 128 input channels on, on an AMD EPYC Zen 3: 24.5 against 29.6 ms at 128x128
+# positions and 128 channels, 20.9 against 30.6 at 32x32 and 512; at 256x256 and 64 it lost (33.7
+# against 26.9). Whole passes moved by less than their noise between 64 and 512.
+WINOGRAD_MIN_CHANNELS = 128
 # bfloat16 emulated on a CPU without it: 7.6 s against 0.86 s for a float32 step at 256 px on an
 # AMD EPYC (Zen 3, AVX2) with the default preset.
 SLOW_BFLOAT16 = 9
@@ -93,7 +99,9 @@ def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bo
     the forward form's on an AMD EPYC Zen 5), on AVX2-only CPUs the transposed_all form (its
     whole passes 1.4x faster than Conv2D's, 2x than the forward form's on a Zen 3); with TensorFlow's
     own kernels the forward form (15-20 % faster than Conv2D's on Zen 4: their input gradients are
-    the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D."""
+    the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D. The winograd form is only
+    taken when asked for: its passes were 0.83x transposed_all's on a Zen 3, but XLA compiles its
+    transforms for about 9 s at the start of a run, more than 50 steps at 256 px save."""
     if convolutions != "auto":
         return convolutions
     if precision != "float32" or jit or _is_gpu(device):
@@ -223,13 +231,20 @@ class _FlippedKernelConv2D(keras.layers.Conv2D):
         )
 
     def set_weights(self, weights: list) -> None:
-        own = self.weights[:-1]  # Conv2D's
-        if len(weights) != len(own):  # K̃ given too
+        own = self.weights[: len(self.weights) - len(self._derived())]  # Conv2D's
+        if len(weights) != len(own):  # the derived ones given too
             super().set_weights(weights)
             return
-        # Arrays or tensors; K̃ is made by TensorFlow, not through NumPy.
+        # Arrays or tensors; the derived kernels are made by TensorFlow, not through NumPy.
         for variable, value in zip(own, weights):
             variable.assign(value)
+        self._derive()
+
+    def _derived(self) -> list[tf.Variable]:
+        """The weights made from the kernel, last in :attr:`weights`."""
+        return [self.flipped_kernel]
+
+    def _derive(self) -> None:
         self.flipped_kernel.assign(flipped_kernel(self.kernel))
 
 
@@ -291,6 +306,107 @@ class ForwardFormConv2D(_FlippedKernelConv2D):
         return forward_form_conv2d_relu(inputs, self.kernel, self.bias, self.flipped_kernel)
 
 
+# Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2016): a 3x3 convolution's 2x2 output tile
+# from a 4x4 input tile with 16 products per channel pair instead of 36. Y = Aᵀ[(G K Gᵀ) ⊙ (Bᵀ X B)]A.
+_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)
+
+
+def winograd_kernel(kernel: tf.Tensor | np.ndarray) -> tf.Tensor:
+    """U = G K Gᵀ for each channel pair of a 3x3 ``kernel`` ``[3, 3, in, out]`` → ``[16, in, out]``."""
+    kernel = tf.convert_to_tensor(kernel, tf.float32)
+    transformed = tf.einsum("ai,ijco,bj->abco", _WINOGRAD_G, kernel, _WINOGRAD_G)
+    return tf.reshape(transformed, [16, *kernel.shape[2:]])
+
+
+def _winograd_tiles(images: tf.Tensor) -> tf.Tensor:
+    """V = Bᵀ X B for the 4x4 tiles, 2 apart, of ``images`` ``[1, h, w, c]`` 'same'-padded → ``[16, tiles, c]``."""
+    _, height, width, channels = images.shape
+    rows, columns = (height + 1) // 2, (width + 1) // 2
+    padded = tf.pad(images, [[0, 0], [1, 1 + 2 * rows - height], [1, 1 + 2 * columns - width], [0, 0]])
+    r = [padded[:, i : i + 2 * rows : 2] for i in range(4)]
+    tiles = []
+    for row in (r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]):
+        c = [row[:, :, j : j + 2 * columns : 2] for j in range(4)]
+        tiles += [c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]]
+    return tf.reshape(tf.stack(tiles), [16, rows * columns, channels])
+
+
+def _winograd_outputs(products: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """Y = Aᵀ M A: the 2x2 output tiles of ``products`` ``[16, tiles, out]`` → ``[1, height, width, out]``."""
+    rows, columns = (height + 1) // 2, (width + 1) // 2
+    m = tf.reshape(products, [4, 4, rows, columns, products.shape[-1]])
+    halves = (m[0] + m[1] + m[2], m[1] - m[2] - m[3])
+    tiles = tf.stack([tf.stack([s[0] + s[1] + s[2], s[1] - s[2] - s[3]], 2) for s in halves], 1)
+    return tf.reshape(tiles, [1, 2 * rows, 2 * columns, -1])[:, :height, :width]
+
+
+def winograd_conv2d(images: tf.Tensor, transformed: tf.Tensor, transformed_flipped: tf.Tensor) -> tf.Tensor:
+    """Y = conv(X, K), stride 1, 'same', 3x3, one image, by Winograd's F(2x2, 3x3) from U =
+    :func:`winograd_kernel` (K); its input gradient is the same with Ũ = winograd_kernel(K̃).
+
+    The same sums to round-off in fewer products: 2.25x fewer multiplications, in one batched
+    matrix product (oneDNN's GEMM) between two element-wise passes that XLA fuses."""
+    return _winograd_conv2d(images, tf.convert_to_tensor(transformed), tf.convert_to_tensor(transformed_flipped))
+
+
+def _winograd(images: tf.Tensor, transformed: tf.Tensor) -> tf.Tensor:
+    _, height, width, _ = images.shape
+    tiles = _compiled(_winograd_tiles, tuple(images.shape))(images)
+    products = tf.matmul(tiles, transformed)
+    return _compiled(_winograd_outputs, tuple(products.shape), height, width)(products, height, width)
+
+
+@functools.cache
+def _compiled(transform: Callable, *key: object) -> Callable:
+    """``transform`` XLA-compiled, which fuses its slices and sums into one pass over the map: one
+    function per ``key`` (the shapes it is called with), as one traced for every layer's would warn
+    of retracing."""
+    # TensorFlow counts tracings per Python function, not per tf.function: each gets its own partial.
+    return tf.function(functools.partial(transform), jit_compile=True)
+
+
+@tf.custom_gradient
+def _winograd_conv2d(
+    images: tf.Tensor, transformed: tf.Tensor, transformed_flipped: tf.Tensor
+) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, ...]]]:
+    def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        return _winograd(d_outputs, transformed_flipped), tf.zeros_like(transformed), tf.zeros_like(transformed_flipped)
+
+    return _winograd(images, transformed), gradient
+
+
+@keras.saving.register_keras_serializable(package="tfstyle")
+class WinogradFormConv2D(TransposedFormConv2D):
+    """A :class:`TransposedFormConv2D` that computes a wide 3x3 layer (:data:`WINOGRAD_MIN_CHANNELS`
+    input channels) on one image by :func:`winograd_conv2d`, keeping U and Ũ as weights."""
+
+    def build(self, input_shape: tuple) -> None:
+        super().build(input_shape)
+        self.winograd = tuple(self.kernel.shape[:2]) == (3, 3) and self.kernel.shape[2] >= WINOGRAD_MIN_CHANNELS
+        if self.winograd:
+            inputs, outputs = self.kernel.shape[2:]
+            self.transformed = self.add_weight(
+                name="winograd_kernel", shape=(16, inputs, outputs), initializer="zeros", trainable=False
+            )
+            self.transformed_flipped = self.add_weight(
+                name="winograd_flipped_kernel", shape=(16, outputs, inputs), initializer="zeros", trainable=False
+            )
+
+    def _derived(self) -> list[tf.Variable]:
+        return super()._derived() + ([self.transformed, self.transformed_flipped] if self.winograd else [])
+
+    def _derive(self) -> None:
+        super()._derive()
+        if self.winograd:
+            self.transformed.assign(winograd_kernel(self.kernel))
+            self.transformed_flipped.assign(winograd_kernel(self.flipped_kernel))
+
+    def convolution_op(self, inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+        if self.winograd and inputs.shape[0] == 1 and None not in inputs.shape[1:3]:
+            return winograd_conv2d(inputs, self.transformed, self.transformed_flipped)
+        return super().convolution_op(inputs, kernel)
+
+
 @keras.saving.register_keras_serializable(package="tfstyle")
 class MixedFormConv2D(ForwardFormConv2D):
     """A :class:`ForwardFormConv2D` that computes a wide layer (:data:`TRANSPOSED_MIN_CHANNELS`
@@ -317,9 +433,14 @@ FORMS: dict[str, type[keras.layers.Conv2D]] = {
     "forward": ForwardFormConv2D,
     "mixed": MixedFormConv2D,
     "transposed_all": TransposedFormConv2D,
+    "winograd": WinogradFormConv2D,
 }
 # The forms that run a layer in the transposed form from this many input channels on (none else).
-_TRANSPOSED_FROM = {"transposed": TRANSPOSED_MIN_CHANNELS, "transposed_all": TRANSPOSED_ALL_MIN_CHANNELS}
+_TRANSPOSED_FROM = {
+    "transposed": TRANSPOSED_MIN_CHANNELS,
+    "transposed_all": TRANSPOSED_ALL_MIN_CHANNELS,
+    "winograd": TRANSPOSED_ALL_MIN_CHANNELS,
+}
 
 
 def _convertible(layer: keras.layers.Layer, form: str) -> bool:
