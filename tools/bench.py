@@ -330,7 +330,7 @@ def _print_row(row: StepRow) -> None:
         return f"{value:6.2f}" if value else f"{'-':>6}"
 
     print(
-        f"{row.preset:8} {row.size:5d} {row.variant:14} {row.optimizer:6} {ms(row.step_s)} "
+        f"{row.preset:8} {row.size:5d} {row.variant:16} {row.optimizer:6} {ms(row.step_s)} "
         f"{ms(row.floor_s)} {ratio(row.vs_floor)} {ratio(row.vs_bfloat16_floor)} {ms(row.peer_s)} {ratio(row.vs_peer)} "
         f"{ms(row.torch_s)} {ratio(row.vs_torch)} {ms(row.torch_compiled_s)}",
         flush=True,
@@ -338,7 +338,7 @@ def _print_row(row: StepRow) -> None:
 
 
 STEP_HEADER = (
-    f"{'preset':8} {'size':>5} {'variant':14} {'optim':6} {'step ms':>9} {'floor ms':>9} {'/floor':>6} {'/bf16f':>6} "
+    f"{'preset':8} {'size':>5} {'variant':16} {'optim':6} {'step ms':>9} {'floor ms':>9} {'/floor':>6} {'/bf16f':>6} "
     f"{'tut. ms':>9} {'/tut.':>6} {'torch ms':>9} {'/torch':>6} {'compiled':>9}"
 )
 
@@ -808,6 +808,7 @@ VARIANTS = {
     "bfloat16": {"precision": "bfloat16", "jit": False},
     "float32+xla": {"precision": "float32", "jit": True},
     "bfloat16+xla": {"precision": "bfloat16", "jit": True},
+    "float32+winograd": {"precision": "float32", "jit": False, "convolutions": "winograd"},
 }
 # The tutorial's objective in tfstyle's terms: its layers, a = 1e4, b = 1e-2 with equal style layer
 # weights and the same mean-normalized losses; without its TV term (an L1 TV tfstyle does not have).
@@ -819,6 +820,7 @@ QUALITY_RUNS = {  # name → changes to the default preset at --sizes
     # What a user gets: the whole default command, and the same in float32.
     "default command": {},
     "default, float32": {"precision": "float32"},
+    "default, float32 winograd": {"precision": "float32", "convolutions": "winograd"},  # its compiling counted
     # The other optimizers and coarse-to-fine on the default preset's objective.
     "default, sgd": {"optimizer": "sgd", "iterations": 200},
     "default, lbfgs": {"optimizer": "lbfgs", "iterations": 100},
@@ -831,7 +833,7 @@ QUALITY_RUNS = {  # name → changes to the default preset at --sizes
     "tutorial objective, adam bfloat16, scales 2": {**TUTORIAL_OBJECTIVE, "precision": "bfloat16", "scales": 2, "iterations": 800},
 }
 # These run to their end (what the command does); the others stop once they reach STOP_ON's quality.
-FULL_RUNS = ("default command", "default, float32")
+FULL_RUNS = ("default command", "default, float32", "default, float32 winograd")
 STOP_ON = "peer on the tutorial layers"
 
 
