@@ -257,15 +257,27 @@ def test_for_run_builds_the_form_it_resolves(small_model, monkeypatch):
     assert speed.for_run(small_model, "float32", "/device:CPU:0", convolutions="transposed") is small_model  # too narrow
 
 
-def test_bfloat16_on_a_cpu_without_it_warns_how_much_slower(monkeypatch):
-    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "fma"})
-    with pytest.warns(speed.SlowPrecisionWarning, match=r"about 9x slower than float32"):
-        assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
-    assert speed.resolve_precision("auto", "/device:CPU:0") == "float32"
-    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx512_bf16"})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
+@pytest.mark.parametrize(
+    "vendor, flags, slower",
+    [
+        ("AuthenticAMD", {"avx2", "fma"}, "about 9x slower"),  # emulated (Zen 3)
+        ("GenuineIntel", {"avx2", "avx512f", "avx512_bf16"}, "about 1.7x slower"),  # AVX512-BF16, no AMX
+        ("AuthenticAMD", {"avx2", "avx512f", "avx512_bf16"}, None),  # Zen 4 and 5: bfloat16 the faster
+        ("GenuineIntel", {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}, None),  # AMX
+    ],
+)
+def test_bfloat16_where_it_is_slower_warns_how_much_and_auto_keeps_float32(monkeypatch, vendor, flags, slower):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(speed, "cpu_vendor", lambda: vendor)
+    if slower:
+        with pytest.warns(speed.SlowPrecisionWarning, match=f"{slower} than float32"):
+            assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
+    assert speed.resolve_precision("auto", "/device:CPU:0") == ("float32" if slower else "bfloat16")
+    assert speed.resolve_precision("auto", "/device:GPU:0") == "float32"
 
 
 @pytest.mark.slow
@@ -312,13 +324,6 @@ def test_bad_speed_settings_are_config_errors(changes, message):
         BASE.override(**changes)
 
 
-def test_auto_picks_per_device(monkeypatch):
-    monkeypatch.setattr(speed, "cpu_has_bf16", lambda: True)
-    assert speed.resolve_precision("auto", "/device:CPU:0") == "bfloat16"
-    assert speed.resolve_precision("auto", "/device:GPU:0") == "float32"
-    monkeypatch.setattr(speed, "cpu_has_bf16", lambda: False)
-    assert speed.resolve_precision("auto", "/device:CPU:0") == "float32"
+def test_auto_jit_is_off_unless_asked_for():
     assert speed.resolve_jit(None, "/device:CPU:0") is False
     assert speed.resolve_jit(True, "/device:CPU:0") is True
-
-

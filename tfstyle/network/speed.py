@@ -50,6 +50,12 @@ WINOGRAD_MIN_CHANNELS = 128
 # bfloat16 emulated on a CPU without it: 7.6 s against 0.86 s for a float32 step at 256 px on an
 # AMD EPYC (Zen 3, AVX2) with the default preset.
 SLOW_BFLOAT16 = 9
+# bfloat16 with AVX512-BF16 but no AMX on an Intel Xeon (run K, family 6 model 207): a default-preset
+# step took 1,761 ms against float32's 1,011 at 512 px (the default size), 477 against 394 at 256;
+# its best convolution 153 GFLOP/s against 231. Intel runs AVX512-BF16's dot products on one port
+# and float32's FMAs on two; AMD's Zen 4 and Zen 5 ran the same oneDNN kernels 1.7x faster than
+# float32 (runs D, I).
+SLOW_BFLOAT16_WITHOUT_AMX = 1.7
 
 
 class SlowPrecisionWarning(UserWarning):
@@ -70,21 +76,48 @@ def cpu_has_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
+def cpu_vendor() -> str:
+    """The CPU's vendor, from /proc/cpuinfo (``GenuineIntel``, ``AuthenticAMD``; empty where unknown)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            line = next((line for line in info if line.startswith("vendor_id")), ":")
+    except OSError:
+        return ""
+    return line.split(":", 1)[1].strip()
+
+
+def bfloat16_slowdown() -> float | None:
+    """How many times slower than float32 a bfloat16 step runs on this CPU, as measured per machine
+    kind; None where bfloat16 is the faster (AMX; AVX512-BF16 on AMD)."""
+    flags = cpu_flags()
+    if "amx_bf16" in flags:
+        return None
+    if "avx512_bf16" not in flags:
+        return SLOW_BFLOAT16
+    return SLOW_BFLOAT16_WITHOUT_AMX if cpu_vendor() == "GenuineIntel" else None
+
+
 def resolve_precision(precision: str, device: str) -> str:
-    """The precision a run uses on ``device``: ``auto`` is bfloat16 on a CPU with native bfloat16
-    (its convolutions ran about 4x faster than float32's on an AMX CPU) and float32 elsewhere (GPUs: not
-    measured yet). float16 needs a GPU."""
+    """The precision a run uses on ``device``: ``auto`` is bfloat16 on a CPU where it was measured
+    faster than float32 (:func:`bfloat16_slowdown`: about 4x in the convolutions with AMX, 1.7x with
+    AVX512-BF16 on AMD) and float32 elsewhere (GPUs: not measured yet). float16 needs a GPU."""
     on_gpu = _is_gpu(device)
+    slowdown = None if on_gpu else bfloat16_slowdown()
     if precision == "auto":
-        return "bfloat16" if not on_gpu and cpu_has_bf16() else "float32"
+        return "bfloat16" if not on_gpu and slowdown is None else "float32"
     if precision == "float16" and not on_gpu:
         raise ConfigError(
             "precision float16 needs a GPU (CPUs have no fast float16 convolutions); use bfloat16 or float32 here"
         )
-    if precision == "bfloat16" and not on_gpu and not cpu_has_bf16():
+    if precision == "bfloat16" and slowdown is not None:
+        why = (
+            "on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated"
+            if slowdown == SLOW_BFLOAT16
+            else "on an Intel CPU with AVX512-BF16 but no AMX"
+        )
         warnings.warn(
-            f"precision bfloat16 on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated: about "
-            f"{SLOW_BFLOAT16:g}x slower than float32 (measured on an AVX2 CPU); float32 or auto is faster here",
+            f"precision bfloat16 {why}: about {slowdown:g}x slower than float32 (measured per machine kind, "
+            "docs/performance.md); float32 or auto is faster here",
             SlowPrecisionWarning,
             stacklevel=2,
         )
