@@ -205,12 +205,12 @@ def helpfull_entries(text: str, module: str) -> dict[str, str]:
         if line and not line.startswith(" "):
             section, current = line.rstrip(":"), None
         elif section == module:
-            found = re.match(r"  --(?:\[no\])?(\w+): (.*)", line)
+            found = re.match(r"  --(?:\[no\])?(\w+):(?: (.*))?$", line)  # a long choices list wraps first
             if found:
                 current = found[1]
-                entries[current] = found[2]
+                entries[current] = found[2] or ""
             elif current:
-                entries[current] += " " + line.strip()
+                entries[current] = f"{entries[current]} {line.strip()}".strip()
     return entries
 
 
