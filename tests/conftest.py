@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -33,6 +34,23 @@ from tfstyle.network.vgg16 import VGG16_CONV_LAYERS  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_IMAGES = ROOT.parent / "shared" / "images"
 KERAS_CACHED_WEIGHTS = Path.home() / ".keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def helpfull_entries(text: str, module: str) -> dict[str, str]:
+    """``--helpfull``'s entries of ``module``'s flags: name → everything absl prints about it."""
+    entries: dict[str, str] = {}
+    section = current = None
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            section, current = line.rstrip(":"), None
+        elif section == module:
+            found = re.match(r"  --(?:\[no\])?(\w+):(?: (.*))?$", line)  # a long choices list wraps first
+            if found:
+                current = found[1]
+                entries[current] = found[2] or ""
+            elif current:
+                entries[current] = f"{entries[current]} {line.strip()}".strip()
+    return entries
 
 
 def synthetic_image(height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -7,7 +7,7 @@ import dataclasses
 import re
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, helpfull_entries
 
 from tfstyle.cli import batch, beam, export, run, video, web
 from tfstyle.cli import flags as cli_flags
@@ -195,23 +195,6 @@ def test_helpfull_lists_every_flag_as_absl_does(command, capsys):
 
 
 # --- the reference page ------------------------------------------------------------------------------------
-
-
-def helpfull_entries(text: str, module: str) -> dict[str, str]:
-    """``--helpfull``'s entries of ``module``'s flags: name → everything absl prints about it."""
-    entries: dict[str, str] = {}
-    section = current = None
-    for line in text.splitlines():
-        if line and not line.startswith(" "):
-            section, current = line.rstrip(":"), None
-        elif section == module:
-            found = re.match(r"  --(?:\[no\])?(\w+):(?: (.*))?$", line)  # a long choices list wraps first
-            if found:
-                current = found[1]
-                entries[current] = found[2] or ""
-            elif current:
-                entries[current] = f"{entries[current]} {line.strip()}".strip()
-    return entries
 
 
 def test_the_reference_page_is_what_the_generator_writes():

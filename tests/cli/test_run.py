@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import half_masks
+from conftest import half_masks, helpfull_entries
 from PIL import Image
 
 from tfstyle.cli import run as tfrun
@@ -95,7 +95,7 @@ def test_helpfull_exits_zero_and_every_flag_has_help(python, tmp_path):
     proc = run_subprocess(python, ["--helpfull"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    listed = dict(re.findall(r"^\s+(?:-\S,)?--(?:\[no\])?(\w+):(.*)$", proc.stdout, flags=re.M))
+    listed = helpfull_entries(proc.stdout, tfrun.__name__)
     ours = [flag.name for flag in tfrun.FLAGS.get_flags_for_module(tfrun.__name__)]
     assert {"content", "style", "output", "weights", "image_size", "save_every"} <= set(ours)
     for name in ours:
