@@ -62,13 +62,24 @@ class SlowPrecisionWarning(UserWarning):
     """A precision that runs slower than float32 on this machine."""
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags, from /proc/cpuinfo (empty where it cannot be read)."""
+def _cpuinfo(field: str) -> str:
+    """The first CPU's ``field`` in /proc/cpuinfo (empty where it cannot be read)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            return set(next((line for line in info if line.startswith("flags")), "").split())
+            line = next((line for line in info if line.split(":")[0].strip() == field), ":")
     except OSError:
-        return set()
+        return ""
+    return line.split(":", 1)[1].strip()
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags, from /proc/cpuinfo (empty where it cannot be read)."""
+    return set(_cpuinfo("flags").split())
+
+
+def cpu_vendor() -> str:
+    """The CPU's vendor, from /proc/cpuinfo (``GenuineIntel``, ``AuthenticAMD``; empty where unknown)."""
+    return _cpuinfo("vendor_id")
 
 
 def cpu_has_bf16() -> bool:
@@ -76,25 +87,14 @@ def cpu_has_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
-def cpu_vendor() -> str:
-    """The CPU's vendor, from /proc/cpuinfo (``GenuineIntel``, ``AuthenticAMD``; empty where unknown)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            line = next((line for line in info if line.startswith("vendor_id")), ":")
-    except OSError:
-        return ""
-    return line.split(":", 1)[1].strip()
-
-
 def bfloat16_slowdown() -> float | None:
     """How many times slower than float32 a bfloat16 step runs on this CPU, as measured per machine
     kind; None where bfloat16 is the faster (AMX; AVX512-BF16 on AMD)."""
-    flags = cpu_flags()
-    if "amx_bf16" in flags:
-        return None
-    if "avx512_bf16" not in flags:
+    if not cpu_has_bf16():
         return SLOW_BFLOAT16
-    return SLOW_BFLOAT16_WITHOUT_AMX if cpu_vendor() == "GenuineIntel" else None
+    if "amx_bf16" in cpu_flags() or cpu_vendor() != "GenuineIntel":
+        return None
+    return SLOW_BFLOAT16_WITHOUT_AMX
 
 
 def resolve_precision(precision: str, device: str) -> str:
