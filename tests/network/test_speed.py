@@ -235,7 +235,10 @@ def test_auto_convolutions_follow_the_machine_kind_measured(monkeypatch):
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx512f", "avx512_bf16", "amx_bf16"})
     assert speed.resolve_convolutions("auto", "float32", cpu) == "transposed"  # AMX with oneDNN
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
-    assert speed.resolve_convolutions("auto", "float32", cpu) == "mixed"  # AVX-512 without AMX
+    monkeypatch.setattr(speed, "cpu_vendor", lambda: "GenuineIntel")
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "transposed"  # Intel's AVX-512 without AMX
+    monkeypatch.setattr(speed, "cpu_vendor", lambda: "AuthenticAMD")
+    assert speed.resolve_convolutions("auto", "float32", cpu) == "mixed"  # AMD's AVX-512 (Zen 4, Zen 5)
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "fma"})
     assert speed.resolve_convolutions("auto", "float32", cpu) == "transposed_all"  # AVX2 only
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})

@@ -127,9 +127,10 @@ def resolve_precision(precision: str, device: str) -> str:
 def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bool = False) -> str:
     """The convolution form (:data:`FORMS`) a run uses: ``auto`` is the fastest measured for the
     machine kind (tools/bench.py --forms and --profile, docs/performance.md). Only float32 on a CPU
-    without XLA has a choice: with oneDNN, on an AMX CPU the transposed form (its wide layers
-    1.1-1.7x faster there), on other AVX-512 CPUs the mixed form (a float32 step 2-5 % faster than
-    the forward form's on an AMD EPYC Zen 5), on AVX2-only CPUs the transposed_all form (its
+    without XLA has a choice: with oneDNN, on Intel's AVX-512 CPUs the transposed form (with AMX its
+    wide layers 1.1-1.7x faster; without, run K, whole 256 px passes 0.93x the mixed form's, faster
+    in 18 rounds of 20, and even at 512 px), on AMD's the mixed form (a float32 step 2-5 % faster
+    than the forward form's on an AMD EPYC Zen 5), on AVX2-only CPUs the transposed_all form (its
     whole passes 1.4x faster than Conv2D's, 2x than the forward form's on a Zen 3); with TensorFlow's
     own kernels the forward form (15-20 % faster than Conv2D's on Zen 4: their input gradients are
     the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D. The winograd form is only
@@ -143,7 +144,9 @@ def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bo
     if not onednn_enabled():
         return "forward"
     flags = cpu_flags()
-    return "transposed" if "amx_bf16" in flags else "mixed" if "avx512f" in flags else "transposed_all"
+    if "amx_bf16" in flags or ("avx512f" in flags and cpu_vendor() == "GenuineIntel"):
+        return "transposed"
+    return "mixed" if "avx512f" in flags else "transposed_all"
 
 
 def resolve_jit(jit: bool | None, device: str) -> bool:
