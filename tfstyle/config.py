@@ -210,7 +210,8 @@ class StyleConfig:
         "gradient's kernel), transposed (the input gradient's kernel both ways, for wide layers), forward (the forward "
         "kernel both ways), mixed (forward, but transposed for wide layers on large maps), transposed_all (transposed "
         "for all but the first layer), winograd (transposed_all, but Winograd's F(2x2, 3x3) for layers from 128 "
-        "channels on one image: faster steps after 5-9 s of XLA compiling, in 1.4x the memory: for long runs); auto: the fastest measured for the machine kind (docs/performance.md).",
+        "channels on one image: faster steps after 5-9 s of XLA compiling, in 1.4x the memory: for long runs); "
+        "auto: the fastest measured for the machine kind (docs/performance.md).",
         "speed",
         choices=CONVOLUTIONS,
     )

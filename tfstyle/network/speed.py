@@ -111,9 +111,9 @@ def resolve_precision(precision: str, device: str) -> str:
         )
     if precision == "bfloat16" and slowdown is not None:
         why = (
-            "on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated"
-            if slowdown == SLOW_BFLOAT16
-            else "on an Intel CPU with AVX512-BF16 but no AMX"
+            "on an Intel CPU with AVX512-BF16 but no AMX"
+            if cpu_has_bf16()
+            else "on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated"
         )
         warnings.warn(
             f"precision bfloat16 {why}: about {slowdown:g}x slower than float32 (measured per machine kind, "
