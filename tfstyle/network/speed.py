@@ -419,7 +419,7 @@ class WinogradFormConv2D(TransposedFormConv2D):
 
     def build(self, input_shape: tuple) -> None:
         super().build(input_shape)
-        self.winograd = tuple(self.kernel.shape[:2]) == (3, 3) and self.kernel.shape[2] >= WINOGRAD_MIN_CHANNELS
+        self.winograd = tuple(self.kernel.shape[:2]) == (3, 3) and _wide(self, WINOGRAD_MIN_CHANNELS)
         if self.winograd:
             inputs, outputs = self.kernel.shape[2:]
             self.transformed = self.add_weight(
