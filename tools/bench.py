@@ -2,6 +2,7 @@
 
     python tools/bench.py                        # per-step table: default and gatys presets at 256 and 512 px
     python tools/bench.py --quality --sizes 512  # seconds to the peer's 1,000-step quality, per optimizer and scales
+    python tools/bench.py --no_steps --quality --quality_runs "default command" --quality_rounds 5  # in turns
     python tools/bench.py --precision_check --sizes 512 --save docs/images  # bfloat16's result against float32's
     python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
     python tools/bench.py --forms --no_steps     # each VGG16 convolution in each of tfstyle's forms
@@ -33,7 +34,9 @@
   (targets and tracing count), the tutorial peer's at its first step, and none counts the
   yardstick's evaluations. The PyTorch peer runs the default preset's objective for its 50 steps;
   like for like, each side is timed to within 1 % of the quality both reached (the worse of the
-  two final distances, each).
+  two final distances, each). ``--quality_rounds N`` runs both sides N times, taking turns to go
+  first, and gives each round's ratio and their median: a host whose speed drifts over minutes
+  moves a single pair's ratio by ±25 % (run K, docs/performance.md).
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
@@ -850,6 +853,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quality", action="store_true", help="time to the peer's quality (long: the peer runs --peer_steps)")
     parser.add_argument("--quality_runs", default=";".join(QUALITY_RUNS), help=f"';'-separated, of: {'; '.join(QUALITY_RUNS)}")
+    parser.add_argument(
+        "--quality_rounds", type=int, default=1,
+        help="run tfstyle's --quality runs and the PyTorch peer's this many times, taking turns to go first (a host "
+        "that drifts over minutes then favours neither side); each round's ratios and their median",
+    )
     parser.add_argument("--peer_steps", type=int, default=1000)
     parser.add_argument(
         "--peer_layers", default="tutorial",
@@ -939,6 +947,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out["quality"][size] = quality_at(
                 size, weights, quality_runs, args.peer_steps, args.every, args.peer_layers.split(","),
                 Path(args.save) if args.save else None, peers, args.peer_steps if args.quick else None,
+                args.quality_rounds,
             )
     if args.precision_check:
         save = Path(args.save) if args.save else None
@@ -980,11 +989,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def quality_at(
     size: int, weights: str, runs: dict[str, dict], peer_steps: int, every: int, peer_layers: Sequence[str],
     save: Path | None = None, peers: dict[str, dict] | None = None, torch_iterations: int | None = None,
+    rounds: int = 1,
 ) -> dict:
     """The peer's quality after ``peer_steps`` steps (on the default preset's layers and/or the
     tutorial's own; taken from ``peers``, an earlier run's results, where given), then each tfstyle
     run's time to reach it, and the PyTorch peer's on the default objective (for its iterations, or
-    ``torch_iterations``)."""
+    ``torch_iterations``); ``rounds`` times, tfstyle and PyTorch taking turns to go first."""
     config = preset("default").override(image_size=size, weights=weights)
     content, style = prepare_images(CONTENT, STYLE, config)
     models: dict[tuple[str, ...], object] = {}  # feature models by layers, loaded before the clocks start
@@ -1014,46 +1024,89 @@ def quality_at(
             flush=True,
         )
     targets = {key: value for key, value in results.items() if key.startswith("peer on")}
-    for name, changes in runs.items():
-        stop_on = STOP_ON if name not in FULL_RUNS and STOP_ON in targets else None
-        run_config = config.override(**changes)
-        layers = run_config.layers_in_use()
-        if layers not in models:
-            models[layers] = build_feature_model(layers, weights)
-        measure = _Measure(every, yardstick, targets, stop_on)
-        run = tfstyle_quality(content, style, run_config, models[layers], measure)
-        if save is not None:
-            tfstyle.save_image(measure.image, save / f"tfstyle_{name.replace(' ', '_')}_{size}px.png")
-        results["runs"][name] = run
-        print(
-            f"{size} px {name}: {run['iterations']} iterations in {run['seconds']:.1f} s, "
-            f"final D_s {run['final_style']:.4g}, D_c {run['final_content']:.4g}",
-            flush=True,
-        )
-        _print_verdicts(run["reached"], targets)
-    if TorchPeer is not None:
+
+    def ours() -> dict[str, dict]:
+        done = {}
+        for name, changes in runs.items():
+            stop_on = STOP_ON if name not in FULL_RUNS and STOP_ON in targets else None
+            run_config = config.override(**changes)
+            layers = run_config.layers_in_use()
+            if layers not in models:
+                models[layers] = build_feature_model(layers, weights)
+            measure = _Measure(every, yardstick, targets, stop_on)
+            run = tfstyle_quality(content, style, run_config, models[layers], measure)
+            if save is not None:
+                tfstyle.save_image(measure.image, save / f"tfstyle_{name.replace(' ', '_')}_{size}px.png")
+            done[name] = run
+            print(
+                f"{size} px {name}: {run['iterations']} iterations in {run['seconds']:.1f} s, "
+                f"final D_s {run['final_style']:.4g}, D_c {run['final_content']:.4g}",
+                flush=True,
+            )
+            _print_verdicts(run["reached"], targets)
+        return done
+
+    def theirs() -> dict[str, dict]:
+        done: dict[str, dict] = {}
+        if TorchPeer is None:
+            return done
         weights_file = torch_weights(weights, config.layers_in_use())
         torch_config = config.override(iterations=torch_iterations or config.iterations)
         for precision in ("float32", "bfloat16") if speed.cpu_has_bf16() else ("float32",):
             run = torch_quality(content, style, torch_config, weights_file, precision, yardstick, targets, every)
-            results["runs"][f"PyTorch peer, default objective, {precision}"] = run
+            done[f"PyTorch peer, default objective, {precision}"] = run
             print(
                 f"{size} px PyTorch peer, default objective, {precision}: {run['iterations']} steps in {run['seconds']:.1f} s, "
                 f"final D_s {run['final_style']:.4g}, D_c {run['final_content']:.4g}",
                 flush=True,
             )
             _print_verdicts(run["reached"], targets)
-        results["against PyTorch"] = against_torch(results["runs"])
-        for peer_name, pairs in results["against PyTorch"].items():
-            for name, pair in pairs.items():
-                (peer_step, peer_s), (step, seconds) = pair["PyTorch first"], pair["tfstyle first"]
-                print(
-                    f"{size} px {name} against the {peer_name}: the quality both reach (D_s {pair['quality'][0]:.4g}, "
-                    f"D_c {pair['quality'][1]:.4g}) within 1 % in {seconds:.1f} s (iteration {step}) against {peer_s:.1f} s "
-                    f"(step {peer_step}): {seconds / peer_s:.2f}x",
-                    flush=True,
-                )
+        return done
+
+    # Round after round, tfstyle and PyTorch take turns going first, so a host that drifts over
+    # minutes favours neither side; the first round's are "runs", the later ones "later rounds".
+    for index in range(rounds):
+        sides = (ours, theirs) if index % 2 == 0 else (theirs, ours)
+        done = {**sides[0](), **sides[1]()}
+        if TorchPeer is not None:
+            one_round = {"runs": done, "against PyTorch": against_torch(done)}
+            _print_against_torch(size, one_round["against PyTorch"])
+        else:
+            one_round = {"runs": done}
+        if index == 0:
+            results.update(one_round)
+        else:
+            results.setdefault("later rounds", []).append(one_round)
+    if rounds > 1 and TorchPeer is not None:
+        results["ratios"] = round_ratios([results, *results["later rounds"]])
+        for peer_name, ratios in results["ratios"].items():
+            for name, each in ratios.items():
+                listed = ", ".join(f"{ratio:.2f}" for ratio in each)
+                print(f"{size} px {name} against the {peer_name}, {rounds} rounds: {listed}; median {_median(each):.2f}x")
     return results
+
+
+def round_ratios(rounds: Sequence[dict]) -> dict[str, dict[str, list[float]]]:
+    """tfstyle's time over PyTorch's to the quality both reached, per peer and run, one per round."""
+    ratios: dict[str, dict[str, list[float]]] = {}
+    for done in rounds:
+        for peer_name, pairs in done["against PyTorch"].items():
+            for name, pair in pairs.items():
+                ratio = pair["tfstyle first"][1] / pair["PyTorch first"][1]
+                ratios.setdefault(peer_name, {}).setdefault(name, []).append(ratio)
+    return ratios
+
+
+def _print_against_torch(size: int, comparison: dict[str, dict]) -> None:
+    for peer_name, pairs in comparison.items():
+        for name, pair in pairs.items():
+            (peer_step, peer_s), (step, seconds) = pair["PyTorch first"], pair["tfstyle first"]
+            print(
+                f"{size} px {name} against the {peer_name}: the quality both reach (D_s {pair['quality'][0]:.4g}, "
+                f"D_c {pair['quality'][1]:.4g}) within 1 % in {seconds:.1f} s (iteration {step}) against {peer_s:.1f} s "
+                f"(step {peer_step}): {seconds / peer_s:.2f}x",
+                flush=True,
+            )
 
 
 def _print_verdicts(reached: dict[str, tuple[int, float]], targets: dict[str, dict]) -> None:

@@ -49,10 +49,19 @@ def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images
     gradient_errors = [pair.pop("bfloat16_gradient_error") for pair in saved["precision"]["64"].values()]
     assert all(0 < error < 1 for errors in gradient_errors for error in errors.values()), gradient_errors
     # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.
-    again = bench.quality_at(64, "random", {"adam": {"precision": "float32", "iterations": 2}}, 6, 2, ["preset"], peers=saved["quality"]["64"])
+    again = bench.quality_at(
+        64, "random", {"default, float32": {"precision": "float32", "iterations": 2}}, 6, 2, ["preset"],
+        peers=saved["quality"]["64"], torch_iterations=2, rounds=2,
+    )
     assert again["peer on the preset layers"]["reused"] is True
     assert again["peer on the preset layers"]["seconds"] == peer["seconds"]
-    assert "adam" in again["runs"]
+    # --quality_rounds: tfstyle and PyTorch take turns to go first; each round's ratio kept.
+    (later,) = again["later rounds"]
+    assert list(again["runs"])[0] == "default, float32" and list(later["runs"])[0].startswith("PyTorch peer")
+    ratios = again["ratios"]["PyTorch peer, default objective, float32"]["default, float32"]
+    for ratio, one_round in zip(ratios, (again, later), strict=True):
+        pair = one_round["against PyTorch"]["PyTorch peer, default objective, float32"]["default, float32"]
+        assert ratio == pair["tfstyle first"][1] / pair["PyTorch first"][1]
     # When the peer first had its own final quality: the first (step, seconds) at least as good in both.
     assert bench.own_quality_first([(50, 5.0, 0.3, 0.1), (100, 10.0, 0.2, 0.2), (150, 15.0, 0.2, 0.3)]) == (100, 10.0)
     # ... within 1 % of its final distances, not at the end of its steps.
