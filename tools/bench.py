@@ -35,8 +35,8 @@
   yardstick's evaluations. The PyTorch peer runs the default preset's objective for its 50 steps;
   like for like, each side is timed to within 1 % of the quality both reached (the worse of the
   two final distances, each). ``--quality_rounds N`` runs both sides N times, taking turns to go
-  first, and gives each round's ratio and their median: a host whose speed drifts over minutes
-  moves a single pair's ratio by ±25 % (run K, docs/performance.md).
+  first, and gives each round's ratio and their median: on a host whose speed drifts over minutes,
+  single pairs of the same code ranged from 0.77× to 1.42× (run K, docs/performance.md).
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
@@ -899,6 +899,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wait_most", type=float, default=3600, help="... but at most this many seconds")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.quality_rounds < 1:
+        parser.error("--quality_rounds must be at least 1")
     tf.get_logger().setLevel("ERROR")  # each run traces its own step: tf.function's retracing warnings are expected
     weights = args.weights or "imagenet"
     sizes = [int(s) for s in args.sizes.split(",")]
