@@ -1007,7 +1007,7 @@ def quality_at(
     }
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
-    results: dict = {"yardstick": NEUTRAL_MARKDOWN, "runs": {}}
+    results: dict = {"yardstick": NEUTRAL_MARKDOWN}
     for name in peer_layers:
         if peers and f"peer on the {name} layers" in peers:
             peer = {**peers[f"peer on the {name} layers"], "reused": True}
