@@ -1094,9 +1094,13 @@ def round_ratios(rounds: Sequence[dict]) -> dict[str, dict[str, list[float]]]:
     for done in rounds:
         for peer_name, pairs in done["against PyTorch"].items():
             for name, pair in pairs.items():
-                ratio = pair["tfstyle first"][1] / pair["PyTorch first"][1]
-                ratios.setdefault(peer_name, {}).setdefault(name, []).append(ratio)
+                ratios.setdefault(peer_name, {}).setdefault(name, []).append(pair_ratio(pair))
     return ratios
+
+
+def pair_ratio(pair: dict) -> float:
+    """Like for like: tfstyle's seconds to the quality both reached over PyTorch's."""
+    return pair["tfstyle first"][1] / pair["PyTorch first"][1]
 
 
 def _print_against_torch(size: int, comparison: dict[str, dict]) -> None:
@@ -1106,7 +1110,7 @@ def _print_against_torch(size: int, comparison: dict[str, dict]) -> None:
             print(
                 f"{size} px {name} against the {peer_name}: the quality both reach (D_s {pair['quality'][0]:.4g}, "
                 f"D_c {pair['quality'][1]:.4g}) within 1 % in {seconds:.1f} s (iteration {step}) against {peer_s:.1f} s "
-                f"(step {peer_step}): {seconds / peer_s:.2f}x",
+                f"(step {peer_step}): {pair_ratio(pair):.2f}x",
                 flush=True,
             )
 

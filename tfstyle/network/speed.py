@@ -62,6 +62,7 @@ class SlowPrecisionWarning(UserWarning):
     """A precision that runs slower than float32 on this machine."""
 
 
+@functools.cache  # the CPU does not change while the process runs; a run asks several times
 def _cpuinfo(field: str) -> str:
     """The first CPU's ``field`` in /proc/cpuinfo (empty where it cannot be read)."""
     try:
