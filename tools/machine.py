@@ -36,24 +36,21 @@ def load_average() -> str:
 
 
 def _cpu_model() -> str:
+    from tfstyle.network import speed
+
     try:
-        return cpu_model(Path("/proc/cpuinfo").read_text())
-    except (OSError, ValueError):
+        return cpu_model(speed.cpuinfo())
+    except ValueError:
         return platform.processor() or platform.machine()
 
 
-def cpu_model(cpuinfo: str) -> str:
-    """The first CPU's model name from /proc/cpuinfo's text, with its family and model numbers.
+def cpu_model(fields: dict[str, str]) -> str:
+    """The CPU's model name from its /proc/cpuinfo fields (:func:`tfstyle.network.speed.cpuinfo`),
+    with its family and model numbers.
 
     Cloud hosts often name only "AMD EPYC" or "Intel(R) Xeon(R) Processor"; the numbers tell the
     generations apart (AMD's family 25 is Zen 3 and Zen 4, family 26 Zen 5).
     """
-    fields: dict[str, str] = {}
-    for line in cpuinfo.splitlines():
-        if not line.strip():
-            break  # the first processor's block ends here
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
     if "model name" not in fields:
         raise ValueError("no model name in /proc/cpuinfo")
     numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model")) if key in fields]

@@ -331,3 +331,10 @@ def test_bad_speed_settings_are_config_errors(changes, message):
 def test_auto_jit_is_off_unless_asked_for():
     assert speed.resolve_jit(None, "/device:CPU:0") is False
     assert speed.resolve_jit(True, "/device:CPU:0") is True
+
+
+def test_cpuinfo_fields_are_the_first_processors_and_the_machines_flags_come_from_them():
+    text = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu avx2 avx512f\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+    fields = speed.cpuinfo_fields(text)
+    assert fields == {"processor": "0", "vendor_id": "GenuineIntel", "flags": "fpu avx2 avx512f"}
+    assert speed.cpu_flags() == set(speed.cpuinfo().get("flags", "").split())

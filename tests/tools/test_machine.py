@@ -10,6 +10,8 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "tools"))
 from machine import cpu_model  # noqa: E402
 
+from tfstyle.network.speed import cpuinfo_fields  # noqa: E402
+
 ZEN5_HOST = """processor\t: 0
 vendor_id\t: AuthenticAMD
 cpu family\t: 26
@@ -25,13 +27,13 @@ model name\t: AMD EPYC
 
 
 def test_a_generic_model_name_gets_the_family_and_model_numbers_that_tell_generations_apart():
-    assert cpu_model(ZEN5_HOST) == "AMD EPYC (family 26, model 2)"
+    assert cpu_model(cpuinfo_fields(ZEN5_HOST)) == "AMD EPYC (family 26, model 2)"
 
 
 def test_a_cpuinfo_without_numbers_gives_the_name_alone():
-    assert cpu_model("model name\t: Some CPU\n") == "Some CPU"
+    assert cpu_model(cpuinfo_fields("model name\t: Some CPU\n")) == "Some CPU"
 
 
 def test_a_cpuinfo_without_a_model_name_is_refused_so_the_caller_falls_back():
     with pytest.raises(ValueError, match="model name"):
-        cpu_model("processor\t: 0\nflags\t\t: fpu\n")
+        cpu_model(cpuinfo_fields("processor\t: 0\nflags\t\t: fpu\n"))

@@ -62,25 +62,36 @@ class SlowPrecisionWarning(UserWarning):
     """A precision that runs slower than float32 on this machine."""
 
 
+def cpuinfo_fields(text: str) -> dict[str, str]:
+    """The first processor's fields in the ``text`` of /proc/cpuinfo (``flags``, ``vendor_id``,
+    ``model name``, ``cpu family``, ``model`` ...)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the first processor's block ends here
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 @functools.cache  # the CPU does not change while the process runs; a run asks several times
-def _cpuinfo(field: str) -> str:
-    """The first CPU's ``field`` in /proc/cpuinfo (empty where it cannot be read)."""
+def cpuinfo() -> dict[str, str]:
+    """This machine's first processor's fields in /proc/cpuinfo (empty where it cannot be read)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            line = next((line for line in info if line.split(":")[0].strip() == field), ":")
+            return cpuinfo_fields(info.read())
     except OSError:
-        return ""
-    return line.split(":", 1)[1].strip()
+        return {}
 
 
 def cpu_flags() -> set[str]:
     """The CPU's feature flags, from /proc/cpuinfo (empty where it cannot be read)."""
-    return set(_cpuinfo("flags").split())
+    return set(cpuinfo().get("flags", "").split())
 
 
 def cpu_vendor() -> str:
     """The CPU's vendor, from /proc/cpuinfo (``GenuineIntel``, ``AuthenticAMD``; empty where unknown)."""
-    return _cpuinfo("vendor_id")
+    return cpuinfo().get("vendor_id", "")
 
 
 def cpu_has_bf16() -> bool:
