@@ -1,4 +1,6 @@
-"""tools/bench.py --quick runs and writes what later runs and the report read."""
+"""tools/bench.py's command line, end to end in --quick mode: every measure runs and lands in the
+JSON. The measures' own functions are tested beside them (test_bench_steps.py, test_bench_quality.py,
+test_bench_profile.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def bench():
 
 def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images):  # the shared photo and painting
     assert bench.main(["--quick", "--json", str(tmp_path / "bench.json")]) == 0
+    quality, steps = sys.modules["bench_quality"], sys.modules["bench_steps"]
     out = capsys.readouterr().out
     assert "GFLOP/s" in out and "quality of the peer" in out
     saved = json.loads((tmp_path / "bench.json").read_text())
@@ -42,14 +45,12 @@ def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images
     ours = saved["quality"]["64"]["runs"]["default, float32"]
     pair = saved["quality"]["64"]["against PyTorch"]["PyTorch peer, default objective, float32"]["default, float32"]
     assert pair["quality"] == [max(torch_run["final_style"], ours["final_style"]), max(torch_run["final_content"], ours["final_content"])]
-    assert pair["PyTorch first"] == list(bench.first_within(torch_run["curve"], *pair["quality"]))
-    assert pair["tfstyle first"] == list(bench.first_within(ours["curve"], *pair["quality"]))
-    assert bench.first_within([(50, 5.0, 0.3, 0.3), (100, 10.0, 0.2015, 0.3)], 0.2, 0.3) == (100, 10.0)
-    assert bench.first_within([(50, 5.0, 0.3, 0.3)], 0.2, 0.3) is None
+    assert pair["PyTorch first"] == list(quality.first_within(torch_run["curve"], *pair["quality"]))
+    assert pair["tfstyle first"] == list(quality.first_within(ours["curve"], *pair["quality"]))
     gradient_errors = [pair.pop("bfloat16_gradient_error") for pair in saved["precision"]["64"].values()]
     assert all(0 < error < 1 for errors in gradient_errors for error in errors.values()), gradient_errors
     # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.
-    again = bench.quality_at(
+    again = quality.quality_at(
         64, "random", {"default, float32": {"precision": "float32", "iterations": 2}}, 6, 2, ["preset"],
         peers=saved["quality"]["64"], torch_iterations=2, rounds=2,
     )
@@ -61,11 +62,7 @@ def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images
     ratios = again["ratios"]["PyTorch peer, default objective, float32"]["default, float32"]
     for ratio, one_round in zip(ratios, (again, later), strict=True):
         pair = one_round["against PyTorch"]["PyTorch peer, default objective, float32"]["default, float32"]
-        assert ratio == pair["tfstyle first"][1] / pair["PyTorch first"][1] == bench.pair_ratio(pair)
-    # When the peer first had its own final quality: the first (step, seconds) at least as good in both.
-    assert bench.own_quality_first([(50, 5.0, 0.3, 0.1), (100, 10.0, 0.2, 0.2), (150, 15.0, 0.2, 0.3)]) == (100, 10.0)
-    # ... within 1 % of its final distances, not at the end of its steps.
-    assert bench.own_quality_first([(50, 5.0, 0.3, 0.3), (100, 10.0, 0.2015, 0.3), (150, 15.0, 0.2, 0.3)]) == (100, 10.0)
+        assert ratio == pair["tfstyle first"][1] / pair["PyTorch first"][1] == quality.pair_ratio(pair)
     assert [row["layer"] for row in saved["forms"]] == list(VGG16_CONV_LAYERS)  # both forms timed per layer
     assert all(row[form] > 0 for row in saved["forms"] for form in ("conv2d", "transposed", "forward"))
     # --profile: a step's time per operation and per layer, forward and backward, in both forms.
@@ -75,35 +72,6 @@ def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images
     # it ran in a step are the floor's, forward and input gradient, and no filter gradient.
     if speed.onednn_enabled():
         clock = saved["onednn_clock"]["64"]
-        height, width = bench.prepare_images(bench.CONTENT, bench.STYLE, bench.preset("default").override(image_size=64))[0].shape[:2]
-        assert clock["convolution_flops"] == pytest.approx(bench.step_flops(["conv5_3"], height, width))
+        height, width = steps.prepare_images(steps.CONTENT, steps.STYLE, steps.preset("default").override(image_size=64))[0].shape[:2]
+        assert clock["convolution_flops"] == pytest.approx(steps.step_flops(["conv5_3"], height, width))
         assert clock["by_kind_ms"]["convolution"] == pytest.approx(clock["convolution_ms"]) and "by oneDNN's own clock" in out
-    # The analytic floor: VGG16 to conv5_3 at 224x224 is 15.35 GFLOP forward (multiply-adds x 2).
-    assert bench.step_flops(["conv5_3"], 224, 224) == pytest.approx(2 * 30.7e9, rel=0.01)
-
-
-# Two steps' lines of an ONEDNN_VERBOSE=1 log (oneDNN 3's format, then 2's), amid others.
-ONEDNN_LOG = """onednn_verbose,v1,info,oneDNN v3.7.1
-onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,9.0
-bench: counted steps begin
-onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,0.5
-onednn_verbose,v1,primitive,exec,cpu,pooling,jit:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:pooling_max,mb1ic64_ih8oh4kh2sh2ph0_iw8ow4kw2sw2pw0,0.25
-onednn_verbose,exec,cpu,convolution,jit:avx2,backward_data,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_g2ic4oc8_ih4oh4kh3sh1dh0ph1_iw4ow4kw3sw1dw0pw1,0.75
-some other line, exec
-onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,1.5
-onednn_verbose,v1,primitive,exec,cpu,pooling,jit:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:pooling_max,mb1ic64_ih8oh4kh2sh2ph0_iw8ow4kw2sw2pw0,0.25
-onednn_verbose,exec,cpu,convolution,jit:avx2,backward_data,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_g2ic4oc8_ih4oh4kh3sh1dh0ph1_iw4ow4kw3sw1dw0pw1,0.25
-bench: counted steps end
-onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward_training,src:f32::blocked:acdb::f0,,alg:convolution_direct,mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1,9.0
-"""
-
-
-def test_the_onednn_clock_counts_each_step_between_the_marks_per_kind_and_convolution(bench):
-    clock = bench.onednn_clock(ONEDNN_LOG, steps=2)
-    assert clock["by_kind_ms"] == {"convolution": 1.5, "pooling": 0.25}  # per step; the 9 ms outside the marks left out
-    first, grouped = clock["convolutions"]
-    flops = 2.0 * 3 * 64 * 8 * 8 * 3 * 3  # 2·Cin·Cout·H·W·kh·kw
-    assert first == {"problem": "mb1_ic3oc64_ih8oh8kh3sh1dh0ph1_iw8ow8kw3sw1dw0pw1", "direction": "forward_training",
-                     "runs": 1.0, "ms": 1.0, "flops": flops, "gflops_per_s": flops / 1e6}  # fmt: skip
-    assert grouped["direction"] == "backward_data" and grouped["flops"] == 2.0 * 2 * 8 * 4 * 4 * 9  # Cin/groups
-    assert clock["convolution_ms"] == 1.5 and clock["convolution_flops"] == flops + grouped["flops"]
