@@ -521,8 +521,8 @@ def claim_layers(ctx: Context) -> tuple[Section, str]:
     runs = {label: _isolated(ctx, label, config) for label, config in configs.items()}
     # The CPU is shared: the load can change between two runs. Timing runs in the opposite order,
     # and the fastest of each configuration's medians, keep a load change from deciding the comparison.
-    # Memory moves too (the allocator's high-water mark, by tens of MiB between fresh runs of one
-    # configuration): every run's is kept, and the lowest compared, as with time.
+    # Memory is compared run by run too: a fresh run's high-water mark moves by tens of MiB between
+    # runs of one configuration, and a longer run's is higher.
     every = {label: [run] for label, run in runs.items()}
     for label in reversed(configs) if ctx.plan.layers_timing_iterations else ():
         short = configs[label].override(iterations=ctx.plan.layers_timing_iterations)
@@ -538,8 +538,7 @@ def claim_layers(ctx: Context) -> tuple[Section, str]:
         deepest = max(VGG16_CONV_LAYERS.index(n) for n in layers) + 1
         style_d, content_d = yardstick.distances(run.image)
         measured[label] = dict(
-            seconds=min(timings[label]), peak=min(peaks[label]), growth=min(growths[label]),
-            growth_spread=max(growths[label]) - min(growths[label]), style=style_d, content=content_d,
+            seconds=min(timings[label]), peaks=peaks[label], growths=growths[label], style=style_d, content=content_d,
         )  # fmt: skip
         rows.append([
             label, _layer_list(config), len(layers), f"{deepest} of 13", measured[label]["seconds"],
@@ -570,8 +569,8 @@ def claim_layers(ctx: Context) -> tuple[Section, str]:
         "iteration is the median over a run's iterations (the first, which traces the step, left out), the "
         "lowest of the runs' medians (all are listed); peak memory is each run's peak resident set (`VmHWM` "
         "in /proc/self/status; `ru_maxrss` would include the parent's, inherited through fork), the growth is "
-        "over its value right after importing TensorFlow and tfstyle, and the lowest of each set's runs is "
-        "compared (all are listed). "
+        "over its value right after importing TensorFlow and tfstyle, compared run by run (runs of the same "
+        "length; all are listed). "
         "Both results are measured with the same yardstick (top of the report)."
     )
     section.table(
@@ -585,7 +584,7 @@ def claim_layers(ctx: Context) -> tuple[Section, str]:
     path = figures.bars(
         {
             "seconds / iteration": {k: v["seconds"] for k, v in measured.items()},
-            "peak RSS (MiB)": {k: v["peak"] for k, v in measured.items()},
+            "peak RSS (MiB), first run": {k: v["peaks"][0] for k, v in measured.items()},
             "yardstick style ↓": {k: v["style"] for k, v in measured.items()},
             "yardstick content ↓": {k: v["content"] for k, v in measured.items()},
         },
@@ -617,13 +616,12 @@ def _paper_name(name: str) -> str:
 
 
 def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
-    """``rounds``: the paper's time per iteration over Gatys', one ratio per pair of runs."""
+    """``rounds``: the paper's time per iteration over Gatys', one ratio per pair of runs; the
+    memory growths (``growths``, MiB) are paired the same way."""
     speed = paper["seconds"] / gatys["seconds"]
-    memory = paper["growth"] / gatys["growth"] if gatys["growth"] > 0 else float("nan")
-    # A run's high-water mark moves between fresh runs of one configuration: a saving within that
-    # spread is the allocator's, not the layers'.
-    spread = max(paper["growth_spread"], gatys["growth_spread"])
-    saves_memory = memory < 0.9 and gatys["growth"] - paper["growth"] > spread
+    memory = [p / g if g > 0 else float("nan") for p, g in zip(paper["growths"], gatys["growths"])]
+    # Fresh runs of one configuration differ by tens of MiB: a saving must show in every pair.
+    saves_memory = all(ratio < 0.9 for ratio in memory)
     if speed < 0.75 and saves_memory:
         verdict = "supported"
     elif speed < 0.9 or saves_memory:
@@ -633,9 +631,9 @@ def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
     return (
         f"**Verdict on claim 1 — {verdict}.** The paper's layers took {speed:.2f}× Gatys' time per iteration "
         f"(run by run: {', '.join(f'{r:.2f}×' for r in rounds)}; {_timing_noise(rounds)}), and "
-        f"their run's memory grew {memory:.2f}× as much over the TensorFlow import ({paper['growth']:.0f} against "
-        f"{gatys['growth']:.0f} MiB, each set's lowest; {_memory_noise(spread)}; peak resident set "
-        f"{paper['peak']:.0f} against {gatys['peak']:.0f} MiB). "
+        f"their runs' memory grew {' and '.join(f'{r:.2f}×' for r in memory)} as much over the TensorFlow import "
+        f"({_mib(paper['growths'])} against {_mib(gatys['growths'])} MiB; peak resident set {_mib(paper['peaks'])} "
+        f"against {_mib(gatys['peaks'])} MiB; fresh runs of one configuration differ by tens of MiB). "
         "Fewer loss layers save only the Gram matrices (and their gradients) of the dropped layers, while most "
         "of the time goes into VGG16's forward and backward passes, which the paper's deepest layer makes "
         "longer: conv5_3 needs all 13 conv layers, Gatys' conv5_1 needs 11. The two settings land at different "
@@ -645,19 +643,16 @@ def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
     )
 
 
+def _mib(values: list[float]) -> str:
+    return " and ".join(f"{v:.0f}" for v in values)
+
+
 def _timing_noise(rounds: list[float]) -> str:
     """How far the timing rounds agree: the shared CPU's load can change between two runs."""
     if len(rounds) > 1 and max(rounds) > 1.2 * min(rounds):
         return ("the rounds disagree by more than 20 %: the shared CPU's load changed between runs, so the lowest "
                 "median of each set is compared and the time ratio is uncertain")  # fmt: skip
     return "this shared CPU is good to about ±10 %"
-
-
-def _memory_noise(spread: float) -> str:
-    """How far one configuration's runs agree on their memory growth (MiB)."""
-    if spread <= 0:
-        return "one run each, so the runs' own spread is unknown"
-    return f"one set's own runs differed by up to {spread:.0f} MiB, so a smaller difference is noise"
 
 
 # --- Claim 2: start from the content image -------------------------------------------------------
