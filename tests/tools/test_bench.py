@@ -11,6 +11,8 @@ import sys
 import pytest
 from conftest import ROOT
 
+from tfstyle.config import preset
+from tfstyle.inputs.prepare import prepare_images
 from tfstyle.network import speed
 from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
 
@@ -72,6 +74,6 @@ def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images
     # it ran in a step are the floor's, forward and input gradient, and no filter gradient.
     if speed.onednn_enabled():
         clock = saved["onednn_clock"]["64"]
-        height, width = steps.prepare_images(steps.CONTENT, steps.STYLE, steps.preset("default").override(image_size=64))[0].shape[:2]
+        height, width = prepare_images(steps.CONTENT, steps.STYLE, preset("default").override(image_size=64))[0].shape[:2]
         assert clock["convolution_flops"] == pytest.approx(steps.step_flops(["conv5_3"], height, width))
         assert clock["by_kind_ms"]["convolution"] == pytest.approx(clock["convolution_ms"]) and "by oneDNN's own clock" in out
