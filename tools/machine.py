@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def _cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
-def cpu_model(fields: dict[str, str]) -> str:
+def cpu_model(fields: Mapping[str, str]) -> str:
     """The CPU's model name from its /proc/cpuinfo fields (:func:`tfstyle.network.speed.cpuinfo`),
     with its family and model numbers.
 

@@ -338,3 +338,5 @@ def test_cpuinfo_fields_are_the_first_processors_and_the_machines_flags_come_fro
     fields = speed.cpuinfo_fields(text)
     assert fields == {"processor": "0", "vendor_id": "GenuineIntel", "flags": "fpu avx2 avx512f"}
     assert speed.cpu_flags() == set(speed.cpuinfo().get("flags", "").split())
+    with pytest.raises(TypeError):  # shared by every caller for the whole process
+        speed.cpuinfo()["flags"] = ""  # type: ignore[index]

@@ -12,8 +12,9 @@ kind (:data:`FORMS`: the same numbers to round-off). The ``auto`` defaults were 
 from __future__ import annotations
 
 import functools
+import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import keras
 import numpy as np
@@ -75,13 +76,14 @@ def cpuinfo_fields(text: str) -> dict[str, str]:
 
 
 @functools.cache  # the CPU does not change while the process runs; a run asks several times
-def cpuinfo() -> dict[str, str]:
-    """This machine's first processor's fields in /proc/cpuinfo (empty where it cannot be read)."""
+def cpuinfo() -> Mapping[str, str]:
+    """This machine's first processor's fields in /proc/cpuinfo (empty where it cannot be read);
+    read-only, as every caller shares it."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            return cpuinfo_fields(info.read())
+            return types.MappingProxyType(cpuinfo_fields(info.read()))
     except OSError:
-        return {}
+        return types.MappingProxyType({})
 
 
 def cpu_flags() -> set[str]:
