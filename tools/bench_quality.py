@@ -47,11 +47,19 @@ class _Measure(tfstyle.Callback):
         if self.image.shape == self.yardstick.shape:  # not a coarse pass of coarse-to-fine
             d_style, d_content = self.yardstick.distances(self.image)
             self.curve.append((step.iteration, seconds, d_style, d_content))
-            for name, target in self.targets.items():
-                if name not in self.reached and d_style <= target["style"] and d_content <= target["content"]:
-                    self.reached[name] = (step.iteration, seconds)
+            note_reached(self.reached, self.targets, (step.iteration, seconds), d_style, d_content)
         self.paused += time.perf_counter() - pause
         return self.stop_on in self.reached
+
+
+def note_reached(
+    reached: dict[str, tuple[int, float]], targets: dict[str, dict], at: tuple[int, float], d_style: float, d_content: float
+) -> None:
+    """Notes ``at`` (step, seconds) in ``reached`` for each target (D_s, D_c) first met by ``d_style``
+    and ``d_content``, for tfstyle's runs and the PyTorch peer's alike."""
+    for name, target in targets.items():
+        if name not in reached and d_style <= target["style"] and d_content <= target["content"]:
+            reached[name] = at
 
 
 # The layers of the tutorial itself (VGG19 names there; the same names exist in VGG16).
@@ -145,9 +153,7 @@ def torch_quality(
             pause = time.perf_counter()
             d_style, d_content = yardstick.distances(peer.pixels)
             curve.append((step, seconds, d_style, d_content))
-            for name, target in targets.items():
-                if name not in reached and d_style <= target["style"] and d_content <= target["content"]:
-                    reached[name] = (step, seconds)
+            note_reached(reached, targets, (step, seconds), d_style, d_content)
             paused += time.perf_counter() - pause
     return {"precision": precision, "iterations": config.iterations, "seconds": curve[-1][1], "final_style": curve[-1][2],
             "final_content": curve[-1][3], "reached": reached, "curve": curve}  # fmt: skip

@@ -28,3 +28,12 @@ def test_the_like_for_like_ratio_is_tfstyles_seconds_over_pytorchs_and_rounds_ke
     other = {"tfstyle first": (30, 12.0), "PyTorch first": (40, 10.0)}
     rounds = [{"against PyTorch": {"PyTorch peer": {"default": p}}} for p in (pair, other)]
     assert quality.round_ratios(rounds) == {"PyTorch peer": {"default": [0.9, 1.2]}}
+
+
+def test_a_target_is_noted_once_when_first_met_in_both_distances():
+    targets = {"close": {"style": 0.2, "content": 0.3}, "far": {"style": 0.5, "content": 0.5}}
+    reached: dict = {}
+    quality.note_reached(reached, targets, (10, 1.0), 0.4, 0.3)  # only the far one
+    quality.note_reached(reached, targets, (20, 2.0), 0.2, 0.31)  # content not close enough
+    quality.note_reached(reached, targets, (30, 3.0), 0.1, 0.1)
+    assert reached == {"far": (10, 1.0), "close": (30, 3.0)}
