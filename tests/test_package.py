@@ -1,5 +1,6 @@
 """The package surface: every public name resolves, and importing tfstyle stays light."""
 
+import importlib.metadata
 import subprocess
 import sys
 
@@ -20,6 +21,11 @@ def test_unknown_attribute_is_an_attribute_error():
         assert "no_such_thing" in str(err)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_the_installed_version_is_the_packages_own():
+    # pyproject.toml reads the version from tfstyle.__version__, its one home
+    assert importlib.metadata.version("tfstyle") == tfstyle.__version__
 
 
 @pytest.mark.slow
