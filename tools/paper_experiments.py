@@ -1,166 +1,22 @@
-"""The paper's experiments for tools/reproduce_paper.py: each runs tfstyle and returns a report section.
+"""The paper's experiments for tools/reproduce_paper.py, each returning a report section: Figures 9,
+10 and 11, its conclusions and drawbacks, and what its text leaves unsaid.
 
-Every run goes through the library (``tfstyle.stylize`` with a config from a preset), logs to
-TensorBoard, and is measured by the same :class:`yardstick.Yardstick`. The section functions
-write their figures and say in words what the numbers show; the wording follows the numbers.
+Every run goes through the library (:func:`paper_runs.stylize`) and is measured by the same
+:class:`yardstick.Yardstick`. The section functions write their figures and say in words what the
+numbers show; the wording follows the numbers. The claims and the optimizers are in ``paper_claims.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import paper_figures as figures
-import paper_measure as measure
 from paper_report import Section, fmt, markdown_table, num, ratio
-from yardstick import Yardstick
+from paper_runs import ADAM_LEARNING_RATE, Context, Run, input_panels, iteration_numbers, stylize
 
-import tfstyle
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, layer
+from tfstyle.network.vgg16 import layer
 
 GRID_CONTENT_WEIGHTS = (1.0, 1e10, 1e12)  # a
 GRID_STYLE_WEIGHTS = (1.0, 10.0, 100.0, 1000.0)  # b
-STEADY_SECONDS = (
-    "Seconds are wall time to the end of an iteration, with the first iteration's one-off cost (tracing "
-    "the compiled step) replaced by a median iteration, so that runs early and late in the process compare."
-)
-# The TensorBoard folders under <out>/tensorboard, one per experiment, and the figures'.
-LOG_FOLDERS = ("fig9", "fig10", "fig11", "conclusions", "claim1_layers", "claim2_init_paper", "claim2_init_default", "optimizers",
-               "figures")  # fmt: skip
-ADAM_LEARNING_RATE = 8.0  # tfstyle's Adam default; Adam's step does not depend on the loss's scale
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Image size and iteration counts of a reproduction (the full one, or ``--quick``)."""
-
-    size: int
-    snapshots: tuple[int, int, int]  # Figures 9 and 10: the paper's 30, 100, 200; the last is the run's length
-    grid_iterations: int  # Figure 11, each cell
-    layers_iterations: int  # claim 1, each layer set
-    layers_timing_iterations: int  # claim 1, each layer set's second (timing) run; 0: none
-    balanced_iterations: int  # claim 2 under tfstyle's default (balanced) loss
-    readings_size: int  # the printed learning rate under each reading: 10 runs of snapshots[-1] iterations
-
-    @property
-    def init_iterations(self) -> int:
-        """Claim 2 under the paper's loss: the middle snapshot, so Figure 9's run is the content init's."""
-        return self.snapshots[1]
-
-    @property
-    def optimizer_iterations(self) -> int:
-        """Adam and L-BFGS, compared with Figure 9's gradient descent at its middle snapshot."""
-        return self.snapshots[1]
-
-
-FULL = Plan(size=256, snapshots=(30, 100, 200), grid_iterations=30, layers_iterations=60, layers_timing_iterations=20,
-            balanced_iterations=50, readings_size=256)  # fmt: skip
-QUICK = Plan(size=64, snapshots=(2, 4, 6), grid_iterations=2, layers_iterations=3, layers_timing_iterations=0,
-             balanced_iterations=3, readings_size=48)  # fmt: skip
-
-
-@dataclass
-class Context:
-    """What every experiment shares: the plan, where to write, the images and one feature model."""
-
-    plan: Plan
-    out: Path
-    logdir: Path
-    weights: str
-    pairs: list[measure.Images]  # the first pair runs every experiment; the others Figure 9 too
-    model: object  # the paper's layers (conv1_2, conv3_3, conv5_3), reused by every in-process run
-    yardsticks: dict[str, Yardstick]
-    photo_pair: measure.Images | None = None  # a photograph as the style image (drawback 2)
-
-    def yardstick(self, pair: measure.Images) -> Yardstick:
-        key = pair.name
-        if key not in self.yardsticks:
-            self.yardsticks[key] = Yardstick(pair.content, pair.style, self.weights)
-        return self.yardsticks[key]
-
-    def config(self, name: str = "paper", **changes) -> tfstyle.StyleConfig:
-        """A preset at the plan's image size with these weights and changes, in float32: the same
-        arithmetic for every run and on every machine (``precision="auto"`` would pick per CPU)."""
-        return tfstyle.preset(name).override(image_size=self.plan.size, weights=self.weights, precision="float32", **changes)
-
-
-@dataclass
-class Run:
-    """One finished run and its yardstick distances (of the final image and of each snapshot)."""
-
-    label: str
-    pair: measure.Images
-    result: tfstyle.Result
-    snapshots: dict[int, np.ndarray]
-    distances: dict[int, tuple[float, float]]  # iteration → (style, content); -1 is the final image
-
-    @property
-    def totals(self) -> np.ndarray:
-        return self.result.history["total"]
-
-    def total_at(self, iteration: int) -> float:
-        """The total loss computed in ``iteration`` (0: the start)."""
-        return self.result.initial_losses["total"] if iteration == 0 else float(self.totals[iteration - 1])
-
-    def seconds_at(self, iteration: int) -> float:
-        """Steady-state seconds to the end of ``iteration`` (:func:`paper_measure.steady_seconds`)."""
-        return 0.0 if iteration == 0 else float(measure.steady_seconds(self.result.history)[iteration - 1])
-
-
-class Snapshots(tfstyle.Callback):
-    """Keeps the image after the given iterations (and the start, as iteration 0)."""
-
-    def __init__(self, iterations: Sequence[int]):
-        self.at = set(iterations)
-        self.images: dict[int, np.ndarray] = {}
-
-    def set_run(self, run: tfstyle.RunInfo) -> None:
-        self.images[0] = np.array(run.start[0])
-
-    def on_step(self, step: tfstyle.Step) -> None:
-        if step.iteration in self.at:
-            self.images[step.iteration] = step.image.numpy()[0].copy()
-
-
-def stylize(
-    ctx: Context, pair: measure.Images, experiment: str, label: str, config, snapshots: Sequence[int] = ()
-) -> Run:
-    """One in-process run on ``pair``, logged to ``<logdir>/<experiment>/<label>``, and measured."""
-    grab = Snapshots(snapshots)
-    board = tfstyle.TensorBoard(ctx.logdir / experiment, run_name=_safe(label), graph=False)
-    started = time.perf_counter()
-    try:
-        result = tfstyle.stylize(
-            str(pair.content_path), str(pair.style_path), config, callbacks=[grab, board], feature_model=ctx.model
-        )
-    except tfstyle.NonFiniteLossError as err:  # the run stopped; its result is the last finite image
-        result = dataclasses.replace(err.result, stopped=str(err))
-    yardstick = ctx.yardstick(pair)
-    keys = [*grab.images, -1]
-    distances = dict(zip(keys, yardstick.batch_distances([*grab.images.values(), result.image])))
-    print(
-        f"[{experiment}] {label}: {config.optimizer}, {result.iterations} iterations, {result.seconds:.1f} s "
-        f"({time.perf_counter() - started:.1f} s with the yardstick){'; stopped: ' + result.stopped if result.stopped else ''}",
-        flush=True,
-    )
-    return Run(label, pair, result, grab.images, distances)
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_")
-
-
-def _inputs(pair: measure.Images) -> list[tuple[str, np.ndarray]]:
-    return [(f"content: {pair.content_path.name}", pair.content), (f"style: {pair.style_path.name}", pair.style)]
-
-
-def _iterations(run: Run) -> np.ndarray:
-    return np.arange(1, len(run.totals) + 1)
 
 
 # --- Figure 9 ------------------------------------------------------------------------------------
@@ -179,7 +35,7 @@ def figure9(ctx: Context) -> tuple[Section, list[Run]]:
         f"{num(config.effective_learning_rate)}, starting from the content image; {snaps[-1]} iterations at "
         f"{ctx.plan.size} px."
     )
-    rows = [[*_inputs(run.pair), *[(f"iteration {k}", run.snapshots[k]) for k in snaps]] for run in runs]
+    rows = [[*input_panels(run.pair), *[(f"iteration {k}", run.snapshots[k]) for k in snaps]] for run in runs]
     path = figures.image_grid(rows, ctx.out / "fig9_iterations.png", "Figure 9: paper preset (a=1, b=10, GD)")
     section.figure(path, "Figure 9: content, style and the image after each iteration count")
     plots = [_loss_plot(run, config, f"{run.pair.name}") for run in runs]
@@ -207,7 +63,7 @@ def _weighted_terms(run: Run, config, iteration: int) -> tuple[float, float]:
 
 
 def _loss_plot(run: Run, config, title: str) -> figures.Plot:
-    history, x = run.result.history, _iterations(run)
+    history, x = run.result.history, iteration_numbers(run)
     return figures.Plot(
         title=title,
         xlabel="iteration",
@@ -293,12 +149,12 @@ def figure10(ctx: Context, base: Run) -> tuple[Section, Run]:
         f"The paper preset as in Figure 9 with b = 10 and with b = 1000, nothing else changed (the same "
         f"learning rate, {num(config.effective_learning_rate)}), on {base.pair.name}."
     )
-    rows = [[*_inputs(base.pair), *[(f"b={num(b)}, iteration {k}", run.snapshots[k]) for k in snaps]] for b, run in runs.items()]
+    rows = [[*input_panels(base.pair), *[(f"b={num(b)}, iteration {k}", run.snapshots[k]) for k in snaps]] for b, run in runs.items()]
     path = figures.image_grid(rows, ctx.out / "fig10_style_weight.png", "Figure 10: b = 10 (top) and b = 1000 (bottom)")
     section.figure(path, "Figure 10: b = 10 and b = 1000 after each iteration count")
     plot = figures.Plot(
         "total loss", "iteration", "loss (plain sums)",
-        [figures.Series(f"b={num(b)}", _iterations(run), run.totals) for b, run in runs.items()],
+        [figures.Series(f"b={num(b)}", iteration_numbers(run), run.totals) for b, run in runs.items()],
     )
     path = figures.curves([plot], ctx.out / "fig10_loss.png", "Figure 10: total loss, b = 10 and b = 1000")
     section.figure(path, "Figure 10: total loss over the iterations for b = 10 and b = 1000")
@@ -374,7 +230,7 @@ def figure11(ctx: Context) -> tuple[Section, dict[tuple[float, float], Run]]:
         "a = 1 is only the paper's setting; the large values of a are where the content term starts to "
         "count against the plain-sum style term."
     )
-    rows: list[list] = [[*_inputs(pair)] + [None] * (len(GRID_STYLE_WEIGHTS) - 2)]
+    rows: list[list] = [[*input_panels(pair)] + [None] * (len(GRID_STYLE_WEIGHTS) - 2)]
     for a in GRID_CONTENT_WEIGHTS:
         rows.append([(_cell_label(a, b, runs[a, b]), runs[a, b].result.image) for b in GRID_STYLE_WEIGHTS])
     path = figures.image_grid(rows, ctx.out / "fig11_grid.png", "Figure 11: a (rows) against b (columns), Adam")
@@ -415,7 +271,7 @@ def _content_of_the_style(ctx: Context, runs: dict[tuple[float, float], Run], se
         plots.append(figures.Plot(name, "a (b = 10)", "content distance", [
             figures.Series("to the style image", xs, to_style), figures.Series("to the photo", xs, to_photo)],
             log_y=False))  # fmt: skip
-        images.append([*_inputs(pair), *[(f"a={num(a)}", run.result.image) for a, run in sweep.items()]])
+        images.append([*input_panels(pair), *[(f"a={num(a)}", run.result.image) for a, run in sweep.items()]])
         sweeps[name] = dict(zip(xs, zip(to_style, to_photo)))  # type: ignore[arg-type]
     for plot in plots:  # a spans 1 to 1e12
         for series in plot.series:
@@ -506,408 +362,6 @@ def _photo_style_share(photo: Run, paintings: list[Run]) -> str:
     return "no less of the style transferred than on some painting pair"
 
 
-# --- Claim 1: fewer layers -----------------------------------------------------------------------
-
-
-def claim_layers(ctx: Context) -> tuple[Section, str]:
-    """The paper's three layers against Gatys' six, each run in a fresh process."""
-    pair = ctx.pairs[0]
-    common = dict(iterations=ctx.plan.layers_iterations, optimizer="adam", learning_rate=ADAM_LEARNING_RATE,
-                  init="content", normalization="mean")  # fmt: skip
-    configs = {
-        "paper layers": ctx.config("default", **common),
-        "Gatys layers": ctx.config("gatys", **common),
-    }
-    runs = {label: _isolated(ctx, label, config) for label, config in configs.items()}
-    # The CPU is shared: the load can change between two runs. Timing runs in the opposite order,
-    # and the fastest of each configuration's medians, keep a load change from deciding the comparison.
-    # Memory is compared run by run too: a fresh run's high-water mark moves by tens of MiB between
-    # runs of one configuration, and a longer run's is higher.
-    every = {label: [run] for label, run in runs.items()}
-    for label in reversed(configs) if ctx.plan.layers_timing_iterations else ():
-        short = configs[label].override(iterations=ctx.plan.layers_timing_iterations)
-        every[label].append(_isolated(ctx, f"{label} (timing)", short))
-    timings = {label: [measure.seconds_per_iteration(run.history) for run in done] for label, done in every.items()}
-    peaks = {label: [run.rss_peak_mib for run in done] for label, done in every.items()}
-    growths = {label: [run.rss_peak_mib - run.rss_after_import_mib for run in done] for label, done in every.items()}
-    yardstick = ctx.yardstick(pair)
-    rows, measured = [], {}
-    for label, config in configs.items():
-        run = runs[label]
-        layers = config.layers_in_use()
-        deepest = max(VGG16_CONV_LAYERS.index(n) for n in layers) + 1
-        style_d, content_d = yardstick.distances(run.image)
-        measured[label] = dict(
-            seconds=min(timings[label]), peaks=peaks[label], growths=growths[label], style=style_d, content=content_d,
-        )  # fmt: skip
-        rows.append([
-            label, _layer_list(config), len(layers), f"{deepest} of 13", measured[label]["seconds"],
-            " / ".join(f"{t:.3g}" for t in timings[label]), " / ".join(f"{p:.0f}" for p in peaks[label]),
-            " / ".join(f"{g:.0f}" for g in growths[label]), style_d, content_d,
-        ])  # fmt: skip
-    section = Section("Claim 1: fewer layers")
-    timing_runs = (
-        f", then each again for {ctx.plan.layers_timing_iterations} iterations in the opposite order"
-        if ctx.plan.layers_timing_iterations
-        else ""
-    )
-    section.text(
-        "The paper: *\"to cut down the number of convolutional layers used and simplify the model, but with "
-        "ideally close performance\"* (Abstract); *\"Is there any way we can skip some layers to release the "
-        "stress of computation?\"* (Introduction); *\"instead of using all convolutional layers to compute the "
-        "loss, we just use some layers like conv5\"* (Figure 7). It reports no time or memory, so both are "
-        "measured here."
-    )
-    section.text(
-        f"The paper's layer set (style conv1_2, conv3_3, conv5_3 with tfstyle's default weights z = "
-        f"{', '.join(f'{num(z)}' for z in configs['paper layers'].style_layer_weights)}, content conv3_3, "
-        f"b = {num(configs['paper layers'].style_weight)}: `preset('default')`) against Gatys et al.'s (style "
-        f"conv1_1 … conv5_1, equal weights, content conv4_2, b = {num(configs['Gatys layers'].style_weight)}: "
-        f"`preset('gatys')`), both with everything else equal: mean normalization, Adam (learning rate "
-        f"{num(ADAM_LEARNING_RATE)}), content init, {ctx.plan.layers_iterations} iterations, {ctx.plan.size} px, "
-        f"{pair.name}. Each ran alone in a fresh process (`multiprocessing`, spawn){timing_runs}: time per "
-        "iteration is the median over a run's iterations (the first, which traces the step, left out), the "
-        "lowest of the runs' medians (all are listed); peak memory is each run's peak resident set (`VmHWM` "
-        "in /proc/self/status; `ru_maxrss` would include the parent's, inherited through fork), the growth is "
-        "over its value right after importing TensorFlow and tfstyle, compared run by run (runs of the same "
-        "length; all are listed). "
-        "Both results are measured with the same yardstick (top of the report)."
-    )
-    section.table(
-        ["layers", "loss layers", "count", "VGG16 conv layers run", "s / iteration", "runs' medians",
-         "runs' peak RSS (MiB)", "runs' RSS growth (MiB)", "yardstick style ↓", "yardstick content ↓"],
-        rows,
-    )
-    panels = [*_inputs(pair), *[(f"{label}, {ctx.plan.layers_iterations} it.", runs[label].image) for label in configs]]
-    path = figures.image_row(panels, ctx.out / "claim1_layers.png", "Claim 1: the paper's 3 layers against Gatys' 6")
-    section.figure(path, "Claim 1: content, style and the results of both layer sets")
-    path = figures.bars(
-        {
-            "seconds / iteration": {k: v["seconds"] for k, v in measured.items()},
-            "peak RSS (MiB), first run": {k: v["peaks"][0] for k, v in measured.items()},
-            "yardstick style ↓": {k: v["style"] for k, v in measured.items()},
-            "yardstick content ↓": {k: v["content"] for k, v in measured.items()},
-        },
-        ctx.out / "claim1_measures.png",
-        "Claim 1: time, memory and distances",
-    )
-    section.figure(path, "Claim 1: time per iteration, peak memory and the yardstick distances")
-    rounds = [p / g for p, g in zip(timings["paper layers"], timings["Gatys layers"])]
-    verdict = _claim1_verdict(measured["paper layers"], measured["Gatys layers"], rounds)
-    section.text(verdict)
-    return section, verdict
-
-
-def _isolated(ctx: Context, label: str, config) -> measure.IsolatedRun:
-    print(f"[claim1_layers] {label}: a fresh process, {config.iterations} iterations", flush=True)
-    pair = ctx.pairs[0]
-    return measure.isolated_run(pair.content_path, pair.style_path, config, ctx.logdir / "claim1_layers", _safe(label))
-
-
-def _layer_list(config) -> str:
-    style = ", ".join(_paper_name(n) for n in config.style_terms())
-    content = ", ".join(_paper_name(n) for n in config.content_terms())
-    return f"style {style}; content {content}"
-
-
-def _paper_name(name: str) -> str:
-    """``block3_conv3`` → ``conv3_3``."""
-    return layer(name).paper_name
-
-
-def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
-    """``rounds``: the paper's time per iteration over Gatys', one ratio per pair of runs; the
-    memory growths (``growths``, MiB) are paired the same way."""
-    speed = paper["seconds"] / gatys["seconds"]
-    memory = [p / g if g > 0 else float("nan") for p, g in zip(paper["growths"], gatys["growths"])]
-    # Fresh runs of one configuration differ by tens of MiB: a saving must show in every pair.
-    saves_memory = all(ratio < 0.9 for ratio in memory)
-    if speed < 0.75 and saves_memory:
-        verdict = "supported"
-    elif speed < 0.9 or saves_memory:
-        verdict = "partly supported: a modest saving"
-    else:
-        verdict = "not supported"
-    return (
-        f"**Verdict on claim 1 — {verdict}.** The paper's layers took {speed:.2f}× Gatys' time per iteration "
-        f"(run by run: {', '.join(f'{r:.2f}×' for r in rounds)}; {_timing_noise(rounds)}), and "
-        f"their runs' memory grew {' and '.join(f'{r:.2f}×' for r in memory)} as much over the TensorFlow import "
-        f"({_mib(paper['growths'])} against {_mib(gatys['growths'])} MiB; peak resident set {_mib(paper['peaks'])} "
-        f"against {_mib(gatys['peaks'])} MiB; fresh runs of one configuration differ by tens of MiB). "
-        "Fewer loss layers save only the Gram matrices (and their gradients) of the dropped layers, while most "
-        "of the time goes into VGG16's forward and backward passes, which the paper's deepest layer makes "
-        "longer: conv5_3 needs all 13 conv layers, Gatys' conv5_1 needs 11. The two settings land at different "
-        f"points of the trade-off: the paper's set reached style distance {paper['style']:.3g} and content "
-        f"distance {paper['content']:.3g}, Gatys' {gatys['style']:.3g} and {gatys['content']:.3g} (each with "
-        "its own weights), so 'the same quality' is not one number; see the images."
-    )
-
-
-def _mib(values: list[float]) -> str:
-    return " and ".join(f"{v:.0f}" for v in values)
-
-
-def _timing_noise(rounds: list[float]) -> str:
-    """How far the timing rounds agree: the shared CPU's load can change between two runs."""
-    if len(rounds) > 1 and max(rounds) > 1.2 * min(rounds):
-        return ("the rounds disagree by more than 20 %: the shared CPU's load changed between runs, so the lowest "
-                "median of each set is compared and the time ratio is uncertain")  # fmt: skip
-    return "this shared CPU is good to about ±10 %"
-
-
-# --- Claim 2: start from the content image -------------------------------------------------------
-
-INITS = ("content", "noise", "style")
-
-
-def claim_init(ctx: Context, paper_content_run: Run) -> tuple[Section, str]:
-    """Content against white-noise and style init, under the paper's loss and tfstyle's default one."""
-    pair = paper_content_run.pair
-    n, m = ctx.plan.init_iterations, ctx.plan.balanced_iterations
-    losses: dict[str, dict[str, Run]] = {"the paper's loss": {"content": _truncated(paper_content_run, n)}}
-    for init in INITS[1:]:
-        losses["the paper's loss"][init] = stylize(ctx, pair, "claim2_init_paper", init, ctx.config(iterations=n, init=init), (n,))
-    losses["the default loss"] = {
-        init: stylize(ctx, pair, "claim2_init_default", init, ctx.config("default", iterations=m, init=init), (m,))
-        for init in INITS
-    }
-    section = Section("Claim 2: starting from the content image")
-    section.text(
-        "The paper: *\"the original paper starts the gradient descent on a white noise image in order to make "
-        "unbiased results. [...] if we start updating from one of the input images, will it run faster to "
-        "achieve the goal as we already have the content or style to start from?\"* (Introduction); its model "
-        "*\"takes two inputs and update from the content image\"* (Figure 7). It reports no comparison with "
-        "white noise, so it is measured here."
-    )
-    section.text(
-        f"Content init against white noise (seeded, uniform in [0, 255], Gatys et al.'s start) and, as a third "
-        f"start, the style image scaled to the photo's size; on {pair.name} at {ctx.plan.size} px, under two "
-        f"losses: the paper's (`preset('paper')`, gradient descent, {n} iterations) and tfstyle's default, where "
-        f"content and style both count (`preset('default')`, Adam, {m} iterations). \"Iterations to X\" is the "
-        "first iteration whose total loss is at or below X (0: it starts below; –: not within the run). "
-        + STEADY_SECONDS
-    )
-    findings = []
-    for title, runs in losses.items():
-        section.text(f"**Under {title}:**")
-        section.table(
-            ["init", "total at start", "total at the end", "iterations to content init's final loss", "seconds",
-             "iterations to noise init's final loss", "seconds", "yardstick style ↓", "yardstick content ↓"],
-            _init_rows(runs),
-        )  # fmt: skip
-        findings.append(_init_finding(title, runs))
-    grid = [list(_inputs(pair))]
-    for init in INITS:
-        grid.append([(f"{init} init: start", losses["the paper's loss"][init].snapshots[0]),
-                     (f"paper's loss, {n} it.", losses["the paper's loss"][init].snapshots[n]),
-                     (f"default loss, {m} it.", losses["the default loss"][init].snapshots[m])])  # fmt: skip
-    path = figures.image_grid(grid, ctx.out / "claim2_init.png", "Claim 2: where the optimization starts")
-    section.figure(path, "Claim 2: start images and results of the three inits under both losses")
-    for title, runs in losses.items():
-        target = ("content init's final loss", runs["content"].total_at(len(runs["content"].totals)))
-        plots = [
-            figures.Plot(f"total against {axis}", axis, "total loss",
-                         [figures.Series(f"{init} init", _axis(run, axis), run.totals) for init, run in runs.items()],
-                         hline=target)
-            for axis in ("iteration", "seconds")
-        ]  # fmt: skip
-        name = "claim2_curves_paper.png" if "paper" in title else "claim2_curves_default.png"
-        path = figures.curves(plots, ctx.out / name, f"Claim 2: the three starts under {title}")
-        section.figure(path, f"Claim 2: total loss against iterations and seconds under {title}")
-    verdict = _claim2_verdict(findings)
-    section.text(verdict)
-    return section, verdict
-
-
-def _count(iterations: int) -> str:
-    """``after 0 iterations``, ``after 1 iteration``, ``after 20 iterations``."""
-    return f"after {iterations} iteration{'' if iterations == 1 else 's'}"
-
-
-def _truncated(run: Run, iterations: int) -> Run:
-    """``run`` as if it had stopped after ``iterations`` (gradient descent has no schedule, so it is exact)."""
-    history = {name: values[:iterations] for name, values in run.result.history.items()}
-    result = tfstyle.Result(
-        image=run.snapshots[iterations], history=history, initial_losses=run.result.initial_losses,
-        final_losses={}, iterations=iterations, seconds=float(history["seconds"][-1]),
-        device=run.result.device, config=run.result.config,
-    )  # fmt: skip
-    distances = {k: v for k, v in run.distances.items() if 0 <= k <= iterations}
-    distances[-1] = run.distances[iterations]
-    return Run(run.label, run.pair, result, {k: v for k, v in run.snapshots.items() if k <= iterations}, distances)
-
-
-def _axis(run: Run, axis: str) -> np.ndarray:
-    return _iterations(run) if axis == "iteration" else measure.steady_seconds(run.result.history)
-
-
-def _final(run: Run) -> float:
-    return run.total_at(len(run.totals))
-
-
-def _reach(run: Run, target: float) -> tuple[int | None, float | None]:
-    """(iterations, seconds) for ``run`` to get its total loss to ``target``."""
-    hit = measure.first_reaching(run.total_at(0), run.totals, target)
-    return hit, None if hit is None else run.seconds_at(hit)
-
-
-def _init_rows(runs: dict[str, Run]) -> list[list]:
-    content_final, noise_final = _final(runs["content"]), _final(runs["noise"])
-    return [
-        [init, run.total_at(0), _final(run), *_reach(run, content_final), *_reach(run, noise_final), *run.distances[-1]]
-        for init, run in runs.items()
-    ]
-
-
-@dataclass
-class InitFinding:
-    """Content init against noise init under one loss."""
-
-    loss: str
-    iterations: int  # the runs' length
-    content_to_noise_final: int | None  # iterations the content init needed for the noise init's final loss
-    noise_to_content_final: int | None  # and the other way round
-    noise_final: float  # noise init's final total loss
-    final_ratio: float  # noise init's final loss / the content init's
-    style_to_content_final: int | None  # iterations the style init needed for the content init's final loss
-    content_distances: dict[str, float]
-
-
-def _init_finding(title: str, runs: dict[str, Run]) -> InitFinding:
-    return InitFinding(
-        loss=title,
-        iterations=len(runs["content"].totals),
-        content_to_noise_final=_reach(runs["content"], _final(runs["noise"]))[0],
-        noise_to_content_final=_reach(runs["noise"], _final(runs["content"]))[0],
-        noise_final=_final(runs["noise"]),
-        final_ratio=_final(runs["noise"]) / _final(runs["content"]),
-        style_to_content_final=_reach(runs["style"], _final(runs["content"]))[0],
-        content_distances={init: run.distances[-1][1] for init, run in runs.items()},
-    )
-
-
-def _claim2_verdict(findings: list[InitFinding]) -> str:
-    parts, faster_everywhere = [], True
-    for f in findings:
-        reached = f.content_to_noise_final
-        faster_everywhere &= reached is not None and reached < f.iterations and f.final_ratio > 1
-        if reached == 0:
-            content = "was below that from the start"
-        elif reached is None:
-            content = "did not get there"
-        else:
-            content = f"got there {_count(reached)} ({f.iterations / reached:.2g}× fewer)"
-        noise = (
-            "did not reach the content init's final loss"
-            if f.noise_to_content_final is None
-            else f"reached the content init's final loss {_count(f.noise_to_content_final)}"
-        )
-        parts.append(
-            f"Under {f.loss} white noise ended at {fmt(f.noise_final)} after {f.iterations} iterations; the content "
-            f"init {content}, and white noise {noise} (it ended {f.final_ratio:.3g}× higher)"
-        )
-    style_wins = [f"{_count(f.style_to_content_final)} under {f.loss}" for f in findings
-                  if f.style_to_content_final is not None and f.style_to_content_final < f.iterations]  # fmt: skip
-    style_distances = " and ".join(f"{f.content_distances['style']:.3g}" for f in findings)
-    style = (
-        f" The painting as the start reached the content init's final loss sooner still ({', '.join(style_wins)}), "
-        "its style term being low from the start; but the result is the painting, not the photo: its content "
-        f"distance at the end was {style_distances}."
-        if style_wins
-        else ""
-    )
-    paper = findings[0].content_distances
-    return (
-        f"**Verdict on claim 2 — {'supported' if faster_everywhere else 'not supported'}: against white noise, "
-        f"the content init {'gets to a given loss faster' if faster_everywhere else 'is not faster everywhere'}.** "
-        f"{'. '.join(parts)}.{style} Under the paper's own loss the content term does not count (Figure 9), so the "
-        "start decides what survives of the photo: after the run the content distance was "
-        f"{paper['content']:.3g} from the content init against {paper['noise']:.3g} from noise."
-    )
-
-
-# --- Optimizers ----------------------------------------------------------------------------------
-
-
-def optimizers(ctx: Context, gd_run: Run) -> tuple[Section, str]:
-    """Plain gradient descent (Figure 9's run), Adam and L-BFGS on the paper's loss."""
-    pair, n = gd_run.pair, ctx.plan.optimizer_iterations
-    runs = {"gradient descent": gd_run}
-    runs["Adam"] = stylize(ctx, pair, "optimizers", "adam",
-                           ctx.config(iterations=n, optimizer="adam", learning_rate=ADAM_LEARNING_RATE), (n,))
-    runs["L-BFGS"] = stylize(ctx, pair, "optimizers", "lbfgs", ctx.config(iterations=n, optimizer="lbfgs"), (n,))
-    learning_rates = {"gradient descent": f"{num(gd_run.result.config.effective_learning_rate)}",
-                      "Adam": f"{num(ADAM_LEARNING_RATE)}", "L-BFGS": "line search"}  # fmt: skip
-    section = Section("Optimizers: gradient descent, Adam and L-BFGS")
-    section.text(
-        "The paper uses plain gradient descent (*\"Running gradient descent under 30,100,200 iterations\"*, "
-        "Figure 9) and names no other optimizer; Adam and L-BFGS are tfstyle's additions, compared here."
-    )
-    section.text(
-        f"The same problem for all three: the paper's loss (`preset('paper')`: conv1_2, conv3_3, conv5_3, "
-        f"a = 1, b = 10, plain sums, content init) on {pair.name} at {ctx.plan.size} px. Gradient descent is "
-        f"Figure 9's run ({len(gd_run.totals)} iterations); Adam and L-BFGS ran {n}. An L-BFGS iteration is "
-        "one accepted step of SciPy's L-BFGS-B and may evaluate the loss and gradient more than once, which "
-        "the seconds include. " + STEADY_SECONDS + " Gradient descent and Adam do the same work per iteration "
-        "(one forward and backward pass); a difference in their seconds per iteration is the shared CPU's "
-        "load at the time (their runs were minutes apart), so compare iterations first."
-    )
-    target = gd_run.total_at(min(n, len(gd_run.totals)))
-    rows = []
-    for name, run in runs.items():
-        k = min(n, len(run.totals))
-        hit = measure.first_reaching(run.total_at(0), run.totals, target)
-        style_d, content_d = _distances_at(run, k)
-        rows.append([
-            name, learning_rates[name], run.total_at(k), measure.seconds_per_iteration(run.result.history),
-            hit, None if hit is None else run.seconds_at(hit), style_d, content_d,
-        ])  # fmt: skip
-    section.table(
-        ["optimizer", "learning rate", f"total at iteration {n}", "s / iteration",
-         f"iterations to GD's loss at {n}", "seconds to it", "yardstick style ↓", "yardstick content ↓"],
-        rows,
-    )
-    plots = [
-        figures.Plot(f"total against {axis}", axis, "total loss (plain sums)",
-                     [figures.Series(name, _axis(run, axis), run.totals) for name, run in runs.items()])
-        for axis in ("iteration", "seconds")
-    ]  # fmt: skip
-    path = figures.curves(plots, ctx.out / "optimizers_curves.png", "Optimizers on the paper's loss")
-    section.figure(path, "Optimizers: total loss against iterations and against seconds")
-    panels = [*_inputs(pair), *[(f"{name}, {n} it.", run.snapshots[n]) for name, run in runs.items()]]
-    path = figures.image_row(panels, ctx.out / "optimizers_images.png", f"Optimizers: the image after {n} iterations")
-    section.figure(path, "Optimizers: content, style and each optimizer's image")
-    verdict = _optimizer_verdict(runs, n, target)
-    section.text(verdict)
-    return section, verdict
-
-
-def _optimizer_verdict(runs: dict[str, Run], n: int, target: float) -> str:
-    finals = {name: run.total_at(min(n, len(run.totals))) for name, run in runs.items()}
-    best = min(finals, key=finals.get)
-    gd = finals["gradient descent"]
-    others = []
-    for name, value in finals.items():
-        if name == "gradient descent":
-            continue
-        hit = measure.first_reaching(runs[name].total_at(0), runs[name].totals, target)
-        when = "did not reach it" if hit is None else f"reached it {_count(hit)}"
-        others.append(f"{name} ended {ratio(gd, value)} lower ({fmt(value)}) and {when}")
-    content = {name: _distances_at(run, n)[1] for name, run in runs.items()}
-    return (
-        f"**Optimizers — {best} did best.** Gradient descent's total after {n} iterations was {fmt(gd)}; "
-        f"{'; '.join(others)}. The paper's plain gradient descent needs a learning rate tuned to the loss's "
-        "scale (and so to the image size and b); Adam and L-BFGS do not. Further down the paper's loss is not "
-        "a better picture, though: that loss is the style term alone (Figure 9), so the optimizers that descend "
-        "further keep less of the photo (content distance "
-        + ", ".join(f"{name} {d:.3g}" for name, d in content.items())
-        + ")."
-    )
-
-
-def _distances_at(run: Run, iteration: int) -> tuple[float, float]:
-    """The yardstick at ``iteration`` if it was a snapshot, else of the final image."""
-    return run.distances.get(iteration, run.distances[-1])
 
 
 # --- What the paper left unsaid ------------------------------------------------------------------
@@ -920,7 +374,7 @@ def unsaid(ctx: Context, paper_run: Run, readings_verdict: str = "") -> Section:
     lr = config.effective_learning_rate
     step = float(np.mean(np.abs(paper_run.snapshots[1] - paper_run.snapshots[0])))
     per_layer = ", ".join(
-        f"{_paper_name(name)} {fmt(initial[f'style/{name}'])}" for name in config.style_terms()
+        f"{layer(name).paper_name} {fmt(initial[f'style/{name}'])}" for name in config.style_terms()
     )
     largest_cl = float(np.max(paper_run.result.history["content"]))
     section = Section("What the paper says, and what it leaves unsaid")
@@ -1000,7 +454,7 @@ def conclusions(ctx: Context, fig9_runs: list[Run], heavy: Run, grid: dict[tuple
                  "11's grid (Adam), against b/a:")  # fmt: skip
     section.table(["a", "b", "b/a", "TV of the result", "yardstick style ↓", "yardstick content ↓"], grid_rows)
     path = figures.image_grid(
-        [[*_inputs(photo_pair), *[(f"iteration {k}", photo.snapshots[k]) for k in snaps]]],
+        [[*input_panels(photo_pair), *[(f"iteration {k}", photo.snapshots[k]) for k in snaps]]],
         ctx.out / "drawback2_photo_style.png", "Drawback 2: a photograph as the style image (paper preset)",
     )
     section.figure(path, "Drawback 2: a photograph as the style image, paper preset")

@@ -8,8 +8,10 @@ conclusions and drawbacks, the two claims (fewer layers; starting from the conte
 optimizers on the shared images, and writes the report, its PNG figures and TensorBoard event
 files (``<out>/tensorboard``: every run's losses and images, and the figures; replaced on each run)
 under ``--out``.
-The experiments are in ``paper_experiments.py``; measuring, plotting and the Markdown in the other
-``paper_*.py`` modules beside this one.
+The runs and their plan are in ``paper_runs.py``; the paper's figures, conclusions and what it
+leaves unsaid in ``paper_experiments.py``; its claims and the optimizers in ``paper_claims.py``;
+measuring, plotting, the readings of its learning rate and the Markdown in the other ``paper_*.py``
+modules beside this one.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ def main(argv: list[str]) -> int:
     del argv
     import dataclasses
 
+    import paper_claims as claims
     import paper_experiments as experiments
     import paper_figures as figures
     import paper_measure as measure
     import paper_readings as readings
+    import paper_runs
     import tensorflow as tf
     from machine import load_average
     from paper_report import write_report
@@ -55,18 +59,18 @@ def main(argv: list[str]) -> int:
 
     tf.get_logger().setLevel("ERROR")  # tf.function's retracing warnings: each run traces its own step
     started, load_start = time.perf_counter(), load_average()
-    plan = experiments.QUICK if FLAGS.quick else experiments.FULL
+    plan = paper_runs.QUICK if FLAGS.quick else paper_runs.FULL
     if FLAGS.image_size:
         plan = dataclasses.replace(plan, size=FLAGS.image_size)
     out = Path(FLAGS.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    _clear_logs(out / "tensorboard", experiments.LOG_FOLDERS)
+    _clear_logs(out / "tensorboard", paper_runs.LOG_FOLDERS)
     images = Path(FLAGS.images)
     pairs = [
         measure.load_pair(images / "content" / content, images / "style" / style, plan.size)
         for content, style in PAIRS
     ]
-    ctx = experiments.Context(
+    ctx = paper_runs.Context(
         plan=plan, out=out, logdir=out / "tensorboard", weights=FLAGS.weights, pairs=pairs,
         model=tfstyle.build_feature_model(tfstyle.preset("paper").layers_in_use(), FLAGS.weights), yardsticks={},
         photo_pair=measure.load_pair(images / "content" / PHOTO_PAIR[0], images / "content" / PHOTO_PAIR[1], plan.size),
@@ -79,9 +83,9 @@ def main(argv: list[str]) -> int:
     printed, reading_verdicts = readings.readings_section(
         ctx, small, Yardstick(small.content, small.style, FLAGS.weights), plan.readings_size, plan.snapshots
     )
-    layers, layers_verdict = experiments.claim_layers(ctx)
-    inits, init_verdict = experiments.claim_init(ctx, fig9_runs[0])
-    optimizers, optimizer_verdict = experiments.optimizers(ctx, fig9_runs[0])
+    layers, layers_verdict = claims.claim_layers(ctx)
+    inits, init_verdict = claims.claim_init(ctx, fig9_runs[0])
+    optimizers, optimizer_verdict = claims.optimizers(ctx, fig9_runs[0])
     sections = [printed, fig9, fig10, fig11, conclusions, layers, inits, optimizers]
     figures.log_figures([path for section in sections for path in section.figures], ctx.logdir / "figures")
     unsaid = experiments.unsaid(ctx, fig9_runs[0], readings.verdict_sentence(reading_verdicts))
