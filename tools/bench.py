@@ -31,8 +31,9 @@
   of Gatys et al.'s layers, none of which the default preset optimizes (tools/yardstick.py,
   ``NEUTRAL``). The peer's own time is when it first came within 1 % of its final distances, not
   the end of its steps. tfstyle's clock and the PyTorch peer's start with their networks loaded
-  (targets and tracing count), the tutorial peer's at its first step, and none counts the
-  yardstick's evaluations. The PyTorch peer runs the default preset's objective for its 50 steps;
+  and their imports done (targets and tracing count; ``import tensorflow`` and the ``torch._dynamo``
+  that PyTorch's first optimizer imports do not), the tutorial peer's at its first step, and none
+  counts the yardstick's evaluations. The PyTorch peer runs the default preset's objective for its 50 steps;
   like for like, each side is timed to within 1 % of the quality both reached (the worse of the
   two final distances, each). ``--quality_rounds N`` runs both sides N times, taking turns to go
   first, and gives each round's ratio and their median: on a host whose speed drifts over minutes,

@@ -139,11 +139,12 @@ def torch_quality(
     yardstick: Yardstick, targets: dict[str, dict], every: int,
 ) -> dict:
     """The PyTorch peer on ``config``'s objective for its iterations: (D_s, D_c) every ``every``
-    steps and when it first reached each target. Its clock starts with its network loaded, as
-    tfstyle's does: its targets and steps are counted, as tfstyle's are."""
-    from peer_torch import feature_network  # only where TorchPeer is: PyTorch is the bench extra
+    steps and when it first reached each target. Its clock starts with its network loaded and its
+    imports done, as tfstyle's does: its targets and steps are counted, as tfstyle's are."""
+    from peer_torch import feature_network, preload_imports  # only where TorchPeer is: PyTorch is the bench extra
 
     network = feature_network(weights_file, config)
+    preload_imports()  # else the first run's first step would count torch.optim's import of torch._dynamo
     start, paused, curve, reached = time.perf_counter(), 0.0, [], {}
     peer = TorchPeer(content, style, config, weights_file, precision=precision, network=network)
     for step in range(1, config.iterations + 1):

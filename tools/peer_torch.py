@@ -30,6 +30,16 @@ from tfstyle.network.vgg16 import IMAGENET_BGR_MEAN
 MEMORY_FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
 
 
+def preload_imports() -> None:
+    """Import now what ``torch.optim`` imports at a process's first optimizer and step
+    (``torch._dynamo``: about 2 s on a 2-core CPU), by taking one step on a throwaway tensor. A
+    timed run then counts no import, as tfstyle's clock does not count ``import tensorflow``."""
+    pixel = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.Adam([pixel])
+    pixel.sum().backward()
+    optimizer.step()
+
+
 class VGG16Features(torch.nn.Module):
     """VGG16 up to the deepest of ``layers``: RGB images in [0, 255], ``[batch, 3, h, w]``, to
     ``{layer: activations [batch, channels, h', w']}``, as tfstyle's feature model computes them."""

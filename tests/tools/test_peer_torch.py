@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
@@ -87,3 +88,25 @@ def test_the_peer_takes_tfstyles_adam_steps(real_weights, shared_images):
     spread = max(np.ptp(ours), np.ptp(theirs))
     assert abs(np.median(theirs) - np.median(ours)) <= spread, f"PyTorch {theirs}, tfstyle {ours}"
     assert max(theirs) < 0.2 * result.initial_losses["total"]  # both really descended
+
+
+@pytest.mark.slow
+def test_after_preload_imports_the_peers_optimizer_imports_nothing_more():
+    # In a fresh process: torch.optim's first optimizer imports torch._dynamo (seconds), which the
+    # bench's clock must not count; after preload_imports, making and stepping one imports nothing.
+    code = f"""
+import subprocess
+import sys
+sys.path.insert(0, {str(ROOT / "tools")!r})
+import torch
+from peer_torch import preload_imports
+preload_imports()
+before = set(sys.modules)
+image = torch.zeros(4, requires_grad=True)
+optimizer = torch.optim.Adam([image], lr=1.0)
+image.sum().backward()
+optimizer.step()
+print(sorted(set(sys.modules) - before))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
