@@ -261,6 +261,14 @@ def test_for_run_builds_the_form_it_resolves(small_model, monkeypatch):
     assert speed.for_run(small_model, "float32", "/device:CPU:0", convolutions="transposed") is small_model  # too narrow
 
 
+@pytest.mark.parametrize("convolutions", ["forward", "transposed_all", "mixed"])
+def test_a_model_already_in_the_runs_form_comes_back_as_it_is(small_model, convolutions):
+    # stylize converts what it is given: a caller that keeps a run-ready model converts it once
+    ready = speed.for_run(small_model, "float32", "/device:CPU:0", convolutions=convolutions)
+    assert ready is not small_model
+    assert speed.for_run(ready, "float32", "/device:CPU:0", convolutions=convolutions) is ready
+
+
 @pytest.mark.parametrize(
     "vendor, flags, slower",
     [

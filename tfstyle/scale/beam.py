@@ -45,7 +45,7 @@ from PIL import Image
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError, WeightsError
 from tfstyle.inputs import images as imageio
-from tfstyle.loop.optimize import pick_device, stylize
+from tfstyle.loop.optimize import feature_model_for_run, pick_device, stylize
 from tfstyle.network.features import build_feature_model, resolve_weights
 from tfstyle.scale.folder import output_names, prepare_output_folder
 
@@ -161,12 +161,13 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
 
     def load_model(self) -> StyleModel:
         """The VGG16 feature model of the config's layers (its weights copied here first if remote),
-        on the config's device, and the style image(s)."""
+        on the config's device in the form its runs compute (converted once, not per image), and
+        the style image(s)."""
         config = self.config
-        weights = local_weights(config.weights)
-        with tf.device(pick_device(config.device)):
+        weights, device = local_weights(config.weights), pick_device(config.device)
+        with tf.device(device):
             features = build_feature_model(config.layers_in_use(), weights, config.seed, pooling=config.pooling)
-        return StyleModel(features, load_styles(self.style))
+        return StyleModel(feature_model_for_run(features, config, device), load_styles(self.style))
 
     def run_inference(
         self, batch: Sequence[ImageInput], model: StyleModel, inference_args: dict[str, Any] | None = None

@@ -13,7 +13,6 @@ returned :class:`FolderSummary` counts the images done, skipped and failed, with
 from __future__ import annotations
 
 import collections
-import contextlib
 import glob as globlib
 import hashlib
 import os
@@ -33,9 +32,8 @@ from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike
-from tfstyle.loop.optimize import pick_device, stylize
+from tfstyle.loop.optimize import feature_model_for_run, pick_device, stylize
 from tfstyle.loop.progress import Progress
-from tfstyle.network.features import build_feature_model
 from tfstyle.scale.distribute import describe
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -258,12 +256,8 @@ def stylize_folder(
     try:
         for index, message in unreadable:
             finish(index, FAILED, message)
-        if groups:
-            scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-            with tf.device(device), scope:  # one feature model for every batch, on every replica
-                model = feature_model or build_feature_model(
-                    config.layers_in_use(), config.weights, config.seed, **_pooling(config)
-                )
+        if groups:  # one feature model for every batch, on every replica, in the form the runs compute
+            model = feature_model_for_run(feature_model, config, device, strategy)
             for indices in groups:
                 for start in range(0, len(indices), batch_size):
                     _run_batch(indices[start : start + batch_size], paths, outputs, styles, config, model, strategy, finish)
@@ -386,11 +380,6 @@ def prepare_output_folder(folder: Path, suffix: str) -> None:
 def _fill(summary: FolderSummary, outcomes: dict[int, ImageOutcome], t0: float) -> None:
     summary.outcomes = [outcomes[i] for i in sorted(outcomes)]
     summary.seconds = time.perf_counter() - t0
-
-
-def _pooling(config: StyleConfig) -> dict:
-    pooling = getattr(config, "pooling", None)
-    return {"pooling": pooling} if pooling else {}
 
 
 class _QuietProgress(FolderProgress):

@@ -28,8 +28,7 @@ from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, NonFiniteLossError, TfstyleError
 from tfstyle.inputs.images import save_image, to_pil
 from tfstyle.loop.callbacks import Callback, Step
-from tfstyle.loop.optimize import Result, stylize
-from tfstyle.network.features import feature_model_for
+from tfstyle.loop.optimize import Result, feature_model_for_run, pick_device, stylize
 from tfstyle.web import controls
 from tfstyle.web.uploads import Limits, PrivateFolder, UploadError, check_image
 
@@ -387,10 +386,12 @@ class Runs:
             self._changed()
 
     def feature_model(self, config: StyleConfig) -> keras.Model:
-        """The feature model for ``config``: built once per (layers, weights, pooling) and kept."""
-        key = (config.layers_in_use(), config.weights, config.pooling, config.seed if config.weights == "random" else None)
+        """The feature model for ``config`` in the form its runs compute: built once per (layers,
+        weights, pooling, precision, convolutions, XLA, device) and kept."""
+        key = (config.layers_in_use(), config.weights, config.pooling, config.seed if config.weights == "random" else None,
+               config.precision, config.convolutions, config.jit, config.device)  # fmt: skip
         if key not in self._models:
-            self._models[key] = feature_model_for(config)
+            self._models[key] = feature_model_for_run(None, config, pick_device(config.device))
         return self._models[key]
 
 
