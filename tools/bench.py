@@ -31,7 +31,8 @@
   of Gatys et al.'s layers, none of which the default preset optimizes (tools/yardstick.py,
   ``NEUTRAL``). The peer's own time is when it first came within 1 % of its final distances, not
   the end of its steps. tfstyle's clock and the PyTorch peer's start with their networks loaded
-  and their imports done (targets and tracing count; ``import tensorflow`` and the ``torch._dynamo``
+  (tfstyle's in the convolution form its run computes, PyTorch's in its memory format) and their
+  imports done (targets and tracing count; ``import tensorflow`` and the ``torch._dynamo``
   that PyTorch's first optimizer imports do not), the tutorial peer's at its first step, and none
   counts the yardstick's evaluations. The PyTorch peer runs the default preset's objective for its 50 steps;
   like for like, each side is timed to within 1 % of the quality both reached (the worse of the

@@ -19,6 +19,7 @@ from yardstick import NEUTRAL, NEUTRAL_MARKDOWN, Yardstick
 import tfstyle
 from tfstyle.config import StyleConfig, preset
 from tfstyle.inputs.prepare import prepare_images
+from tfstyle.loop.optimize import feature_model_for_run, pick_device
 from tfstyle.network import speed
 from tfstyle.network.features import build_feature_model, resolve_weights
 from tfstyle.objective.whole import make_loss_fn
@@ -220,7 +221,9 @@ def quality_at(
     ``torch_iterations``); ``rounds`` times, tfstyle and PyTorch taking turns to go first."""
     config = preset("default").override(image_size=size, weights=weights)
     content, style = prepare_images(CONTENT, STYLE, config)
-    models: dict[tuple[str, ...], object] = {}  # feature models by layers, loaded before the clocks start
+    # Feature models, loaded before the clocks start in the form each run computes (as the PyTorch
+    # peer's network is loaded in its memory format): by layers, precision, convolutions and XLA.
+    models: dict[tuple, keras.Model] = {}
     yardstick = Yardstick(content, style, weights, NEUTRAL)
     layer_sets = {
         "preset": (config.content_layers, config.style_layers),
@@ -253,11 +256,12 @@ def quality_at(
         for name, changes in runs.items():
             stop_on = STOP_ON if name not in FULL_RUNS and STOP_ON in targets else None
             run_config = config.override(**changes)
-            layers = run_config.layers_in_use()
-            if layers not in models:
-                models[layers] = build_feature_model(layers, weights)
+            key = (run_config.layers_in_use(), run_config.precision, run_config.convolutions, run_config.jit)
+            if key not in models:
+                plain = build_feature_model(run_config.layers_in_use(), weights)
+                models[key] = feature_model_for_run(plain, run_config, pick_device(run_config.device))
             measure = _Measure(every, yardstick, targets, stop_on)
-            run = tfstyle_quality(content, style, run_config, models[layers], measure)
+            run = tfstyle_quality(content, style, run_config, models[key], measure)
             if save is not None:
                 tfstyle.save_image(measure.image, save / f"tfstyle_{name.replace(' ', '_')}_{size}px.png")
             done[name] = run
