@@ -257,9 +257,8 @@ def quality_at(
             stop_on = STOP_ON if name not in FULL_RUNS and STOP_ON in targets else None
             run_config = config.override(**changes)
             key = (run_config.layers_in_use(), run_config.precision, run_config.convolutions, run_config.jit)
-            if key not in models:
-                plain = build_feature_model(run_config.layers_in_use(), weights)
-                models[key] = feature_model_for_run(plain, run_config, pick_device(run_config.device))
+            if key not in models:  # built for run_config (its weights are ``weights``) and converted
+                models[key] = feature_model_for_run(None, run_config, pick_device(run_config.device))
             measure = _Measure(every, yardstick, targets, stop_on)
             run = tfstyle_quality(content, style, run_config, models[key], measure)
             if save is not None:
