@@ -28,7 +28,7 @@ _EXPORTS = {
     "tfstyle.inputs.images": ("load_image", "save_image"),
     "tfstyle.objective.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
     "tfstyle.inputs.prepare": ("initial_image",),
-    "tfstyle.loop.optimize": ("Result", "stylize"),
+    "tfstyle.loop.optimize": ("Result", "feature_model_for_run", "stylize"),
     "tfstyle.pipelines.perceptual": ("StyleLoss",),
     "tfstyle.pipelines.savedmodel": ("export_features", "export_stylizer"),
     "tfstyle.pipelines.tensorboard": ("TensorBoard",),
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from tfstyle.inputs.prepare import initial_image
     from tfstyle.loop.callbacks import Callback, ProgressBar, RunInfo, SaveEvery, Step
     from tfstyle.loop.checkpoint import Checkpointing
-    from tfstyle.loop.optimize import Result, stylize
+    from tfstyle.loop.optimize import Result, feature_model_for_run, stylize
     from tfstyle.network.features import build_feature_model
     from tfstyle.network.vgg16 import canonical_layer_name
     from tfstyle.objective.losses import (

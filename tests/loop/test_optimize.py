@@ -482,3 +482,27 @@ def test_the_style_image_is_scaled_to_the_content_area(content_array):
     assert content.shape == (24, 32, 3)
     assert style.shape[0] / style.shape[1] == pytest.approx(3.0, rel=0.1)
     assert style.shape[0] * style.shape[1] == pytest.approx(24 * 32, rel=0.1)
+
+
+def test_a_run_ready_feature_model_paints_the_same_pixels_without_being_converted_again(
+    content_array, style_array, monkeypatch
+):
+    from tfstyle.network import speed
+    from tfstyle.network.features import build_feature_model
+
+    cfg = BASE.override(precision="float32", convolutions="forward")
+    plain = stylize(content_array, style_array, cfg, feature_model=build_feature_model(cfg.layers_in_use(), "random", seed=0))
+    ready = optimize.feature_model_for_run(None, cfg)
+    conversions = []
+    real = speed.with_convolution_form
+
+    def with_convolution_form(model, form):
+        converted = real(model, form)
+        conversions.extend([form] if converted is not model else [])
+        return converted
+
+    monkeypatch.setattr(speed, "with_convolution_form", with_convolution_form)
+    reused = [stylize(content_array, style_array, cfg, feature_model=ready) for _ in range(2)]
+    assert conversions == []
+    for result in reused:  # the same weights in the same form: the same arithmetic
+        np.testing.assert_array_equal(result.image, plain.image)
