@@ -89,6 +89,24 @@ def style_path(tmp_path: Path, style_array: np.ndarray) -> Path:
     return path
 
 
+@pytest.fixture
+def conversions(monkeypatch) -> list[str]:
+    """The convolution forms that models are converted to while the test runs (a model that comes
+    back from ``speed.with_convolution_form`` as it went in is not counted)."""
+    from tfstyle.network import speed
+
+    converted_to: list[str] = []
+    real = speed.with_convolution_form
+
+    def with_convolution_form(model, form):
+        converted = real(model, form)
+        converted_to.extend([form] if converted is not model else [])
+        return converted
+
+    monkeypatch.setattr(speed, "with_convolution_form", with_convolution_form)
+    return converted_to
+
+
 @pytest.fixture(scope="session")
 def random_model():
     """The full-depth feature model (all 13 conv layers) with seeded random weights."""

@@ -19,7 +19,7 @@ from yardstick import NEUTRAL, NEUTRAL_MARKDOWN, Yardstick
 import tfstyle
 from tfstyle.config import StyleConfig, preset
 from tfstyle.inputs.prepare import prepare_images
-from tfstyle.loop.optimize import feature_model_for_run, pick_device
+from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network import speed
 from tfstyle.network.features import build_feature_model, resolve_weights
 from tfstyle.objective.whole import make_loss_fn
@@ -258,7 +258,7 @@ def quality_at(
             run_config = config.override(**changes)
             key = (run_config.layers_in_use(), run_config.precision, run_config.convolutions, run_config.jit)
             if key not in models:  # built for run_config (its weights are ``weights``) and converted
-                models[key] = feature_model_for_run(None, run_config, pick_device(run_config.device))
+                models[key] = feature_model_for_run(None, run_config)
             measure = _Measure(every, yardstick, targets, stop_on)
             run = tfstyle_quality(content, style, run_config, models[key], measure)
             if save is not None:

@@ -101,19 +101,7 @@ def test_a_failing_optimization_is_retried_image_by_image(photos, style, tmp_pat
     assert (tmp_path / "out" / "photo0.png").exists() and not (tmp_path / "out" / "photo1.png").exists()
 
 
-def test_a_folder_converts_its_feature_model_to_the_runs_form_once(photos, style, tmp_path, monkeypatch):
-    from tfstyle.network import speed
-
-    conversions = []
-    real = speed.with_convolution_form
-
-    def with_convolution_form(model, form):
-        converted = real(model, form)
-        if converted is not model:
-            conversions.append(form)
-        return converted
-
-    monkeypatch.setattr(speed, "with_convolution_form", with_convolution_form)
+def test_a_folder_converts_its_feature_model_to_the_runs_form_once(photos, style, tmp_path, conversions):
     cfg = StyleConfig(content_layers=("block2_conv2",), style_layers=("block1_conv2",), weights="random", image_size=32,
                       iterations=2, precision="float32", convolutions="forward")  # fmt: skip
     summary = folder.stylize_folder([photos / "photo0.png", photos / "photo1.png"], style, tmp_path / "out", cfg, batch_size=1)

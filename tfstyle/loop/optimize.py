@@ -212,7 +212,7 @@ def feature_model_for_run(
     config's layers, weights and pooling) in the run's precision and convolution form
     (:func:`speed.for_run`), on ``device`` (default: :func:`pick_device` of ``config.device``), its
     weights on every replica of ``strategy``. :func:`stylize` makes this from the model it is given
-    at every call (0.15-0.25 s at 256 px); pass it this one to reuse across runs of ``config``."""
+    at every call; pass it this one to reuse across runs of ``config`` without converting again."""
     device = pick_device(config.device) if device is None else device
     with tf.device(device), strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model or feature_model_for(config)

@@ -28,7 +28,7 @@ from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, NonFiniteLossError, TfstyleError
 from tfstyle.inputs.images import save_image, to_pil
 from tfstyle.loop.callbacks import Callback, Step
-from tfstyle.loop.optimize import Result, feature_model_for_run, pick_device, stylize
+from tfstyle.loop.optimize import Result, feature_model_for_run, stylize
 from tfstyle.web import controls
 from tfstyle.web.uploads import Limits, PrivateFolder, UploadError, check_image
 
@@ -391,7 +391,7 @@ class Runs:
         key = (config.layers_in_use(), config.weights, config.pooling, config.seed if config.weights == "random" else None,
                config.precision, config.convolutions, config.jit, config.device)  # fmt: skip
         if key not in self._models:
-            self._models[key] = feature_model_for_run(None, config, pick_device(config.device))
+            self._models[key] = feature_model_for_run(None, config)
         return self._models[key]
 
 
