@@ -116,14 +116,10 @@ def _isolated(ctx: Context, label: str, config) -> measure.IsolatedRun:
 
 
 def _layer_list(config) -> str:
-    style = ", ".join(_paper_name(n) for n in config.style_terms())
-    content = ", ".join(_paper_name(n) for n in config.content_terms())
+    """The config's loss layers by the paper's names (``block3_conv3`` → ``conv3_3``)."""
+    style = ", ".join(layer(n).paper_name for n in config.style_terms())
+    content = ", ".join(layer(n).paper_name for n in config.content_terms())
     return f"style {style}; content {content}"
-
-
-def _paper_name(name: str) -> str:
-    """``block3_conv3`` → ``conv3_3``."""
-    return layer(name).paper_name
 
 
 def _claim1_verdict(paper: dict, gatys: dict, rounds: list[float]) -> str:
