@@ -5,9 +5,10 @@ tens of MiB). Claim 2: the content init is faster only if it is faster under eve
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
 
 import paper_claims as claims  # noqa: E402
 

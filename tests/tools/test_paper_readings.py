@@ -4,12 +4,12 @@ and the report's table headers."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from conftest import ROOT
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+sys.path.insert(0, str(ROOT / "tools"))
 
 import paper_readings as readings  # noqa: E402
 from paper_report import markdown_table  # noqa: E402
