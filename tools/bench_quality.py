@@ -5,8 +5,9 @@ same result (tools/bench.py's docstring says how each is measured).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import keras
@@ -19,7 +20,7 @@ from yardstick import NEUTRAL, NEUTRAL_MARKDOWN, Yardstick
 import tfstyle
 from tfstyle.config import StyleConfig, preset
 from tfstyle.inputs.prepare import prepare_images
-from tfstyle.loop.optimize import feature_model_for_run
+from tfstyle.loop.optimize import feature_model_for_run, run_model_key
 from tfstyle.network import speed
 from tfstyle.network.features import build_feature_model, resolve_weights
 from tfstyle.objective.whole import make_loss_fn
@@ -29,6 +30,25 @@ LossFn = Callable[[tf.Tensor], dict]  # images → {"total": ..., ...}, as make_
 # --- Time to quality ----------------------------------------------------------------------------
 
 
+class Clock:
+    """Seconds since it was made, less the time spent in its :meth:`stopped` blocks (where the
+    yardstick measures an image): one clock for tfstyle's runs and the peers' alike."""
+
+    def __init__(self) -> None:
+        self.start, self.paused = time.perf_counter(), 0.0
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start - self.paused
+
+    @contextlib.contextmanager
+    def stopped(self) -> Iterator[None]:
+        pause = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.paused += time.perf_counter() - pause
+
+
 class _Measure(tfstyle.Callback):
     """Every ``every`` iterations (and at the end) puts the full-size image on the yardstick, with
     the clock stopped meanwhile; notes when each target (D_s, D_c) is first reached, and stops the
@@ -36,20 +56,19 @@ class _Measure(tfstyle.Callback):
 
     def __init__(self, every: int, yardstick: Yardstick, targets: dict[str, dict], stop_on: str | None = None):
         self.every, self.yardstick, self.targets, self.stop_on = every, yardstick, targets, stop_on
-        self.start, self.paused = time.perf_counter(), 0.0
+        self.clock = Clock()
         self.curve: list[tuple] = []
         self.reached: dict[str, tuple[int, float]] = {}
         self.image = None
 
     def on_step(self, step: tfstyle.Step) -> bool:
-        seconds = time.perf_counter() - self.start - self.paused
-        pause = time.perf_counter()
-        self.image = step.image.numpy()[0]
-        if self.image.shape == self.yardstick.shape:  # not a coarse pass of coarse-to-fine
-            d_style, d_content = self.yardstick.distances(self.image)
-            self.curve.append((step.iteration, seconds, d_style, d_content))
-            note_reached(self.reached, self.targets, (step.iteration, seconds), d_style, d_content)
-        self.paused += time.perf_counter() - pause
+        seconds = self.clock.seconds()
+        with self.clock.stopped():
+            self.image = step.image.numpy()[0]
+            if self.image.shape == self.yardstick.shape:  # not a coarse pass of coarse-to-fine
+                d_style, d_content = self.yardstick.distances(self.image)
+                self.curve.append((step.iteration, seconds, d_style, d_content))
+                note_reached(self.reached, self.targets, (step.iteration, seconds), d_style, d_content)
         return self.stop_on in self.reached
 
 
@@ -76,15 +95,13 @@ def peer_quality(
     its first step to step ``steps`` (its extractor and targets are made before the clock starts;
     the yardstick's evaluations are not counted)."""
     peer = TutorialPeer(content, style, list(layers[0]), list(layers[1]), resolve_weights(weights))
-    start = time.perf_counter()
-    curve, paused = [], 0.0
+    clock, curve = Clock(), []
     for step in range(1, steps + 1):
         peer.step()
         if step % every == 0 or step == steps:
-            seconds = time.perf_counter() - start - paused
-            pause = time.perf_counter()
-            curve.append((step, seconds, *yardstick.distances(peer.image)))
-            paused += time.perf_counter() - pause
+            seconds = clock.seconds()
+            with clock.stopped():
+                curve.append((step, seconds, *yardstick.distances(peer.image)))
     step, seconds, d_style, d_content = curve[-1]
     return {
         "steps": steps, "seconds": seconds, "style": d_style, "content": d_content, "curve": curve,
@@ -146,17 +163,16 @@ def torch_quality(
 
     network = feature_network(weights_file, config)
     preload_imports()  # else the first run's first step would count torch.optim's import of torch._dynamo
-    start, paused, curve, reached = time.perf_counter(), 0.0, [], {}
+    clock, curve, reached = Clock(), [], {}
     peer = TorchPeer(content, style, config, weights_file, precision=precision, network=network)
     for step in range(1, config.iterations + 1):
         peer.step()
         if step % every == 0 or step == config.iterations:
-            seconds = time.perf_counter() - start - paused
-            pause = time.perf_counter()
-            d_style, d_content = yardstick.distances(peer.pixels)
-            curve.append((step, seconds, d_style, d_content))
-            note_reached(reached, targets, (step, seconds), d_style, d_content)
-            paused += time.perf_counter() - pause
+            seconds = clock.seconds()
+            with clock.stopped():
+                d_style, d_content = yardstick.distances(peer.pixels)
+                curve.append((step, seconds, d_style, d_content))
+                note_reached(reached, targets, (step, seconds), d_style, d_content)
     return {"precision": precision, "iterations": config.iterations, "seconds": curve[-1][1], "final_style": curve[-1][2],
             "final_content": curve[-1][3], "reached": reached, "curve": curve}  # fmt: skip
 
@@ -168,7 +184,7 @@ def tfstyle_quality(
     reaches every target; (D_s, D_c) along the way and when each target was reached."""
     result = tfstyle.stylize(content, style, config, callbacks=[measure], feature_model=model)
     if not measure.curve or measure.curve[-1][0] != result.iterations:  # e.g. L-BFGS-B stopped by itself
-        seconds = time.perf_counter() - measure.start - measure.paused
+        seconds = measure.clock.seconds()
         measure.curve.append((result.iterations, seconds, *measure.yardstick.distances(result.image)))
         measure.image = result.image
     return {
@@ -256,8 +272,8 @@ def quality_at(
         for name, changes in runs.items():
             stop_on = STOP_ON if name not in FULL_RUNS and STOP_ON in targets else None
             run_config = config.override(**changes)
-            key = (run_config.layers_in_use(), run_config.precision, run_config.convolutions, run_config.jit)
-            if key not in models:  # built for run_config (its weights are ``weights``) and converted
+            key = run_model_key(run_config)
+            if key not in models:
                 models[key] = feature_model_for_run(None, run_config)
             measure = _Measure(every, yardstick, targets, stop_on)
             run = tfstyle_quality(content, style, run_config, models[key], measure)

@@ -37,3 +37,18 @@ def test_a_target_is_noted_once_when_first_met_in_both_distances():
     quality.note_reached(reached, targets, (20, 2.0), 0.2, 0.31)  # content not close enough
     quality.note_reached(reached, targets, (30, 3.0), 0.1, 0.1)
     assert reached == {"far": (10, 1.0), "close": (30, 3.0)}
+
+
+def test_the_clock_leaves_out_the_time_spent_stopped_even_when_the_measurement_fails(monkeypatch):
+    now = iter([100.0, 103.0, 105.0, 106.0, 110.0, 111.0, 113.0])  # made, stopped ×2, then read
+    monkeypatch.setattr(quality.time, "perf_counter", lambda: next(now))
+    clock = quality.Clock()
+    with clock.stopped():  # 103 → 105
+        pass
+    try:
+        with clock.stopped():  # 106 → 110
+            raise ValueError
+    except ValueError:
+        pass
+    assert clock.seconds() == 111.0 - 100.0 - 2.0 - 4.0
+    assert clock.seconds() == 113.0 - 100.0 - 6.0
