@@ -497,3 +497,14 @@ def test_a_run_ready_feature_model_paints_the_same_pixels_without_being_converte
     assert conversions == ["forward", "forward"]  # none more
     for result in reused:  # the same weights in the same form: the same arithmetic
         np.testing.assert_array_equal(result.image, plain.image)
+
+
+def test_runs_share_a_run_ready_model_exactly_when_what_builds_it_is_the_same():
+    config = StyleConfig(weights="random", precision="float32")
+    key = optimize.run_model_key
+    assert key(config) == key(config.override(iterations=7, learning_rate=3.0, content_weight=2.0))
+    for change in ({"precision": "bfloat16"}, {"pooling": "avg"}, {"convolutions": "conv2d"}, {"jit": True},
+                   {"device": "/CPU:1"}, {"seed": 1}, {"style_layers": ("block1_conv1",)}):  # fmt: skip
+        assert key(config.override(**change)) != key(config), change
+    imagenet = config.override(weights="imagenet")
+    assert key(imagenet) == key(imagenet.override(seed=1))  # the seed only draws random weights

@@ -220,6 +220,14 @@ def feature_model_for_run(
         return speed.for_run(model, precision, device, jit, config.convolutions)
 
 
+def run_model_key(config: StyleConfig) -> tuple:
+    """What decides the model :func:`feature_model_for_run` builds for ``config`` (its layers,
+    weights, pooling, precision, convolutions, XLA and device): runs whose keys are equal can share one."""
+    seed = config.seed if config.weights == "random" else None
+    return (config.layers_in_use(), config.weights, config.pooling, seed, config.precision, config.convolutions,
+            config.jit, config.device)  # fmt: skip
+
+
 def pick_device(device: str | None) -> str:
     """``device`` if TensorFlow has it; by default the first GPU, else the CPU."""
     if device is None:

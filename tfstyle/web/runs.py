@@ -28,7 +28,7 @@ from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, NonFiniteLossError, TfstyleError
 from tfstyle.inputs.images import save_image, to_pil
 from tfstyle.loop.callbacks import Callback, Step
-from tfstyle.loop.optimize import Result, feature_model_for_run, stylize
+from tfstyle.loop.optimize import Result, feature_model_for_run, run_model_key, stylize
 from tfstyle.web import controls
 from tfstyle.web.uploads import Limits, PrivateFolder, UploadError, check_image
 
@@ -386,10 +386,9 @@ class Runs:
             self._changed()
 
     def feature_model(self, config: StyleConfig) -> keras.Model:
-        """The feature model for ``config`` in the form its runs compute: built once per (layers,
-        weights, pooling, precision, convolutions, XLA, device) and kept."""
-        key = (config.layers_in_use(), config.weights, config.pooling, config.seed if config.weights == "random" else None,
-               config.precision, config.convolutions, config.jit, config.device)  # fmt: skip
+        """The feature model for ``config`` in the form its runs compute: built once per
+        :func:`run_model_key` and kept."""
+        key = run_model_key(config)
         if key not in self._models:
             self._models[key] = feature_model_for_run(None, config)
         return self._models[key]
