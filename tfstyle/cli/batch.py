@@ -53,19 +53,17 @@ COMMAND.own("inputs and output", flags.DEFINE_string, "content_glob", None, "Glo
             "(quote it; ** recurses).", "GLOB")
 COMMAND.own("inputs and output", flags.DEFINE_string, "content_list", None, "File listing content images, one path a line "
             "(relative to the file's folder; # starts a comment).", "FILE")
-COMMAND.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is transferred, "
-            "or comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)
+COMMAND.style()
 COMMAND.own("inputs and output", flags.DEFINE_string, "output_dir", None, "Folder for the results, <name>.<format> each "
             "(created if missing).", "FOLDER", required=True)
-COMMAND.own("inputs and output", flags.DEFINE_enum, "format", "png", "Format of the results.", "png|jpg", enum_values=["png", "jpg"])
+COMMAND.results_format()
 COMMAND.settings(name for name in FIELDS if name != "device")  # --devices decides where
 COMMAND.own("speed", flags.DEFINE_integer, "batch_size", None, "Images optimized together per step, split over the devices "
             "(default: 4 per device). Images whose size after scaling differs run in different batches.", "N")
 COMMAND.own("speed", flags.DEFINE_string, "devices", "auto", "Where to run: auto (every GPU, else the CPU), one (the first "
             "device), or a comma-separated list such as GPU:0,GPU:1. Several devices spread each batch with "
             "MirroredStrategy (several machines: python -m tfstyle.beam). lbfgs runs on one device.", "auto|one|DEVICE,...")
-COMMAND.own("large images and resuming", flags.DEFINE_bool, "overwrite", False, "Stylize images whose output exists too (by "
-            "default they are skipped, which resumes a stopped run).")
+COMMAND.overwrite(one_output=False)
 # fmt: on
 
 

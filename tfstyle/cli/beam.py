@@ -40,14 +40,12 @@ COMMAND = Command(
 COMMAND.own("inputs and output", flags.DEFINE_string, "input", None, "Pattern of the content images, e.g. 'photos/*.jpg' "
             "or 'gs://bucket/photos/**.jpg' (quote it; Beam's patterns: * stays within a folder, ** crosses folders).",
             "PATTERN", required=True)
-COMMAND.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is transferred, "
-            "or comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)
+COMMAND.style()
 COMMAND.own("inputs and output", flags.DEFINE_string, "output_dir", None, "Folder for the results, <name>.<format> each "
             "(created if missing), and the list of failures, _failed-<time>-*.txt.", "FOLDER", required=True)
-COMMAND.own("inputs and output", flags.DEFINE_enum, "format", "png", "Format of the results.", "png|jpg", enum_values=["png", "jpg"])
+COMMAND.results_format()
 COMMAND.settings()
-COMMAND.own("large images and resuming", flags.DEFINE_bool, "overwrite", False, "Stylize images whose output exists too (by "
-            "default they are skipped, which resumes a stopped run).")
+COMMAND.overwrite(one_output=False)
 # fmt: on
 
 EXTRA = "pip install 'tfstyle[beam]'"

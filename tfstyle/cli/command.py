@@ -111,6 +111,28 @@ class Command:
             self._required.add(name)
         return holder
 
+    # The flags several commands share, defined here once.
+
+    def style(self) -> None:
+        """``--style``, the painting(s), as every command that stylizes takes it (parsed by
+        :func:`~tfstyle.cli.common.style_paths`)."""
+        self.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is "
+                 "transferred, or comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)  # fmt: skip
+
+    def results_format(self) -> None:
+        """``--format`` of the results, for the commands that stylize a collection into a folder."""
+        self.own("inputs and output", flags.DEFINE_enum, "format", "png", "Format of the results.", "png|jpg", enum_values=["png", "jpg"])
+
+    def overwrite(self, one_output: bool) -> None:
+        """``--overwrite``: a command with ``one_output`` refuses to replace it without the flag
+        (:func:`~tfstyle.cli.common.check_not_replacing`); a collection's skips the images already done."""
+        text = (
+            "Replace --output if it exists (without it, or --resume, the command refuses to start)."
+            if one_output
+            else "Stylize images whose output exists too (by default they are skipped, which resumes a stopped run)."
+        )
+        self.own("inputs and output" if one_output else "large images and resuming", flags.DEFINE_bool, "overwrite", False, text)
+
     def entries(self) -> list[tuple[str, list[Entry]]]:
         """The flags in their groups: :data:`GROUPS` first, in order, then any others; within a group
         in the order they were defined."""

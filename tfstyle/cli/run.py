@@ -43,8 +43,7 @@ COMMAND = Command(
 
 # fmt: off
 COMMAND.own("inputs and output", flags.DEFINE_string, "content", None, "Content image (a photo) to stylize.", "PATH", required=True)
-COMMAND.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is transferred, or "
-            "comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)
+COMMAND.style()
 COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where to write the result (.png, .jpg, ...). "
             "Default: <content name>_stylized.png next to the content image.", "FILE")
 COMMAND.settings()

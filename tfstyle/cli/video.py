@@ -37,8 +37,7 @@ COMMAND = Command(
 # fmt: off
 COMMAND.own("inputs and output", flags.DEFINE_string, "content", None, "The clip: a video file (mp4, webm, mov, mkv, avi, "
             "gif, webp), a folder of frames (sorted by name) or a glob such as 'frames/*.png' (quote it).", "CLIP", required=True)
-COMMAND.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is transferred, "
-            "or comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)
+COMMAND.style()
 COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where the stylized clip goes: a video file (written "
             "when complete; its frames wait in OUT.frames/) or a folder of frame_00001.png, ... Flows are cached in "
             "OUT.flow/.", "OUT", required=True)
