@@ -130,7 +130,7 @@ def results() -> None:
     ]
     for content, style, flags, output in commands:
         argv = [sys.executable, "-m", "tfstyle.run", f"--content={content}", f"--style={style}",
-                f"--output={images / output}", "--print_every=0", *flags]  # fmt: skip
+                f"--output={images / output}", "--overwrite", "--print_every=0", *flags]  # fmt: skip
         load = os.getloadavg()[0]
         start = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, check=True)

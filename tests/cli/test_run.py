@@ -373,6 +373,18 @@ def test_error_before_the_run_keeps_an_existing_output(tmp_path, content_path, s
     assert output.read_bytes() == before
 
 
+def test_an_existing_output_is_kept_unless_overwrite_is_given(tmp_path, content_path, style_path, capsys):
+    output = tmp_path / "earlier.png"
+    Image.new("RGB", (5, 5), (1, 2, 3)).save(output)
+    before = output.read_bytes()
+    assert cli(*base_args(content_path, style_path), "--output", output) == 1
+    line = error_line(capsys.readouterr().err)
+    assert f"{output} exists" in line and "--overwrite" in line
+    assert output.read_bytes() == before
+    assert cli(*base_args(content_path, style_path), "--output", output, "--overwrite") == 0
+    assert Image.open(output).size != (5, 5)
+
+
 # --- the creative controls ------------------------------------------------------------------------------
 
 

@@ -225,6 +225,27 @@ def test_the_command_writes_the_video_and_the_tensorboard_log(tmp_path, capsys):
     assert "2 frames stylized" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_the_command_keeps_an_existing_output_unless_told_to_replace_it(tmp_path, capsys):
+    from tfstyle.cli import video
+
+    source = io.write_video(pan(2, size=32), tmp_path / "in.gif", fps=5)
+    style = save_image(photo(16, 16), tmp_path / "style.png")
+    earlier = io.write_video(pan(3, size=16), tmp_path / "out.gif", fps=5)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    save_image(photo(16, 16), frames / io.frame_name(0))
+    kept = earlier.read_bytes(), (frames / io.frame_name(0)).read_bytes()
+    argv = ["tfstyle", f"--content={source}", f"--style={style}", "--weights=random", "--image_size=32", "--iterations=2"]
+    for output, existing in ((earlier, earlier), (frames, frames / io.frame_name(0))):
+        assert video.cli([*argv, f"--output={output}"]) == 1
+        line = capsys.readouterr().err.strip()
+        assert "\n" not in line and f"{existing} exists" in line and "--overwrite" in line
+    assert (earlier.read_bytes(), (frames / io.frame_name(0)).read_bytes()) == kept
+    assert video.cli([*argv, f"--output={earlier}", "--overwrite"]) == 0
+    assert len(io.read_clip(earlier)[0]) == 2
+
+
 # --- one compiled step; multi-pass ----------------------------------------------------------------------
 
 

@@ -127,7 +127,7 @@ class Command:
         """``--overwrite``: a command with ``one_output`` refuses to replace it without the flag
         (:func:`~tfstyle.cli.common.check_not_replacing`); a collection's skips the images already done."""
         text = (
-            "Replace --output if it exists (without it, or --resume, the command refuses to start)."
+            "Replace --output if it exists (else the command refuses to start, unless --resume continues the run that wrote it)."
             if one_output
             else "Stylize images whose output exists too (by default they are skipped, which resumes a stopped run)."
         )

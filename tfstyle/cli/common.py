@@ -72,6 +72,15 @@ def style_paths(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def check_not_replacing(existing: Path, overwrite: bool, resume: bool) -> None:
+    """Refuse, before any work, to write over ``existing`` (what a command's ``--output`` would
+    replace) unless ``--overwrite`` says so, or ``--resume`` continues the run that wrote it."""
+    from tfstyle.errors import ConfigError
+
+    if existing.exists() and not (overwrite or resume):
+        raise ConfigError(f"{existing} exists; --overwrite replaces it, or choose another --output")
+
+
 def exit_status(run: Callable[[], int]) -> int:
     """Call ``run()`` and return its exit status, also when it exits through ``SystemExit``."""
     try:

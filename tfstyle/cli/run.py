@@ -14,7 +14,13 @@ from pathlib import Path
 from absl import app, flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import exit_status, import_tensorflow_quietly, quiet_on_a_closed_pipe, style_paths
+from tfstyle.cli.common import (
+    check_not_replacing,
+    exit_status,
+    import_tensorflow_quietly,
+    quiet_on_a_closed_pipe,
+    style_paths,
+)
 from tfstyle.cli.common import fail as _fail
 from tfstyle.cli.flags import config_from_flags
 
@@ -46,6 +52,7 @@ COMMAND.own("inputs and output", flags.DEFINE_string, "content", None, "Content 
 COMMAND.style()
 COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where to write the result (.png, .jpg, ...). "
             "Default: <content name>_stylized.png next to the content image.", "FILE")
+COMMAND.overwrite(one_output=True)
 COMMAND.settings()
 COMMAND.own("inputs and output", flags.DEFINE_integer, "save_every", 0, "Also write the image every N iterations as "
             "<output>_<iteration>.<ext> (0: never).", "N")
@@ -109,6 +116,7 @@ def main(argv: list[str]) -> int:
         for what, path in inputs:
             if output.exists() and output.samefile(path):
                 raise ImageError(f"--output {output} is the {what} image; choose another file")
+        check_not_replacing(output, FLAGS.overwrite, FLAGS.resume)
         checkpoint = checkpointing_from_flags(output)
         callbacks: list[tfstyle.Callback] = [tfstyle.ProgressBar(print_every=FLAGS.print_every), InterruptBetweenSteps()]
         if FLAGS.save_every:

@@ -9,11 +9,12 @@ clip's frame rate, or ``--fps``) or a folder of numbered frames. Ctrl-C keeps ev
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import fail, import_tensorflow_quietly, style_paths
+from tfstyle.cli.common import check_not_replacing, fail, import_tensorflow_quietly, style_paths
 from tfstyle.cli.flags import FIELDS, config_from_flags, settings_from_flags
 
 import_tensorflow_quietly()
@@ -41,6 +42,7 @@ COMMAND.style()
 COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where the stylized clip goes: a video file (written "
             "when complete; its frames wait in OUT.frames/) or a folder of frame_00001.png, ... Flows are cached in "
             "OUT.flow/.", "OUT", required=True)
+COMMAND.overwrite(one_output=True)
 COMMAND.own("inputs and output", flags.DEFINE_float, "fps", None, "Frame rate of an output video (default: the clip's; "
             "24 for frames).", "FPS")
 COMMAND.settings(FIELDS)
@@ -59,10 +61,12 @@ def main(argv: list[str]) -> int:
     progress: list[Progress] = []
     rated = [0]  # frames stylized in this run (a resume's are not)
     try:
-        from tfstyle.video.io import need
+        from tfstyle.video.io import frame_name, need
 
         need("cv2")
         need("imageio_ffmpeg")
+        output = Path(FLAGS.output)
+        check_not_replacing(output / frame_name(0) if output.is_dir() else output, FLAGS.overwrite, FLAGS.resume)
         from tfstyle.video.clip import stylize_clip
 
         config, video = config_from_flags(FLAGS), settings_from_flags(FLAGS, VideoConfig)
