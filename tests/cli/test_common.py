@@ -8,6 +8,7 @@ import warnings
 import pytest
 
 from tfstyle.cli import common
+from tfstyle.errors import ConfigError
 from tfstyle.network import speed
 
 
@@ -34,3 +35,13 @@ def test_the_command_lines_turn_onednn_on_unless_told_otherwise(monkeypatch, pre
         monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", preset)
     common.import_tensorflow_quietly()
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == expected
+
+
+def test_an_existing_output_is_refused_unless_overwrite_or_resume_says_so(tmp_path):
+    output = tmp_path / "out.png"
+    common.check_not_replacing(output, overwrite=False, resume=False)  # nothing there yet
+    output.write_bytes(b"earlier")
+    with pytest.raises(ConfigError, match="out.png exists; --overwrite replaces it"):
+        common.check_not_replacing(output, overwrite=False, resume=False)
+    common.check_not_replacing(output, overwrite=True, resume=False)
+    common.check_not_replacing(output, overwrite=False, resume=True)  # continues the run that wrote it

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from tfstyle.errors import ConfigError
+
 
 def use_onednn() -> None:
     """Have TensorFlow, when it is imported, run its CPU operations with oneDNN on x86, as the command
@@ -75,8 +77,6 @@ def style_paths(text: str) -> list[str]:
 def check_not_replacing(existing: Path, overwrite: bool, resume: bool) -> None:
     """Refuse, before any work, to write over ``existing`` (what a command's ``--output`` would
     replace) unless ``--overwrite`` says so, or ``--resume`` continues the run that wrote it."""
-    from tfstyle.errors import ConfigError
-
     if existing.exists() and not (overwrite or resume):
         raise ConfigError(f"{existing} exists; --overwrite replaces it, or choose another --output")
 
