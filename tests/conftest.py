@@ -92,18 +92,18 @@ def style_path(tmp_path: Path, style_array: np.ndarray) -> Path:
 @pytest.fixture
 def conversions(monkeypatch) -> list[str]:
     """The convolution forms that models are converted to while the test runs (a model that comes
-    back from ``speed.with_convolution_form`` as it went in is not counted)."""
-    from tfstyle.network import speed
+    back from ``forms.with_convolution_form`` as it went in is not counted)."""
+    from tfstyle.network import forms
 
     converted_to: list[str] = []
-    real = speed.with_convolution_form
+    real = forms.with_convolution_form
 
     def with_convolution_form(model, form):
         converted = real(model, form)
         converted_to.extend([form] if converted is not model else [])
         return converted
 
-    monkeypatch.setattr(speed, "with_convolution_form", with_convolution_form)
+    monkeypatch.setattr(forms, "with_convolution_form", with_convolution_form)
     return converted_to
 
 

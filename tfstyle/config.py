@@ -40,7 +40,7 @@ CONTENT_TARGETS = ("content", "style")
 PRESERVE_COLORS = ("luminance", "histogram")
 NAMED_WEIGHTS = ("imagenet", "random")  # VGG16's weights by name; anything else is a path
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-# How VGG16's convolutions run (tfstyle.network.speed.FORMS); auto: as measured per machine kind.
+# How VGG16's convolutions run (tfstyle.network.forms.FORMS); auto: as measured per machine kind.
 CONVOLUTIONS = ("auto", "conv2d", "transposed", "forward", "mixed", "transposed_all", "winograd")
 MIN_SCALE_SIDE = 64  # coarse-to-fine passes are not made smaller than this (longest side, pixels)
 

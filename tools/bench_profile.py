@@ -21,7 +21,7 @@ from bench_steps import CONTENT, FLOOR_FORMS, STYLE, median_seconds, vgg_convolu
 from tfstyle.config import preset
 from tfstyle.inputs.prepare import prepare_images
 from tfstyle.loop.optimize import pick_device
-from tfstyle.network import speed, vgg16
+from tfstyle.network import forms, speed, vgg16
 from tfstyle.network.features import build_feature_model
 from tfstyle.objective.whole import objective
 
@@ -39,7 +39,7 @@ def convolution_forms(height: int, width: int, reps: int = 7) -> list[dict]:
         x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
         row = {"layer": name, "shape": (h, w, cin, cout), "flops": 2 * 2.0 * h * w * cin * cout * 9}
         for form in FLOOR_FORMS:
-            layer = speed.FORMS[form](cout, 3, padding="same", activation="relu", name=name)
+            layer = forms.FORMS[form](cout, 3, padding="same", activation="relu", name=name)
             layer.build(x.shape)
             layer.set_weights([rng.normal(0, 0.05, size=(3, 3, cin, cout)), np.zeros(cout)])
 

@@ -24,7 +24,7 @@ except ImportError:  # PyTorch is the bench extra: without it, no PyTorch peer
 import tfstyle
 from tfstyle.config import StyleConfig, preset
 from tfstyle.inputs.prepare import prepare_images
-from tfstyle.network import speed, vgg16
+from tfstyle.network import forms, speed, vgg16
 from tfstyle.network.features import build_feature_model, resolve_weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +34,12 @@ STYLE = SHARED / "style" / "starry_night.jpg"
 
 # VGG-shaped 3x3 convolutions to find the best throughput on: (height, width, in, out channels).
 FLOOR_SHAPES = ((256, 256, 64, 64), (128, 128, 128, 128), (128, 128, 256, 256), (64, 64, 512, 512))
-# The ways tfstyle can compute such a convolution (tfstyle.network.speed.FORMS; the mixed form
+# The ways tfstyle can compute such a convolution (tfstyle.network.forms.FORMS; the mixed form
 # takes the transposed or the forward one per layer).
 FLOOR_FORMS = {
     "conv2d": lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "SAME"),
-    "transposed": speed.transposed_conv2d,
-    "forward": lambda x, kernel: speed.forward_form_conv2d_relu(x, kernel, tf.zeros(kernel.shape[-1:], kernel.dtype)),
+    "transposed": forms.transposed_conv2d,
+    "forward": lambda x, kernel: forms.forward_form_conv2d_relu(x, kernel, tf.zeros(kernel.shape[-1:], kernel.dtype)),
 }
 
 

@@ -271,12 +271,12 @@ def test_the_handler_in_a_users_pipeline_as_the_docs_show_it(tmp_path, monkeypat
 
 def test_the_handlers_model_is_in_the_form_its_runs_compute_so_no_image_converts_it_again():
     from tfstyle import StyleConfig
-    from tfstyle.network import speed
+    from tfstyle.network import forms, speed
 
     config = StyleConfig(content_layers=("conv2_2",), style_layers=("conv1_2", "conv2_2"), weights="random",
                          image_size=32, iterations=2, precision="float32", convolutions="forward")  # fmt: skip
     model = beam.StyleModelHandler(synthetic_image(32, 32, seed=5), config).load_model()
-    assert {type(layer) for layer in speed._convolutions(model.features)} == {speed.ForwardFormConv2D}
+    assert {type(layer) for layer in speed._convolutions(model.features)} == {forms.ForwardFormConv2D}
     assert speed.for_run(model.features, "float32", "/device:CPU:0", convolutions="forward") is model.features
 
 
