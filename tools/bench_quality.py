@@ -238,7 +238,7 @@ def quality_at(
     config = preset("default").override(image_size=size, weights=weights)
     content, style = prepare_images(CONTENT, STYLE, config)
     # Feature models, loaded before the clocks start in the form each run computes (as the PyTorch
-    # peer's network is loaded in its memory format): by layers, precision, convolutions and XLA.
+    # peer's network is loaded in its memory format), one per run_model_key.
     models: dict[tuple, keras.Model] = {}
     yardstick = Yardstick(content, style, weights, NEUTRAL)
     layer_sets = {

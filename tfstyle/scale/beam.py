@@ -33,7 +33,6 @@ from typing import Any
 import apache_beam as beam
 import keras
 import numpy as np
-import tensorflow as tf
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -45,8 +44,8 @@ from PIL import Image
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError, WeightsError
 from tfstyle.inputs import images as imageio
-from tfstyle.loop.optimize import feature_model_for_run, pick_device, stylize
-from tfstyle.network.features import build_feature_model, resolve_weights
+from tfstyle.loop.optimize import feature_model_for_run, stylize
+from tfstyle.network.features import resolve_weights
 from tfstyle.scale.folder import output_names, prepare_output_folder
 
 # The counters stylized, skipped and failed; the distributions stylize_msec and stylize_cpu_msec (the
@@ -163,11 +162,8 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
         """The VGG16 feature model of the config's layers (its weights copied here first if remote),
         on the config's device in the form its runs compute (converted once, not per image), and
         the style image(s)."""
-        config = self.config
-        weights, device = local_weights(config.weights), pick_device(config.device)
-        with tf.device(device):
-            features = build_feature_model(config.layers_in_use(), weights, config.seed, pooling=config.pooling)
-        return StyleModel(feature_model_for_run(features, config, device), load_styles(self.style))
+        local = self.config.override(weights=local_weights(self.config.weights))
+        return StyleModel(feature_model_for_run(None, local), load_styles(self.style))
 
     def run_inference(
         self, batch: Sequence[ImageInput], model: StyleModel, inference_args: dict[str, Any] | None = None
