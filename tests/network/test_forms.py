@@ -128,6 +128,14 @@ def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted)
 
     assert flips(fast) == flips(model)
 
+    # Every layer's convolutions, forward and backward, are named after it, the backward ones as
+    # TensorFlow names its own gradients: tools/bench.py --profile counts them by these names.
+    graph = tf.function(outputs_and_gradient).get_concrete_function(fast).graph
+    layers = {layer.name for layer in vgg16.layers_up_to("block4_conv1")}
+    heavy = [op.name for op in graph.get_operations() if op.type in ("Conv2D", "Conv2DBackpropInput", "BatchMatMulV2")]
+    assert all(any(f"/{name}_" in op for name in layers) for op in heavy), heavy
+    assert {name for op in heavy if op.startswith("gradient_tape/") for name in layers if f"/{name}_" in op} == layers
+
 
 @pytest.mark.parametrize("height, width", [(8, 6), (7, 5), (1, 3)])  # odd sides: tiles past the edge
 def test_winograd_is_conv2d_with_conv2d_input_gradients(height, width):

@@ -73,6 +73,13 @@ def transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor, flipped: tf.Tensor |
     return _transposed_conv2d(images, kernel, flipped)
 
 
+def _backward_scope(scope: str) -> tf.name_scope:
+    """The name scope for a custom gradient's operations: ``gradient_tape/`` and the forward pass's
+    ``scope`` (the layer's), as TensorFlow names its own gradients, so that a profile counts them as
+    the layer's backward pass (tools/bench.py --profile). Without it they are named at the top."""
+    return tf.name_scope(f"gradient_tape/{scope}/" if scope else "gradient_tape/")
+
+
 @tf.custom_gradient
 def _transposed_conv2d(
     images: tf.Tensor, kernel: tf.Tensor, flipped: tf.Tensor
@@ -80,14 +87,16 @@ def _transposed_conv2d(
     outputs = tf.nn.conv2d_transpose(
         images, flipped, tf.concat([tf.shape(images)[:-1], tf.shape(kernel)[-1:]], 0), 1, "SAME"
     )
+    scope = tf.get_current_name_scope()
 
     def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        d_images = tf.nn.conv2d_transpose(d_outputs, kernel, tf.shape(images), 1, "SAME")
-        # Pruned from a compiled step that only needs the image's gradient.
-        d_kernel = tf.raw_ops.Conv2DBackpropFilter(
-            input=images, filter_sizes=tf.shape(kernel), out_backprop=d_outputs, strides=[1, 1, 1, 1], padding="SAME"
-        )
-        return d_images, d_kernel, tf.zeros_like(flipped)
+        with _backward_scope(scope):
+            d_images = tf.nn.conv2d_transpose(d_outputs, kernel, tf.shape(images), 1, "SAME")
+            # Pruned from a compiled step that only needs the image's gradient.
+            d_kernel = tf.raw_ops.Conv2DBackpropFilter(
+                input=images, filter_sizes=tf.shape(kernel), out_backprop=d_outputs, strides=[1, 1, 1, 1], padding="SAME"
+            )
+            return d_images, d_kernel, tf.zeros_like(flipped)
 
     return outputs, gradient
 
@@ -157,10 +166,10 @@ def _forward_form(
     images: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, flipped: tf.Tensor
 ) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, ...]]]:
     outputs = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(images, kernel, 1, "SAME"), bias))
-    scope = tf.get_current_name_scope()  # the layer's: the backward pass's operations are named after it
+    scope = tf.get_current_name_scope()
 
     def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        with tf.name_scope(f"gradient_tape/{scope}/" if scope else "gradient_tape/"):
+        with _backward_scope(scope):
             d_linear = tf.raw_ops.ReluGrad(gradients=d_outputs, features=outputs)
             d_images = tf.nn.conv2d(d_linear, flipped, 1, "SAME")
             # Pruned from a compiled step that only needs the image's gradient.
@@ -244,8 +253,12 @@ def _compiled(transform: Callable, *key: object) -> Callable:
 def _winograd_conv2d(
     images: tf.Tensor, transformed: tf.Tensor, transformed_flipped: tf.Tensor
 ) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple[tf.Tensor, ...]]]:
+    scope = tf.get_current_name_scope()
+
     def gradient(d_outputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        return _winograd(d_outputs, transformed_flipped), tf.zeros_like(transformed), tf.zeros_like(transformed_flipped)
+        with _backward_scope(scope):
+            d_images = _winograd(d_outputs, transformed_flipped)
+            return d_images, tf.zeros_like(transformed), tf.zeros_like(transformed_flipped)
 
     return _winograd(images, transformed), gradient
 
