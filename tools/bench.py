@@ -7,6 +7,7 @@
     python tools/bench.py --memory               # peak RSS of CLI runs at 512, 1024 and 2048 px
     python tools/bench.py --forms --no_steps     # each VGG16 convolution in each of tfstyle's forms
     python tools/bench.py --profile --no_steps   # where a step's time goes: per operation, per layer, by oneDNN's clock
+    python tools/bench.py --runs --no_steps --sizes 512 --torch_compile  # whole 500-step runs, per precision (GPU)
     python tools/bench.py --quick                # a tiny run of every part (random weights, 64 px, seconds)
     python tools/bench.py --json results.json --wait_load 1.2   # wait for a quiet machine, keep the numbers
 
@@ -47,6 +48,9 @@
   forward and backward (the profiler adds time of its own); and, where oneDNN runs TensorFlow's
   CPU operations, what oneDNN itself clocks (``ONEDNN_VERBOSE=1``, in a process of its own): its
   milliseconds per primitive kind and each convolution's throughput, with no profiler in the way.
+- **Runs**: whole runs of the default preset, ``--run_steps`` steps at ``--sizes``, end to end, in
+  each precision with and without XLA, against the floor of those steps and the PyTorch peer's run
+  on the same device (on a GPU: CUDA), eager and compiled (bench_runs.py).
 - **Forms**: the forward pass and input gradient of each of VGG16's convolutions at the largest of
   ``--sizes``, with bias and ReLU, in each of ``FLOOR_FORMS`` (float32): where
   ``speed.resolve_convolutions``' per-machine choice comes from, with ``--profile``'s oneDNN clock.
@@ -55,8 +59,8 @@ Results go in docs/performance.md (the summary) and docs/performance-runs.md (ea
 test: numbers depend on the machine and its load, which is recorded with them (``os.getloadavg``).
 
 This file is the command line; the measures live beside it: bench_steps.py (the floor and the step
-table), bench_quality.py (time to quality, reduced precision's result) and bench_profile.py (the
-forms, the profile, oneDNN's clock and the command line's peak memory).
+table), bench_quality.py (time to quality, reduced precision's result), bench_runs.py (whole runs)
+and bench_profile.py (the forms, the profile, oneDNN's clock and the command line's peak memory).
 """
 
 from __future__ import annotations
@@ -87,7 +91,9 @@ from bench_profile import (  # noqa: E402
     step_profile,
 )
 from bench_quality import PAIRS, QUALITY_RUNS, precision_check, quality_at  # noqa: E402
-from bench_steps import CONTENT, FLOOR_SHAPES, STEP_HEADER, STYLE, conv_throughput, step_table  # noqa: E402
+from bench_runs import HEADER as RUN_HEADER  # noqa: E402
+from bench_runs import run_variants, whole_runs  # noqa: E402
+from bench_steps import CONTENT, FLOOR_SHAPES, STEP_HEADER, STYLE, conv_throughput, per_wait, step_table  # noqa: E402
 from machine import machine  # noqa: E402
 
 from tfstyle.config import preset  # noqa: E402
@@ -112,14 +118,19 @@ VARIANTS = {
     "float32+xla": {"precision": "float32", "jit": True},
     "bfloat16+xla": {"precision": "bfloat16", "jit": True},
     "float32+winograd": {"precision": "float32", "jit": False, "convolutions": "winograd"},
+    "float16": {"precision": "float16", "jit": False},  # GPUs only
+    "float16+xla": {"precision": "float16", "jit": True},
 }
+GPU_ONLY = ("float16", "float16+xla")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="256,512", help="image sizes for the step table and the quality runs")
     parser.add_argument("--presets", default="default,gatys")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument(
+        "--variants", default=",".join(v for v in VARIANTS if v not in GPU_ONLY), help=f"of {', '.join(VARIANTS)}"
+    )
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=7)
     parser.add_argument(
@@ -160,6 +171,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--forms", action="store_true", help="each VGG16 convolution's forward, Conv2D against transposed form")
     parser.add_argument("--no_steps", action="store_true", help="skip the step table")
     parser.add_argument(
+        "--runs", action="store_true",
+        help="whole runs of the default preset end to end, --run_steps steps at --sizes per --run_variants, against their "
+        "floor and the PyTorch peer's run on the same device (issue 16's GPU check: --sizes 512, 500 steps)",
+    )
+    parser.add_argument("--run_steps", type=int, default=500, help="steps of each --runs run")
+    parser.add_argument(
+        "--run_variants", default=None,
+        help=f"of {', '.join(VARIANTS)} (default: on a GPU every precision with and without XLA; on a CPU float32, and "
+        "bfloat16 where auto takes it)",
+    )
+    parser.add_argument(
         "--profile", action="store_true",
         help="where a float32 step's time goes at --sizes (TensorFlow's profiler): per operation type, per layer forward and "
         "backward; and oneDNN's own clock of it where oneDNN is on",
@@ -188,13 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants = {"float32": VARIANTS["float32"], "bfloat16": VARIANTS["bfloat16"]}
         quality_runs = {"default, float32": {"precision": "float32", "iterations": 4}}
         args.quality, args.precision_check, args.forms, args.profile, args.peer_layers = True, True, True, True, "preset"
+        args.runs, args.run_steps, args.run_variants = True, 3, "float32"
     if args.wait_load:
         wait_for_quiet(args.wait_load, args.wait_most)
     out: dict = {"machine": {**machine(), "device": pick_device(None)}, "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
     print(json.dumps(out["machine"]))
 
-    throughput, shape, form = conv_throughput(tf.float32, floor_shapes)
-    bf16_throughput, bf16_shape, bf16_form = conv_throughput(tf.bfloat16, floor_shapes)
+    waits = per_wait(out["machine"]["device"])
+    throughput, shape, form = conv_throughput(tf.float32, floor_shapes, per_wait=waits)
+    bf16_throughput, bf16_shape, bf16_form = conv_throughput(tf.bfloat16, floor_shapes, per_wait=waits)
     out["floor"] = {
         "float32_flops_per_s": throughput, "float32_shape": shape, "float32_form": form,
         "bfloat16_flops_per_s": bf16_throughput, "bfloat16_shape": bf16_shape, "bfloat16_form": bf16_form,
@@ -256,6 +280,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 peak = cli_peak_rss(size, iterations=2, extra=(*extra, *(("--weights=random",) if args.quick else ())))
                 out["memory"][f"{size} {label}"] = peak
                 print(f"CLI peak RSS at {size} px ({label}): {peak / 2**30:.2f} GiB", flush=True)
+    if args.runs:
+        names = args.run_variants.split(",") if args.run_variants else run_variants(out["machine"]["device"])
+        print(RUN_HEADER)
+        rows = whole_runs(
+            sizes, args.run_steps, {name: VARIANTS[name] for name in names}, weights,
+            {"float32": throughput, "bfloat16": bf16_throughput}, args.torch_compile, floor_shapes,
+        )
+        out["runs"] = [{**row.__dict__, "vs_floor": row.vs_floor, "vs_peer": row.vs_peer} for row in rows]
     out["load_after"] = os.getloadavg()
     print(f"load average before {out['load_before'][0]:.2f}, after {out['load_after'][0]:.2f}")
     if args.json:

@@ -17,6 +17,7 @@ import tensorflow as tf
 from peer_tutorial import TutorialPeer
 
 try:
+    import torch
     from peer_torch import TorchPeer, write_keras_weights
 except ImportError:  # PyTorch is the bench extra: without it, no PyTorch peer
     TorchPeer = None  # type: ignore[assignment,misc]
@@ -24,6 +25,7 @@ except ImportError:  # PyTorch is the bench extra: without it, no PyTorch peer
 import tfstyle
 from tfstyle.config import StyleConfig, preset
 from tfstyle.inputs.prepare import prepare_images
+from tfstyle.loop.optimize import pick_device
 from tfstyle.network import forms, speed, vgg16
 from tfstyle.network.features import build_feature_model, resolve_weights
 
@@ -63,11 +65,18 @@ def step_flops(layers: Sequence[str], height: int, width: int) -> float:
     return sum(2.0 * 2 * h * w * cin * cout * 9 for _, h, w, cin, cout in vgg_convolutions(height, width, deepest))
 
 
+def per_wait(device: str) -> int:
+    """How many floor convolutions to time between waits for their result: on a GPU one wait each
+    would count a launch and a wait with every convolution."""
+    return 20 if tf.DeviceSpec.from_string(device).device_type == "GPU" else 1
+
+
 def _floor_convolution(
-    shape: tuple[int, int, int, int], dtype: tf.DType = tf.float32, form: str = "conv2d"
+    shape: tuple[int, int, int, int], dtype: tf.DType = tf.float32, form: str = "conv2d", per_wait: int = 1
 ) -> tuple[Callable[[], object], float]:
     """A compiled 3x3 'same' convolution of ``shape`` (height, width, in, out channels) in ``form``
-    (:data:`FLOOR_FORMS`), forward and input gradient, waited for; and its FLOPs."""
+    (:data:`FLOOR_FORMS`), forward and input gradient, run ``per_wait`` times and waited for; and the
+    FLOPs of those runs. (On a GPU, waiting after each run would count a launch and a wait with each.)"""
     h, w, cin, cout = shape
     rng = np.random.default_rng(0)
     x = tf.Variable(rng.normal(size=(1, h, w, cin)).astype(np.float32))
@@ -80,20 +89,26 @@ def _floor_convolution(
             loss = 0.5 * tf.reduce_sum(tf.square(tf.cast(y, tf.float32)))  # needs y: the forward runs
         return tape.gradient(loss, x)[0, 0, 0, 0]
 
+    def run() -> object:
+        for _ in range(per_wait - 1):
+            forward_backward()
+        return forward_backward().numpy()
+
     forward_backward()  # trace
-    return (lambda: forward_backward().numpy()), 2 * (2.0 * h * w * cin * cout * 9)
+    return run, per_wait * 2 * (2.0 * h * w * cin * cout * 9)
 
 
 def conv_throughput(
-    dtype: tf.DType = tf.float32, shapes: Sequence[tuple[int, int, int, int]] = FLOOR_SHAPES, reps: int = 7
+    dtype: tf.DType = tf.float32, shapes: Sequence[tuple[int, int, int, int]] = FLOOR_SHAPES, reps: int = 7,
+    per_wait: int = 1,
 ) -> tuple[float, tuple[int, int, int, int], str]:
     """The best FLOP/s of a 3x3 'same' convolution's forward pass plus its input gradient over
     ``shapes`` and :data:`FLOOR_FORMS` (median of ``reps`` timed runs each, after two warm-up
-    runs), with its shape and form."""
+    runs; ``per_wait`` convolutions a run), with its shape and form."""
     best = (0.0, shapes[0], "conv2d")
     for shape in shapes:
         for form in FLOOR_FORMS:
-            run, flops = _floor_convolution(shape, dtype, form)
+            run, flops = _floor_convolution(shape, dtype, form, per_wait)
             seconds = median_seconds(run, reps)
             if flops / seconds > best[0]:
                 best = (flops / seconds, shape, form)
@@ -175,13 +190,25 @@ class StepRow:
         return self.step_s / self.bfloat16_floor_s if self.bfloat16_floor_s else None
 
 
-def torch_precision(variant: dict) -> str | None:
-    """The PyTorch peer's precision for a row: float32, bfloat16 (autocast) where the CPU has it
-    natively, none for XLA rows (PyTorch has no XLA on the CPU)."""
-    if TorchPeer is None or variant.get("jit"):
+def peer_device(device: str) -> str | None:
+    """Where the PyTorch peer runs beside tfstyle's ``device``: on the CPU with a CPU, on CUDA with a
+    GPU; None where PyTorch cannot run there (no bench extra, or a build without CUDA)."""
+    if TorchPeer is None:
         return None
-    if variant["precision"] == "bfloat16":
-        return "bfloat16" if speed.cpu_has_bf16() else None
+    if tf.DeviceSpec.from_string(device).device_type != "GPU":
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else None
+
+
+def torch_precision(variant: dict, device: str = "cpu") -> str | None:
+    """The PyTorch peer's precision for a row on its ``device``: float32, bfloat16 (autocast) where
+    the CPU has it natively or on a GPU (for tfstyle's float16 too, which autocast would need a
+    gradient scaler for), none for XLA rows on a CPU (PyTorch has no XLA; on a GPU the peer runs
+    eager beside tfstyle's XLA, and ``torch.compile`` is its compiler)."""
+    if TorchPeer is None or (variant.get("jit") and device == "cpu"):
+        return None
+    if variant["precision"] in ("bfloat16", "float16"):
+        return "bfloat16" if device == "cuda" or (variant["precision"] == "bfloat16" and speed.cpu_has_bf16()) else None
     return "float32"
 
 
@@ -206,9 +233,12 @@ def step_table(
     OpenMP threads would spin into tfstyle's steps), eager and with ``torch_compile`` compiled.
     ``rounds`` alternates the two blocks that many times: each time is the median over the rounds,
     and the ratio to PyTorch the median of the rounds' own ratios (a drifting host moves the two
-    blocks of a round together). ``floor`` is the floor convolution's shape and form."""
+    blocks of a round together). ``floor`` is the floor convolution's shape and form. On a GPU the
+    PyTorch peer runs on CUDA."""
     rows = []
-    conv, conv_flops = _floor_convolution(floor[0], tf.float32, floor[1])
+    device = pick_device(None)
+    torch_device = peer_device(device)
+    conv, conv_flops = _floor_convolution(floor[0], tf.float32, floor[1], per_wait(device))
     for name in presets:
         base = preset(name).override(weights=weights)
         model = build_feature_model(base.layers_in_use(), weights, pooling=base.pooling)
@@ -223,8 +253,8 @@ def step_table(
             references = {"peer": lambda peer=peer: (peer.step(), peer.variable[0, 0, 0, 0].numpy()), "conv": conv}
             start = tfstyle.initial_image(config.init, content, style, seed=config.seed) if config.init != "content" else None
             for variant, changes in variants.items():
-                precision = torch_precision(changes)
-                eager = TorchPeer(content, style, config, weights_file, start, precision) if precision else None
+                precision = torch_precision(changes, torch_device) if torch_device else None
+                eager = TorchPeer(content, style, config, weights_file, start, precision, device=torch_device) if precision else None
                 own, floors, peers, torch_steps = [], [], [], []
                 for _ in range(rounds):
                     step_s, median = interleaved_step_seconds(
@@ -242,7 +272,7 @@ def step_table(
                 if changes["precision"] == "bfloat16" and bfloat16_flops_per_s:
                     row.bfloat16_floor_s = flops / bfloat16_flops_per_s
                 if precision is not None and torch_compile:
-                    compiled = TorchPeer(content, style, config, weights_file, start, precision, compile=True)
+                    compiled = TorchPeer(content, style, config, weights_file, start, precision, compile=True, device=torch_device)
                     row.torch_compiled_s = median_seconds(compiled.step, steps, warmup)
                 rows.append(row)
                 _print_row(rows[-1])

@@ -11,7 +11,9 @@ checks that it computes tfstyle's losses to float32 round-off.
 
 The peer runs at its best: PyTorch's oneDNN convolutions in the layout measured fastest on this
 machine (:data:`MEMORY_FORMATS`), float32, or bfloat16 under ``torch.autocast`` where the CPU has
-native bfloat16. Every term of tfstyle's loss is kept (there is no other term to drop).
+native bfloat16; on a CUDA GPU (``device="cuda"``) cuDNN's, with its autotuner on
+(``torch.backends.cudnn.benchmark``, as PyTorch's performance guide advises for images of one
+size). Every term of tfstyle's loss is kept (there is no other term to drop).
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class TorchPeer:
     the prepared images, float32 ``[h, w, 3]`` in [0, 255]). ``step()`` takes one step;
     ``losses(image)`` the losses. ``precision`` float32, or bfloat16 under ``torch.autocast``;
     ``compile``: the losses under ``torch.compile``. ``network``: :func:`feature_network`'s, loaded
-    beforehand (else loaded here)."""
+    beforehand (else loaded here); ``device``: ``cpu`` or ``cuda``, where the network is too."""
 
     def __init__(
         self,
@@ -127,6 +129,7 @@ class TorchPeer:
         threads: int | None = None,
         compile: bool = False,
         network: VGG16Features | None = None,
+        device: str = "cpu",
     ):
         unsupported = {
             "content_target": config.content_target != "content",
@@ -136,13 +139,18 @@ class TorchPeer:
         }
         if any(unsupported.values()):
             raise ValueError(f"the PyTorch peer does not implement {', '.join(k for k, v in unsupported.items() if v)}")
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"the PyTorch peer runs float32 or bfloat16 (autocast), not {precision}")
         if threads:
             torch.set_num_threads(threads)
-        self.config = config
+        self.config, self.device = config, torch.device(device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
         self.format = MEMORY_FORMATS[memory_format]
         self.autocast = precision == "bfloat16"
         self.content_weights, self.style_weights = config.content_terms(), config.style_terms()
-        self.model = network if network is not None else feature_network(weights_file, config, memory_format)
+        model = network if network is not None else feature_network(weights_file, config, memory_format)
+        self.model = model.to(self.device)
         with torch.no_grad():
             content_features = self._features(self._tensor(content))
             style_features = self._features(self._tensor(style))
@@ -156,11 +164,11 @@ class TorchPeer:
         self.optimizer: torch.optim.Optimizer | None = None  # made at the first step (Adam's ε needs its gradient)
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:
-        pixels = torch.tensor(np.asarray(image, np.float32))  # a copy: steps change it in place
+        pixels = torch.tensor(np.asarray(image, np.float32), device=self.device)  # a copy: steps change it in place
         return pixels.permute(2, 0, 1)[None].contiguous(memory_format=self.format)
 
     def _features(self, images: torch.Tensor) -> Mapping[str, torch.Tensor]:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return self.model(images)
 
     def losses(self, images: torch.Tensor | np.ndarray | None = None) -> dict[str, torch.Tensor]:
@@ -217,4 +225,4 @@ class TorchPeer:
     @property
     def pixels(self) -> np.ndarray:
         """The current image, float32 ``[height, width, 3]`` in [0, 255]."""
-        return self.image.detach()[0].permute(1, 2, 0).contiguous().numpy()
+        return self.image.detach()[0].permute(1, 2, 0).contiguous().cpu().numpy()

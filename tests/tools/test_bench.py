@@ -49,6 +49,13 @@ def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images
     assert pair["quality"] == [max(torch_run["final_style"], ours["final_style"]), max(torch_run["final_content"], ours["final_content"])]
     assert pair["PyTorch first"] == list(quality.first_within(torch_run["curve"], *pair["quality"]))
     assert pair["tfstyle first"] == list(quality.first_within(ours["curve"], *pair["quality"]))
+    # --runs (3 steps in --quick): tfstyle's whole run against its floor and the PyTorch peer's run;
+    # on a GPU every precision with and without XLA, each one of the bench's variants.
+    assert set(sys.modules["bench_runs"].run_variants("/device:GPU:0")) <= set(bench.VARIANTS)
+    (run,) = saved["runs"]
+    assert (run["size"], run["steps"], run["variant"], run["peer_precision"]) == (64, 3, "float32", "float32")
+    assert run["seconds"] > run["floor_s"] > 0 and run["peer_s"] > 0
+    assert run["vs_peer"] == pytest.approx(run["seconds"] / run["peer_s"])
     gradient_errors = [pair.pop("bfloat16_gradient_error") for pair in saved["precision"]["64"].values()]
     assert all(0 < error < 1 for errors in gradient_errors for error in errors.values()), gradient_errors
     # --peers_from: a later run takes the saved peer as it is and runs only tfstyle against it.

@@ -38,6 +38,8 @@ def test_the_peer_refuses_what_it_does_not_implement(tmp_path):
     config = preset("paper")  # content_target "style"
     with pytest.raises(ValueError, match="content_target"):
         TorchPeer(np.zeros((32, 32, 3), np.float32), np.zeros((32, 32, 3), np.float32), config, "unused.h5")
+    with pytest.raises(ValueError, match="float16"):  # autocast's float16 would need a gradient scaler
+        TorchPeer(np.zeros((32, 32, 3), np.float32), np.zeros((32, 32, 3), np.float32), preset("default"), "unused.h5", precision="float16")
 
 
 def test_the_peers_first_adam_step_is_one_pass_on_a_network_loaded_beforehand(tmp_path):
