@@ -147,8 +147,9 @@ def main(argv: list[str]) -> int:
     except TfstyleError as err:
         return _fail(str(err))
     height, width = result.image.shape[:2]
+    iterations = f"{result.iterations} iteration" if result.iterations == 1 else f"{result.iterations} iterations"
     print(
-        f"wrote {output} ({width}x{height}): {result.iterations} iteration{'s' * (result.iterations != 1)} in {result.seconds:.1f} s "
+        f"wrote {output} ({width}x{height}): {iterations} in {result.seconds:.1f} s "
         f"({result.iterations / max(result.seconds, 1e-9):.2f} it/s) on {result.device.split('device:')[-1]}; "
         f"content {result.final_losses['content']:.4g}, style {result.final_losses['style']:.4g}"
     )
