@@ -77,6 +77,9 @@ from tfstyle.cli.common import use_onednn  # noqa: E402  (light: TensorFlow is n
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 use_onednn()  # measure what the command lines run (the measures' modules below import TensorFlow)
+# On a GPU TensorFlow takes nearly all of its memory at its first operation there unless it grows as
+# needed, and the PyTorch peer shares the GPU with it in this process.
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 import tensorflow as tf  # noqa: E402
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 from bench_steps import CONTENT, STYLE, conv_throughput, peer_device, per_wait, step_flops, torch_precision, torch_weights
 
 try:
+    import torch
     from peer_torch import TorchPeer, feature_network, preload_imports
 except ImportError:  # the bench extra is not installed: tfstyle's runs alone
     TorchPeer = None  # type: ignore[assignment,misc]
@@ -89,7 +90,11 @@ def peer_run_seconds(
     for _ in range(config.iterations):
         peer.step()
     np.asarray(peer.pixels)  # back in the host's memory
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    del peer, network
+    if device == "cuda":  # PyTorch's cache would hold the GPU memory that tfstyle's next run needs
+        torch.cuda.empty_cache()
+    return seconds
 
 
 def whole_runs(

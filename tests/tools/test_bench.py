@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 
 import pytest
@@ -26,6 +27,10 @@ def bench():
     sys.modules["bench"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def test_tensorflow_leaves_a_gpus_memory_to_the_pytorch_peer_beside_it(bench):
+    assert os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"  # set before TensorFlow is imported
 
 
 def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images):  # the shared photo and painting
