@@ -124,7 +124,7 @@ VARIANTS = {
     "float16": {"precision": "float16", "jit": False},  # GPUs only
     "float16+xla": {"precision": "float16", "jit": True},
 }
-GPU_ONLY = ("float16", "float16+xla")
+GPU_ONLY = tuple(name for name, changes in VARIANTS.items() if changes["precision"] == "float16")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
