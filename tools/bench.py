@@ -214,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         quality_runs = {"default, float32": {"precision": "float32", "iterations": 4}}
         args.quality, args.precision_check, args.forms, args.profile, args.peer_layers = True, True, True, True, "preset"
         args.runs, args.run_steps, args.run_variants = True, 3, "float32"
+    if speed.bfloat16_missing() and any(v["precision"] == "bfloat16" for v in variants.values()):
+        parser.error(f"bfloat16 cannot run with ONEDNN_MAX_CPU_ISA={speed.onednn_isa_cap()} here: --variants float32")
     if args.wait_load:
         wait_for_quiet(args.wait_load, args.wait_most)
     out: dict = {"machine": {**machine(), "device": pick_device(None)}, "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}
@@ -221,7 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     waits = per_wait(out["machine"]["device"])
     throughput, shape, form = conv_throughput(tf.float32, floor_shapes, per_wait=waits)
-    bf16_throughput, bf16_shape, bf16_form = conv_throughput(tf.bfloat16, floor_shapes, per_wait=waits)
+    # Capped below AVX512_CORE (ONEDNN_MAX_CPU_ISA), an AVX-512 CPU has no bfloat16 convolution to time.
+    bf16_throughput, bf16_shape, bf16_form = (
+        (float("nan"), None, None) if speed.bfloat16_missing() else conv_throughput(tf.bfloat16, floor_shapes, per_wait=waits)
+    )
     out["floor"] = {
         "float32_flops_per_s": throughput, "float32_shape": shape, "float32_form": form,
         "bfloat16_flops_per_s": bf16_throughput, "bfloat16_shape": bf16_shape, "bfloat16_form": bf16_form,

@@ -66,7 +66,9 @@ def _cpu_features() -> str:
     if not flags:
         return "unknown"
     names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
-    return ", ".join(label for flag, label in names.items() if flag in flags) or "none of AVX2, AVX-512, AMX"
+    features = ", ".join(label for flag, label in names.items() if flag in flags) or "none of AVX2, AVX-512, AMX"
+    cap = speed.onednn_isa_cap()  # the kernels then run as on a lesser CPU
+    return f"{features}; oneDNN capped at {cap.upper()} (ONEDNN_MAX_CPU_ISA)" if cap else features
 
 
 def _torch() -> str:

@@ -16,6 +16,7 @@ def test_a_library_warning_is_one_line_on_stderr(capsys, monkeypatch):
     monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
     common.import_tensorflow_quietly()
     monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx2"})
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: True)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = common._one_line_warning

@@ -105,20 +105,30 @@ def test_a_model_already_in_the_runs_form_comes_back_as_it_is(small_model, convo
     assert speed.for_run(ready, "float32", "/device:CPU:0", convolutions=convolutions) is ready
 
 
+AMX = {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}
+
+
 @pytest.mark.parametrize(
-    "vendor, flags, slower",
+    "vendor, flags, onednn, slower",
     [
-        ("AuthenticAMD", {"avx2", "fma"}, "about 9x slower"),  # emulated (Zen 3)
-        ("GenuineIntel", {"avx2", "avx512f", "avx512_bf16"}, "about 1.7x slower"),  # AVX512-BF16, no AMX
-        ("AuthenticAMD", {"avx2", "avx512f", "avx512_bf16"}, None),  # Zen 4 and 5: bfloat16 the faster
-        ("GenuineIntel", {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}, None),  # AMX
+        ("AuthenticAMD", {"avx2", "fma"}, True, "on a CPU without native bfloat16 .* at least 9x slower"),  # Zen 3
+        ("GenuineIntel", {"avx2", "avx512f"}, True, "AVX-512 CPU without AVX512-BF16 or AMX is emulated by oneDNN: about 3.5x"),
+        ("GenuineIntel", {"avx2", "avx512f", "avx512_bf16"}, True, "no AMX: about 1.7x slower"),
+        ("AuthenticAMD", {"avx2", "avx512f", "avx512_bf16"}, True, None),  # Zen 4 and 5: bfloat16 the faster
+        ("GenuineIntel", AMX, True, None),
+        # TensorFlow's own kernels emulate it on every CPU (19x on an Intel Xeon)
+        ("GenuineIntel", AMX, False, "own kernels \\(oneDNN off: TF_ENABLE_ONEDNN_OPTS=0\\) is emulated: at least 9x"),
+        ("AuthenticAMD", {"avx2", "avx512f", "avx512_bf16"}, False, "oneDNN off"),
     ],
 )
-def test_bfloat16_where_it_is_slower_warns_how_much_and_auto_keeps_float32(monkeypatch, vendor, flags, slower):
+def test_bfloat16_where_it_is_slower_warns_how_much_and_auto_keeps_float32(monkeypatch, vendor, flags, onednn, slower):
     monkeypatch.setattr(speed, "cpu_flags", lambda: flags)
     monkeypatch.setattr(speed, "cpu_vendor", lambda: vendor)
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: onednn)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     if slower:
-        with pytest.warns(speed.SlowPrecisionWarning, match=f"{slower} than float32"):
+        with pytest.warns(speed.SlowPrecisionWarning, match=slower):
             assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
     else:
         with warnings.catch_warnings():
@@ -126,6 +136,57 @@ def test_bfloat16_where_it_is_slower_warns_how_much_and_auto_keeps_float32(monke
             assert speed.resolve_precision("bfloat16", "/device:CPU:0") == "bfloat16"
     assert speed.resolve_precision("auto", "/device:CPU:0") == ("float32" if slower else "bfloat16")
     assert speed.resolve_precision("auto", "/device:GPU:0") == "float32"
+
+
+@pytest.mark.parametrize(
+    "cap, form, auto, bfloat16",
+    [
+        # oneDNN then runs an AVX2 CPU's kernels: no bfloat16 convolution, which TensorFlow still asks of it
+        ("AVX2", "transposed_all", "float32", "cannot run with ONEDNN_MAX_CPU_ISA=avx2"),
+        ("avx512_core", "transposed", "float32", "\\(ONEDNN_MAX_CPU_ISA=avx512_core\\) is emulated by oneDNN: about 3.5x"),
+        ("AVX512_CORE_BF16", "transposed", "float32", "AVX512-BF16 but no AMX: about 1.7x"),
+        ("AVX512_CORE_AMX", "transposed", "bfloat16", None),  # caps nothing this CPU has
+        ("ALL", "transposed", "bfloat16", None),
+        ("not an isa", "transposed", "bfloat16", None),  # oneDNN ignores it too
+    ],
+)
+def test_a_cap_on_onednns_instruction_set_is_what_the_defaults_read(monkeypatch, cap, form, auto, bfloat16):
+    cpu = "/device:CPU:0"
+    monkeypatch.setattr(speed, "cpu_flags", lambda: AMX)
+    monkeypatch.setattr(speed, "cpu_vendor", lambda: "GenuineIntel")
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: True)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert speed.resolve_convolutions("auto", "float32", cpu) == form
+    assert speed.resolve_precision("auto", cpu) == auto
+    if bfloat16 is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert speed.resolve_precision("bfloat16", cpu) == "bfloat16"
+    elif bfloat16.startswith("cannot run"):
+        with pytest.raises(ConfigError, match=bfloat16):
+            speed.resolve_precision("bfloat16", cpu)
+    else:
+        with pytest.warns(speed.SlowPrecisionWarning, match=bfloat16):
+            speed.resolve_precision("bfloat16", cpu)
+
+
+def test_the_older_name_of_the_cap_counts_and_the_newer_wins(monkeypatch):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: AMX)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", "AVX2")
+    assert speed.onednn_isa_cap() == "avx2" and speed.kernel_flags() == {"avx2"}
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert speed.onednn_isa_cap() == "avx512_core_bf16"
+    assert speed.kernel_flags() == {"avx2", "avx512f", "avx512_bf16"}
+
+
+def test_a_bfloat16_run_that_onednn_cannot_compute_is_refused_before_it_starts(images, small_model, monkeypatch):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: AMX)
+    monkeypatch.setattr(speed, "onednn_enabled", lambda: True)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    with pytest.raises(ConfigError, match="precision bfloat16 cannot run with ONEDNN_MAX_CPU_ISA=avx2"):
+        stylize(*images, BASE.override(precision="bfloat16"), feature_model=small_model)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ measured (docs/performance.md).
 from __future__ import annotations
 
 import functools
+import os
 import types
 import warnings
 from collections.abc import Mapping
@@ -27,9 +28,13 @@ from tfstyle.network import forms
 # the raw loss underflow (mean normalization) or overflow (the paper's plain sums). Measured at
 # 96 px: the float16 gradient is then within 3% of float32's (bfloat16's: 6-10%) for both.
 FLOAT16_LOSS_SCALE = 2.0**15
-# bfloat16 emulated on a CPU without it: 7.6 s against 0.86 s for a float32 step at 256 px on an
-# AMD EPYC (Zen 3, AVX2) with the default preset.
+# bfloat16 emulated by TensorFlow's own kernels (oneDNN off, or a CPU without AVX-512, where oneDNN has
+# no bfloat16): 7.6 s against 0.86 s for a float32 step at 256 px on an AMD EPYC (Zen 3, AVX2) with the
+# default preset; 6.4 against 0.35 s (19x) on an Intel Xeon (run K) with oneDNN off.
 SLOW_BFLOAT16 = 9
+# bfloat16 emulated by oneDNN's AVX-512 kernels, without AVX512-BF16 or AMX: 0.84-1.41 s against 0.24 s
+# for a float32 step at 256 px on an Intel Xeon (run K) with oneDNN capped at AVX512_CORE.
+SLOW_BFLOAT16_AVX512 = 3.5
 # bfloat16 with AVX512-BF16 but no AMX on an Intel Xeon (run K, family 6 model 207): a default-preset
 # step took 1,761 ms against float32's 1,011 at 512 px (the default size), 477 against 394 at 256;
 # its best convolution 153 GFLOP/s against 231. Intel runs AVX512-BF16's dot products on one port
@@ -75,25 +80,86 @@ def cpu_vendor() -> str:
     return cpuinfo().get("vendor_id", "")
 
 
+# The instruction-set levels ONEDNN_MAX_CPU_ISA (or its older name DNNL_MAX_CPU_ISA) can cap oneDNN's
+# kernels at, with the flags tfstyle's defaults read (:data:`_KERNEL_FLAGS`) that each leaves them. The
+# levels with AMX, and names oneDNN does not know, cap none of them. Capped at AVX2, an AVX-512 CPU runs
+# the kernels of an AVX2-only one: bfloat16's convolutions are then missing (below AVX512_CORE) or
+# emulated (AVX512_CORE, AVX512_CORE_VNNI).
+_ONEDNN_CAPS = {
+    **dict.fromkeys(("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2"), frozenset[str]()),
+    **dict.fromkeys(("avx512_core", "avx512_core_vnni"), frozenset({"avx512f"})),
+    **dict.fromkeys(
+        ("avx512_core_bf16", "avx10_1_512", "avx512_core_fp16", "avx10_2_512"), frozenset({"avx512f", "avx512_bf16"})
+    ),
+}
+_KERNEL_FLAGS = frozenset({"avx512f", "avx512_bf16", "amx_bf16"})
+# The caps under which oneDNN has no bfloat16 convolution at all, while TensorFlow, reading the CPU's
+# own AVX-512 flag, still hands it bfloat16's: the run would fail at its first convolution.
+_CAPS_WITHOUT_BFLOAT16 = ("sse41", "avx", "avx2", "avx2_vnni")
+
+
+def onednn_isa_cap() -> str | None:
+    """The instruction-set level (lower case) that ONEDNN_MAX_CPU_ISA, or DNNL_MAX_CPU_ISA, caps
+    oneDNN's kernels at; None where neither caps the flags tfstyle's defaults read."""
+    value = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").lower()
+    return value if value in _ONEDNN_CAPS else None
+
+
+def kernel_flags() -> set[str]:
+    """The CPU's flags (:func:`cpu_flags`) whose kernels oneDNN may run: all of them, less AVX-512,
+    AVX512-BF16 and AMX above the level :func:`onednn_isa_cap` sets."""
+    flags, cap = cpu_flags(), onednn_isa_cap()
+    return flags if cap is None else flags - (_KERNEL_FLAGS - _ONEDNN_CAPS[cap])
+
+
 def cpu_has_bf16() -> bool:
-    """Whether the CPU does bfloat16 arithmetic natively (AVX512-BF16 or AMX)."""
-    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+    """Whether oneDNN's kernels do bfloat16 arithmetic natively here (AVX512-BF16 or AMX, in
+    :func:`kernel_flags`)."""
+    return bool({"avx512_bf16", "amx_bf16"} & kernel_flags())
 
 
 def bfloat16_slowdown() -> float | None:
     """How many times slower than float32 a bfloat16 step runs on this CPU, as measured per machine
     kind; None where bfloat16 is the faster (AMX; AVX512-BF16 on AMD)."""
+    if not onednn_enabled() or "avx512f" not in kernel_flags():
+        return SLOW_BFLOAT16  # TensorFlow's own kernels emulate it
     if not cpu_has_bf16():
-        return SLOW_BFLOAT16
-    if "amx_bf16" in cpu_flags() or cpu_vendor() != "GenuineIntel":
+        return SLOW_BFLOAT16_AVX512  # oneDNN emulates it
+    if "amx_bf16" in kernel_flags() or cpu_vendor() != "GenuineIntel":
         return None
     return SLOW_BFLOAT16_WITHOUT_AMX
+
+
+def bfloat16_missing() -> bool:
+    """Whether a bfloat16 run would fail at its first convolution: oneDNN capped below AVX512_CORE on
+    an AVX-512 CPU (:data:`_CAPS_WITHOUT_BFLOAT16`)."""
+    return onednn_enabled() and onednn_isa_cap() in _CAPS_WITHOUT_BFLOAT16 and "avx512f" in cpu_flags()
+
+
+def _slow_bfloat16_warning(slowdown: float) -> str:
+    """The warning for ``precision bfloat16`` where it runs ``slowdown`` times slower (:func:`bfloat16_slowdown`)."""
+    if not onednn_enabled():
+        why = "with TensorFlow's own kernels (oneDNN off: TF_ENABLE_ONEDNN_OPTS=0) is emulated"
+    elif "avx512f" not in kernel_flags():
+        why = "on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated"
+    elif not cpu_has_bf16():
+        capped = f" (ONEDNN_MAX_CPU_ISA={onednn_isa_cap()})" if onednn_isa_cap() else ""
+        why = f"on an AVX-512 CPU without AVX512-BF16 or AMX{capped} is emulated by oneDNN"
+    else:
+        why = "on an Intel CPU with AVX512-BF16 but no AMX"
+    # TensorFlow's own emulation was 9x slower on one CPU and 19x on another: a lower bound.
+    amount = f"at least {slowdown:g}x" if slowdown == SLOW_BFLOAT16 else f"about {slowdown:g}x"
+    return (
+        f"precision bfloat16 {why}: {amount} slower than float32 (measured per machine kind, docs/performance.md); "
+        "float32 or auto is faster here"
+    )
 
 
 def resolve_precision(precision: str, device: str) -> str:
     """The precision a run uses on ``device``: ``auto`` is bfloat16 on a CPU where it was measured
     faster than float32 (:func:`bfloat16_slowdown`: about 4x in the convolutions with AMX, 1.7x with
-    AVX512-BF16 on AMD) and float32 elsewhere (GPUs: not measured yet). float16 needs a GPU."""
+    AVX512-BF16 on AMD; with oneDNN on) and float32 elsewhere (GPUs: not measured yet). float16 needs a
+    GPU; bfloat16 is refused where it cannot run (:func:`bfloat16_missing`)."""
     on_gpu = _is_gpu(device)
     slowdown = None if on_gpu else bfloat16_slowdown()
     if precision == "auto":
@@ -102,18 +168,14 @@ def resolve_precision(precision: str, device: str) -> str:
         raise ConfigError(
             "precision float16 needs a GPU (CPUs have no fast float16 convolutions); use bfloat16 or float32 here"
         )
+    if precision == "bfloat16" and not on_gpu and bfloat16_missing():
+        raise ConfigError(
+            f"precision bfloat16 cannot run with ONEDNN_MAX_CPU_ISA={onednn_isa_cap()}: below AVX512_CORE oneDNN has "
+            "no bfloat16 convolutions, and TensorFlow still hands them to it on this AVX-512 CPU; use float32 "
+            "(or auto), or unset ONEDNN_MAX_CPU_ISA"
+        )
     if precision == "bfloat16" and slowdown is not None:
-        why = (
-            "on an Intel CPU with AVX512-BF16 but no AMX"
-            if cpu_has_bf16()
-            else "on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated"
-        )
-        warnings.warn(
-            f"precision bfloat16 {why}: about {slowdown:g}x slower than float32 (measured per machine kind, "
-            "docs/performance.md); float32 or auto is faster here",
-            SlowPrecisionWarning,
-            stacklevel=2,
-        )
+        warnings.warn(_slow_bfloat16_warning(slowdown), SlowPrecisionWarning, stacklevel=2)
     return precision
 
 
@@ -129,14 +191,16 @@ def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bo
     the slow ones). Reduced precision, XLA and GPUs keep Keras' Conv2D. The winograd form is only
     taken when asked for: its passes were 0.83x transposed_all's on a Zen 3, but XLA compiles its
     transforms for about 9 s at the start of a run there, more than 50 steps at 256 px save (an Intel
-    Xeon without AMX, run K: a 50-step run at 256 px 4.1 s longer than the mixed form's)."""
+    Xeon without AMX, run K: a 50-step run at 256 px 4.1 s longer than the mixed form's). The CPU's
+    flags are those oneDNN's kernels may use (:func:`kernel_flags`): capped at AVX2, an AVX-512 CPU
+    takes the AVX2 CPUs' form."""
     if convolutions != "auto":
         return convolutions
     if precision != "float32" or jit or _is_gpu(device):
         return "conv2d"
     if not onednn_enabled():
         return "forward"
-    flags = cpu_flags()
+    flags = kernel_flags()
     if "amx_bf16" in flags or ("avx512f" in flags and cpu_vendor() == "GenuineIntel"):
         return "transposed"
     return "mixed" if "avx512f" in flags else "transposed_all"
