@@ -127,12 +127,20 @@ VARIANTS = {
 GPU_ONLY = tuple(name for name, changes in VARIANTS.items() if changes["precision"] == "float16")
 
 
+def cpu_variants() -> list[str]:
+    """The step table's variants unless given: all but the GPU's, and no bfloat16 where it cannot run
+    (oneDNN capped below AVX512_CORE: ``speed.bfloat16_missing``)."""
+    missing = speed.bfloat16_missing()
+    return [name for name, v in VARIANTS.items() if name not in GPU_ONLY and not (missing and v["precision"] == "bfloat16")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="256,512", help="image sizes for the step table and the quality runs")
     parser.add_argument("--presets", default="default,gatys")
     parser.add_argument(
-        "--variants", default=",".join(v for v in VARIANTS if v not in GPU_ONLY), help=f"of {', '.join(VARIANTS)}"
+        "--variants", default=None,
+        help=f"of {', '.join(VARIANTS)} (default: those that run on a CPU; no bfloat16 where oneDNN is capped below it)",
     )
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=7)
@@ -204,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tf.get_logger().setLevel("ERROR")  # each run traces its own step: tf.function's retracing warnings are expected
     weights = args.weights or "imagenet"
     sizes = [int(s) for s in args.sizes.split(",")]
-    variants = {name: VARIANTS[name] for name in args.variants.split(",")}
+    variants = {name: VARIANTS[name] for name in (args.variants.split(",") if args.variants else cpu_variants())}
     quality_runs = {name: QUALITY_RUNS[name] for name in args.quality_runs.split(";")}
     floor_shapes = FLOOR_SHAPES
     if args.quick:
@@ -214,8 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         quality_runs = {"default, float32": {"precision": "float32", "iterations": 4}}
         args.quality, args.precision_check, args.forms, args.profile, args.peer_layers = True, True, True, True, "preset"
         args.runs, args.run_steps, args.run_variants = True, 3, "float32"
-    if speed.bfloat16_missing() and any(v["precision"] == "bfloat16" for v in variants.values()):
-        parser.error(f"bfloat16 cannot run with ONEDNN_MAX_CPU_ISA={speed.onednn_isa_cap()} here: --variants float32")
+    if not args.no_steps and speed.bfloat16_missing() and any(v["precision"] == "bfloat16" for v in variants.values()):
+        parser.error(f"bfloat16 cannot run with ONEDNN_MAX_CPU_ISA={speed.onednn_isa_cap()}: leave it out of --variants")
     if args.wait_load:
         wait_for_quiet(args.wait_load, args.wait_most)
     out: dict = {"machine": {**machine(), "device": pick_device(None)}, "load_before": os.getloadavg(), "commands": " ".join(sys.argv)}

@@ -89,3 +89,15 @@ def test_the_benchmark_runs_in_quick_mode(bench, tmp_path, capsys, shared_images
         height, width = prepare_images(steps.CONTENT, steps.STYLE, preset("default").override(image_size=64))[0].shape[:2]
         assert clock["convolution_flops"] == pytest.approx(steps.step_flops(["conv5_3"], height, width))
         assert clock["by_kind_ms"]["convolution"] == pytest.approx(clock["convolution_ms"]) and "by oneDNN's own clock" in out
+
+
+def test_where_onednn_is_capped_below_bfloat16_the_bench_leaves_it_out_or_refuses_it(bench, monkeypatch, capsys):
+    monkeypatch.setattr(bench.speed, "bfloat16_missing", lambda: False)
+    assert "bfloat16" in bench.cpu_variants() and "float16" not in bench.cpu_variants()  # float16: GPUs only
+    monkeypatch.setattr(bench.speed, "bfloat16_missing", lambda: True)  # ONEDNN_MAX_CPU_ISA=AVX2 on AVX-512
+    assert bench.cpu_variants() == ["float32", "float32+xla", "float32+winograd"]
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    with pytest.raises(SystemExit) as exit:
+        bench.main(["--variants", "float32,bfloat16"])
+    assert exit.value.code == 2
+    assert "bfloat16 cannot run with ONEDNN_MAX_CPU_ISA=avx2" in capsys.readouterr().err
