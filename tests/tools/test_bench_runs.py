@@ -25,5 +25,5 @@ def test_on_a_gpu_every_precision_runs_with_and_without_xla(monkeypatch):
     assert len(gpu) == 6  # each one of tools/bench.py's VARIANTS (test_bench.py)
     monkeypatch.setattr(runs.speed, "bfloat16_slowdown", lambda: None)  # a CPU where auto takes bfloat16
     assert runs.run_variants("/device:CPU:0") == ["float32", "bfloat16"]
-    monkeypatch.setattr(runs.speed, "bfloat16_slowdown", lambda: 1.7)
+    monkeypatch.setattr(runs.speed, "bfloat16_slowdown", lambda: (1.7, "on an Intel CPU with AVX512-BF16 but no AMX"))
     assert runs.run_variants("/device:CPU:0") == ["float32"]

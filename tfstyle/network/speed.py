@@ -118,41 +118,25 @@ def cpu_has_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & kernel_flags())
 
 
-def bfloat16_slowdown() -> float | None:
+def bfloat16_slowdown() -> tuple[float, str] | None:
     """How many times slower than float32 a bfloat16 step runs on this CPU, as measured per machine
-    kind; None where bfloat16 is the faster (AMX; AVX512-BF16 on AMD)."""
-    if not onednn_enabled() or "avx512f" not in kernel_flags():
-        return SLOW_BFLOAT16  # TensorFlow's own kernels emulate it
+    kind, and why (for its warning); None where bfloat16 is the faster (AMX; AVX512-BF16 on AMD)."""
+    if not onednn_enabled():
+        return SLOW_BFLOAT16, "with TensorFlow's own kernels (oneDNN off: TF_ENABLE_ONEDNN_OPTS=0) is emulated"
+    if "avx512f" not in kernel_flags():  # TensorFlow's own kernels then: oneDNN has none
+        return SLOW_BFLOAT16, "on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated"
     if not cpu_has_bf16():
-        return SLOW_BFLOAT16_AVX512  # oneDNN emulates it
+        capped = f" (ONEDNN_MAX_CPU_ISA={onednn_isa_cap()})" if onednn_isa_cap() else ""
+        return SLOW_BFLOAT16_AVX512, f"on an AVX-512 CPU without AVX512-BF16 or AMX{capped} is emulated by oneDNN"
     if "amx_bf16" in kernel_flags() or cpu_vendor() != "GenuineIntel":
         return None
-    return SLOW_BFLOAT16_WITHOUT_AMX
+    return SLOW_BFLOAT16_WITHOUT_AMX, "on an Intel CPU with AVX512-BF16 but no AMX"
 
 
 def bfloat16_missing() -> bool:
     """Whether a bfloat16 run would fail at its first convolution: oneDNN capped below AVX512_CORE on
     an AVX-512 CPU (:data:`_CAPS_WITHOUT_BFLOAT16`)."""
     return onednn_enabled() and onednn_isa_cap() in _CAPS_WITHOUT_BFLOAT16 and "avx512f" in cpu_flags()
-
-
-def _slow_bfloat16_warning(slowdown: float) -> str:
-    """The warning for ``precision bfloat16`` where it runs ``slowdown`` times slower (:func:`bfloat16_slowdown`)."""
-    if not onednn_enabled():
-        why = "with TensorFlow's own kernels (oneDNN off: TF_ENABLE_ONEDNN_OPTS=0) is emulated"
-    elif "avx512f" not in kernel_flags():
-        why = "on a CPU without native bfloat16 (AVX512-BF16 or AMX) is emulated"
-    elif not cpu_has_bf16():
-        capped = f" (ONEDNN_MAX_CPU_ISA={onednn_isa_cap()})" if onednn_isa_cap() else ""
-        why = f"on an AVX-512 CPU without AVX512-BF16 or AMX{capped} is emulated by oneDNN"
-    else:
-        why = "on an Intel CPU with AVX512-BF16 but no AMX"
-    # TensorFlow's own emulation was 9x slower on one CPU and 19x on another: a lower bound.
-    amount = f"at least {slowdown:g}x" if slowdown == SLOW_BFLOAT16 else f"about {slowdown:g}x"
-    return (
-        f"precision bfloat16 {why}: {amount} slower than float32 (measured per machine kind, docs/performance.md); "
-        "float32 or auto is faster here"
-    )
 
 
 def resolve_precision(precision: str, device: str) -> str:
@@ -175,7 +159,15 @@ def resolve_precision(precision: str, device: str) -> str:
             "(or auto), or unset ONEDNN_MAX_CPU_ISA"
         )
     if precision == "bfloat16" and slowdown is not None:
-        warnings.warn(_slow_bfloat16_warning(slowdown), SlowPrecisionWarning, stacklevel=2)
+        factor, why = slowdown
+        # TensorFlow's own emulation was 9x slower on one CPU and 19x on another: a lower bound.
+        amount = f"at least {factor:g}x" if factor == SLOW_BFLOAT16 else f"about {factor:g}x"
+        warnings.warn(
+            f"precision bfloat16 {why}: {amount} slower than float32 (measured per machine kind, docs/performance.md); "
+            "float32 or auto is faster here",
+            SlowPrecisionWarning,
+            stacklevel=2,
+        )
     return precision
 
 
