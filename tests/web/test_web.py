@@ -229,6 +229,25 @@ def test_a_host_header_naming_another_host_is_refused():
         assert response.status_code == 400 and "unexpected Host header" in response.json()["error"]
 
 
+@pytest.mark.parametrize("host", ["127.0.0.2", "127.1.2.3", "localhost", "::1", "[0:0::1]"])
+def test_a_page_started_on_a_loopback_host_answers_requests_naming_it(host):
+    from tfstyle.cli.web import page_hosts, url
+
+    app = create_app(Options(fixed={"weights": "random"}, hosts=page_hosts(host)))
+    with TestClient(app, base_url=url(host, 8765)) as client:
+        assert client.get("/").status_code == 200, client.get("/").text
+        assert client.get("/", headers={"Host": "LocalHost.:8765"}).status_code == 200
+        assert client.get("/", headers={"Host": "127.0.0.1"}).status_code == 200
+        assert client.get("/", headers={"Host": "127.0.0.9:8765"}).status_code == 400  # not the host it was started on
+        assert client.get("/", headers={"Host": "attacker.example:8765"}).status_code == 400
+
+
+def test_a_page_on_another_address_answers_any_host():
+    from tfstyle.cli.web import page_hosts
+
+    assert page_hosts("0.0.0.0") is None and page_hosts("192.168.1.20") is None
+
+
 def test_the_page_and_its_files_are_served_without_outside_resources(client):
     page = client.get("/")
     assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
@@ -326,6 +345,53 @@ def test_a_run_naming_images_of_another_page_is_refused(client):
     assert response.status_code == 400 and "no longer on the server" in response.json()["error"]
     response = client.post(f"/api/runs?page={theirs}", json={**body, "kind": "video"})
     assert response.status_code == 400 and "unknown kind of run 'video'" in response.json()["error"]
+
+
+def test_a_request_nested_too_deeply_is_a_clear_400(client):
+    body = b"[" * 30_000 + b"]" * 30_000
+    response = client.post(f"/api/runs?page={new_page()}", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"styles": [{"image": "y"}]}, "the request has no \"content\" field (the photo's id"),
+        ({"content": "", "styles": [{"image": "y"}]}, "the request has no \"content\" field"),
+        ({"content": 7, "styles": [{"image": "y"}]}, "the request's \"content\" field must be a string"),
+        ({"content": "x", "styles": [{"weight": 1}]}, "the request has no \"image\" field (each painting's id"),
+    ],
+    ids=["content-missing", "content-empty", "content-not-a-string", "image-missing"],
+)
+def test_a_run_without_its_images_says_which_field_is_missing(client, body, message):
+    response = client.post(f"/api/runs?page={new_page()}", json={**body, "settings": {}})
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert "no longer on the server" not in response.json()["error"]
+
+
+def test_a_later_start_removes_the_folders_of_killed_servers_and_no_live_ones(tmp_path, monkeypatch):
+    from tfstyle.web.uploads import FOLDER_PREFIX, PrivateFolder
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid is a process that has ended
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        killed = tmp_path / f"{FOLDER_PREFIX}{gone.pid}-a1b2c3"
+        running = tmp_path / f"{FOLDER_PREFIX}{live.pid}-d4e5f6"
+        other = tmp_path / f"{FOLDER_PREFIX}notapid"
+        for folder in (killed, running, other):
+            folder.mkdir()
+            (folder / "upload.png").write_bytes(b"x")
+        folder = PrivateFolder()
+        assert not killed.exists()
+        assert running.exists() and other.exists() and folder.path.exists()
+        assert folder.path.name.startswith(f"{FOLDER_PREFIX}{os.getpid()}-")
+        PrivateFolder().remove_all()  # a second server in this process leaves the first one's alone
+        assert folder.path.exists()
+    finally:
+        live.kill()
+        live.wait()
 
 
 def test_the_private_folder_is_removed_when_the_server_stops():
@@ -464,3 +530,59 @@ def test_python_m_tfstyle_web_prints_its_address_serves_and_deletes_the_uploads_
     assert process.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
     assert not list(tmp_path.glob("tfstyle-web-*"))
+
+
+def start_server(tmp_path, *flags: str) -> tuple[subprocess.Popen, str]:
+    """``python -m tfstyle.web`` with random weights and its temporary folder in ``tmp_path``: the process and its address."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfstyle.web", "--port=0", "--weights=random", *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    line = process.stdout.readline()
+    address = re.search(r"http://\S+", line)
+    if not address:
+        process.kill()
+        raise AssertionError(line + process.communicate()[1])
+    return process, address[0]
+
+
+@contextlib.contextmanager
+def stopped_at_the_end(process: subprocess.Popen):
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+@pytest.mark.slow
+def test_a_page_started_on_127_0_0_2_serves_at_the_address_it_prints(tmp_path):
+    import httpx
+
+    process, address = start_server(tmp_path, "--host=127.0.0.2")
+    with stopped_at_the_end(process):
+        assert address.startswith("http://127.0.0.2:")
+        assert "<title>" in httpx.get(address).text
+        assert httpx.get(f"{address}/api/settings").status_code == 200
+
+
+@pytest.mark.slow
+def test_after_kill_9_the_next_start_removes_the_killed_servers_uploads(tmp_path):
+    import httpx
+
+    process, address = start_server(tmp_path)
+    with stopped_at_the_end(process):
+        image = httpx.post(f"{address}/api/images?page={new_page()}", content=png(32, 32), headers={"Content-Type": "image/png"})
+        assert image.status_code == 201
+        (killed,) = tmp_path.glob("tfstyle-web-*")
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert killed.exists()  # nothing ran to remove it
+    process, address = start_server(tmp_path)
+    with stopped_at_the_end(process):
+        assert httpx.get(f"{address}/api/settings").status_code == 200  # started up
+        assert not killed.exists()
+        (folder,) = tmp_path.glob("tfstyle-web-*")  # the new server's own
+        assert f"-{process.pid}-" in folder.name

@@ -55,6 +55,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def page_hosts(host: str) -> tuple[str, ...] | None:
+    """The names a request's Host header may give for a server listening on ``host`` (a guard against
+    DNS rebinding): on the loopback its usual names and ``host`` itself (``127.0.0.2``, ``[::1]``, ...);
+    None, any, on other addresses."""
+    return (*LOOPBACK_NAMES, host) if is_loopback(host) else None
+
+
 def exposure_warning(host: str, port: int) -> str | None:
     """What listening on ``host`` exposes, for a warning (None for the loopback: nothing)."""
     if is_loopback(host):
@@ -123,7 +130,6 @@ def main(argv: list[str]) -> int:
         fixed["precision"] = config.precision
     # Pillow's decompression-bomb guard stays on, at no less than what the server takes.
     Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, FLAGS.max_pixels)
-    local = is_loopback(FLAGS.host)
     try:
         sock = listen(FLAGS.host, FLAGS.port)
     except OSError as err:
@@ -133,7 +139,7 @@ def main(argv: list[str]) -> int:
         fixed=fixed,
         limits=Limits(bytes=int(FLAGS.max_upload_mb * MEGABYTE), pixels=FLAGS.max_pixels),
         preset=FLAGS.preset,
-        hosts=LOOPBACK_NAMES if local else None,
+        hosts=page_hosts(FLAGS.host),
     ))  # fmt: skip
     port = sock.getsockname()[1]
     print(f"tfstyle's web page: {url(FLAGS.host, port)}  (open it in a browser; Ctrl-C stops the server)", flush=True)

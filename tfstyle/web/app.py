@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -105,14 +106,15 @@ def create_app(options: Options = Options()) -> Starlette:
         page = _page(request, runs)
         _require_type(request, ("application/json",))
         body = await _json(request)
+        content = _field(body, "content", "the photo's id, from POST /api/images")
         styles = body.get("styles")
         if not isinstance(styles, list) or not all(isinstance(s, dict) for s in styles):
             raise ApiError("`styles` must be a list of {image, weight}")
         try:
             run = runs.submit(
                 page,
-                str(body.get("content", "")),
-                [str(style.get("image", "")) for style in styles],
+                content,
+                [_field(style, "image", "each painting's id, from POST /api/images") for style in styles],
                 [style.get("weight", 1.0) for style in styles],
                 body.get("settings", {}),
                 str(body.get("kind", "image")),
@@ -243,23 +245,49 @@ async def _json(request: Request) -> dict:
         raise ApiError("the request is too large", err.status) from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError("the request is not valid JSON") from None
+    except RecursionError:  # json's decoder recurses once per nested array or object
+        raise ApiError("the request is nested too deeply to be a request of this page") from None
     if not isinstance(body, dict):
         raise ApiError("the request must be a JSON object")
     return body
+
+
+def _field(body: dict, name: str, what: str) -> str:
+    """The request's string field ``name`` (``what`` says what it holds), or an error saying it is missing."""
+    value = body.get(name)
+    if value is None or value == "":
+        raise ApiError(f"the request has no \"{name}\" field ({what})")
+    if not isinstance(value, str):
+        raise ApiError(f"the request's \"{name}\" field must be a string ({what}), got {type(value).__name__}")
+    return value
 
 
 class _OnlyHosts:
     """Refuse requests whose Host header names another host than ``hosts`` (a DNS-rebinding guard)."""
 
     def __init__(self, app: ASGIApp, hosts: Sequence[str]):
-        self.app, self.hosts = app, {host.lower() for host in hosts}
+        self.app, self.hosts = app, {host_name(host) for host in hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
-            name = host.rpartition(":")[0] if re.search(r":\d+$", host) else host
-            if name.strip("[]") not in self.hosts:
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            if host_name(host) not in self.hosts:
                 response = JSONResponse({"error": f"unexpected Host header {host!r}"}, status_code=400)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def host_name(host: str) -> str:
+    """A host (or a Host header, with its port) as the guard compares it: lower case, without the
+    port, brackets or a final dot, an address in its one short form (``[0:0::1]:80`` → ``::1``)."""
+    name = host.strip().lower()
+    if name.startswith("["):  # [IPv6]:port
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:  # name:port (more colons: a bare IPv6 address)
+        name = name.partition(":")[0]
+    name = name.rstrip(".")
+    try:
+        return ipaddress.ip_address(name).compressed
+    except ValueError:
+        return name

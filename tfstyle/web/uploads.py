@@ -1,5 +1,6 @@
 """Uploaded images: checked by decoding them (never by their name), limited in bytes and in pixels,
-and kept under names of our own in a private temporary folder that is removed when the server stops.
+and kept under names of our own in a private temporary folder that is removed when the server stops
+(or, when it was killed, by the next server that starts).
 
 Plain Pillow, no web framework: the app reads the bytes (stopping at the byte limit) and hands them here.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -82,12 +84,18 @@ def _megabytes(count: int) -> str:
     return f"{count / MEGABYTE:g} MB"
 
 
+FOLDER_PREFIX = "tfstyle-web-"  # then the server's process id, a dash and mkdtemp's random part
+_FOLDER_NAME = re.compile(re.escape(FOLDER_PREFIX) + r"(\d+)-[^/]+")
+
+
 class PrivateFolder:
-    """A temporary folder only this user can enter (mode 0700), for uploads and results. Files get
-    random names of our own; :meth:`remove_all` deletes the folder (also at interpreter exit)."""
+    """A temporary folder only this user can enter (mode 0700), for uploads and results, named for
+    the server's process. Files get random names of our own; :meth:`remove_all` deletes the folder.
+    A server killed outright cannot: the next one removes such folders (:func:`remove_stale_folders`)."""
 
     def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="tfstyle-web-"))
+        remove_stale_folders(Path(tempfile.gettempdir()))
+        self.path = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         os.chmod(self.path, 0o700)
 
     def write(self, data: bytes, suffix: str = "") -> Path:
@@ -109,3 +117,40 @@ class PrivateFolder:
 
     def remove_all(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def remove_stale_folders(parent: Path) -> list[Path]:
+    """Delete the private folders in ``parent`` that this user's servers left when they were killed
+    (kill -9, a crash, a power cut): those whose process is gone. Another server's, while it runs,
+    and anything not ours, stay. Returns the folders deleted. (Only where process ids can be checked
+    without harm: POSIX.)"""
+    if os.name != "posix":
+        return []
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return []
+    for entry in entries:
+        found = _FOLDER_NAME.fullmatch(entry.name)
+        try:
+            ours = entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid()
+        except OSError:
+            continue
+        if found and ours and not _running(int(found[1])):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (someone else's too: then it is not ours to judge)."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only checks
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
