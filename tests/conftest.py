@@ -32,7 +32,8 @@ from tfstyle.network.features import build_feature_model  # noqa: E402
 from tfstyle.network.vgg16 import VGG16_CONV_LAYERS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_IMAGES = ROOT.parent / "shared" / "images"
+SHARED_IMAGES = ROOT.parent / "shared" / "images"  # tests take it through the ``shared_images`` fixture
+SAMPLES = ROOT / "samples"  # the pictures shipped with the project (README's first command): always there
 KERAS_CACHED_WEIGHTS = Path.home() / ".keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
@@ -157,8 +158,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def shared_images() -> Path:
+    """``../shared/images`` beside the project (this project's machines and CI have it), or skip:
+    a fresh clone elsewhere has no ``../shared``, and its tests pass without it."""
     if not SHARED_IMAGES.is_dir():
-        pytest.skip(f"needs the shared test images at {SHARED_IMAGES}")
+        pytest.skip(f"needs ../shared (the project's sample data), absent here: no {SHARED_IMAGES}")
     return SHARED_IMAGES
 
 

@@ -114,3 +114,17 @@ def _resolves(dotted: str) -> bool:
             return False
         return True
     return False
+
+
+def test_readmes_first_commands_install_the_lean_package_and_stylize_pictures_shipped_with_it():
+    """A fresh clone elsewhere has no ../shared: the first command stylizes samples/, after `pip install -e .`
+    (not the dev extra), and the second installs what the tests need and runs them."""
+    first, second = re.findall(r"^```bash\n(.*?)\n```", README.read_text(encoding="utf-8"), flags=re.DOTALL | re.MULTILINE)[:2]
+    install, command = first.split(" && ")
+    assert install == "pip install -e ." and command.startswith("python -m tfstyle.run ")
+    words = command.split()
+    for flag in ("--content", "--style"):
+        path = words[words.index(flag) + 1]
+        assert path.startswith("samples/") and (ROOT / path).is_file(), path
+    assert (ROOT / "samples" / "CREDITS.md").is_file()
+    assert second == "pip install -e '.[dev]' && python -m pytest"
