@@ -111,6 +111,8 @@ def test_settings_endpoint_serves_the_configs_help_choices_and_preset_values(cli
     assert list(by_name) == ["image_size", "iterations", "style_weight", "preserve_colors", "style_scale"]
     for name, control in by_name.items():
         assert control["help"] == controls.plain(fields[name].metadata["help"])
+        # ... and in plain words first: no setting's name, formula or paper.
+        assert control["summary"] and not re.search(r"[`·=_]|et al", control["summary"]), control["summary"]
     assert by_name["preserve_colors"]["choices"] == ["", *fields["preserve_colors"].metadata["choices"]]
     assert by_name["image_size"]["unit"] == "pixels" and by_name["iterations"]["kind"] == "int"
     presets = {preset["name"]: preset["values"] for preset in described["presets"]}

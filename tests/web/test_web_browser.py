@@ -1,16 +1,19 @@
 """The web page in a real browser: headless Chromium (Debian's chromium and chromium-driver, driven
-by Selenium) on the page served by uvicorn on 127.0.0.1 with random weights: upload the shared
-photo and painting, stylize a few iterations at a small size, see an intermediate and the final
-image appear, and download the PNG."""
+by Selenium) on the page served by uvicorn on 127.0.0.1 with random weights: upload the sample
+photo and painting (samples/), set the style strength with its slider, stylize a few iterations at
+a small size twice, see the second run wait in words, an intermediate and the final image appear,
+and download the PNG; and the page laid out at a phone's width."""
 
 from __future__ import annotations
 
 import io
+import math
 import shutil
 import time
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLES
 from PIL import Image
 
 pytest.importorskip("starlette", reason="the web page needs the web extra: pip install 'tfstyle[web]'")
@@ -23,9 +26,10 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SIZE, ITERATIONS = 64, 30
+PHOTO, PAINTING = SAMPLES / "dandelions.jpg", SAMPLES / "starry_night.jpg"  # 768×432 and 640×400
 
 
-def chrome(downloads: Path):
+def chrome(downloads: Path, width: int = 1200, height: int = 1000):
     """Headless Chromium driven by the system chromedriver (nothing downloaded: the machine is offline)."""
     if not CHROMIUM or not CHROMEDRIVER:
         pytest.skip("needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver (.ci/run does)")
@@ -34,11 +38,13 @@ def chrome(downloads: Path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,1000"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
         options.add_argument(argument)
     options.add_experimental_option(
         "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
     )
+    if width < 500:  # a phone: a window is at least 500 pixels wide, so the page is shown as on a phone's screen
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2}})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
@@ -49,11 +55,17 @@ def wait_for(driver, condition, timeout: float = 20.0, what: str = ""):
     return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message=what)
 
 
-def test_the_page_stylizes_the_shared_images_and_downloads_the_png(shared_images, tmp_path):
-    from selenium.webdriver.common.by import By
+def slide(driver, slider, position: float) -> None:
+    """Move a range input to ``position`` as a person's drag would (its input event)."""
+    driver.execute_script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", slider, position
+    )
 
-    photo = shared_images / "content" / "tubingen.jpg"
-    painting = shared_images / "style" / "starry_night.jpg"
+
+def test_the_page_stylizes_the_sample_pictures_and_downloads_the_png(tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     options = Options(fixed={"weights": "random", "precision": "float32"}, grace=5.0)
@@ -62,35 +74,88 @@ def test_the_page_stylizes_the_shared_images_and_downloads_the_png(shared_images
         size = wait_for(driver, lambda d: d.find_element(By.ID, "control-image_size"), what="the settings")
         assert size.get_attribute("value") == "512"  # the default preset's, from the settings endpoint
         help_texts = [p.text for p in driver.find_elements(By.CSS_SELECTOR, "#controls .help")]
-        assert any("brush strokes" in text for text in help_texts)
+        assert any("brush strokes look" in text for text in help_texts)  # the plain words ...
+        more = driver.find_elements(By.CSS_SELECTOR, "#controls details.more")
+        assert not any("Total = a·CL + b·SL" in d.text for d in more)  # ... the formula is one click away
+        (formula,) = [d for d in more if "Total = a·CL" in d.get_attribute("textContent")]
+        formula.find_element(By.TAG_NAME, "summary").click()
+        assert "Total = a·CL + b·SL" in formula.text
 
-        driver.find_element(By.ID, "photo-input").send_keys(str(photo))
-        driver.find_element(By.ID, "style-input").send_keys(str(painting))
+        # Style strength: a slider from subtle to strong around the preset's b, the number under "details".
+        slider = driver.find_element(By.ID, "control-style_weight-slider")
+        strength = driver.find_element(By.ID, "control-style_weight")
+        assert not strength.is_displayed() and slider.is_displayed()
+        assert float(strength.get_attribute("value")) == 0.0025
+        slide(driver, slider, 1)
+        assert float(strength.get_attribute("value")) == pytest.approx(0.025)
+        Select(driver.find_element(By.ID, "control-preset")).select_by_value("paper")
+        assert (float(strength.get_attribute("value")), float(slider.get_attribute("value"))) == (10.0, 0.0)
+        Select(driver.find_element(By.ID, "control-preset")).select_by_value("default")
+        slide(driver, slider, -0.5)  # subtler: 0.0025 / √10
+        b = float(strength.get_attribute("value"))
+        assert b == pytest.approx(0.0025 / math.sqrt(10), rel=1e-2)
+
+        driver.find_element(By.ID, "photo-input").send_keys(str(PHOTO))
+        driver.find_element(By.ID, "style-input").send_keys(str(PAINTING))
         button = driver.find_element(By.ID, "stylize")
         wait_for(driver, lambda d: button.is_enabled(), what="the uploads")
-        assert "tubingen.jpg · 1024×768" in driver.find_element(By.ID, "photo").text
+        assert "dandelions.jpg · 768×432" in driver.find_element(By.ID, "photo").text
         for name, value in (("image_size", SIZE), ("iterations", ITERATIONS)):
             field = driver.find_element(By.ID, f"control-{name}")
             field.clear()
             field.send_keys(str(value))
         button.click()
+        wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "article.run")) == 1, what="the first card")
+        button.click()  # a second run waits for the first
 
-        card = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "article.run"), what="the run's card")
-        wait_for(driver, lambda d: int(card.get_attribute("data-previews")) >= 1, what="an intermediate image")
-        wait_for(driver, lambda d: card.get_attribute("data-shown") == "result", what="the final image")
-        assert card.get_attribute("data-state") == "done"
-        picture = card.find_element(By.CSS_SELECTOR, "img.picture")
-        assert driver.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", picture) == [64, 48]
-        assert f"iteration {ITERATIONS} of {ITERATIONS}" in card.text
+        second = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "article.run[data-state='queued']"), what="a waiting run")
+        placeholder = second.find_element(By.CSS_SELECTOR, ".placeholder")
+        assert placeholder.is_displayed() and "Waiting for its turn" in placeholder.text
+        frame = second.find_element(By.CSS_SELECTOR, ".frame").rect
+        assert frame["width"] / frame["height"] == pytest.approx(768 / 432, rel=0.02)  # the photo's shape, not an empty strip
 
-        card.find_element(By.CSS_SELECTOR, "a.download").click()
+        wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "article.run[data-shown='result']")) == 2,
+                 timeout=60, what="both final images")  # fmt: skip
+        first, second = driver.find_elements(By.CSS_SELECTOR, "article.run")[::-1]  # newest first
+        assert int(first.get_attribute("data-previews")) >= 1  # an intermediate image was shown
+        for card in (first, second):
+            assert card.get_attribute("data-state") == "done"
+            picture = card.find_element(By.CSS_SELECTOR, "img.picture")
+            assert driver.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", picture) == [64, 36]
+            assert f"iteration {ITERATIONS} of {ITERATIONS}" in card.text
+            assert not card.find_element(By.CSS_SELECTOR, ".placeholder").is_displayed()
+        sent = runs.view(driver.execute_script("return pageId"))["runs"]
+        assert [run["settings"]["style_weight"] for run in sent] == [pytest.approx(b)] * 2
+        # The losses are details, shown when asked for.
+        losses = first.find_element(By.CSS_SELECTOR, ".losses")
+        assert not losses.is_displayed() and "total" in losses.get_attribute("textContent")
+        first.find_element(By.CSS_SELECTOR, "details.details summary").click()
+        assert losses.is_displayed() and "losses: total" in losses.text
+        # A result on its own row fills it: the picture is as wide as the results' area.
+        area = driver.find_element(By.ID, "runs").rect["width"]
+        assert first.find_element(By.CSS_SELECTOR, "img.picture").rect["width"] > area / 2 - 60
+
+        first.find_element(By.CSS_SELECTOR, "a.download").click()
         target = downloads / "tfstyle-1.png"
         deadline = time.monotonic() + 10
         while not target.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         image = Image.open(io.BytesIO(target.read_bytes()))
-        assert (image.format, image.size) == ("PNG", (64, 48))
+        assert (image.format, image.size) == ("PNG", (64, 36))
 
         driver.save_screenshot(str(tmp_path / "page.png"))  # for a look when it fails
         errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
         assert not errors, errors
+
+
+def test_the_page_fits_a_phones_width(tmp_path):
+    from selenium.webdriver.common.by import By
+
+    options = Options(fixed={"weights": "random", "precision": "float32"}, grace=5.0)
+    with serving(options) as (base, _), chrome(tmp_path, width=390, height=844) as driver:
+        driver.get(base)
+        wait_for(driver, lambda d: d.find_element(By.ID, "control-style_weight-slider"), what="the settings")
+        assert driver.execute_script("return window.innerWidth") == 390
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+        slider = driver.find_element(By.ID, "control-style_weight-slider").rect
+        assert slider["width"] > 120 and slider["x"] + slider["width"] <= 390

@@ -24,21 +24,28 @@ _TYPES = typing.get_type_hints(StyleConfig)
 
 @dataclass(frozen=True)
 class Control:
-    """A setting on the page: the config field ``name``, its ``label``, and for numbers the range offered."""
+    """A setting on the page: the config field ``name``, its ``label``, for numbers the range offered,
+    and its ``summary`` in plain words (the page shows the config's own help, with its formulas, as more)."""
 
     name: str
     label: str
     minimum: float | None = None
     maximum: float | None = None
+    summary: str = ""
 
 
 CONTROLS = (
-    Control("image_size", "Output size", 32, 2048),
-    Control("iterations", "Iterations", 1, 1000),
-    Control("style_weight", "Style strength", 0, None),
-    Control("preserve_colors", "Keep the photo's colours"),
-    Control("style_scale", "Brush-stroke size", 0.05, 8),
-)
+    Control("image_size", "Output size", 32, 2048,
+            summary="How large the picture is, along its longest side. Twice the size takes about four times as long."),
+    Control("iterations", "Iterations", 1, 1000,
+            summary="How many times the picture is refined. More gives a more finished painting, and takes longer."),
+    Control("style_weight", "Style strength", 0, None,
+            summary="How much of the painting goes into your photo: subtle keeps the photo clear, strong paints it over."),
+    Control("preserve_colors", "Keep the photo's colours",
+            summary="Keep your photo's own colours and take only the painting's brushwork."),
+    Control("style_scale", "Brush-stroke size", 0.05, 8,
+            summary="How large the painting's brush strokes look: below 1 finer, above 1 bolder."),
+)  # fmt: skip
 _BY_NAME = {control.name: control for control in CONTROLS}
 OFF = ""  # what the page sends for an optional setting left off (preserve_colors: None)
 
@@ -73,13 +80,14 @@ def plain(text: str) -> str:
 
 def describe(default_preset: str = "default") -> dict:
     """What the settings endpoint serves: the presets (each with its note and its values of the
-    controls) and the controls (label, one-line help, kind, choices, unit, range)."""
+    controls) and the controls (label, summary in plain words, the config's help, kind, choices, unit, range)."""
     controls = []
     for control in CONTROLS:
         meta = _FIELDS[control.name].metadata
         controls.append({
             "name": control.name,
             "label": control.label,
+            "summary": control.summary,
             "help": plain(meta["help"]),
             "kind": kind(control.name),
             "choices": choices(control.name),

@@ -98,7 +98,7 @@ async function addPhoto(file) {
   box.querySelectorAll("figure").forEach(drop);
   const figure = thumbnail(file, image, () => { drop(figure); state.photo = null; updateButton(); });
   box.append(figure);
-  state.photo = {id: image.id, name: file.name};
+  state.photo = {id: image.id, name: file.name, width: image.width, height: image.height};
   updateButton();
 }
 
@@ -142,15 +142,29 @@ function dropZone(zone, input, take) {
 
 // --- settings -------------------------------------------------------------------------------
 
+// Settings shown as a slider from subtle to strong rather than as their raw number: the slider
+// moves the number on a log scale around the preset's value (10^-DECADES to 10^DECADES times it);
+// the number itself stays under "details".
+const SLIDERS = {style_weight: {decades: 2, low: "subtle", high: "strong"}};
+const PRESET_SUMMARY = "Ready-made settings: “default” makes a clearly painted picture quickly; the others follow the papers.";
+
+function more(text) {
+  // The config's own help (formulas, papers' names), one click away from the plain summary.
+  return el("details", {class: "more"}, el("summary", {text: "more"}), el("p", {text}));
+}
+
 function buildControls(settings) {
   const box = document.getElementById("controls");
   box.replaceChildren();
-  const presetHelp = el("p", {class: "help"});
+  const presetNote = el("p");
   const presetSelect = el("select", {id: "control-preset"},
     ...settings.presets.map((p) => el("option", {value: p.name, text: p.name})));
   presetSelect.value = settings.default_preset;
-  box.append(el("div", {class: "control"}, el("label", {for: "control-preset", text: "Preset"}), presetSelect, presetHelp));
+  box.append(el("div", {class: "control"}, el("label", {for: "control-preset", text: "Preset"}), presetSelect,
+    el("p", {class: "help", text: PRESET_SUMMARY}),
+    el("details", {class: "more"}, el("summary", {text: "more"}), presetNote)));
   state.inputs.set("preset", presetSelect);
+  const sliders = [];
 
   for (const control of settings.controls) {
     const id = `control-${control.name}`;
@@ -164,17 +178,52 @@ function buildControls(settings) {
     state.inputs.set(control.name, input);
     const field = el("div", {class: "field"}, input);
     if (control.unit) field.append(el("span", {class: "unit", text: control.unit}));
-    box.append(el("div", {class: "control"},
-      el("label", {for: id, text: control.label}), field, el("p", {class: "help", text: control.help})));
+    const help = [el("p", {class: "help", text: control.summary || control.help})];
+    if (control.summary) help.push(more(control.help));
+    if (SLIDERS[control.name]) {
+      const slider = logSlider(control, input, SLIDERS[control.name]);
+      sliders.push(slider);
+      box.append(el("div", {class: "control"}, el("label", {for: slider.range.id, text: control.label}), slider.row,
+        ...help, el("details", {class: "raw"}, el("summary", {text: "details"}), field, slider.note)));
+    } else {
+      box.append(el("div", {class: "control"}, el("label", {for: id, text: control.label}), field, ...help));
+    }
   }
 
   const usePreset = () => {
     const preset = settings.presets.find((p) => p.name === presetSelect.value);
-    presetHelp.textContent = preset.note;
+    presetNote.textContent = `${preset.name}: ${preset.note}`;
     for (const [name, value] of Object.entries(preset.values)) state.inputs.get(name).value = value;
+    for (const slider of sliders) slider.reset(preset.values[slider.name]);
   };
   presetSelect.addEventListener("change", usePreset);
   usePreset();
+}
+
+function logSlider(control, number, {decades, low, high}) {
+  // A range input from -decades to +decades: the number is the preset's value times 10^position.
+  const range = el("input", {id: `${number.id}-slider`, type: "range", min: -decades, max: decades, step: "0.05",
+                             value: "0", "aria-valuetext": "as the preset"});
+  const note = el("p", {class: "hint"});
+  let base = 1;
+  const describe = () => {
+    const factor = Number(number.value) / base;
+    const words = !(factor > 0) ? "none" : Math.abs(Math.log10(factor)) < 0.01 ? "the preset's" :
+      factor > 1 ? `${factor.toPrecision(2)}× the preset's` : `1/${(1 / factor).toPrecision(2)} of the preset's`;
+    note.textContent = `${control.label.toLowerCase()} b = ${Number(number.value).toPrecision(3)}: ${words}`;
+    range.setAttribute("aria-valuetext", words);
+  };
+  range.addEventListener("input", () => {
+    number.value = Number((base * 10 ** Number(range.value)).toPrecision(3));
+    describe();
+  });
+  number.addEventListener("input", () => {
+    const position = Number(number.value) > 0 ? Math.log10(Number(number.value) / base) : -decades;
+    range.value = String(Math.max(-decades, Math.min(decades, position)));
+    describe();
+  });
+  const row = el("div", {class: "slider"}, el("span", {class: "end", text: low}), range, el("span", {class: "end", text: high}));
+  return {name: control.name, range, row, note, reset: (value) => { base = value > 0 ? value : 1; range.value = "0"; describe(); }};
 }
 
 function readSettings() {
@@ -213,49 +262,58 @@ async function stylize() {
       settings,
     });
     const names = [state.photo.name, ...state.styles.map((s, i) => state.styles.length > 1 ? `${s.name} ×${weights[i]}` : s.name)];
-    card(run, names);
+    card(run, names, state.photo);
     update(run);
   } catch (error) {
     say(status, error.message, true);
   }
 }
 
-function card(run, names = null) {
+function card(run, names = null, photo = null) {
   let card = state.cards.get(run.id);
   if (card) {
-    if (names) card.article.querySelector(".summary").textContent = summary(run.settings, names);
+    if (names) {
+      card.article.querySelector(".names").textContent = names.join(" + ");
+      card.article.querySelector(".summary").textContent = summary(run.settings);
+    }
     return card;
   }
   const picture = el("img", {class: "picture", alt: `Result ${run.number}`});
+  const placeholder = el("p", {class: "placeholder"});
+  const frame = el("div", {class: "frame"}, picture, placeholder);
+  // Until there is a picture, the frame has the photo's shape, so the card does not jump when it comes.
+  if (photo && photo.width && photo.height) frame.style.aspectRatio = `${photo.width} / ${photo.height}`;
   const stop = el("button", {type: "button", class: "stop", text: "Stop"});
   const download = el("a", {class: "download button", hidden: true, text: "Download PNG"});
   const article = el("article", {class: "run", id: `run-${run.id}`},
     el("header", {}, el("h3", {text: `Result ${run.number}`}), el("span", {class: "state"})),
-    el("div", {class: "frame"}, picture),
+    frame,
     el("progress", {max: run.iterations, value: 0}),
     el("p", {class: "numbers"}),
-    el("p", {class: "summary", text: summary(run.settings, names)}),
+    el("p", {class: "names", text: names ? names.join(" + ") : ""}),
+    el("details", {class: "details"}, el("summary", {text: "details"}),
+      el("p", {class: "losses"}), el("p", {class: "summary", text: summary(run.settings)})),
     el("div", {class: "buttons"}, stop, download));
   article.dataset.previews = "0";
   stop.addEventListener("click", async () => {
     stop.disabled = true;
     try { update(await postJson(`/api/runs/${run.id}/stop`, {})); } catch (error) { say(article.querySelector(".state"), error.message, true); }
   });
-  card = {article, picture, stop, download, previews: 0, result: false, previewUrl: null};
+  card = {article, frame, picture, placeholder, stop, download, previews: 0, result: false, previewUrl: null};
   state.cards.set(run.id, card);
   document.getElementById("runs").prepend(article);
   document.getElementById("no-results").hidden = true;
   return card;
 }
 
-function summary(settings, names) {
+function summary(settings) {
   const parts = [`preset ${settings.preset}`];
   for (const control of state.settings.controls) {
     let value = settings[control.name];
     if (value === null || value === "") value = "off";
     parts.push(`${control.label.toLowerCase()} ${value}${control.unit === "pixels" ? " px" : ""}`);
   }
-  return (names ? names.join(" + ") + ": " : "") + parts.join(" · ");
+  return parts.join(" · ");
 }
 
 function ordinal(n) {
@@ -276,18 +334,31 @@ function stateText(run) {
   }
 }
 
+function waitingText(run) {
+  // What the frame says while it has no picture yet.
+  switch (run.state) {
+    case "queued": return run.position > 1
+      ? `Waiting for its turn: ${run.position - 1} ${run.position > 2 ? "runs go" : "run goes"} first.`
+      : "Waiting for its turn: it starts when the run before it is done.";
+    case "running": return run.stopping ? "Stopping…" : "Starting: preparing the network…";
+    default: return "";  // a run that ended without a picture shows only its message (style.css)
+  }
+}
+
 function update(run) {
   const c = card(run);
   const article = c.article;
   article.dataset.state = run.state;
   say(article.querySelector(".state"), stateText(run), run.state === "failed");
+  c.placeholder.textContent = waitingText(run);
   const bar = article.querySelector("progress");
   bar.max = run.iterations;
   bar.value = run.iteration;
   const numbers = [`iteration ${run.iteration} of ${run.iterations}`];
-  for (const [name, value] of Object.entries(run.losses)) numbers.push(`${name} ${value.toPrecision(3)}`);
   if (run.seconds_left !== null) numbers.push(`about ${duration(run.seconds_left)} left`);
   article.querySelector(".numbers").textContent = run.iteration ? numbers.join(" · ") : "";
+  const losses = Object.entries(run.losses).map(([name, value]) => `${name} ${value.toPrecision(3)}`);
+  article.querySelector(".losses").textContent = losses.length ? `losses: ${losses.join(" · ")}` : "";
   c.stop.hidden = FINISHED.includes(run.state);
   if (run.result && !c.result) {
     c.result = true;
@@ -295,6 +366,7 @@ function update(run) {
     c.picture.onload = () => { article.dataset.shown = "result"; };
     c.picture.src = url;
     c.picture.dataset.kind = "result";
+    c.frame.style.aspectRatio = "";
     c.download.href = url;
     c.download.download = `tfstyle-${run.number}.png`;
     c.download.hidden = false;
@@ -314,6 +386,7 @@ async function showPreview(run, c) {
   c.picture.onload = () => { c.article.dataset.previews = String(Number(c.article.dataset.previews) + 1); };
   c.picture.src = url;
   c.picture.dataset.kind = "preview";
+  c.frame.style.aspectRatio = "";
   if (c.previewUrl) URL.revokeObjectURL(c.previewUrl);
   c.previewUrl = url;
 }
