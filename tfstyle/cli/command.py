@@ -21,7 +21,7 @@ from tfstyle.cli.flags import (
     flag_name,
     value_hint,
 )
-from tfstyle.config import GROUPS
+from tfstyle.settings import GROUPS
 
 flags.disclaim_key_flags()  # flags defined through a Command belong to the command's module
 
