@@ -84,8 +84,12 @@ class StyleConfig(Settings):
         "the loss",
         minimum=0,
     )
-    content_weight: float = setting(1.0, "a, the weight of the content loss in Total = a·CL + b·SL + tv·TV.", "the loss", minimum=0)
-    style_weight: float = setting(2.5e-3, "b, the weight of the style loss in Total = a·CL + b·SL + tv·TV.", "the loss", minimum=0)
+    content_weight: float = setting(
+        1.0, "a, the weight of the content loss in Total = a·CL + b·SL + tv·TV.", "the loss", minimum=0
+    )
+    style_weight: float = setting(
+        2.5e-3, "b, the weight of the style loss in Total = a·CL + b·SL + tv·TV.", "the loss", minimum=0
+    )
     tv_weight: float = setting(
         0.0, "tv, the weight of the total-variation smoothness term (0 keeps the paper's loss).", "the loss", minimum=0
     )
@@ -166,7 +170,11 @@ class StyleConfig(Settings):
         choices=POOLINGS,
     )
     noise_blend: float = setting(
-        0.0, "Start from (1 − t)·`init` + t·white noise (seeded by `seed`), t in [0, 1].", "creative controls", minimum=0, maximum=1
+        0.0,
+        "Start from (1 − t)·`init` + t·white noise (seeded by `seed`), t in [0, 1].",
+        "creative controls",
+        minimum=0,
+        maximum=1,
     )
     precision: str = setting(
         "auto",
@@ -255,7 +263,8 @@ class StyleConfig(Settings):
         scales, size = self.scales, self.image_size
         if scales > self.iterations:
             raise ConfigError(
-                f"`scales` {shown(scales)} needs at least {shown(scales)} `iterations` (one per scale), got {shown(self.iterations)}"
+                f"`scales` {shown(scales)} needs at least {shown(scales)} `iterations` (one per scale), "
+                f"got {shown(self.iterations)}"
             )
         most = max(1, (size // MIN_SCALE_SIDE).bit_length())  # passes from image_size down to MIN_SCALE_SIDE or more
         if scales > most:

@@ -78,6 +78,13 @@ class Bounds:
         return f"at most {shown(high)}" if high is not None else ""
 
 
+def bounds(minimum: float | None = None, above: float | None = None, maximum: float | None = None) -> Bounds:
+    """The :class:`Bounds` that :func:`setting`'s (and a command's own number flag's) keywords say."""
+    if minimum is not None and above is not None:
+        raise ValueError("give minimum (allowed) or above (not allowed), not both")
+    return Bounds(above if above is not None else minimum, maximum, above=above is not None)
+
+
 def setting(
     default: T,
     help: str,
@@ -104,12 +111,8 @@ def setting(
     """
     if group not in GROUPS:
         raise ValueError(f"unknown group {group!r}; add it to GROUPS")
-    if minimum is not None and above is not None:
-        raise ValueError("give minimum (allowed) or above (not allowed), not both")
-    low = above if above is not None else minimum
-    bounds = Bounds(low, maximum, above=above is not None)
     metadata = {"help": help, "group": group, "choices": tuple(choices), "unit": unit, "other": other, "flag": flag,
-                "off": off, "bounds": bounds}  # fmt: skip
+                "off": off, "bounds": bounds(minimum, above, maximum)}  # fmt: skip
     return dataclasses.field(default=default, metadata=metadata)
 
 

@@ -14,8 +14,9 @@ from tfstyle.cli import flags as cli_flags
 from tfstyle.cli.flags import FIELDS, flag_name, flag_text, to_flag
 from tfstyle.cli.reference import page
 from tfstyle.cli.run import FLAGS, config_from_flags, parse_flags
-from tfstyle.config import GROUPS, StyleConfig, preset
+from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError
+from tfstyle.settings import GROUPS
 
 PAGE = ROOT / "docs" / "command-line.md"
 COMMANDS = {"run": run, "export": export, "batch": batch, "beam": beam, "video": video, "web": web}
@@ -56,12 +57,12 @@ def test_each_setting_is_a_flag_with_the_fields_help_and_the_default_presets_val
     assert defaults == StyleConfig()
     for field in SETTINGS[command]:
         flag = values[flag_name(field)]
-        meta = FIELDS[field].metadata
-        assert own_help(flag).startswith(flag_text(meta["help"])), field
+        described = FIELDS[field]
+        assert own_help(flag).startswith(flag_text(described.help)), field
         assert flag.default == to_flag(field, getattr(defaults, field)), field
-        if meta["choices"] and not meta["other"]:  # the constants of config.py (export narrows optimizer)
-            assert set(flag.parser.enum_values) <= set(meta["choices"]), field
-            assert command == "export" or tuple(flag.parser.enum_values) == meta["choices"], field
+        if described.choices and not described.other:  # the constants of config.py (export narrows optimizer)
+            assert set(flag.parser.enum_values) <= set(described.choices), field
+            assert command == "export" or tuple(flag.parser.enum_values) == described.choices, field
     left_out = set(FIELDS) - SETTINGS[command]
     assert not {flag_name(field) for field in left_out} & set(values), "a setting the command does not take has a flag"
 
@@ -176,11 +177,11 @@ def test_help_opens_with_usage_and_lists_the_flags_in_groups_with_defaults(comma
         flag = module.FLAGS[flag_name(field)]
         listed = re.search(rf"^  --(\[no\])?{flag_name(field)}\b(.*)$", out, flags=re.M)
         assert listed, f"--{flag_name(field)} missing from --help"
-        group = FIELDS[field].metadata["group"]
+        group = FIELDS[field].group
         assert out.rindex(f"\n{group}:\n", 0, listed.start()) > max(
             (out.rfind(f"\n{other}:\n", 0, listed.start()) for other in GROUPS if other != group), default=-1
         ), f"--{flag_name(field)} is not under {group}"
-        if getattr(defaults, field) is not None or FIELDS[field].metadata["off"] is not None:
+        if getattr(defaults, field) is not None or FIELDS[field].off is not None:
             assert f"(default: {flag.default_as_str[1:-1]})" in listed[2], field
     assert "--helpfull" in out
 

@@ -1,6 +1,7 @@
 """The video settings: one frozen dataclass beside :class:`tfstyle.StyleConfig` (which decides each
-frame), validated on construction from its fields' metadata (:class:`tfstyle.settings.Settings`). Plain Python: the command line generates its flags from these
-fields (:mod:`tfstyle.cli.flags`) without importing TensorFlow.
+frame), validated on construction from its fields' metadata (:class:`tfstyle.settings.Settings`).
+Plain Python: the command line generates its flags from these fields (:mod:`tfstyle.cli.flags`)
+without importing TensorFlow.
 
 Notation (Ruder, Dosovitskiy & Brox, GCPR 2016): γ = ``temporal_weight`` weighs the temporal loss,
 J = ``lookback`` the earlier frames it compares with, δ = :data:`PASS_BLEND` the multi-pass blend.
@@ -39,7 +40,10 @@ class VideoConfig(Settings):
     )
     flow: str = setting("dis", "Optical flow method: dis (OpenCV's DIS).", "the loss", choices=FLOW_METHODS)
     first_frame_iterations: int | None = setting(
-        None, "Iterations of the first frame. Default: 4 × `iterations`; later frames take `iterations`.", "the optimizer", minimum=1
+        None,
+        "Iterations of the first frame. Default: 4 × `iterations`; later frames take `iterations`.",
+        "the optimizer",
+        minimum=1,
     )
     later_learning_rate: float | None = setting(
         None,
