@@ -137,6 +137,35 @@ def test_a_bad_setting_is_one_line_naming_the_flag(command, args, message, tmp_p
     assert err.startswith("tfstyle: error: ") and err.count("\n") == 1 and message in err, err
 
 
+@pytest.mark.parametrize(
+    "command, args, message",
+    [
+        ("run", ["--iterations=0"], "--iterations must be a positive whole number, got 0"),
+        ("run", ["--noise_blend=2"], "--noise_blend must be between 0 and 1, got 2"),
+        ("run", ["--tile=-1"], "--tile must be a positive whole number (or 0: off), got -1"),
+        ("run", ["--save_every=-5"], "--save_every must be 0 or more, got -5"),
+        ("batch", ["--batch_size=0"], "--batch_size must be a positive whole number, got 0"),
+        ("web", ["--port=70000"], "--port must be from 0 to 65535, got 70000"),
+        ("web", ["--max_upload_mb=0"], "--max_upload_mb must be greater than 0, got 0"),
+        ("video", ["--passes=0"], "--passes must be a positive whole number, got 0"),
+    ],
+)
+def test_a_number_out_of_its_bounds_fails_as_the_flags_are_parsed_in_the_settings_words(command, args, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        COMMANDS[command].COMMAND.parse(["tfstyle", *args])
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == f"tfstyle: error: {message}\n"
+
+
+def test_the_flags_bounds_are_the_settings_and_off_is_taken():
+    for name, described in FIELDS.items():
+        parser = run.FLAGS[flag_name(name)].parser
+        if described.kind in (int, float) and not described.many:
+            assert parser.bounds == described.bounds, name
+    run.parse_flags(["tfstyle", "--content=c.png", "--style=s.png", "--tile=0", "--print_every=0", "--checkpoint_every=0"])
+    assert cli_flags.config_from_flags(run.FLAGS).tile_size is None
+
+
 # --- errors name fields; the command lines name flags -------------------------------------------------------
 
 
