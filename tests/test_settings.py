@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import random
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -230,6 +231,14 @@ def test_to_dict_is_plain_json_and_from_dict_gives_the_same_settings(settings):
     replayed = type(settings).from_dict(json.loads(json.dumps(values)))
     assert replayed == settings
     assert replayed.to_dict() == values
+
+
+def test_blend_weights_replay_exactly_once_normalized():
+    rng = random.Random(0)
+    for _ in range(200):
+        config = StyleConfig(style_blend_weights=[rng.random() for _ in range(rng.randint(2, 5))])
+        assert math.isclose(sum(config.style_blend_weights), 1.0, rel_tol=1e-12)
+        assert StyleConfig.from_dict(config.to_dict()) == config == config.override(iterations=3).override(iterations=50)
 
 
 def test_the_default_configs_dict_replays_to_the_default_config():

@@ -11,6 +11,7 @@ in backticks (```image_size```), which the command lines print as flags (``--ima
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,9 +235,10 @@ class StyleConfig(Settings):
             raise ConfigError("no loss term is left: every layer weight (or both `content_weight` and `style_weight`) is zero")
         if self.style_blend_weights is not None:
             blend = self.style_blend_weights
-            if not blend or not 0 < sum(blend) < float("inf"):
+            if not blend or not 0 < sum(blend) < math.inf:
                 raise ConfigError(f"`style_blend_weights` must have a positive sum, got {', '.join(map(shown, blend)) or 'none'}")
-            object.__setattr__(self, "style_blend_weights", tuple(w / sum(blend) for w in blend))
+            if not math.isclose(sum(blend), 1.0, rel_tol=1e-12):  # normalized once: a copy or a replay keeps them
+                object.__setattr__(self, "style_blend_weights", tuple(w / sum(blend) for w in blend))
         self._check_scales()
         if self.tile_overlap is not None and self.tile_size is None:
             raise ConfigError("a `tile_overlap` needs a `tile_size`")

@@ -232,7 +232,8 @@ def _describe(of: type) -> dict[str, Setting]:
         many = typing.get_origin(hint) is tuple
         kind = typing.get_args(hint)[0] if many else hint
         if kind not in KINDS or (many and typing.get_args(hint)[1:] != (...,)):
-            raise TypeError(f"{of.__name__}.{field.name}: a setting holds one of {KINDS} or a tuple[kind, ...], not {hint}")
+            kinds = ", ".join(kind.__name__ for kind in KINDS)
+            raise TypeError(f"{of.__name__}.{field.name}: a setting holds one of {kinds} or a tuple of one, not {hint}")
         meta = field.metadata
         if "help" not in meta:
             raise TypeError(f"{of.__name__}.{field.name}: declare it with setting()")
@@ -272,7 +273,8 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting as a plain value (lists for tuples), ready for JSON; :meth:`from_dict` reads it back."""
-        return {name: list(value) if isinstance(value, tuple) else value for name, value in self._values().items()}
+        values = {name: getattr(self, name) for name in self.settings()}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
 
     @classmethod
     def from_dict(cls: type[S], values: Mapping[str, Any]) -> S:
@@ -282,9 +284,6 @@ class Settings:
             raise ConfigError(f"{cls.__name__}'s settings must be a mapping of names to values, got {shown(values)}")
         _refuse_unknown(cls, values)
         return cls(**values)
-
-    def _values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.settings()}
 
 
 def _refuse_unknown(of: type[Settings], names: Mapping[str, Any]) -> None:
