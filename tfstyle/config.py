@@ -1,7 +1,9 @@
 """The run configuration: one frozen dataclass, validated on construction, and the presets.
 
-Every field is declared with :func:`setting`: its default (the ``default`` preset's), a help text,
-its group and, where it has them, its choices and unit. The command lines generate their flags
+Every field is declared with :func:`~tfstyle.settings.setting`: its default (the ``default``
+preset's), a help text, its group and, where it has them, its choices, unit and bounds; the
+validation, ``override`` and ``to_dict``/``from_dict`` come from them (:class:`~tfstyle.settings.Settings`),
+and the rules across fields are the methods below. The command lines generate their flags
 from these (:mod:`tfstyle.cli.flags`); library users build a config directly, usually from a
 preset: ``preset("paper").override(iterations=30)``. Messages and help texts name other settings
 in backticks (```image_size```), which the command lines print as flags (``--image_size``).
@@ -9,14 +11,14 @@ in backticks (```image_size```), which the command lines print as flags (``--ima
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from tfstyle.errors import ConfigError
 from tfstyle.network.vgg16 import POOLINGS, canonical_layer_name
+from tfstyle.settings import Settings, setting, shown
 
 PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -56,39 +58,8 @@ DEFAULT_LEARNING_RATES = {"sgd": 1e-2, "adam": 8.0, "lbfgs": 1.0}
 # (b = 1000 saturates), so this measured value stays (docs/paper/REPORT.md).
 PAPER_LEARNING_RATE = 3e-17
 
-# The groups the settings (and the command lines' own flags) are listed in, in this order.
-GROUPS = ("inputs and output", "the loss", "the optimizer", "creative controls", "speed", "large images and resuming")
-
-
-T = TypeVar("T")
-
-
-def setting(
-    default: T,
-    help: str,
-    group: str,
-    choices: Sequence[str] = (),
-    unit: str | None = None,
-    other: str | None = None,
-    flag: str | None = None,
-    off: Any = None,
-) -> T:
-    """A :class:`StyleConfig` field: ``default`` plus what a user reads about it. Typed as its
-    default, as :func:`dataclasses.field` is, so that the field's annotation holds.
-
-    ``help``: one or two sentences (other settings in backticks); ``group``: one of :data:`GROUPS`;
-    ``choices``: the values it takes; ``other``: what else it takes besides them (``"PATH"``);
-    ``unit``: of a number (``"pixels"``). For the command lines: ``flag``, the flag's name if not
-    the field's, and ``off``, the flag value that means ``None``.
-    """
-    if group not in GROUPS:
-        raise ValueError(f"unknown group {group!r}")
-    metadata = {"help": help, "group": group, "choices": tuple(choices), "unit": unit, "other": other, "flag": flag, "off": off}
-    return dataclasses.field(default=default, metadata=metadata)
-
-
 @dataclass(frozen=True)
-class StyleConfig:
+class StyleConfig(Settings):
     """Everything that decides the stylized image. ``StyleConfig()`` is the ``default`` preset.
 
     Total = a·Σ_i w_i·CL_i + b·Σ_i z_i·SL_i + tv_weight·TV, where a = ``content_weight``,
@@ -105,18 +76,23 @@ class StyleConfig:
     )
     style_layers: tuple[str, ...] = setting(PAPER_LAYERS, "VGG16 layers of the style loss.", "the loss")
     content_layer_weights: tuple[float, ...] | None = setting(
-        None, "w_i, one per content layer; a zero weight skips the layer. Default: equal, 1/n each.", "the loss"
+        None, "w_i, one per content layer; a zero weight skips the layer. Default: equal, 1/n each.", "the loss", minimum=0
     )
     style_layer_weights: tuple[float, ...] | None = setting(
         DEFAULT_STYLE_LAYER_WEIGHTS,
         "z_i, one per style layer; a zero weight skips the layer. The default balances the default "
         "`style_layers`; with other layers it is equal weights, 1/n each.",
         "the loss",
+        minimum=0,
     )
-    content_weight: float = setting(1.0, "a, the weight of the content loss in Total = a·CL + b·SL + tv·TV.", "the loss")
-    style_weight: float = setting(2.5e-3, "b, the weight of the style loss in Total = a·CL + b·SL + tv·TV.", "the loss")
+    content_weight: float = setting(
+        1.0, "a, the weight of the content loss in Total = a·CL + b·SL + tv·TV.", "the loss", minimum=0
+    )
+    style_weight: float = setting(
+        2.5e-3, "b, the weight of the style loss in Total = a·CL + b·SL + tv·TV.", "the loss", minimum=0
+    )
     tv_weight: float = setting(
-        0.0, "tv, the weight of the total-variation smoothness term (0 keeps the paper's loss).", "the loss"
+        0.0, "tv, the weight of the total-variation smoothness term (0 keeps the paper's loss).", "the loss", minimum=0
     )
     content_target: str = setting(
         "content",
@@ -144,14 +120,16 @@ class StyleConfig:
         "adam", "sgd (the paper's plain gradient descent), adam, or lbfgs (L-BFGS-B).", "the optimizer", choices=OPTIMIZERS
     )
     learning_rate: float | None = setting(
-        None, "Step size of sgd and adam (lbfgs's line search picks its own). Default: one that works for each.", "the optimizer"
+        None, "Step size of sgd and adam (lbfgs's line search picks its own). Default: one that works for each.", "the optimizer",
+        above=0,
     )
-    iterations: int = setting(50, "Optimization steps.", "the optimizer")
+    iterations: int = setting(50, "Optimization steps.", "the optimizer", minimum=1)
     image_size: int = setting(
         512,
         "Longest side of the output; the style image is scaled to the same number of pixels (times `style_scale` squared).",
         "inputs and output",
         unit="pixels",
+        minimum=1,
     )
     seed: int = setting(0, "Random seed of the noise start (`init` noise, `noise_blend`) and of random weights.", "the optimizer")
     weights: str = setting(
@@ -170,12 +148,14 @@ class StyleConfig:
         "beta_s, one per style image, normalized to sum to 1: each layer's style target is the blend of the styles' "
         "Gram matrices (with style masks, each style's loss in its region is weighted by beta_s). Default: equal.",
         "creative controls",
+        minimum=0,
     )
     style_scale: float = setting(
         1.0,
         "The style image's size relative to the output: its pixel count is `style_scale` squared times the output's "
         "(0.5: half the width and height, smaller brush strokes; 2: larger ones).",
         "creative controls",
+        above=0,
     )
     preserve_colors: str | None = setting(
         None,
@@ -191,7 +171,11 @@ class StyleConfig:
         choices=POOLINGS,
     )
     noise_blend: float = setting(
-        0.0, "Start from (1 − t)·`init` + t·white noise (seeded by `seed`), t in [0, 1].", "creative controls"
+        0.0,
+        "Start from (1 − t)·`init` + t·white noise (seeded by `seed`), t in [0, 1].",
+        "creative controls",
+        minimum=0,
+        maximum=1,
     )
     precision: str = setting(
         "auto",
@@ -222,6 +206,7 @@ class StyleConfig:
         "to `image_size`; the iterations are split over the passes, each coarser pass getting twice the next finer "
         "one's. 1: one pass at full size.",
         "speed",
+        minimum=1,
     )
     tile_size: int | None = setting(
         None,
@@ -232,105 +217,63 @@ class StyleConfig:
         unit="pixels",
         flag="tile",
         off=0,
+        minimum=1,
     )
     tile_overlap: int | None = setting(
         None,
         "Overlap of the tiles, across which they are feathered. Default: a quarter of the tile.",
         "large images and resuming",
         unit="pixels",
+        minimum=0,
     )
 
-    def __post_init__(self) -> None:
+    def cross_check(self) -> None:
+        """The rules across fields (each field's own were checked from its metadata)."""
         for kind in ("content", "style"):
-            layers = getattr(self, f"{kind}_layers")
-            if isinstance(layers, str):
-                layers = tuple(name for name in layers.split(",") if name.strip())
-            names = tuple(canonical_layer_name(name) for name in layers)
-            if len(set(names)) != len(names):
-                raise ConfigError(f"{kind} layers are listed twice: {', '.join(layers)}")
-            object.__setattr__(self, f"{kind}_layers", names)
-            weights = getattr(self, f"{kind}_layer_weights")
-            if isinstance(weights, _TunedWeights):  # left at the default: tuned for the default layers only
-                if names != PAPER_LAYERS:
-                    object.__setattr__(self, f"{kind}_layer_weights", None)
-                continue
-            if weights is not None:
-                what = f"each of `{kind}_layer_weights`"
-                weights = tuple(_to_float(what, w) for w in weights)
-                if len(weights) != len(names):
-                    raise ConfigError(
-                        f"{len(weights)} {kind} layer weights given for {len(names)} {kind} layers "
-                        f"({', '.join(names)}); give one weight per layer"
-                    )
-                for w in weights:
-                    _check_number(what, w, minimum=0.0)
-                object.__setattr__(self, f"{kind}_layer_weights", weights)
-        _check_number("`content_weight`", self.content_weight, minimum=0.0)
-        _check_number("`style_weight`", self.style_weight, minimum=0.0)
-        _check_number("`tv_weight`", self.tv_weight, minimum=0.0)
-        if self.learning_rate is not None:
-            _check_number("`learning_rate`", self.learning_rate, minimum=0.0, strict=True)
-        _check_int("`iterations`", self.iterations)
-        _check_int("`image_size`", self.image_size)
-        _check_choice("`normalization`", self.normalization, NORMALIZATIONS)
-        _check_choice("`content_target`", self.content_target, CONTENT_TARGETS)
-        _check_choice("`optimizer`", self.optimizer, OPTIMIZERS)
-        if not isinstance(self.init, str) or not self.init:
-            raise ConfigError(f"`init` must be one of {', '.join(INITS)} or an image path, got {self.init!r}")
+            self._check_layers(kind)
         if not self.content_terms() and not self.style_terms():
             raise ConfigError("no loss term is left: every layer weight (or both `content_weight` and `style_weight`) is zero")
-        self._check_controls()
-        self._check_speed()
-        self._check_tiles()
-
-    def _check_tiles(self) -> None:
-        """Validate the tiling (whether the tile suits the layers is checked when the run starts)."""
-        if self.tile_size is not None:
-            _check_int("`tile_size`", self.tile_size)
-        if self.tile_overlap is not None:
-            if isinstance(self.tile_overlap, bool) or not isinstance(self.tile_overlap, int) or self.tile_overlap < 0:
-                raise ConfigError(f"`tile_overlap` must be 0 or a positive whole number, got {self.tile_overlap!r}")
-            if self.tile_size is None:
-                raise ConfigError("a `tile_overlap` needs a `tile_size`")
-
-    def _check_controls(self) -> None:
-        """Validate (and normalize the blend weights of) the creative controls."""
         if self.style_blend_weights is not None:
-            weights = self.style_blend_weights
-            if isinstance(weights, str):
-                weights = [w for w in weights.split(",") if w.strip()]
-            what = "each of `style_blend_weights`"
-            blend = tuple(_to_float(what, w) for w in weights)
-            for w in blend:
-                _check_number(what, w, minimum=0.0)
-            if not blend or sum(blend) <= 0:
-                raise ConfigError(f"`style_blend_weights` must have a positive sum, got {', '.join(map(str, blend)) or 'none'}")
-            object.__setattr__(self, "style_blend_weights", tuple(w / sum(blend) for w in blend))
-        _check_number("`style_scale`", self.style_scale, minimum=0.0, strict=True)
-        if self.preserve_colors is not None:
-            _check_choice("`preserve_colors` mode", self.preserve_colors, PRESERVE_COLORS)
-        _check_choice("`pooling`", self.pooling, POOLINGS)
-        _check_number("`noise_blend`", self.noise_blend, minimum=0.0)
-        if self.noise_blend > 1:
-            raise ConfigError(f"`noise_blend` must be between 0 and 1, got {self.noise_blend:g}")
+            blend = self.style_blend_weights
+            if not blend or not 0 < sum(blend) < math.inf:
+                raise ConfigError(f"`style_blend_weights` must have a positive sum, got {', '.join(map(shown, blend)) or 'none'}")
+            if not math.isclose(sum(blend), 1.0, rel_tol=1e-12):  # normalized once: a copy or a replay keeps them
+                object.__setattr__(self, "style_blend_weights", tuple(w / sum(blend) for w in blend))
+        self._check_scales()
+        if self.tile_overlap is not None and self.tile_size is None:
+            raise ConfigError("a `tile_overlap` needs a `tile_size`")
 
-    def _check_speed(self) -> None:
-        """Validate the speed settings (whether float16 has a GPU is checked when the run starts)."""
-        _check_choice("`precision`", self.precision, PRECISIONS)
-        _check_choice("`convolutions`", self.convolutions, CONVOLUTIONS)
-        if self.jit is not None and not isinstance(self.jit, bool):
-            raise ConfigError(f"`jit` must be True, False or None (per device), got {self.jit!r}")
-        _check_int("`scales`", self.scales)
-        if self.scales > self.iterations:
+    def _check_layers(self, kind: str) -> None:
+        """Paper names to Keras', no layer twice, and one weight per layer (the tuned default only for its layers)."""
+        layers = getattr(self, f"{kind}_layers")
+        names = tuple(canonical_layer_name(name) for name in layers)
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{kind} layers are listed twice: {', '.join(layers)}")
+        object.__setattr__(self, f"{kind}_layers", names)
+        weights = getattr(self, f"{kind}_layer_weights")
+        if isinstance(weights, _TunedWeights):  # left at the default: tuned for the default layers only
+            if names != PAPER_LAYERS:
+                object.__setattr__(self, f"{kind}_layer_weights", None)
+        elif weights is not None and len(weights) != len(names):
             raise ConfigError(
-                f"`scales` {self.scales} needs at least {self.scales} `iterations` (one per scale), got {self.iterations}"
+                f"{len(weights)} {kind} layer weights given for {len(names)} {kind} layers "
+                f"({', '.join(names)}); give one weight per layer"
             )
-        if self.scales > 1 and self.image_size / 2 ** (self.scales - 1) < MIN_SCALE_SIDE:
-            most = 1 + max(0, math.floor(math.log2(self.image_size / MIN_SCALE_SIDE)))
+
+    def _check_scales(self) -> None:
+        """One iteration per coarse-to-fine pass at least, and no pass smaller than :data:`MIN_SCALE_SIDE`."""
+        scales, size = self.scales, self.image_size
+        if scales > self.iterations:
             raise ConfigError(
-                f"`scales` {self.scales} at `image_size` {self.image_size} would start at "
-                f"{self.image_size / 2 ** (self.scales - 1):g} pixels; the first pass needs at least {MIN_SCALE_SIDE} "
-                f"(use at most {most} scale{'s' if most > 1 else ''} at this size)"
+                f"`scales` {shown(scales)} needs at least {shown(scales)} `iterations` (one per scale), "
+                f"got {shown(self.iterations)}"
+            )
+        most = max(1, (size // MIN_SCALE_SIDE).bit_length())  # passes from image_size down to MIN_SCALE_SIDE or more
+        if scales > most:
+            start = f"{size / 2 ** (scales - 1):g} pixels" if scales < 1000 and size < 2**1000 else "under a pixel"
+            raise ConfigError(
+                f"`scales` {shown(scales)} at `image_size` {shown(size)} would start at {start}; the first pass needs "
+                f"at least {MIN_SCALE_SIDE} (use at most {most} scale{'s' if most > 1 else ''} at this size)"
             )
 
     def style_blend(self, styles: int) -> tuple[float, ...]:
@@ -369,10 +312,7 @@ class StyleConfig:
         for kind in ("content", "style"):
             if f"{kind}_layers" in changes and f"{kind}_layer_weights" not in changes:
                 changes[f"{kind}_layer_weights"] = None
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+        return super().override(**changes)
 
 
 def _terms(layers: Sequence[str], weights: Sequence[float] | None, scale: float) -> dict[str, float]:
@@ -381,31 +321,6 @@ def _terms(layers: Sequence[str], weights: Sequence[float] | None, scale: float)
     if weights is None:
         weights = [1.0 / len(layers)] * len(layers)
     return {name: w for name, w in zip(layers, weights) if w != 0}
-
-
-def _to_float(what: str, value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be a number, got {value!r}") from None
-
-
-def _check_number(what: str, value: float, minimum: float, strict: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{what} must be a finite number, got {value!r}")
-    if value < minimum or (strict and value == minimum):
-        relation = "greater than" if strict else "at least"
-        raise ConfigError(f"{what} must be {relation} {minimum:g}, got {value:g}")
-
-
-def _check_int(what: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{what} must be a positive whole number, got {value!r}")
-
-
-def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ConfigError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
 
 
 PRESETS: dict[str, StyleConfig] = {
@@ -453,5 +368,6 @@ PRESET_NOTES = {
 
 def preset(name: str) -> StyleConfig:
     """The preset called ``name`` (``default``, ``paper`` or ``gatys``)."""
-    _check_choice("preset", name, tuple(PRESETS))
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {shown(name)}; choose one of: {', '.join(PRESETS)}")
     return PRESETS[name]

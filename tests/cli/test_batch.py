@@ -53,7 +53,7 @@ def test_bad_invocations_are_one_line_errors(photos, style, tmp_path, capsys):
         (["--content_dir", tmp_path / "none", "--style", style, "--output_dir", tmp_path], "does not exist"),
         (["--content_dir", photos, "--style", tmp_path / "no.png", "--output_dir", tmp_path], "style image not found"),
         (["--content_dir", photos, "--style", style, "--output_dir", style], "is a file"),
-        (["--content_dir", photos, "--style", style, "--output_dir", tmp_path, "--batch_size", 0], "--batch_size must be 1 or more"),
+        (["--content_dir", photos, "--style", style, "--output_dir", tmp_path, "--batch_size", 0], "--batch_size must be a positive whole"),
         (["--content_dir", photos, "--style", style, "--output_dir", tmp_path, "--devices", "GPU:7"], "device 'GPU:7' is not available"),
     ]:
         assert cli(*args, *SETTINGS) == 1, message

@@ -14,8 +14,9 @@ from tfstyle.cli import flags as cli_flags
 from tfstyle.cli.flags import FIELDS, flag_name, flag_text, to_flag
 from tfstyle.cli.reference import page
 from tfstyle.cli.run import FLAGS, config_from_flags, parse_flags
-from tfstyle.config import GROUPS, StyleConfig, preset
+from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError
+from tfstyle.settings import GROUPS
 
 PAGE = ROOT / "docs" / "command-line.md"
 COMMANDS = {"run": run, "export": export, "batch": batch, "beam": beam, "video": video, "web": web}
@@ -56,12 +57,12 @@ def test_each_setting_is_a_flag_with_the_fields_help_and_the_default_presets_val
     assert defaults == StyleConfig()
     for field in SETTINGS[command]:
         flag = values[flag_name(field)]
-        meta = FIELDS[field].metadata
-        assert own_help(flag).startswith(flag_text(meta["help"])), field
+        described = FIELDS[field]
+        assert own_help(flag).startswith(flag_text(described.help)), field
         assert flag.default == to_flag(field, getattr(defaults, field)), field
-        if meta["choices"] and not meta["other"]:  # the constants of config.py (export narrows optimizer)
-            assert set(flag.parser.enum_values) <= set(meta["choices"]), field
-            assert command == "export" or tuple(flag.parser.enum_values) == meta["choices"], field
+        if described.choices and not described.other:  # the constants of config.py (export narrows optimizer)
+            assert set(flag.parser.enum_values) <= set(described.choices), field
+            assert command == "export" or tuple(flag.parser.enum_values) == described.choices, field
     left_out = set(FIELDS) - SETTINGS[command]
     assert not {flag_name(field) for field in left_out} & set(values), "a setting the command does not take has a flag"
 
@@ -136,6 +137,35 @@ def test_a_bad_setting_is_one_line_naming_the_flag(command, args, message, tmp_p
     assert err.startswith("tfstyle: error: ") and err.count("\n") == 1 and message in err, err
 
 
+@pytest.mark.parametrize(
+    "command, args, message",
+    [
+        ("run", ["--iterations=0"], "--iterations must be a positive whole number, got 0"),
+        ("run", ["--noise_blend=2"], "--noise_blend must be between 0 and 1, got 2"),
+        ("run", ["--tile=-1"], "--tile must be a positive whole number (or 0: off), got -1"),
+        ("run", ["--save_every=-5"], "--save_every must be 0 or more, got -5"),
+        ("batch", ["--batch_size=0"], "--batch_size must be a positive whole number, got 0"),
+        ("web", ["--port=70000"], "--port must be from 0 to 65535, got 70000"),
+        ("web", ["--max_upload_mb=0"], "--max_upload_mb must be greater than 0, got 0"),
+        ("video", ["--passes=0"], "--passes must be a positive whole number, got 0"),
+    ],
+)
+def test_a_number_out_of_its_bounds_fails_as_the_flags_are_parsed_in_the_settings_words(command, args, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        COMMANDS[command].COMMAND.parse(["tfstyle", *args])
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == f"tfstyle: error: {message}\n"
+
+
+def test_the_flags_bounds_are_the_settings_and_off_is_taken():
+    for name, described in FIELDS.items():
+        parser = run.FLAGS[flag_name(name)].parser
+        if described.kind in (int, float) and not described.many:
+            assert parser.bounds == described.bounds, name
+    run.parse_flags(["tfstyle", "--content=c.png", "--style=s.png", "--tile=0", "--print_every=0", "--checkpoint_every=0"])
+    assert cli_flags.config_from_flags(run.FLAGS).tile_size is None
+
+
 # --- errors name fields; the command lines name flags -------------------------------------------------------
 
 
@@ -176,11 +206,11 @@ def test_help_opens_with_usage_and_lists_the_flags_in_groups_with_defaults(comma
         flag = module.FLAGS[flag_name(field)]
         listed = re.search(rf"^  --(\[no\])?{flag_name(field)}\b(.*)$", out, flags=re.M)
         assert listed, f"--{flag_name(field)} missing from --help"
-        group = FIELDS[field].metadata["group"]
+        group = FIELDS[field].group
         assert out.rindex(f"\n{group}:\n", 0, listed.start()) > max(
             (out.rfind(f"\n{other}:\n", 0, listed.start()) for other in GROUPS if other != group), default=-1
         ), f"--{flag_name(field)} is not under {group}"
-        if getattr(defaults, field) is not None or FIELDS[field].metadata["off"] is not None:
+        if getattr(defaults, field) is not None or FIELDS[field].off is not None:
             assert f"(default: {flag.default_as_str[1:-1]})" in listed[2], field
     assert "--helpfull" in out
 

@@ -27,12 +27,12 @@ def test_lookback_is_kept_sorted_without_repeats_and_a_string_works():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"temporal_weight": -1.0}, "`temporal_weight` must be a finite number, 0 or more"),
-        ({"lookback": (0, 1)}, "`lookback` takes whole frame distances of 1 or more"),
-        ({"lookback": ()}, "`lookback` takes whole frame distances of 1 or more"),
-        ({"flow": "farneback"}, "unknown `flow` method 'farneback'"),
+        ({"temporal_weight": -1.0}, "`temporal_weight` must be at least 0, got -1"),
+        ({"lookback": (0, 1)}, "each of `lookback` must be a positive whole number, got 0"),
+        ({"lookback": ()}, "`lookback` needs at least one frame distance"),
+        ({"flow": "farneback"}, "unknown `flow` 'farneback'; choose one of: dis"),
         ({"first_frame_iterations": 0}, "`first_frame_iterations` must be a positive whole number"),
-        ({"later_learning_rate": 0.0}, "`later_learning_rate` must be a finite number greater than 0"),
+        ({"later_learning_rate": 0.0}, "`later_learning_rate` must be greater than 0, got 0"),
         ({"passes": 0}, "`passes` must be a positive whole number"),
     ],
 )
@@ -62,7 +62,7 @@ def test_the_flags_given_become_the_video_config(tmp_path):
     [
         (["--passes=0"], "tfstyle: error: --passes must be a positive whole number, got 0"),
         (["--lookback=1,x"], "'x' is not a whole number"),
-        (["--later_learning_rate=-1"], "--later_learning_rate must be a finite number greater than 0"),
+        (["--later_learning_rate=-1"], "tfstyle: error: --later_learning_rate must be greater than 0, got -1"),
     ],
 )
 def test_a_bad_video_flag_is_one_line_naming_the_flag(args, message, capsys):

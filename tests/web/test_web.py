@@ -156,6 +156,29 @@ def test_settings_the_page_cannot_send_are_one_clear_message(settings, message):
         controls.read(settings, [1.0], {})
 
 
+HUGE = "1" + "0" * 400  # a whole number no float holds
+
+
+@pytest.mark.parametrize(
+    "settings, weight, message",  # weight: the second painting's
+    [
+        (f'{{"iterations": {HUGE}}}', "1", "“Iterations” must be from 1 to 1000, got 1e+400"),
+        (f'{{"image_size": -{HUGE}}}', "1", "“Output size” must be from 32 to 2048, got -1e+400"),
+        (f'{{"style_weight": {HUGE}}}', "1", "“Style strength” must be a finite number, got 1e+400"),
+        (f'{{"style_scale": {HUGE}}}', "1", "“Brush-stroke size” must be from 0.05 to 8, got 1e+400"),
+        ("{}", HUGE, "each painting's weight must be a finite number, got 1e+400"),
+    ],
+)
+def test_a_huge_whole_number_in_a_number_field_is_a_clear_400(client, settings, weight, message):
+    """Issue 38, defect 1: it was an OverflowError (HTTP 500) turning it into a float."""
+    page = new_page()
+    content, style = (upload(client, page, png(32, 32, seed)).json()["id"] for seed in (1, 2))
+    styles = f'[{{"image": "{style}", "weight": 1}}, {{"image": "{style}", "weight": {weight}}}]'
+    body = f'{{"content": "{content}", "styles": {styles}, "settings": {settings}}}'
+    response = client.post(f"/api/runs?page={page}", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and message in response.json()["error"], response.text
+
+
 # --- uploads -------------------------------------------------------------------------------------
 
 
@@ -484,7 +507,7 @@ def test_without_the_extra_one_line_says_what_to_install(monkeypatch, capsys):
 
 @pytest.mark.parametrize(
     "flag, message",
-    [("--port=70000", "--port must be from 0 to 65535"), ("--max_upload_mb=0", "--max_upload_mb must be more than 0"),
+    [("--port=70000", "--port must be from 0 to 65535"), ("--max_upload_mb=0", "--max_upload_mb must be greater than 0"),
      ("--weights=/no/such/weights.h5", "weights")],
 )  # fmt: skip
 def test_bad_server_flags_are_one_line(flag, message, capsys):

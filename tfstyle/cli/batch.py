@@ -26,7 +26,7 @@ from tfstyle.cli.flags import FIELDS, config_from_flags
 
 import_tensorflow_quietly()
 
-from tfstyle.errors import ConfigError, ImageError, TfstyleError  # noqa: E402 - after the quiet import above
+from tfstyle.errors import ImageError, TfstyleError  # noqa: E402 - after the quiet import above
 from tfstyle.scale.distribute import strategy_for  # noqa: E402
 from tfstyle.scale.folder import (  # noqa: E402
     FolderInterrupted,
@@ -59,7 +59,7 @@ COMMAND.own("inputs and output", flags.DEFINE_string, "output_dir", None, "Folde
 COMMAND.results_format()
 COMMAND.settings(name for name in FIELDS if name != "device")  # --devices decides where
 COMMAND.own("speed", flags.DEFINE_integer, "batch_size", None, "Images optimized together per step, split over the devices "
-            "(default: 4 per device). Images whose size after scaling differs run in different batches.", "N")
+            "(default: 4 per device). Images whose size after scaling differs run in different batches.", "N", minimum=1)
 COMMAND.own("speed", flags.DEFINE_string, "devices", "auto", "Where to run: auto (every GPU, else the CPU), one (the first "
             "device), or a comma-separated list such as GPU:0,GPU:1. Several devices spread each batch with "
             "MirroredStrategy (several machines: python -m tfstyle.beam). lbfgs runs on one device.", "auto|one|DEVICE,...")
@@ -73,8 +73,6 @@ def main(argv: list[str]) -> int:
         return fail(f"unexpected argument(s): {' '.join(argv[1:])} (flags look like --content_dir=photos)")
     try:
         config = config_from_flags(FLAGS)
-        if FLAGS.batch_size is not None and FLAGS.batch_size < 1:
-            raise ConfigError(f"--batch_size must be 1 or more, got {FLAGS.batch_size}")
         sources = find_images(FLAGS.content_dir, FLAGS.content_glob, FLAGS.content_list)
         styles = style_paths(FLAGS.style)
         for path in styles:

@@ -1,8 +1,10 @@
 """One command line: its flags (the generated settings and its own) in groups, its ``--help``, and
-its parsing, where a flag error is one line."""
+its parsing, where a flag error is one line (a number out of its bounds in the settings' words:
+``--iterations must be a positive whole number, got 0``)."""
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,13 +17,15 @@ from tfstyle.cli.common import exit_status, fail, quiet_on_a_closed_pipe
 from tfstyle.cli.flags import (
     ALL_SETTING_FLAGS,
     FIELDS,
+    OutOfBounds,
     define_fields,
+    define_number,
     define_settings,
     fields_of,
     flag_name,
     value_hint,
 )
-from tfstyle.config import GROUPS
+from tfstyle.settings import GROUPS, Settings, bounds
 
 flags.disclaim_key_flags()  # flags defined through a Command belong to the command's module
 
@@ -75,10 +79,10 @@ class Command:
         self._groups["preset"], self._hints["preset"] = GROUPS[0], "|".join(presets.enum_values)
         for name in fields:
             flag = flag_name(name)
-            self._groups[flag] = FIELDS[name].metadata["group"]
+            self._groups[flag] = FIELDS[name].group
             self._hints[flag] = value_hint(name, (choices or {}).get(name))
 
-    def more_settings(self, of: type, fields: Iterable[str] | None = None) -> None:
+    def more_settings(self, of: type[Settings], fields: Iterable[str] | None = None) -> None:
         """Define the flags of another settings class ``of``'s ``fields`` (default: all), each
         defaulting to its field's default; see :func:`define_fields`."""
         known = fields_of(of)
@@ -88,7 +92,7 @@ class Command:
         define_fields(self.values, of, fields)
         for name in fields:
             flag = flag_name(name)
-            self._groups[flag], self._hints[flag] = known[name].metadata["group"], value_hint(name)
+            self._groups[flag], self._hints[flag] = known[name].group, value_hint(name)
 
     def own(
         self,
@@ -99,13 +103,26 @@ class Command:
         help: str,
         hint: str = "",
         required: bool = False,
+        *,
+        minimum: float | None = None,
+        above: float | None = None,
+        maximum: float | None = None,
         **kwargs: Any,
     ) -> flags.FlagHolder[Any]:
         """Define a flag of this command's own with absl's ``define`` (``flags.DEFINE_string``, ...)
-        in ``group``; ``hint`` is what ``--name=`` takes (``PATH``; ``""`` for a switch)."""
+        in ``group``; ``hint`` is what ``--name=`` takes (``PATH``; ``""`` for a switch). A number
+        (``flags.DEFINE_integer``, ``flags.DEFINE_float``) may have bounds, as a setting has
+        (:func:`~tfstyle.settings.setting`): ``minimum`` or ``above``, and ``maximum``."""
         if name in ALL_SETTING_FLAGS:
             raise ValueError(f"--{name} is a setting's flag; define it with settings()")
-        holder = define(name, default, help=help, flag_values=self.values, required=required, **kwargs)
+        if (minimum, above, maximum) != (None, None, None):
+            if define not in (flags.DEFINE_integer, flags.DEFINE_float):
+                raise ValueError(f"--{name}: bounds are for flags.DEFINE_integer and flags.DEFINE_float")
+            limits = bounds(minimum, above, maximum)
+            whole = define is flags.DEFINE_integer
+            holder = define_number(self.values, name, default, help, whole, limits, required=required, **kwargs)
+        else:
+            holder = define(name, default, help=help, flag_values=self.values, required=required, **kwargs)
         self._groups[name], self._hints[name] = group, hint
         if required:
             self._required.add(name)
@@ -172,7 +189,7 @@ class Command:
         try:
             return self.values(argv, known_only=known_only)
         except flags.Error as err:
-            raise SystemExit(fail(str(err))) from None
+            raise SystemExit(fail(_one_line(err))) from None
 
 
     def cli(self, main: Callable[[list[str]], int], argv: list[str], known_only: bool = False) -> int:
@@ -184,6 +201,15 @@ class Command:
         """The program: :meth:`cli` on ``sys.argv``, then exit with its status (quietly, status 1,
         when whoever reads its output stops early)."""
         quiet_on_a_closed_pipe(lambda: sys.exit(self.cli(main, sys.argv, known_only)))
+
+
+def _one_line(err: flags.Error) -> str:
+    """absl's message; for a number out of its bounds, the flag and what it must be, as the settings
+    say it (``--iterations must be a positive whole number, got 0``), not absl's ``flag --iterations=0: ...``."""
+    flag = re.match(r"flag --(\w+)=", str(err))
+    if flag and isinstance(err.__context__, OutOfBounds):
+        return f"--{flag[1]} {err.__context__}"
+    return str(err)
 
 
 def _plain_help(flag: flags.Flag) -> str:

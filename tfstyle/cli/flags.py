@@ -2,18 +2,17 @@
 :class:`tfstyle.StyleConfig`, and :class:`tfstyle.VideoConfig` for the video command), and the one way back.
 
 Each field becomes a flag of its name (or its metadata's ``flag``: ``tile_size`` is ``--tile``)
-whose help and choices are the field's. A :class:`~tfstyle.StyleConfig` flag defaults to the
-``default`` preset's value and, given on the command line, overrides the ``--preset``; the others
-leave the preset's value. Another settings class's flags default to its fields' defaults
+whose help, choices and bounds are the field's (:meth:`tfstyle.settings.Settings.settings`): a
+number out of its bounds fails when the flags are parsed, in the words the settings use. A
+:class:`~tfstyle.StyleConfig` flag defaults to the ``default`` preset's value and, given on the
+command line, overrides the ``--preset``; the others leave the preset's value. Another settings class's flags default to its fields' defaults
 (:func:`define_fields`, :func:`settings_from_flags`). Messages and help texts name settings (and
 library arguments) in backticks; :func:`flag_text` writes them as flags.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -21,28 +20,27 @@ from typing import Any
 from absl import flags
 
 from tfstyle.config import PRESET_NOTES, PRESETS, StyleConfig, preset
+from tfstyle.settings import POSITIVE, Bounds, Setting, Settings, shown
 from tfstyle.video.config import VideoConfig
 
 flags.disclaim_key_flags()  # the flags defined here belong to the command module that asks for them
 
-T = typing.TypeVar("T")
-SETTINGS_CLASSES: tuple[type, ...] = (StyleConfig, VideoConfig)  # every dataclass of settings; no flag in two
+S = typing.TypeVar("S", bound=Settings)
+SETTINGS_CLASSES: tuple[type[Settings], ...] = (StyleConfig, VideoConfig)  # every settings class; no flag in two
 
 
-def fields_of(of: type) -> dict[str, dataclasses.Field]:
-    """The settings fields of the dataclass ``of`` (one of :data:`SETTINGS_CLASSES`), by name."""
-    return {field.name: field for field in dataclasses.fields(of)}
+def fields_of(of: type[Settings]) -> dict[str, Setting]:
+    """The settings fields of ``of`` (one of :data:`SETTINGS_CLASSES`) as it describes them, by name."""
+    return of.settings()
 
 
-FIELDS: dict[str, dataclasses.Field] = fields_of(StyleConfig)
-_OWNER = {name: of for of in SETTINGS_CLASSES for name in fields_of(of)}  # field → its settings class
-_TYPES = {name: typing.get_type_hints(of)[name] for name, of in _OWNER.items()}
-_ALL_FIELDS = {name: fields_of(of)[name] for name, of in _OWNER.items()}
+FIELDS: dict[str, Setting] = fields_of(StyleConfig)
+_ALL_FIELDS = {name: described for of in SETTINGS_CLASSES for name, described in fields_of(of).items()}
 
 
 def flag_name(field: str) -> str:
     """The flag of the setting ``field`` (of any settings class, without ``--``)."""
-    return _ALL_FIELDS[field].metadata["flag"] or field
+    return _ALL_FIELDS[field].flag
 
 
 SETTING_FLAGS: dict[str, str] = {flag_name(name): name for name in FIELDS}  # flag name → field
@@ -64,34 +62,66 @@ def flag_text(text: str) -> str:
     return re.sub(r"`(\w+)`", as_flag, text)
 
 
-def kind(field: str) -> type | tuple[type]:
-    """The value type of ``field`` (of any settings class) without ``None``: ``str``, ``int``,
-    ``float``, ``bool``, or a one-element tuple ``(str,)`` / ``(float,)`` / ``(int,)`` for a list of them."""
-    hint = _TYPES[field]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    if typing.get_origin(hint) is tuple:
-        return (typing.get_args(hint)[0],)
-    return hint
-
-
 # --- parsers whose errors say what is wrong in words ---------------------------------------------------
 
 
+class OutOfBounds(ValueError):
+    """A flag's number out of its bounds; the message reads after the flag (``must be 0 or more, got -1``),
+    as :class:`~tfstyle.cli.command.Command` prints it."""
+
+
 class _Number(flags.FloatParser):
+    """A number within ``bounds`` (or ``off``, which means None)."""
+
+    def __init__(self, bounds: Bounds = Bounds(), off: float | None = None) -> None:
+        super().__init__()
+        self.bounds, self.off = bounds, off
+        self.syntactic_help = ", ".join(filter(None, ["a number", bounds.text(whole=False)]))
+
     def convert(self, argument: int | float | str) -> float:
         try:
             return super().convert(argument)
         except (TypeError, ValueError):
             raise ValueError(f"{argument!r} is not a number") from None
 
+    def parse(self, argument: int | float | str) -> float:
+        value = self.convert(argument)
+        if value != self.off and value not in self.bounds:
+            off = f" (or {self.off:g}: off)" if self.off is not None else ""
+            raise OutOfBounds(f"must be {self.bounds.text(whole=False)}{off}, got {shown(value)}")
+        return value
+
 
 class _WholeNumber(flags.IntegerParser):
+    """A whole number within ``bounds`` (or ``off``, which means None)."""
+
+    def __init__(self, bounds: Bounds = Bounds(), off: int | None = None) -> None:
+        super().__init__()
+        self.bounds, self.off = bounds, off
+        text = bounds.text(whole=True)
+        self.syntactic_help = text if text == POSITIVE else ", ".join(filter(None, ["a whole number", text]))
+
     def convert(self, argument: int | str) -> int:
         try:
             return super().convert(argument)
         except (TypeError, ValueError):
             raise ValueError(f"{argument!r} is not a whole number") from None
+
+    def parse(self, argument: int | str) -> int:
+        value = self.convert(argument)
+        if value != self.off and value not in self.bounds:
+            off = f" (or {self.off}: off)" if self.off is not None else ""
+            raise OutOfBounds(f"must be {self.bounds.text(whole=True)}{off}, got {shown(value)}")
+        return value
+
+
+def define_number(
+    values: flags.FlagValues, name: str, default: float | None, help: str, whole: bool, bounds: Bounds, **kwargs: Any
+) -> flags.FlagHolder[Any]:
+    """Define ``--name``, a whole number (``whole``) or a number within ``bounds``, on ``values``:
+    a value out of them fails as the flags are parsed. ``kwargs``: absl's (``required``)."""
+    parser = _WholeNumber(bounds) if whole else _Number(bounds)
+    return flags.DEFINE(parser, name, default, help, values, flags.ArgumentSerializer(), **kwargs)
 
 
 class _Numbers(flags.ArgumentParser[list[float]]):
@@ -134,13 +164,13 @@ class _WholeNumbersSerializer(flags.ArgumentSerializer[list[int]]):
 def to_flag(field: str, value: Any) -> Any:
     """A setting's value as its flag holds it (a list for a tuple; ``off`` for ``None``)."""
     if value is None:
-        return _ALL_FIELDS[field].metadata["off"]
+        return _ALL_FIELDS[field].off
     return list(value) if isinstance(value, tuple) else value
 
 
 def from_flag(field: str, value: Any) -> Any:
     """A flag's value as the setting takes it (a tuple for a list; ``None`` for ``off``)."""
-    off = _ALL_FIELDS[field].metadata["off"]
+    off = _ALL_FIELDS[field].off
     if off is not None and value == off:
         return None
     return tuple(value) if isinstance(value, list) else value
@@ -165,7 +195,7 @@ def define_settings(
     return names
 
 
-def define_fields(values: flags.FlagValues, of: type, fields: Iterable[str] | None = None) -> list[str]:
+def define_fields(values: flags.FlagValues, of: type[Settings], fields: Iterable[str] | None = None) -> list[str]:
     """Define one flag per field of ``fields`` (default: every field) of the settings class ``of``
     (not :class:`~tfstyle.StyleConfig`, whose flags :func:`define_settings` defines with ``--preset``)
     on ``values``, each defaulting to the field's default. Returns the flag names."""
@@ -175,25 +205,25 @@ def define_fields(values: flags.FlagValues, of: type, fields: Iterable[str] | No
 
 
 def _define(values: flags.FlagValues, field: str, default: Any, narrowed: Sequence[str] | None) -> str:
-    meta, name, value_type = _ALL_FIELDS[field].metadata, flag_name(field), kind(field)
-    help_ = flag_text(meta["help"])
-    if meta["off"] is not None:
-        help_ += f" {meta['off']}: off."
-    closed = narrowed or (meta["choices"] if not meta["other"] else ())
+    described = _ALL_FIELDS[field]
+    name, kind, help_ = described.flag, described.kind, flag_text(described.help)
+    if described.off is not None:
+        help_ += f" {described.off}: off."
+    closed = narrowed or (described.choices if not described.other else ())
     if closed:
         flags.DEFINE_enum(name, default, list(closed), help_, flag_values=values)
-    elif value_type is bool:
+    elif kind is bool:
         flags.DEFINE_boolean(name, default, help_, flag_values=values)
-    elif value_type is int:
-        flags.DEFINE(_WholeNumber(), name, default, help_, values, flags.ArgumentSerializer())
-    elif value_type is float:
-        flags.DEFINE(_Number(), name, default, help_, values, flags.ArgumentSerializer())
-    elif value_type == (float,):
+    elif described.many and kind is float:
         flags.DEFINE(_Numbers(), name, default, help_, values, _NumbersSerializer())
-    elif value_type == (int,):
+    elif described.many and kind is int:
         flags.DEFINE(_WholeNumbers(), name, default, help_, values, _WholeNumbersSerializer())
-    elif value_type == (str,):
+    elif described.many:
         flags.DEFINE_list(name, default, help_, flag_values=values)
+    elif kind is int:
+        flags.DEFINE(_WholeNumber(described.bounds, described.off), name, default, help_, values, flags.ArgumentSerializer())
+    elif kind is float:
+        flags.DEFINE(_Number(described.bounds, described.off), name, default, help_, values, flags.ArgumentSerializer())
     else:
         flags.DEFINE_string(name, default, help_, flag_values=values)
     return name
@@ -201,13 +231,15 @@ def _define(values: flags.FlagValues, field: str, default: Any, narrowed: Sequen
 
 def value_hint(field: str, narrowed: Sequence[str] | None = None) -> str:
     """What ``--flag=`` takes, for the help: its choices, its unit, or its kind (``""`` for a switch)."""
-    meta, value_type = _ALL_FIELDS[field].metadata, kind(field)
-    if narrowed or meta["choices"]:
-        return "|".join([*(narrowed or meta["choices"]), *([meta["other"]] if meta["other"] and not narrowed else [])])
-    if meta["unit"]:
-        return meta["unit"].upper()
-    hints = {bool: "", int: "N", float: "NUMBER", (float,): "NUMBER,...", (int,): "N,...", (str,): "NAME,..."}
-    return hints.get(value_type, meta["other"] or "TEXT")
+    described = _ALL_FIELDS[field]
+    choices, other = described.choices, described.other
+    if narrowed or choices:
+        return "|".join([*(narrowed or choices), *([other] if other and not narrowed else [])])
+    if described.unit:
+        return described.unit.upper()
+    if described.many:
+        return {int: "N,...", float: "NUMBER,..."}.get(described.kind, "NAME,...")
+    return {bool: "", int: "N", float: "NUMBER"}.get(described.kind, other or "TEXT")
 
 
 def config_from_flags(values: flags.FlagValues = flags.FLAGS) -> StyleConfig:
@@ -221,7 +253,7 @@ def config_from_flags(values: flags.FlagValues = flags.FLAGS) -> StyleConfig:
     return preset(values.preset).override(**changes)
 
 
-def settings_from_flags(values: flags.FlagValues, of: type[T]) -> T:
+def settings_from_flags(values: flags.FlagValues, of: type[S]) -> S:
     """The settings class ``of`` (defined by :func:`define_fields`) with every one of its flags given
     on the command line applied over its defaults."""
     changes = {

@@ -55,9 +55,9 @@ COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where to 
 COMMAND.overwrite(one_output=True)
 COMMAND.settings()
 COMMAND.own("inputs and output", flags.DEFINE_integer, "save_every", 0, "Also write the image every N iterations as "
-            "<output>_<iteration>.<ext> (0: never).", "N")
+            "<output>_<iteration>.<ext> (0: never).", "N", minimum=0)
 COMMAND.own("inputs and output", flags.DEFINE_integer, "print_every", 50, "Print the losses every N iterations "
-            "(0: only the progress bar on a terminal).", "N")
+            "(0: only the progress bar on a terminal).", "N", minimum=0)
 COMMAND.own("inputs and output", flags.DEFINE_string, "logdir", None, "Write TensorBoard logs to a new subdirectory of this "
             "folder: the losses every --print_every iterations (every one if 0), the image at the start, every --save_every "
             "iterations and the end, the inputs, the config and the graph. Watch with: tensorboard --logdir <folder>.", "FOLDER")
@@ -67,7 +67,7 @@ COMMAND.own("creative controls", flags.DEFINE_list, "style_masks", None, "Comma-
             "with the content's aspect ratio: where each style applies (white inside, black outside).", "PATH,...")
 COMMAND.own("large images and resuming", flags.DEFINE_integer, "checkpoint_every", 0, "Save a checkpoint (the image, the "
             "optimizer's state and the step) every N iterations, when the run ends and on Ctrl-C, in --checkpoint_dir "
-            "(0: none, unless --resume).", "N")
+            "(0: none, unless --resume).", "N", minimum=0)
 COMMAND.own("large images and resuming", flags.DEFINE_bool, "resume", False, "Continue from the checkpoint in --checkpoint_dir "
             "where it stopped (sgd and adam exactly; lbfgs from the saved image with a fresh L-BFGS memory), saving as it goes; "
             "without a checkpoint, start from the beginning.")
@@ -84,8 +84,6 @@ def default_output(content: str) -> Path:
 def checkpointing_from_flags(output: Path, values: flags.FlagValues = FLAGS) -> Checkpointing | None:
     """``--checkpoint_every``, ``--resume`` and ``--checkpoint_dir`` as a :class:`tfstyle.Checkpointing`
     (None when neither of the first two is given); prints where a resumed run continues."""
-    if values.checkpoint_every < 0:
-        raise ConfigError(f"--checkpoint_every must be 0 or more, got {values.checkpoint_every}")
     if not values.checkpoint_every and not values.resume:
         if values["checkpoint_dir"].present:
             raise ConfigError("--checkpoint_dir needs --checkpoint_every or --resume")
@@ -104,9 +102,6 @@ def main(argv: list[str]) -> int:
     output = Path(FLAGS.output) if FLAGS.output else default_output(FLAGS.content)
     try:
         config = config_from_flags()
-        for flag in ("save_every", "print_every"):
-            if getattr(FLAGS, flag) < 0:
-                raise ConfigError(f"--{flag} must be 0 or more, got {getattr(FLAGS, flag)}")
         styles = style_paths(FLAGS.style)
         inputs = [("content", FLAGS.content), *(("style", path) for path in styles)]
         for what, path in inputs:  # before the output check: the default output is beside the content

@@ -35,10 +35,12 @@ COMMAND = Command(
 COMMAND.own("inputs and output", flags.DEFINE_string, "host", "127.0.0.1", "Address to listen on. The default serves this computer "
             "only. 0.0.0.0 (every network interface) lets anyone who can reach the port upload images and use this "
             "machine's CPU or GPU, with no password.", "ADDRESS")
-COMMAND.own("inputs and output", flags.DEFINE_integer, "port", 8000, "Port to listen on (0: any free port).", "N")
-COMMAND.own("inputs and output", flags.DEFINE_float, "max_upload_mb", 20.0, "Largest image file the page may upload, in megabytes.", "MB")
+COMMAND.own("inputs and output", flags.DEFINE_integer, "port", 8000, "Port to listen on (0: any free port).", "N",
+            minimum=0, maximum=65535)
+COMMAND.own("inputs and output", flags.DEFINE_float, "max_upload_mb", 20.0, "Largest image file the page may upload, in megabytes.", "MB",
+            above=0)
 COMMAND.own("inputs and output", flags.DEFINE_integer, "max_pixels", 50_000_000, "Largest image the page may upload, in pixels "
-            "(width × height); larger ones, and decompression bombs, are refused with a message.", "N")
+            "(width × height); larger ones, and decompression bombs, are refused with a message.", "N", minimum=1)
 COMMAND.settings(["weights", "device", "precision"], preset_help=" (here: the preset the page starts with)")
 # fmt: on
 
@@ -104,16 +106,10 @@ def main(argv: list[str]) -> int:
         import uvicorn
     except ImportError as err:
         return fail(f"the web page needs {err.name or 'the web extra'}: pip install 'tfstyle[web]'")
-    from tfstyle.errors import ConfigError, TfstyleError
+    from tfstyle.errors import TfstyleError
 
     try:
         config = config_from_flags(FLAGS)
-        if not 0 <= FLAGS.port <= 65535:
-            raise ConfigError(f"--port must be from 0 to 65535, got {FLAGS.port}")
-        if not FLAGS.max_upload_mb > 0:
-            raise ConfigError(f"--max_upload_mb must be more than 0, got {FLAGS.max_upload_mb:g}")
-        if FLAGS.max_pixels < 1:
-            raise ConfigError(f"--max_pixels must be 1 or more, got {FLAGS.max_pixels}")
         import_tensorflow_quietly()
         from tfstyle.network.features import resolve_weights
 

@@ -1,6 +1,7 @@
 """The video settings: one frozen dataclass beside :class:`tfstyle.StyleConfig` (which decides each
-frame), validated on construction. Plain Python: the command line generates its flags from these
-fields (:mod:`tfstyle.cli.flags`) without importing TensorFlow.
+frame), validated on construction from its fields' metadata (:class:`tfstyle.settings.Settings`).
+Plain Python: the command line generates its flags from these fields (:mod:`tfstyle.cli.flags`)
+without importing TensorFlow.
 
 Notation (Ruder, Dosovitskiy & Brox, GCPR 2016): γ = ``temporal_weight`` weighs the temporal loss,
 J = ``lookback`` the earlier frames it compares with, δ = :data:`PASS_BLEND` the multi-pass blend.
@@ -8,13 +9,10 @@ J = ``lookback`` the earlier frames it compares with, δ = :data:`PASS_BLEND` th
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
-from typing import Any
 
-from tfstyle.config import setting
 from tfstyle.errors import ConfigError
+from tfstyle.settings import Settings, setting
 
 FLOW_METHODS = ("dis",)  # OpenCV's DIS optical flow
 PASS_BLEND = 0.5  # δ of Ruder et al.'s multi-pass initialization (section 3.4)
@@ -22,7 +20,7 @@ LATER_LEARNING_RATE_FACTOR = 0.25  # later frames start near a solution: Adam's 
 
 
 @dataclass(frozen=True)
-class VideoConfig:
+class VideoConfig(Settings):
     """How a clip is held together over time; ``VideoConfig()`` holds the defaults (measured on
     Sintel, docs/video.md). Each frame's own settings are the :class:`~tfstyle.StyleConfig`'s."""
 
@@ -31,21 +29,27 @@ class VideoConfig:
         "γ, the weight of the temporal loss, which holds each frame to the earlier stylized frames warped into it "
         "where the flow is reliable (0: none; each frame still starts from the previous one).",
         "the loss",
+        minimum=0,
     )
     lookback: tuple[int, ...] = setting(
         (1, 2, 4),
         "The earlier frames (distances j) the temporal loss compares with: Ruder et al.'s long-term loss, each "
         "pixel counted once, from the closest frame where it is reliable (1 alone: the short-term loss).",
         "the loss",
+        minimum=1,
     )
     flow: str = setting("dis", "Optical flow method: dis (OpenCV's DIS).", "the loss", choices=FLOW_METHODS)
     first_frame_iterations: int | None = setting(
-        None, "Iterations of the first frame. Default: 4 × `iterations`; later frames take `iterations`.", "the optimizer"
+        None,
+        "Iterations of the first frame. Default: 4 × `iterations`; later frames take `iterations`.",
+        "the optimizer",
+        minimum=1,
     )
     later_learning_rate: float | None = setting(
         None,
         "Step size of the frames after the first, which start near a solution. Default: a quarter of `learning_rate`'s.",
         "the optimizer",
+        above=0,
     )
     passes: int = setting(
         1,
@@ -53,45 +57,11 @@ class VideoConfig:
         "more passes then alternate backward and forward, each frame restarting from a blend of its last result "
         "and its neighbour warped into it and taking `iterations` more, and the frames come out after the last pass.",
         "the optimizer",
+        minimum=1,
     )
 
-    def __post_init__(self) -> None:
-        weight = self.temporal_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
-            raise ConfigError(f"`temporal_weight` must be a finite number, 0 or more, got {weight!r}")
-        lookback = self.lookback.split(",") if isinstance(self.lookback, str) else self.lookback
-        try:
-            distances = tuple(sorted({_whole(j) for j in lookback}))
-        except (TypeError, ValueError):
-            raise ConfigError(f"`lookback` takes whole frame distances of 1 or more, got {self.lookback!r}") from None
-        if not distances or distances[0] < 1:
-            raise ConfigError(f"`lookback` takes whole frame distances of 1 or more, got {self.lookback!r}")
-        object.__setattr__(self, "lookback", distances)
-        if self.flow not in FLOW_METHODS:
-            raise ConfigError(f"unknown `flow` method {self.flow!r}; choose one of: {', '.join(FLOW_METHODS)}")
-        if self.first_frame_iterations is not None:
-            _check_count("`first_frame_iterations`", self.first_frame_iterations)
-        rate = self.later_learning_rate
-        if rate is not None and (
-            isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0
-        ):
-            raise ConfigError(f"`later_learning_rate` must be a finite number greater than 0, got {rate!r}")
-        _check_count("`passes`", self.passes)
-
-    def override(self, **changes: Any) -> VideoConfig:
-        """A copy with ``changes`` applied."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ConfigError(f"unknown video setting(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
-
-
-def _whole(value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(value)
-    return int(value)
-
-
-def _check_count(what: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{what} must be a positive whole number, got {value!r}")
+    def cross_check(self) -> None:
+        """At least one `lookback` distance, kept sorted without repeats (each field's own rules come from its metadata)."""
+        if not self.lookback:
+            raise ConfigError("`lookback` needs at least one frame distance, such as 1")
+        object.__setattr__(self, "lookback", tuple(sorted(set(self.lookback))))

@@ -1,31 +1,31 @@
-"""The page's settings: described from :class:`tfstyle.StyleConfig`'s field metadata (help,
-choices, unit) for the settings endpoint, and read back from what the page sends into a config.
+"""The page's settings: described from :class:`tfstyle.StyleConfig`'s fields
+(:meth:`~tfstyle.settings.Settings.settings`: help, kind, choices, unit, bounds) for the settings
+endpoint, and read back from what the page sends into a config.
 
-Plain Python, no TensorFlow: the explanations, choices and defaults are the config's own, never
-copied; only the labels, the order and the ranges the page offers live here.
+Plain Python, no TensorFlow: the explanations, choices, defaults and the rules of each setting are
+the config's own, never copied; only the labels, the order and the page's own narrower ranges
+(what a run from the page may ask for) live here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tfstyle.config import PRESET_NOTES, PRESETS, StyleConfig, preset
 from tfstyle.errors import ConfigError
+from tfstyle.settings import shown
 
-_FIELDS = {field.name: field for field in dataclasses.fields(StyleConfig)}
-_TYPES = typing.get_type_hints(StyleConfig)
+_FIELDS = StyleConfig.settings()
 
 
 @dataclass(frozen=True)
 class Control:
-    """A setting on the page: the config field ``name``, its ``label``, for numbers the range offered,
-    and its ``summary`` in plain words (the page shows the config's own help, with its formulas, as more)."""
+    """A setting on the page: the config field ``name``, its ``label``, for numbers the page's own
+    range, narrower than the setting's bounds (``None``: the setting's bound on that side), and its
+    ``summary`` in plain words (the page shows the config's own help, with its formulas, as more)."""
 
     name: str
     label: str
@@ -39,7 +39,7 @@ CONTROLS = (
             summary="How large the picture is, along its longest side. Twice the size takes about four times as long."),
     Control("iterations", "Iterations", 1, 1000,
             summary="How many times the picture is refined. More gives a more finished painting, and takes longer."),
-    Control("style_weight", "Style strength", 0, None,
+    Control("style_weight", "Style strength",
             summary="How much of the painting goes into your photo: subtle keeps the photo clear, strong paints it over."),
     Control("preserve_colors", "Keep the photo's colours",
             summary="Keep your photo's own colours and take only the painting's brushwork."),
@@ -52,19 +52,16 @@ OFF = ""  # what the page sends for an optional setting left off (preserve_color
 
 def kind(name: str) -> str:
     """``"int"``, ``"float"`` or ``"choice"``: how the page edits the field ``name``."""
-    if _FIELDS[name].metadata["choices"]:
+    if _FIELDS[name].choices:
         return "choice"
-    hint = _TYPES[name]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    return "int" if hint is int else "float"
+    return "int" if _FIELDS[name].kind is int else "float"
 
 
 def choices(name: str) -> list[str]:
     """The values the page offers for the field ``name``: its metadata's choices, and :data:`OFF`
     first where a preset leaves it ``None`` (empty for a number)."""
     optional = any(getattr(config, name) is None for config in PRESETS.values())
-    listed = list(_FIELDS[name].metadata["choices"])
+    listed = list(_FIELDS[name].choices)
     return [OFF, *listed] if listed and optional else listed
 
 
@@ -83,17 +80,18 @@ def describe(default_preset: str = "default") -> dict:
     controls) and the controls (label, summary in plain words, the config's help, kind, choices, unit, range)."""
     controls = []
     for control in CONTROLS:
-        meta = _FIELDS[control.name].metadata
+        field = _FIELDS[control.name]
+        low, high = _range(control)
         controls.append({
             "name": control.name,
             "label": control.label,
             "summary": control.summary,
-            "help": plain(meta["help"]),
+            "help": plain(field.help),
             "kind": kind(control.name),
             "choices": choices(control.name),
-            "unit": meta["unit"],
-            "min": control.minimum,
-            "max": control.maximum,
+            "unit": field.unit,
+            "min": low,
+            "max": high,
         })  # fmt: skip
     presets = [
         {"name": name, "note": PRESET_NOTES[name], "values": {c.name: _value(getattr(config, c.name)) for c in CONTROLS}}
@@ -119,7 +117,7 @@ def read(settings: Mapping[str, object], blend: Sequence[float], fixed: Mapping[
     if not isinstance(name, str) or name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
     changes: dict[str, object] = {f: _checked(_BY_NAME[f], value) for f, value in settings.items() if f != "preset"}
-    weights = [_number("each painting's weight", w) for w in blend]
+    weights = [_weight(w) for w in blend]
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ConfigError("the paintings' weights must be 0 or more, and not all 0")
     changes["style_blend_weights"] = tuple(weights) if len(weights) > 1 else None
@@ -129,8 +127,16 @@ def read(settings: Mapping[str, object], blend: Sequence[float], fixed: Mapping[
         raise ConfigError(plain(str(err))) from None
 
 
+def _range(control: Control) -> tuple[float | None, float | None]:
+    """The range the page offers for a number: its own where it has one, else the setting's bounds."""
+    bounds = _FIELDS[control.name].bounds
+    low = control.minimum if control.minimum is not None else bounds.minimum
+    return low, control.maximum if control.maximum is not None else bounds.maximum
+
+
 def _checked(control: Control, value: object) -> str | float | int | None:
-    """``value`` as the field of ``control`` takes it, within the page's range."""
+    """``value`` as the field of ``control`` takes it, within the page's own range (the setting's
+    bounds are the config's to check, in its words)."""
     what = f"“{control.label}”"
     if kind(control.name) == "choice":
         offered = choices(control.name)
@@ -139,17 +145,33 @@ def _checked(control: Control, value: object) -> str | float | int | None:
         return None if value == OFF else value
     number = _number(what, value)
     if kind(control.name) == "int":
-        if number != int(number):
-            raise ConfigError(f"{what} must be a whole number, got {value!r}")
-        number = int(number)
-    low, high = control.minimum, control.maximum
+        if isinstance(number, float):
+            if not number.is_integer():
+                raise ConfigError(f"{what} must be a whole number, got {shown(value)}")
+            number = int(number)
+    low, high = control.minimum, control.maximum  # a huge int is compared exactly, never made a float
     if (low is not None and number < low) or (high is not None and number > high):
-        range_ = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
-        raise ConfigError(f"{what} must be {range_}, got {number:g}")
+        range_ = f"from {shown(low)} to {shown(high)}" if low is not None and high is not None else (
+            f"{shown(low)} or more" if low is not None else f"at most {shown(high)}"
+        )
+        raise ConfigError(f"{what} must be {range_}, got {shown(number)}")
     return number
 
 
-def _number(what: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{what} must be a number, got {value!r}")
-    return float(value)
+def _weight(value: object) -> float:
+    """A painting's weight as a float (a whole number too large for one refused)."""
+    what = "each painting's weight"
+    number = _number(what, value)
+    try:
+        return float(number)
+    except OverflowError:
+        raise ConfigError(f"{what} must be a finite number, got {shown(value)}") from None
+
+
+def _number(what: str, value: object) -> int | float:
+    """``value`` if it is a number (an int as it is, however large; a float only if finite)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what} must be a number, got {shown(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{what} must be a finite number, got {shown(value)}")
+    return value
