@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 README = ROOT / "README.md"
-PAGES = sorted([README, ROOT / "saved_models" / "README.md", *(ROOT / "docs").rglob("*.md")])
+PAGES = sorted([README, ROOT / "saved_models" / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "tools").rglob("*.md")])
 # Generated from the config's metadata by its own tool (issue 18), so it may not exist in every checkout.
 GENERATED = {ROOT / "docs" / "command-line.md"}
 MAX_README_BYTES = 16 * 1024

@@ -39,7 +39,7 @@
   like for like, each side is timed to within 1 % of the quality both reached (the worse of the
   two final distances, each). ``--quality_rounds N`` runs both sides N times, taking turns to go
   first, and gives each round's ratio and their median: on a host whose speed drifts over minutes,
-  single pairs of the same code ranged from 0.77× to 1.42× (run K, docs/performance-runs.md).
+  single pairs of the same code ranged from 0.77× to 1.42× (run K, tools/bench/results/run_k.md).
 - **Precision**: the default preset in float32, bfloat16 and float32 with XLA from the same start;
   the final images evaluated by the float32 loss, and how far apart they are; and how far
   bfloat16's image gradient is from float32's at the photo and at float32's result.
@@ -55,8 +55,8 @@
   ``--sizes``, with bias and ReLU, in each of ``FLOOR_FORMS`` (float32): where
   ``speed.resolve_convolutions``' per-machine choice comes from, with ``--profile``'s oneDNN clock.
 
-Results go in docs/performance.md (the summary) and docs/performance-runs.md (each run). Not a
-test: numbers depend on the machine and its load, which is recorded with them (``os.getloadavg``).
+Results go in docs/performance.md (the summary) and tools/bench/results/ (each run: its page and its
+``--json``). Not a test: numbers depend on the machine and its load, which is recorded with them (``os.getloadavg``).
 
 This file is the command line; the measures live beside it: steps.py (the floor and the step
 table), quality.py (time to quality, reduced precision's result), runs.py (whole runs)
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--peer_layers", default="tutorial",
         help="the peer's layers for --quality: tutorial (the tutorial's own) and/or preset (the default preset's, where "
-        "the tutorial's weights leave the photo almost as it is: docs/performance-runs.md)",
+        "the tutorial's weights leave the photo almost as it is: tools/bench/results/)",
     )
     parser.add_argument(
         "--peers_from", default=None,
