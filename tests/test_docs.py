@@ -14,6 +14,10 @@ PAGES = sorted([README, ROOT / "saved_models" / "README.md", *(ROOT / "docs").rg
 # Generated from the config's metadata by its own tool (issue 18), so it may not exist in every checkout.
 GENERATED = {ROOT / "docs" / "command-line.md"}
 MAX_README_BYTES = 16 * 1024
+# docs/ is for readers: a benchmark run's raw numbers and its page go to tools/bench/results/.
+MAX_DOCS_DATA_BYTES = 100 * 1024  # any file in docs/ but a page or a picture
+MAX_DOCS_MARKDOWN_BYTES = 150 * 1024  # every page in docs/ together, the generated flag reference aside
+PICTURES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 
 
 def prose(markdown: str) -> str:
@@ -78,6 +82,20 @@ def test_relative_links_point_to_existing_files_and_headings(page: Path):
         elif fragment and target.suffix == ".md" and fragment not in anchors(target.read_text(encoding="utf-8")):
             broken.append(f"{link} (no such heading)")
     assert not broken, f"{page.relative_to(ROOT)}: broken links: {broken}"
+
+
+def test_docs_hold_no_large_data_file():
+    files = [path for path in (ROOT / "docs").rglob("*") if path.is_file() and path.suffix.lower() not in {".md", *PICTURES}]
+    large = [f"{path.relative_to(ROOT)} ({path.stat().st_size:,} bytes)" for path in files if path.stat().st_size > MAX_DOCS_DATA_BYTES]
+    assert not large, f"data files over {MAX_DOCS_DATA_BYTES:,} bytes in docs/ (records go to tools/bench/results/): {large}"
+
+
+def test_the_docs_pages_together_stay_short_enough_to_read():
+    total = sum(page.stat().st_size for page in (ROOT / "docs").rglob("*.md") if page not in GENERATED)
+    assert total <= MAX_DOCS_MARKDOWN_BYTES, (
+        f"docs/'s pages (command-line.md aside) are {total:,} bytes, over {MAX_DOCS_MARKDOWN_BYTES:,}: "
+        "move run-by-run records to tools/bench/results/ or cut them to what a reader needs"
+    )
 
 
 def test_docs_start_with_a_summary_and_a_link_back_to_the_readme():
