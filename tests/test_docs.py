@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -116,6 +117,20 @@ def test_module_paths_and_names_in_the_docs_exist():
             if not _resolves(name):
                 missing.append(f"{page.relative_to(ROOT)}: {name}")
     assert not missing, f"the docs name modules or objects that do not exist: {missing}"
+
+
+def test_the_tools_the_docs_name_exist():
+    """Every ``python -m tools...`` command and ``tools/...`` file in the pages names a real one."""
+    missing = []
+    for page in PAGES:
+        markdown = page.read_text(encoding="utf-8")
+        for module in sorted(set(re.findall(r"python -m (tools(?:\.\w+)*)", markdown))):
+            if importlib.util.find_spec(module) is None:
+                missing.append(f"{page.relative_to(ROOT)}: python -m {module}")
+        for path in sorted(set(re.findall(r"(?<![\w/.])tools/[\w/]*\.(?:py|md|json)\b", markdown))):
+            if not (ROOT / path).exists() and not (page.parent / path).exists():
+                missing.append(f"{page.relative_to(ROOT)}: {path}")
+    assert not missing, f"the docs name tools that do not exist: {missing}"
 
 
 def _resolves(dotted: str) -> bool:
