@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -10,10 +11,14 @@ import pytest
 from conftest import ROOT
 
 README = ROOT / "README.md"
-PAGES = sorted([README, ROOT / "saved_models" / "README.md", *(ROOT / "docs").rglob("*.md")])
+PAGES = sorted([README, ROOT / "saved_models" / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "tools").rglob("*.md")])
 # Generated from the config's metadata by its own tool (issue 18), so it may not exist in every checkout.
 GENERATED = {ROOT / "docs" / "command-line.md"}
 MAX_README_BYTES = 16 * 1024
+# docs/ is for readers: a benchmark run's raw numbers and its page go to tools/bench/results/.
+MAX_DOCS_DATA_BYTES = 100 * 1024  # any file in docs/ but a page or a picture
+MAX_DOCS_MARKDOWN_BYTES = 150 * 1024  # every page in docs/ together, the generated flag reference aside
+PICTURES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 
 
 def prose(markdown: str) -> str:
@@ -80,6 +85,20 @@ def test_relative_links_point_to_existing_files_and_headings(page: Path):
     assert not broken, f"{page.relative_to(ROOT)}: broken links: {broken}"
 
 
+def test_docs_hold_no_large_data_file():
+    files = [path for path in (ROOT / "docs").rglob("*") if path.is_file() and path.suffix.lower() not in {".md", *PICTURES}]
+    large = [f"{path.relative_to(ROOT)} ({path.stat().st_size:,} bytes)" for path in files if path.stat().st_size > MAX_DOCS_DATA_BYTES]
+    assert not large, f"data files over {MAX_DOCS_DATA_BYTES:,} bytes in docs/ (records go to tools/bench/results/): {large}"
+
+
+def test_the_docs_pages_together_stay_short_enough_to_read():
+    total = sum(page.stat().st_size for page in (ROOT / "docs").rglob("*.md") if page not in GENERATED)
+    assert total <= MAX_DOCS_MARKDOWN_BYTES, (
+        f"docs/'s pages (command-line.md aside) are {total:,} bytes, over {MAX_DOCS_MARKDOWN_BYTES:,}: "
+        "move run-by-run records to tools/bench/results/ or cut them to what a reader needs"
+    )
+
+
 def test_docs_start_with_a_summary_and_a_link_back_to_the_readme():
     for page in (ROOT / "docs").glob("*.md"):
         title, opening = re.split(r"\n\s*\n", page.read_text(encoding="utf-8"))[:2]
@@ -98,6 +117,20 @@ def test_module_paths_and_names_in_the_docs_exist():
             if not _resolves(name):
                 missing.append(f"{page.relative_to(ROOT)}: {name}")
     assert not missing, f"the docs name modules or objects that do not exist: {missing}"
+
+
+def test_the_tools_the_docs_name_exist():
+    """Every ``python -m tools...`` command and ``tools/...`` file in the pages names a real one."""
+    missing = []
+    for page in PAGES:
+        markdown = page.read_text(encoding="utf-8")
+        for module in sorted(set(re.findall(r"python -m (tools(?:\.\w+)*)", markdown))):
+            if importlib.util.find_spec(module) is None:
+                missing.append(f"{page.relative_to(ROOT)}: python -m {module}")
+        for path in sorted(set(re.findall(r"(?<![\w/.])tools/[\w/]*\.(?:py|md|json)\b", markdown))):
+            if not (ROOT / path).exists() and not (page.parent / path).exists():
+                missing.append(f"{page.relative_to(ROOT)}: {path}")
+    assert not missing, f"the docs name tools that do not exist: {missing}"
 
 
 def _resolves(dotted: str) -> bool:

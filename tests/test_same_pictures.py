@@ -25,14 +25,12 @@ twice what that perturbation moves them.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import synthetic_image  # noqa: E402
+from conftest import synthetic_image
 
 DATA = Path(__file__).resolve().parent / "data" / "same_pictures.npz"
 STEPS = 6

@@ -325,7 +325,7 @@ def _terms(layers: Sequence[str], weights: Sequence[float] | None, scale: float)
 
 PRESETS: dict[str, StyleConfig] = {
     # The field defaults. b = 2.5e-3: at 256 and 512 px the result reaches the TF tutorial's 1,000-step
-    # style distance while keeping more of the photo (docs/performance-runs.md, runs A-C). precision "auto": bfloat16
+    # style distance while keeping more of the photo (tools/bench/results/runs_a_c.md). precision "auto": bfloat16
     # where the CPU has it (about 4x faster steps here, the same picture). One scale: coarse-to-fine
     # lost content for the time it saved.
     "default": StyleConfig(),

@@ -1,6 +1,6 @@
 """The one fixed yardstick of tools/: how stylized and how faithful an image is, whatever loss made it.
 
-tools/reproduce_paper.py (the paper's layers against Gatys') and tools/bench.py (tfstyle against
+``python -m tools.paper`` (the paper's layers against Gatys') and ``python -m tools.bench`` (tfstyle against
 the TensorFlow tutorial's loop) both compare runs that optimized different layers, so neither may
 be measured only on the layers it optimized: both measure with :class:`Yardstick`, defined in
 :data:`MARKDOWN` (which their reports quote).
@@ -22,7 +22,7 @@ STYLE_LAYERS = (
 )  # fmt: skip
 CONTENT_LAYERS = ("block3_conv3", "block4_conv2")
 # A yardstick with none of the default preset's layers: Gatys et al.'s five style layers and their
-# content layer. tools/bench.py measures time to quality with it, so that the default preset is not
+# content layer. ``python -m tools.bench`` measures time to quality with it, so that the default preset is not
 # judged on the layers it optimizes (conv1_2, conv3_3, conv5_3).
 NEUTRAL = (GATYS_STYLE_LAYERS, GATYS_CONTENT_LAYERS)
 

@@ -107,7 +107,7 @@ def test_a_start_image_whose_loss_is_already_non_finite_says_so(content_array, s
 
 def test_lbfgs_runs_its_blas_on_one_thread_and_gives_the_threads_back(content_array, style_array, random_model):
     """OpenBLAS's threads, spinning after L-BFGS-B's BLAS calls, slowed TensorFlow's evaluations
-    (docs/performance-runs.md, run G)."""
+    (tools/bench/results/run_g.md)."""
 
     def blas_threads() -> set[int]:
         return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}

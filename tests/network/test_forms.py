@@ -2,7 +2,7 @@
 each form converts the layers it is meant for and leaves the original model alone.
 
 Behaviour only, on random weights and small images; which form is faster is measured by
-tools/bench.py (--forms), and which one a run takes is test_speed.py's.
+python -m tools.bench (--forms), and which one a run takes is test_speed.py's.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def test_a_convolution_form_gives_the_same_outputs_and_gradient(form, converted)
     assert flips(fast) == flips(model)
 
     # Every layer's convolutions, forward and backward, are named after it, the backward ones as
-    # TensorFlow names its own gradients: tools/bench.py --profile counts them by these names.
+    # TensorFlow names its own gradients: python -m tools.bench --profile counts them by these names.
     graph = tf.function(outputs_and_gradient).get_concrete_function(fast).graph
     layers = {layer.name for layer in vgg16.layers_up_to("block4_conv1")}
     heavy = [op.name for op in graph.get_operations() if op.type in ("Conv2D", "Conv2DBackpropInput", "BatchMatMulV2")]

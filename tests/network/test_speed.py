@@ -1,8 +1,8 @@
 """The speed settings (precision, convolution form, XLA) and their per-machine defaults change how
 fast a run goes, not what it computes.
 
-Behaviour only, on random weights and small images; speed itself is measured by tools/bench.py
-(tools/test_bench.py); the forms' arithmetic is test_forms.py's, scales loop/test_coarse_to_fine.py's.
+Behaviour only, on random weights and small images; speed itself is measured by python -m tools.bench
+(tests/tools/bench/test_bench.py); the forms' arithmetic is test_forms.py's, scales loop/test_coarse_to_fine.py's.
 """
 
 from __future__ import annotations

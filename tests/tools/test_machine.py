@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))
-from machine import cpu_model  # noqa: E402
-
-from tfstyle.network.speed import cpuinfo_fields  # noqa: E402
+from tfstyle.network.speed import cpuinfo_fields
+from tools.machine import cpu_model
 
 ZEN5_HOST = """processor\t: 0
 vendor_id\t: AuthenticAMD

@@ -18,7 +18,7 @@ def use_onednn() -> None:
     """Have TensorFlow, when it is imported, run its CPU operations with oneDNN on x86, as the command
     lines do (unless TF_ENABLE_ONEDNN_OPTS says otherwise)."""
     # TensorFlow turns oneDNN on by itself only on CPUs with AVX512-VNNI, AVX-VNNI or AMX; on an AVX2
-    # AMD EPYC (Zen 3) a 256 px pass took 539-659 ms with it, 744 without (docs/performance-runs.md, run
+    # AMD EPYC (Zen 3) a 256 px pass took 539-659 ms with it, 744 without (tools/bench/results/run_j.md, run
     # J). Only the environment can say this, before TensorFlow is imported: library users set it themselves.
     if platform.machine().lower() in ("x86_64", "amd64"):
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

@@ -5,7 +5,7 @@ L-BFGS-B's line search is shared by everything it optimizes and would couple the
 batch, so :func:`lbfgs_one_by_one` runs them one after another, each exactly as alone.
 
 SciPy's L-BFGS-B calls BLAS between the objective's evaluations, and OpenBLAS's threads, left
-spinning after it, took the cores from TensorFlow's next evaluation (docs/performance-runs.md, run G): the
+spinning after it, took the cores from TensorFlow's next evaluation (tools/bench/results/run_g.md): the
 BLAS runs on one thread while L-BFGS-B runs (process-wide, as BLAS's thread count is; restored
 when it returns).
 """

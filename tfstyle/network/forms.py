@@ -16,7 +16,7 @@ import tensorflow as tf
 from tfstyle.errors import ConfigError
 
 # oneDNN computes a float32 3x3 convolution's input gradient faster than the convolution itself
-# from 256 input channels on (tools/bench.py --forms at 512 px, with bias and ReLU: 1.1-1.3x at
+# from 256 input channels on (python -m tools.bench --forms at 512 px, with bias and ReLU: 1.1-1.3x at
 # 256, 1.3-1.7x at 512 input channels); below that the forward convolution's fused bias and ReLU win.
 TRANSPOSED_MIN_CHANNELS = 256
 # ... but with oneDNN's native (plain) layouts, its input-gradient kernel reorders the layer's weights
@@ -76,7 +76,7 @@ def transposed_conv2d(images: tf.Tensor, kernel: tf.Tensor, flipped: tf.Tensor |
 def _backward_scope(scope: str) -> tf.name_scope:
     """The name scope for a custom gradient's operations: ``gradient_tape/`` and the forward pass's
     ``scope`` (the layer's), as TensorFlow names its own gradients, so that a profile counts them as
-    the layer's backward pass (tools/bench.py --profile). Without it they are named at the top."""
+    the layer's backward pass (python -m tools.bench --profile). Without it they are named at the top."""
     return tf.name_scope(f"gradient_tape/{scope}/" if scope else "gradient_tape/")
 
 

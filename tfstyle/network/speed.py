@@ -173,7 +173,7 @@ def resolve_precision(precision: str, device: str) -> str:
 
 def resolve_convolutions(convolutions: str, precision: str, device: str, jit: bool = False) -> str:
     """The convolution form (:data:`forms.FORMS`) a run uses: ``auto`` is the fastest measured for the
-    machine kind (tools/bench.py --forms and --profile, docs/performance-runs.md). Only float32 on a CPU
+    machine kind (python -m tools.bench --forms and --profile, tools/bench/results/). Only float32 on a CPU
     without XLA has a choice: with oneDNN, on Intel's AVX-512 CPUs the transposed form (with AMX its
     wide layers 1.1-1.7x faster; without, run K, whole 256 px passes 0.93x the mixed form's, faster
     in 18 rounds of 20, and even at 512 px), on AMD's the mixed form (a float32 step 2-5 % faster
@@ -228,7 +228,7 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     # bfloat16 holds pixels 128-255 to whole grey levels, before the ImageNet mean is taken off:
     # that moved block1_conv1's ReLUs and put the image gradient twice as far from float32's (at the
     # photos at 512 px: 9 and 22 % against 4 and 9 %) as with the first convolution (3 input
-    # channels: under 1 % of the FLOPs) in float32 (docs/performance-runs.md, run A).
+    # channels: under 1 % of the FLOPs) in float32 (tools/bench/results/runs_a_c.md, run A).
     pixel_level = _up_to_first_convolution(model)
 
     def in_precision(layer: keras.layers.Layer) -> keras.layers.Layer:
