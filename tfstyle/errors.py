@@ -58,3 +58,7 @@ class MemoryLimitError(TfstyleError):
 
 class CheckpointError(TfstyleError):
     """A checkpoint cannot be written or read, or belongs to another run."""
+
+
+class ModelError(TfstyleError):
+    """A fast stylizer model cannot be found or loaded, or a folder is not one."""

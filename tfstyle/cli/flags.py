@@ -1,5 +1,6 @@
 """The settings flags, generated from the fields of the settings dataclasses (:data:`SETTINGS_CLASSES`:
-:class:`tfstyle.StyleConfig`, and :class:`tfstyle.VideoConfig` for the video command), and the one way back.
+:class:`tfstyle.StyleConfig`, :class:`tfstyle.VideoConfig` for the video command, :class:`tfstyle.TrainConfig`
+for the training command), and the one way back.
 
 Each field becomes a flag of its name (or its metadata's ``flag``: ``tile_size`` is ``--tile``)
 whose help, choices and bounds are the field's (:meth:`tfstyle.settings.Settings.settings`): a
@@ -21,12 +22,13 @@ from absl import flags
 
 from tfstyle.config import PRESET_NOTES, PRESETS, StyleConfig, preset
 from tfstyle.settings import POSITIVE, Bounds, Setting, Settings, shown
+from tfstyle.training.config import TrainConfig
 from tfstyle.video.config import VideoConfig
 
 flags.disclaim_key_flags()  # the flags defined here belong to the command module that asks for them
 
 S = typing.TypeVar("S", bound=Settings)
-SETTINGS_CLASSES: tuple[type[Settings], ...] = (StyleConfig, VideoConfig)  # every settings class; no flag in two
+SETTINGS_CLASSES: tuple[type[Settings], ...] = (StyleConfig, VideoConfig, TrainConfig)  # every settings class; no flag in two
 
 
 def fields_of(of: type[Settings]) -> dict[str, Setting]:
