@@ -84,7 +84,7 @@ def write_tflite(module: _Serving, path: Path) -> None:
 
 def shipped_models() -> dict[str, Path]:
     """The models that come with tfstyle, by name (``starry_night``, ...)."""
-    folder = Path(str(resources.files("tfstyle") / "saved_models"))
+    folder = Path(str(resources.files("tfstyle.saved_models")))
     if not folder.is_dir():
         return {}
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_dir() and read_export_info(p)}

@@ -1,0 +1,1 @@
+"""The fast stylizers shipped with tfstyle (``--model starry_night``), installed as ``tfstyle.saved_models``."""
