@@ -19,8 +19,8 @@ _EXPORTS = {
     "tfstyle.loop.checkpoint": ("Checkpointing",),
     "tfstyle.config": ("PRESETS", "StyleConfig", "preset"),
     "tfstyle.errors": (
-        "CheckpointError", "ConfigError", "ExportError", "ImageError", "MemoryLimitError", "NonFiniteLossError",
-        "StyleInterrupted", "TfstyleError", "WeightsError",
+        "CheckpointError", "ConfigError", "ExportError", "ImageError", "MemoryLimitError", "ModelError",
+        "NonFiniteLossError", "StyleInterrupted", "TfstyleError", "WeightsError",
     ),
     "tfstyle.network.features": ("build_feature_model",),
     "tfstyle.network.vgg16": ("canonical_layer_name",),
@@ -35,6 +35,10 @@ _EXPORTS = {
     "tfstyle.video.config": ("VideoConfig",),
     "tfstyle.video.stylize": ("stylize_video",),
     "tfstyle.video.clip": ("stylize_clip",),
+    "tfstyle.fast.stylizer": ("FastStylizer",),
+    "tfstyle.training.config": ("TrainConfig",),
+    "tfstyle.training.loop": ("train",),
+    "tfstyle.training.photos": ("find_photos",),
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)
@@ -60,11 +64,13 @@ if TYPE_CHECKING:
         ExportError,
         ImageError,
         MemoryLimitError,
+        ModelError,
         NonFiniteLossError,
         StyleInterrupted,
         TfstyleError,
         WeightsError,
     )
+    from tfstyle.fast.stylizer import FastStylizer
     from tfstyle.inputs.images import load_image, save_image
     from tfstyle.inputs.prepare import initial_image
     from tfstyle.loop.callbacks import Callback, ProgressBar, RunInfo, SaveEvery, Step
@@ -83,6 +89,9 @@ if TYPE_CHECKING:
     from tfstyle.pipelines.savedmodel import export_features, export_stylizer
     from tfstyle.pipelines.tensorboard import TensorBoard
     from tfstyle.scale.folder import FolderSummary, find_images, stylize_folder
+    from tfstyle.training.config import TrainConfig
+    from tfstyle.training.loop import train
+    from tfstyle.training.photos import find_photos
     from tfstyle.video.clip import stylize_clip
     from tfstyle.video.config import VideoConfig
     from tfstyle.video.stylize import stylize_video

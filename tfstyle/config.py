@@ -35,7 +35,7 @@ class _TunedWeights(tuple):
 # are ~1e9, ~1e10 and ~1e2. These z_i make the paper's three layers count about equally.
 DEFAULT_STYLE_LAYER_WEIGHTS = _TunedWeights((1.0, 0.1, 1e6))
 
-INITS = ("content", "noise", "style")
+INITS = ("content", "noise", "style", "model")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 NORMALIZATIONS = ("mean", "paper")
 CONTENT_TARGETS = ("content", "style")
@@ -111,7 +111,8 @@ class StyleConfig(Settings):
     )
     init: str = setting(
         "content",
-        "The starting image: content (the paper's), noise (white noise, seeded by `seed`), style, or an image file.",
+        "The starting image: content (the paper's), noise (white noise, seeded by `seed`), style, model (the picture "
+        "of the fast stylizer `model`, which the optimization refines), or an image file.",
         "the optimizer",
         choices=INITS,
         other="PATH",
@@ -131,7 +132,12 @@ class StyleConfig(Settings):
         unit="pixels",
         minimum=1,
     )
-    seed: int = setting(0, "Random seed of the noise start (`init` noise, `noise_blend`) and of random weights.", "the optimizer")
+    seed: int = setting(
+        0,
+        "Random seed of the noise start (`init` noise, `noise_blend`), of random weights, and of a fast stylizer's "
+        "training (its first weights, the photos held out, the crops).",
+        "the optimizer",
+    )
     weights: str = setting(
         "imagenet",
         "VGG16's weights: imagenet ($TFSTYLE_VGG16_WEIGHTS if set, else keras' download), random (seeded by "
@@ -226,6 +232,14 @@ class StyleConfig(Settings):
         unit="pixels",
         minimum=0,
     )
+    model: str | None = setting(
+        None,
+        "A fast stylizer: a shipped model's name (starry_night, the_scream) or a folder `python -m tfstyle.train` "
+        "wrote. With `init` model the optimization starts from its picture; the command lines without a style give "
+        "its picture alone, in one pass (no VGG16 weights needed).",
+        "fast stylizer",
+        other="NAME|PATH",
+    )
 
     def cross_check(self) -> None:
         """The rules across fields (each field's own were checked from its metadata)."""
@@ -242,6 +256,8 @@ class StyleConfig(Settings):
         self._check_scales()
         if self.tile_overlap is not None and self.tile_size is None:
             raise ConfigError("a `tile_overlap` needs a `tile_size`")
+        if self.init == "model" and self.model is None:
+            raise ConfigError("`init` model starts from a fast stylizer's picture: name the `model` (e.g. starry_night)")
 
     def _check_layers(self, kind: str) -> None:
         """Paper names to Keras', no layer twice, and one weight per layer (the tuned default only for its layers)."""

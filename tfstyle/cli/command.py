@@ -130,11 +130,14 @@ class Command:
 
     # The flags several commands share, defined here once.
 
-    def style(self) -> None:
+    def style(self, or_model: bool = False) -> None:
         """``--style``, the painting(s), as every command that stylizes takes it (parsed by
-        :func:`~tfstyle.cli.common.style_paths`)."""
-        self.own("inputs and output", flags.DEFINE_string, "style", None, "Style image (a painting) whose style is "
-                 "transferred, or comma-separated images to blend (see --style_blend_weights).", "PATH[,PATH...]", required=True)  # fmt: skip
+        :func:`~tfstyle.cli.common.style_paths`); required unless ``or_model``: a command that can
+        give a fast stylizer's picture alone (``--model``) instead."""
+        text = "Style image (a painting) whose style is transferred, or comma-separated images to blend (see --style_blend_weights)."
+        if or_model:
+            text += " Without it, --model gives the fast stylizer's picture alone."
+        self.own("inputs and output", flags.DEFINE_string, "style", None, text, "PATH[,PATH...]", required=not or_model)
 
     def results_format(self) -> None:
         """``--format`` of the results, for the commands that stylize a collection into a folder."""

@@ -9,6 +9,7 @@ and exits with status 130.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from absl import app, flags
@@ -34,22 +35,23 @@ from tfstyle.errors import (  # noqa: E402
     StyleInterrupted,
     TfstyleError,
 )
-from tfstyle.inputs.images import check_writable  # noqa: E402
+from tfstyle.inputs.images import check_writable, save_image  # noqa: E402
 from tfstyle.loop.callbacks import InterruptBetweenSteps  # noqa: E402
 from tfstyle.loop.checkpoint import Checkpointing, latest_step  # noqa: E402
 
 FLAGS = flags.FLAGS
 COMMAND = Command(
     "python -m tfstyle.run",
-    "--content=PHOTO --style=PAINTING [--output=FILE] [flags]",
+    "--content=PHOTO (--style=PAINTING | --model=NAME) [--output=FILE] [flags]",
     "Paints the photo in the style of the painting and writes the result. The settings start from the --preset; "
-    "the flags given override it. Ctrl-C saves the image as it is; a bad input is one line and exit status 1.",
+    "the flags given override it. With --model and no --style, a fast stylizer paints it in one pass; with both, "
+    "the optimization refines the fast picture. Ctrl-C saves the image as it is; a bad input is one line and exit status 1.",
     FLAGS,
 )
 
 # fmt: off
 COMMAND.own("inputs and output", flags.DEFINE_string, "content", None, "Content image (a photo) to stylize.", "PATH", required=True)
-COMMAND.style()
+COMMAND.style(or_model=True)
 COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where to write the result (.png, .jpg, ...). "
             "Default: <content name>_stylized.png next to the content image.", "FILE")
 COMMAND.overwrite(one_output=True)
@@ -102,7 +104,11 @@ def main(argv: list[str]) -> int:
     output = Path(FLAGS.output) if FLAGS.output else default_output(FLAGS.content)
     try:
         config = config_from_flags()
-        styles = style_paths(FLAGS.style)
+        styles = style_paths(FLAGS.style) if FLAGS.style else []
+        if not styles and config.model is None:
+            raise ConfigError("give a --style (a painting), or a --model for a fast stylizer's picture")
+        if styles and config.model is not None and not FLAGS["init"].present:
+            config = config.override(init="model")  # the optimization refines the fast picture
         inputs = [("content", FLAGS.content), *(("style", path) for path in styles)]
         for what, path in inputs:  # before the output check: the default output is beside the content
             if not Path(path).exists():
@@ -112,6 +118,8 @@ def main(argv: list[str]) -> int:
             if output.exists() and output.samefile(path):
                 raise ImageError(f"--output {output} is the {what} image; choose another file")
         check_not_replacing(output, FLAGS.overwrite, FLAGS.resume)
+        if not styles:
+            return _fast(FLAGS.content, output, config)
         checkpoint = checkpointing_from_flags(output)
         callbacks: list[tfstyle.Callback] = [tfstyle.ProgressBar(print_every=FLAGS.print_every), InterruptBetweenSteps()]
         if FLAGS.save_every:
@@ -152,6 +160,19 @@ def main(argv: list[str]) -> int:
         print(f"note: stopped early: {result.stopped}")
     if board is not None and board.run_dir is not None:
         print(f"TensorBoard logs in {board.run_dir}; watch with: tensorboard --logdir {FLAGS.logdir}")
+    return 0
+
+
+def _fast(content: str, output: Path, config: tfstyle.StyleConfig) -> int:
+    """The fast stylizer ``config.model``'s picture of ``content`` at ``config.image_size``, written to ``output``."""
+    assert config.model is not None, "the fast path needs a model"
+    stylizer = tfstyle.FastStylizer.load(config.model)
+    start = time.perf_counter()
+    image = stylizer(content, image_size=config.image_size)
+    seconds = time.perf_counter() - start
+    save_image(image, output)
+    height, width = image.shape[:2]
+    print(f"wrote {output} ({width}x{height}) with the fast stylizer {stylizer.name} in {seconds:.2f} s")
     return 0
 
 

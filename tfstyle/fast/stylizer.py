@@ -124,7 +124,7 @@ class FastStylizer:
         info = read_export_info(path)
         if info is None or info.get("kind") != KIND:
             what = f"a tfstyle {info.get('kind')} export" if info else "not a tfstyle export"
-            raise ModelError(f"{path} is not a fast stylizer ({what}); train one with `python -m tfstyle.train`")
+            raise ModelError(f"{path} is not a fast stylizer ({what}); python -m tfstyle.train makes one")
         try:
             return cls(tf.saved_model.load(str(path)), info, path)
         except (OSError, KeyError, ValueError, tf.errors.OpError) as err:
