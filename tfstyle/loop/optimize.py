@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -50,9 +50,10 @@ from tfstyle.inputs.prepare import (
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.loop.coarse_to_fine import coarse_to_fine
-from tfstyle.loop.descent import descend, state_variables
+from tfstyle.loop.descent import descent_step, state_variables
 from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
-from tfstyle.loop.record import NonFinite, Recorder, Result
+from tfstyle.loop.lifecycle import Advance, each_step, run_iterations
+from tfstyle.loop.record import Recorder, Result
 from tfstyle.network import memory, speed
 from tfstyle.network.features import feature_model_for
 from tfstyle.objective.interface import Losses, Objective
@@ -261,60 +262,53 @@ def _optimize(
     initial = _to_floats(goal(image)) if state is None else None
     restored = checkpoint.restore(image, state) if checkpoint is not None else []
     iterations = config.iterations * len(one_by_one) if one_by_one else config.iterations
-    recorder = Recorder(image, iterations, callbacks)
-    if checkpoint is not None:
-        recorder.resume(restored, checkpoint)
-    # The compiled step is built on the first iteration after this, so a graph trace that a
-    # callback starts in on_start (tfstyle.TensorBoard) records it.
-    callbacks.start(iterations, info)
+    advance: Advance
+    if state is not None:
+        advance = each_step(descent_step(image, goal, state, config), iterations)
+    elif one_by_one:
+        advance = functools.partial(lbfgs_one_by_one, one_by_one, image, config)
+    else:
 
-    def start_losses() -> dict[str, float]:
-        if initial is not None:
-            return initial
-        if recorder.rows:
-            return {name: value for name, value in recorder.rows[0].items() if name != "seconds"}
-        return _to_floats(goal(image))  # no step taken: ``image`` is still the start
+        def advance(recorder: Recorder) -> str | None:
+            return lbfgs(image, goal, config, recorder, len(recorder.rows))  # after a resumed run's rows
+
+    run = run_iterations(advance, iterations, image, callbacks, info, checkpoint=checkpoint, resumed=restored)
 
     def result(stopped: str | None = None) -> Result:
-        final, start = _to_floats(goal(image)), start_losses()
+        final = _to_floats(goal(image))
+        if initial is not None:
+            start = initial
+        elif run.rows:
+            start = {name: value for name, value in run.rows[0].items() if name != "seconds"}
+        else:
+            start = final  # no step taken: ``image`` is still the start
         return Result(
             image=image.numpy() if batched else image.numpy()[0],
-            history=recorder.history(start),
+            history=run.history(start),
             initial_losses=start,
             final_losses=final,
-            iterations=len(recorder.rows),
-            seconds=time.perf_counter() - recorder.start,
+            iterations=len(run.rows),
+            seconds=run.seconds,
             device=device,
             config=config,
             stopped=stopped,
         )
 
-    try:
-        if state is not None:
-            stopped = descend(image, goal, state, config, recorder)
-        elif one_by_one:
-            stopped = lbfgs_one_by_one(one_by_one, image, config, recorder)
-        else:
-            stopped = lbfgs(image, goal, config, recorder, len(recorder.rows))
-    except NonFinite as bad:
+    if run.non_finite is not None:
+        bad = run.non_finite
         image.assign(bad.last_good)
-        if np.isfinite(start_losses()["total"]):
+        outcome = result()
+        if np.isfinite(outcome.initial_losses["total"]):
             message = (
-                f"the loss became {bad.value} at iteration {len(recorder.rows) + 1}; stopped and kept the last "
+                f"the loss became {bad.value} at iteration {len(run.rows) + 1}; stopped and kept the last "
                 "image with a finite loss (try a smaller `learning_rate` or smaller weights)"
             )
         else:
             message = f"the loss of the starting image is already {bad.value}; lower the weights (a, b, tv)"
-        raise NonFiniteLossError(message, result(message)) from None
-    except KeyboardInterrupt:
-        if checkpoint is not None:
-            checkpoint.interrupted(recorder.rows)
-        raise StyleInterrupted(result()) from None
-    finally:
-        callbacks.end()
-    if checkpoint is not None:
-        checkpoint.finish(recorder.rows)
-    return result(stopped)
+        raise NonFiniteLossError(message, dataclasses.replace(outcome, stopped=message))
+    if run.interrupted:
+        raise StyleInterrupted(result())
+    return result(run.stopped)
 
 
 def _to_floats(losses: Losses) -> dict[str, float]:

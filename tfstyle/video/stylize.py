@@ -32,9 +32,9 @@ from tfstyle.errors import ConfigError, TfstyleError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, style_list
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
-from tfstyle.loop.descent import descend, state_variables
+from tfstyle.loop.descent import descent_step, state_variables
+from tfstyle.loop.lifecycle import each_step, run_iterations
 from tfstyle.loop.optimize import feature_model_for_run, pick_device
-from tfstyle.loop.record import NonFinite, Recorder
 from tfstyle.network import speed
 from tfstyle.objective.targets import content_activations
 from tfstyle.objective.whole import Targets, WholeImageObjective, loss_fn_of, targets
@@ -236,22 +236,19 @@ class FrameStep:
                 for name, variable in self.content.items():
                     variable.assign(activations[name])
             self.image.assign(np.asarray(start, np.float32)[None])
-            run = CallbackList(callbacks)
             run_info = RunInfo(
                 config=config, content=self.contents[i], style=self.shown_style, start=self.image.numpy(),
                 content_name="frame", device=self.device,
             )  # fmt: skip
-            recorder = Recorder(self.image, config.iterations, run)
-            run.start(config.iterations, run_info)
-            try:
-                descend(self.image, self.goal, state_variables(self.image), config, recorder)
-            except NonFinite as bad:
+            advance = each_step(descent_step(self.image, self.goal, state_variables(self.image), config), config.iterations)
+            run = run_iterations(advance, config.iterations, self.image, CallbackList(callbacks), run_info)
+            if run.interrupted:
+                raise KeyboardInterrupt
+            if run.non_finite is not None:
                 # A frame has no run of its own to return (NonFiniteLossError's result): the frames so far are kept.
                 raise TfstyleError(
-                    f"the loss became {bad.value} in a frame; try a smaller `learning_rate` or `temporal_weight`"
-                ) from None
-            finally:
-                run.end()
+                    f"the loss became {run.non_finite.value} in a frame; try a smaller `learning_rate` or `temporal_weight`"
+                )
             losses = {name: float(np.mean(value.numpy())) for name, value in self.goal(self.image).items()}
             return np.clip(np.rint(self.image.numpy()[0]), 0, 255).astype(np.float32), losses
 
