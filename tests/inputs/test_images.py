@@ -16,6 +16,7 @@ from tfstyle.inputs.images import (
     load_image,
     resize,
     resize_longest_side,
+    scaled_size,
     resize_to_area,
     save_image,
     to_pil,
@@ -494,3 +495,11 @@ def test_check_writable_rejects_a_read_only_folder(tmp_path):
 def test_to_pil_rejects_a_real_batch():
     with pytest.raises(ValueError, match="batch of 2"):
         to_pil(np.zeros((2, 4, 4, 3), np.float32))
+
+
+def test_scaled_size_keeps_the_aspect_and_rounds_each_side_to_its_multiple():
+    assert scaled_size((300, 400, 3), 32) == (24, 32)
+    assert scaled_size((400, 300), 128) == (128, 96)
+    assert scaled_size((5, 1000), 10) == (1, 10)  # never a zero side
+    assert scaled_size((300, 400), 30, multiple=2) == (22, 30)  # even sides for video codecs
+    assert scaled_size((5, 1000), 10, multiple=2) == (2, 10)

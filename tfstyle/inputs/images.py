@@ -57,11 +57,18 @@ def encode_image(image: np.ndarray | tf.Tensor | Image.Image, suffix: str = ".pn
     return buffer.getvalue()
 
 
+def scaled_size(shape: Sequence[int], longest: int, multiple: int = 1) -> tuple[int, int]:
+    """``(height, width)`` of an image of ``shape`` (``[height, width, ...]``) scaled so its longer
+    side is ``longest``, the aspect kept: each side rounded to a ``multiple`` (video codecs want
+    even sides) and at least one."""
+    height, width = shape[:2]
+    scale = longest / max(height, width)
+    return max(multiple, multiple * round(height * scale / multiple)), max(multiple, multiple * round(width * scale / multiple))
+
+
 def resize_longest_side(image: np.ndarray, size: int) -> np.ndarray:
     """Scale ``image`` ([h, w, 3]) so that its longer side is ``size`` pixels, keeping the aspect."""
-    height, width = image.shape[:2]
-    scale = size / max(height, width)
-    return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
+    return resize(image, scaled_size(image.shape, size))
 
 
 def resize_to_area(image: np.ndarray, area: float) -> np.ndarray:

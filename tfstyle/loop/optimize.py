@@ -372,9 +372,7 @@ def _out_of_memory(content: ContentLike, config: StyleConfig) -> Exception:
     """The :class:`MemoryLimitError` for a run that ran out of memory, sized from its inputs."""
     try:
         contents, _ = content_list(content)
-        height, width = imageio.load_image(contents[0], "content image").shape[:2]
-        scale = config.image_size / max(height, width)
-        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        shape = imageio.scaled_size(imageio.load_image(contents[0], "content image").shape, config.image_size)
         device = pick_device(config.device)
     except Exception:  # noqa: BLE001 - the inputs were read before; any failure here gets the plain message
         return MemoryLimitError("out of memory; lower `image_size` or the batch, or use `tile_size` (overlapping tiles)")

@@ -31,7 +31,7 @@ from PIL import Image, UnidentifiedImageError
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.inputs import images as imageio
-from tfstyle.inputs.prepare import StyleLike
+from tfstyle.inputs.prepare import StyleLike, load_styles
 from tfstyle.loop.optimize import feature_model_for_run, pick_device, stylize
 from tfstyle.loop.progress import Progress
 from tfstyle.scale.distribute import describe
@@ -234,7 +234,7 @@ def stylize_folder(
     outputs = output_paths(paths, output_dir, suffix)
     folder = Path(output_dir)
     prepare_output_folder(folder, suffix)
-    styles = _load_styles(style)
+    styles = load_styles(style)
     device = pick_device(config.device)
     summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
     outcomes: dict[int, ImageOutcome] = {}
@@ -275,7 +275,7 @@ def _run_batch(
     indices: Sequence[int],
     sources: Sequence[Path],
     outputs: Sequence[Path],
-    styles: np.ndarray | list[np.ndarray],
+    styles: list[np.ndarray],
     config: StyleConfig,
     model: keras.Model,
     strategy: tf.distribute.Strategy | None,
@@ -334,9 +334,7 @@ def _group_by_size(sources: Sequence[Path], todo: Sequence[int], size: int) -> t
         except ImageError as err:
             unreadable.append((index, str(err)))
             continue
-        scale = size / max(height, width)
-        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
-        groups.setdefault(shape, []).append(index)
+        groups.setdefault(imageio.scaled_size((height, width), size), []).append(index)
     return list(groups.values()), unreadable
 
 
@@ -355,15 +353,6 @@ def _header_size(path: Path) -> tuple[int, int]:
     except Exception as err:  # noqa: BLE001 - PIL raises many types for a bad file; it fails alone
         raise ImageError(f"content image {path} is corrupt or truncated ({err})") from None
     return (width, height) if orientation in (5, 6, 7, 8) else (height, width)
-
-
-def _load_styles(style: StyleLike) -> np.ndarray | list[np.ndarray]:
-    """The style image(s) read once for every batch."""
-    if isinstance(style, (list, tuple)):
-        if len(style) == 1:
-            return imageio.load_image(style[0], "style image")
-        return [imageio.load_image(s, f"style image {i + 1}") for i, s in enumerate(style)]
-    return imageio.load_image(style, "style image")
 
 
 def prepare_output_folder(folder: Path, suffix: str) -> None:

@@ -14,7 +14,7 @@ from types import ModuleType
 import numpy as np
 from PIL import Image, ImageSequence
 
-from tfstyle.errors import ConfigError, ImageError
+from tfstyle.errors import ConfigError, ImageError, first_line
 from tfstyle.inputs import images as imageio
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v")
@@ -83,7 +83,7 @@ def _read_video(path: Path) -> tuple[list[np.ndarray], float]:
             fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
             frames = [np.asarray(frame, np.float32)[..., :3] for frame in reader]
     except Exception as err:  # noqa: BLE001 - ffmpeg's many failures: one line
-        raise ImageError(f"cannot read the video {path} (unknown codec or not a video): {_first_line(err)}") from None
+        raise ImageError(f"cannot read the video {path} (unknown codec or not a video): {first_line(err)}") from None
     return frames, fps
 
 
@@ -95,7 +95,7 @@ def _read_animated(path: Path) -> tuple[list[np.ndarray], float]:
                 frames.append(np.asarray(frame.convert("RGB"), np.float32))
                 durations.append(frame.info.get("duration") or 0)
     except (OSError, ValueError) as err:
-        raise ImageError(f"cannot read the animation {path}: {_first_line(err)}") from None
+        raise ImageError(f"cannot read the animation {path}: {first_line(err)}") from None
     mean = float(np.mean(durations)) if durations else 0.0
     return frames, 1000.0 / mean if mean > 0 else DEFAULT_FPS
 
@@ -138,7 +138,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
         Path(temporary).unlink(missing_ok=True)
         if isinstance(err, (ImageError, ConfigError, KeyboardInterrupt)):
             raise
-        raise ImageError(f"cannot write the video {path}: {_first_line(err)}") from None
+        raise ImageError(f"cannot write the video {path}: {first_line(err)}") from None
     return path
 
 
@@ -170,15 +170,8 @@ def video_fps(path: str | os.PathLike) -> float:
 def even_size(shape: Sequence[int], longest: int) -> tuple[int, int]:
     """``(height, width)`` of a frame ``shape`` scaled so its longer side is about ``longest``, each
     side even (what video codecs' 4:2:0 colour needs)."""
-    height, width = shape[:2]
-    scale = longest / max(height, width)
-    return max(2, 2 * round(height * scale / 2)), max(2, 2 * round(width * scale / 2))
+    return imageio.scaled_size(shape, longest, multiple=2)
 
 
 def _uint8(frame: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(frame, np.float32)), 0, 255).astype(np.uint8)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
