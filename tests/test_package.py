@@ -33,4 +33,3 @@ def test_import_tfstyle_does_not_import_tensorflow_until_used():
     code = "import sys, tfstyle; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
-

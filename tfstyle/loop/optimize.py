@@ -363,9 +363,8 @@ def _check_memory(
     elif config.optimizer == "lbfgs":
         batch = 1  # a batch runs image by image
     # float32 sizes whatever the precision: bfloat16 runs measured the same peak (docs/performance.md).
-    memory.check_fits(
-        content_images.shape[1:3], config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device
-    )
+    layers, content_layers = config.layers_in_use(), list(config.content_terms())
+    memory.check_fits(memory.Workload(content_images.shape[1:3], layers, batch, config.tile_size, content_layers), device)
 
 
 def _out_of_memory(content: ContentLike, config: StyleConfig) -> Exception:
@@ -378,5 +377,5 @@ def _out_of_memory(content: ContentLike, config: StyleConfig) -> Exception:
         return MemoryLimitError("out of memory; lower `image_size` or the batch, or use `tile_size` (overlapping tiles)")
     batch = 1 if config.optimizer == "lbfgs" else len(contents)
     return memory.out_of_memory_error(
-        shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device
+        memory.Workload(shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms())), device
     )
