@@ -107,6 +107,16 @@ def test_a_gif_round_trip(tmp_path):
     assert len(frames) == 3 and fps == pytest.approx(10)
 
 
+def test_a_written_video_follows_the_umask_as_images_do(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        video = io.write_video(pan(2, size=16), tmp_path / "clip.gif", fps=10)
+        image = save_image(photo(16, 16), tmp_path / "frame.png")
+    finally:
+        os.umask(previous)
+    assert (video.stat().st_mode & 0o777) == (image.stat().st_mode & 0o777) == 0o644
+
+
 def write_frames(folder: Path, clip: list[np.ndarray]) -> Path:
     folder.mkdir()
     for index, frame in enumerate(clip):
@@ -166,6 +176,11 @@ def test_unknown_and_unwritable_outputs_are_refused_before_any_work(tmp_path):
         io.check_output(tmp_path / "out.xyz")
     with pytest.raises(ImageError, match="does not exist"):
         io.check_output(tmp_path / "no" / "out.mp4")
+    (tmp_path / "somefile.txt").write_text("")
+    with pytest.raises(ImageError, match="output folder .*somefile.txt is a file, not a folder"):
+        io.check_output(tmp_path / "somefile.txt" / "out.mp4")
+    with pytest.raises(ImageError, match="cannot be made: .*somefile.txt is a file, not a folder"):
+        io.check_output(tmp_path / "somefile.txt" / "sub" / "out.mp4")
 
 
 @pytest.mark.slow

@@ -218,21 +218,22 @@ class StylizeFiles(beam.PTransform):
             | "Match" >> fileio.MatchFiles(self.pattern, fileio.EmptyMatchTreatment.ALLOW)
             | "Paths" >> beam.Map(lambda found: found.path)
         )
-        todo = (
+        named = (
             sources
             | "Key by name" >> beam.Map(lambda path: (Path(path).stem, path))
             | "Group by name" >> beam.GroupByKey()
             | "Name outputs" >> beam.FlatMap(_outputs, self.output_dir, self.suffix)
-            | "Skip done" >> beam.ParDo(_SkipDone(self.overwrite))
+            | "Skip done" >> beam.ParDo(_SkipDone(self.overwrite)).with_outputs(FAILED, main="todo")
         )
         stylized, dead = (
-            todo
+            named.todo
             | "Key" >> beam.Map(lambda paths: (paths, paths[0]))
             | "Stylize" >> RunInference(self.handler).with_exception_handling()
         )
         written = stylized | "Write" >> beam.ParDo(_Write(self.suffix)).with_outputs(FAILED, main="written")
         not_stylized = dead.failed_inferences | "Reasons" >> beam.FlatMap(_failed_batch)
-        return (not_stylized, written[FAILED]) | "Failures" >> beam.Flatten() | "Count failures" >> beam.Map(_count_failure)
+        blocked = named[FAILED]
+        return (blocked, not_stylized, written[FAILED]) | "Failures" >> beam.Flatten() | "Count failures" >> beam.Map(_count_failure)
 
 
 def _outputs(named: tuple[str, Iterable[str]], output_dir: str, suffix: str) -> Iterator[tuple[str, str]]:
@@ -247,8 +248,12 @@ class _SkipDone(beam.DoFn):
         self.overwrite = overwrite
         self.skipped = Metrics.counter(NAMESPACE, SKIPPED)
 
-    def process(self, paths: tuple[str, str]) -> Iterator[tuple[str, str]]:
-        if not self.overwrite and FileSystems.exists(paths[1]):
+    def process(self, paths: tuple[str, str]) -> Iterator[Any]:
+        source, output = paths
+        if not is_remote(output) and os.path.isdir(output):  # only a file is a finished output
+            reason = f"output {output} is a directory, not an image file; move it or choose another folder"
+            yield beam.pvalue.TaggedOutput(FAILED, (source, reason))
+        elif not self.overwrite and FileSystems.exists(output):
             self.skipped.inc()
         else:
             yield paths

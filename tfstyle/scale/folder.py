@@ -238,14 +238,16 @@ def stylize_folder(
     device = pick_device(config.device)
     summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
     outcomes: dict[int, ImageOutcome] = {}
-    todo = []
+    todo, blocked = [], []
     for index, (source, output) in enumerate(zip(paths, outputs)):
-        if output.exists() and not overwrite:
+        if output.is_dir():  # only a file is a finished output; a folder in the way fails its image
+            blocked.append(index)
+        elif output.exists() and not overwrite:
             outcomes[index] = ImageOutcome(source, output, SKIPPED, "output exists")
         else:
             todo.append(index)
     progress = progress or _QuietProgress()
-    progress.start(len(todo), len(outcomes))
+    progress.start(len(todo) + len(blocked), len(outcomes))
     groups, unreadable = _group_by_size(paths, todo, config.image_size)
     t0 = time.perf_counter()
 
@@ -254,6 +256,8 @@ def stylize_folder(
         progress.image(outcomes[index])
 
     try:
+        for index in blocked:
+            finish(index, FAILED, f"output {outputs[index]} is a directory, not an image file; move it or choose another folder")
         for index, message in unreadable:
             finish(index, FAILED, message)
         if groups:  # one feature model for every batch, on every replica, in the form the runs compute
@@ -340,10 +344,7 @@ def _group_by_size(sources: Sequence[Path], todo: Sequence[int], size: int) -> t
 
 def _header_size(path: Path) -> tuple[int, int]:
     """(height, width) as the image will be read (EXIF orientation applied), from its header only."""
-    if not path.exists():
-        raise ImageError(f"content image not found: {path}")
-    if path.is_dir():
-        raise ImageError(f"content image {path} is a directory, not an image file")
+    imageio.check_image_file(path, "content image")
     try:
         with Image.open(path) as pil:
             width, height = pil.size

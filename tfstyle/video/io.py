@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import importlib
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -118,7 +117,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
     renamed when complete (nothing half-written remains on failure or Ctrl-C)."""
     path = check_output(path)
     suffix = path.suffix.lower()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    handle, temporary = imageio.create_beside(path, path.suffix)  # the umask's mode, as images have
     os.close(handle)
     try:
         uint8 = [_uint8(frame) for frame in frames]
@@ -148,9 +147,7 @@ def check_output(path: str | os.PathLike) -> Path:
     if path.suffix and not path.is_dir() and path.suffix.lower() not in VIDEO_SUFFIXES + ANIMATED_SUFFIXES:
         known = ", ".join(VIDEO_SUFFIXES + ANIMATED_SUFFIXES)
         raise ImageError(f"unknown video format {path.suffix!r} for {path}; use {known} or a folder")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ImageError(f"output folder {parent} does not exist")
+    parent = imageio.check_parent(path)
     target = path if path.exists() else parent
     if not os.access(target, os.W_OK):
         raise ImageError(f"output {target} is not writable")
