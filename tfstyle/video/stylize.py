@@ -102,6 +102,14 @@ def stylize_video(
     if not clip:
         raise ConfigError("the clip has no frames")
     size = io.even_size(clip[0].shape, config.image_size)
+    stylized, finished, resume_pass = _resumed(finished_frames, len(clip), video.passes)
+    made = {frame.shape[:2] for pass_frames in finished_frames for frame in pass_frames} - {size}
+    if made:
+        height, width = sorted(made)[0]
+        raise ConfigError(
+            f"the resumed frames are {width}x{height} but this run's are {size[1]}x{size[0]} (`image_size` "
+            f"{config.image_size}): they were made with other settings; resume with those, or start over"
+        )
     contents = [imageio.resize(frame, size) for frame in clip]
     sized = config.override(image_size=max(size))
     layers = list(feature_model.output) if feature_model is not None else sized.layers_in_use()
@@ -109,7 +117,6 @@ def stylize_video(
     device = pick_device(config.device)
     model = feature_model_for_run(feature_model, config, device)
     count, lookback = len(contents), video.lookback
-    stylized, finished, resume_pass = _resumed(finished_frames, count, video.passes)
     first = finished[0]
     passes = [_pass_pairs(p, count, lookback, first)[finished[p - 1] if p > 1 else 0 :] for p in range(1, video.passes + 1)]
     # the pairs of the pass that starts (or goes on) and of the next one; a later pass's when the one before it starts
