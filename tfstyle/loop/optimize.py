@@ -50,6 +50,7 @@ from tfstyle.inputs.prepare import (
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.loop.coarse_to_fine import coarse_to_fine
+from tfstyle.loop.devices import describe, pick_device
 from tfstyle.loop.descent import descent_step, state_variables
 from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
 from tfstyle.loop.lifecycle import Advance, each_step, run_iterations
@@ -59,7 +60,6 @@ from tfstyle.network.features import feature_model_for
 from tfstyle.objective.interface import Losses, Objective
 from tfstyle.objective.sharded import ShardedObjective
 from tfstyle.objective.whole import objective
-from tfstyle.scale.distribute import describe
 
 
 def stylize(
@@ -227,20 +227,6 @@ def run_model_key(config: StyleConfig) -> tuple:
     seed = config.seed if config.weights == "random" else None
     return (config.layers_in_use(), config.weights, config.pooling, seed, config.precision, config.convolutions,
             config.jit, config.device)  # fmt: skip
-
-
-def pick_device(device: str | None) -> str:
-    """``device`` if TensorFlow has it; by default the first GPU, else the CPU."""
-    if device is None:
-        gpus = tf.config.list_logical_devices("GPU")
-        return gpus[0].name if gpus else "/device:CPU:0"
-    wanted = tf.DeviceSpec.from_string(device)
-    for logical in tf.config.list_logical_devices():
-        spec = tf.DeviceSpec.from_string(logical.name)
-        if spec.device_type == (wanted.device_type or "").upper() and spec.device_index == (wanted.device_index or 0):
-            return logical.name
-    known = ", ".join(d.name for d in tf.config.list_logical_devices())
-    raise ConfigError(f"device {device!r} is not available; TensorFlow sees {known}")
 
 
 def _optimize(

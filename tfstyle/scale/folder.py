@@ -32,9 +32,9 @@ from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, load_styles
-from tfstyle.loop.optimize import feature_model_for_run, pick_device, stylize
+from tfstyle.loop.devices import describe, pick_device
+from tfstyle.loop.optimize import feature_model_for_run, stylize
 from tfstyle.loop.progress import Progress
-from tfstyle.scale.distribute import describe
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_BATCH_PER_DEVICE = 4
