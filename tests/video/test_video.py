@@ -222,7 +222,8 @@ def test_ctrl_c_keeps_the_finished_frames_and_no_half_video(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         stylize_clip(source, photo(32, 32), output, CONFIG, on_frame=stop_after_two)
     assert not output.exists()
-    assert sorted(p.name for p in work_folder(output).iterdir()) == ["frame_00001.png"]  # frame 2 was being reported
+    kept = sorted(p.name for p in work_folder(output).iterdir())
+    assert kept == [cliplib.SETTINGS_RECORD, "frame_00001.png"]  # frame 2 was being reported
     summary = stylize_clip(source, photo(32, 32), output, CONFIG, resume=True)
     assert (summary.resumed, summary.stylized) == (1, 2) and len(io.read_clip(output)[0]) == 3
 
