@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from tfstyle.loop.callbacks import CALLBACK_STOP, Callback, CallbackList, RunInfo, Step
@@ -45,7 +46,8 @@ def counting_step(fail_at: int = 0, interrupt_at: int = 0):
 
 
 def run(log: Log, iterations: int = 3, **step_kwargs):
-    info = RunInfo(config=None, content=np.zeros((2, 2, 3)), style=np.zeros((2, 2, 3)), start=np.zeros((1, 2, 2, 3)))  # type: ignore[arg-type]
+    image = np.zeros((2, 2, 3))
+    info = RunInfo(config=None, content=image, style=image, start=image[None])  # type: ignore[arg-type]
     watched = tf.Variable(tf.zeros([1, 2, 2, 3]))
     return run_iterations(each_step(counting_step(**step_kwargs), iterations), iterations, watched, CallbackList([log]), info)
 
@@ -94,12 +96,11 @@ def test_a_resumed_run_goes_on_after_its_rows():
         def finish(self, rows):
             self.finished.append(len(rows))
 
-    saves, log = Saves(), Log()
-    watched = tf.Variable(tf.zeros([1, 2, 2, 3]))
+    saves, log, watched = Saves(), Log(), tf.Variable(tf.zeros([1, 2, 2, 3]))
     resumed = [{"total": 1.0, "seconds": 5.0}]
-    finished = run_iterations(
-        each_step(counting_step(), 3), 3, watched, CallbackList([log]), checkpoint=saves, resumed=resumed  # type: ignore[arg-type]
-    )
+    checkpoint: Any = saves  # a RunCheckpoint's two calls a finished run makes
+    advance = each_step(counting_step(), 3)
+    finished = run_iterations(advance, 3, watched, CallbackList([log]), checkpoint=checkpoint, resumed=resumed)
     assert len(finished.rows) == 3 and saves.saved == [2, 3] and saves.finished == [3]
     assert finished.seconds >= 5.0
     assert log.events == ["start 3", "step 2", "step 3", "end 3"]

@@ -50,8 +50,8 @@ from tfstyle.inputs.prepare import (
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.loop.coarse_to_fine import coarse_to_fine
-from tfstyle.loop.devices import describe, pick_device
 from tfstyle.loop.descent import descent_step, state_variables
+from tfstyle.loop.devices import describe, pick_device
 from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
 from tfstyle.loop.lifecycle import Advance, each_step, run_iterations
 from tfstyle.loop.record import Recorder, Result

@@ -232,8 +232,8 @@ class StylizeFiles(beam.PTransform):
         )
         written = stylized | "Write" >> beam.ParDo(_Write(self.suffix)).with_outputs(FAILED, main="written")
         not_stylized = dead.failed_inferences | "Reasons" >> beam.FlatMap(_failed_batch)
-        blocked = named[FAILED]
-        return (blocked, not_stylized, written[FAILED]) | "Failures" >> beam.Flatten() | "Count failures" >> beam.Map(_count_failure)
+        failures = (named[FAILED], not_stylized, written[FAILED]) | "Failures" >> beam.Flatten()
+        return failures | "Count failures" >> beam.Map(_count_failure)
 
 
 def _outputs(named: tuple[str, Iterable[str]], output_dir: str, suffix: str) -> Iterator[tuple[str, str]]:

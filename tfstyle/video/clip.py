@@ -159,7 +159,7 @@ def check_settings(folder: Path, record: dict[str, Any]) -> None:
         made = json.loads((folder / SETTINGS_RECORD).read_text())
     except (OSError, ValueError):
         return  # no record (frames of an earlier version): stylize_video still checks their size
-    other = [f"`{name}` {_shown(made.get(name))} (now {_shown(value)})" for name, value in record.items() if made.get(name) != value]
+    other = [f"`{name}` {_shown(made.get(name))} (now {_shown(now)})" for name, now in record.items() if made.get(name) != now]
     if other:
         raise ConfigError(
             f"the finished frames in {folder} were made with other settings: {', '.join(other)}; resume with those "

@@ -33,8 +33,8 @@ from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, style_list
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.descent import descent_step, state_variables
-from tfstyle.loop.lifecycle import each_step, run_iterations
 from tfstyle.loop.devices import pick_device
+from tfstyle.loop.lifecycle import each_step, run_iterations
 from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network import speed
 from tfstyle.objective.targets import content_activations
