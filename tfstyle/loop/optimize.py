@@ -1,7 +1,8 @@
 """``stylize``: images → feature targets → objective → update steps → image.
 
 A run at one size (:class:`_Pass`) prepares the images, builds the objective
-(:mod:`tfstyle.objective`) and the start image, then iterates: SGD and Adam take one update step
+(:mod:`tfstyle.objective`) and the start image, then iterates under the callbacks
+(:func:`tfstyle.loop.lifecycle.run_iterations`): SGD and Adam take one update step
 (:mod:`tfstyle.loop.updates`) per iteration on the objective's gradient; L-BFGS is SciPy's
 L-BFGS-B (:mod:`tfstyle.loop.lbfgs`). Coarse-to-fine (:mod:`tfstyle.loop.coarse_to_fine`) runs
 passes at growing sizes.
