@@ -1,5 +1,6 @@
 """The package surface: every public name resolves, and importing tfstyle stays light."""
 
+import importlib
 import importlib.metadata
 import subprocess
 import sys
@@ -24,7 +25,7 @@ def test_unknown_attribute_is_an_attribute_error():
 
 
 def test_the_installed_version_is_the_packages_own():
-    # pyproject.toml reads the version from tfstyle.__version__, its one home
+    # pyproject.toml reads the version from tfstyle/_version.py, its one home, which tfstyle.__version__ is
     assert importlib.metadata.version("tfstyle") == tfstyle.__version__
 
 
@@ -33,3 +34,14 @@ def test_import_tfstyle_does_not_import_tensorflow_until_used():
     code = "import sys, tfstyle; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+
+def test_pyproject_reads_the_version_from_its_leaf_module():
+    import re
+    from pathlib import Path
+
+    pyproject = (Path(tfstyle.__file__).parents[1] / "pyproject.toml").read_text()
+    (attr,) = re.findall(r'^version = \{attr = "([\w.]+)"\}', pyproject, re.M)
+    module, name = attr.rsplit(".", 1)
+    assert module == "tfstyle._version" and getattr(importlib.import_module(module), name) == tfstyle.__version__

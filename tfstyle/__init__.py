@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from tfstyle._version import __version__ as __version__  # its one home, a leaf
 
 _EXPORTS = {
     "tfstyle.loop.callbacks": ("Callback", "ProgressBar", "RunInfo", "SaveEvery", "Step"),

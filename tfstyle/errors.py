@@ -11,6 +11,13 @@ Result = Any  # a tfstyle.Result
 Estimate = Any  # a tfstyle.network.memory.Estimate
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of ``err``'s message (its type's name where it has none): how a foreign
+    error (TensorFlow's, ffmpeg's, a filesystem's) enters a one-line message."""
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
+
+
 class TfstyleError(Exception):
     """Base class of every error whose message is meant for the user, not a traceback."""
 

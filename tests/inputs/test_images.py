@@ -13,11 +13,13 @@ from PIL import Image
 from tfstyle.errors import ImageError
 from tfstyle.inputs.images import (
     check_writable,
+    decode_image,
     load_image,
     resize,
     resize_longest_side,
     resize_to_area,
     save_image,
+    scaled_size,
     to_pil,
 )
 
@@ -276,11 +278,14 @@ def test_text_file_raises_not_an_image(tmp_path):
     assert "is not an image" in assert_one_line(err)
 
 
-def test_empty_file_raises_not_an_image(tmp_path):
+def test_an_empty_file_says_it_is_empty(tmp_path):
     path = tmp_path / "empty.jpg"
     path.write_bytes(b"")
-    with pytest.raises(ImageError, match="not an image"):
-        load_image(path)
+    with pytest.raises(ImageError) as err:
+        load_image(path, "content image")
+    assert assert_one_line(err) == f"content image {path} is empty (0 bytes)"
+    with pytest.raises(ImageError, match=r"style image x.jpg is empty \(0 bytes\)"):
+        decode_image(b"", "style image", "x.jpg")
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])
@@ -466,6 +471,12 @@ def test_check_writable_rejects_a_missing_folder(tmp_path):
         check_writable(tmp_path / "missing" / "out.png")
 
 
+def test_check_writable_says_a_file_in_the_way_is_not_a_folder(tmp_path):
+    (tmp_path / "somefile.txt").write_text("")
+    with pytest.raises(ImageError, match="somefile.txt is a file, not a folder"):
+        check_writable(tmp_path / "somefile.txt" / "out.png")
+
+
 def test_check_writable_rejects_a_directory(tmp_path):
     target = tmp_path / "out.png"
     target.mkdir()
@@ -494,3 +505,11 @@ def test_check_writable_rejects_a_read_only_folder(tmp_path):
 def test_to_pil_rejects_a_real_batch():
     with pytest.raises(ValueError, match="batch of 2"):
         to_pil(np.zeros((2, 4, 4, 3), np.float32))
+
+
+def test_scaled_size_keeps_the_aspect_and_rounds_each_side_to_its_multiple():
+    assert scaled_size((300, 400, 3), 32) == (24, 32)
+    assert scaled_size((400, 300), 128) == (128, 96)
+    assert scaled_size((5, 1000), 10) == (1, 10)  # never a zero side
+    assert scaled_size((300, 400), 30, multiple=2) == (22, 30)  # even sides for video codecs
+    assert scaled_size((5, 1000), 10, multiple=2) == (2, 10)

@@ -23,7 +23,16 @@ def test_the_activation_count_is_the_feature_models():
 def test_the_largest_size_that_fits_is_the_boundary_of_the_estimate():
     layers = ("block1_conv2", "block5_conv3")
     available = 6 * memory.GIB
-    side = memory.largest_side((768, 1024), layers, available)
+    side = memory.largest_side(memory.Workload((768, 1024), layers), available)
     assert side % 16 == 0
     assert memory.run_bytes((side * 3 // 4, side), layers) <= available < memory.run_bytes(((side + 32) * 3 // 4, side + 32), layers)
     assert memory.run_bytes((4096, 4096), layers, tile_size=512) < memory.run_bytes((4096, 4096), layers) / 5
+
+
+def test_the_message_names_the_largest_size_and_a_tile_size_that_fit():
+    work = memory.Workload((1536, 2048), ("block1_conv1", "block4_conv2"), content_layers=("block4_conv2",))
+    found = memory.estimate(work, available=2 * memory.GIB)
+    assert not found.fits and found.shape == (1536, 2048) and found.tile_size is None
+    text = memory.message(found)
+    assert f"the largest `image_size` that fits is about {memory.largest_side(work, 2 * memory.GIB)}" in text
+    assert "`tile_size`" in text and "2048x1536 px" in text

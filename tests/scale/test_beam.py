@@ -329,3 +329,14 @@ def test_without_beam_one_line_names_the_extra(monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == (
         "tfstyle: error: python -m tfstyle.beam needs Apache Beam: pip install 'tfstyle[beam]'"
     )
+
+
+def test_a_folder_named_like_an_output_is_no_finished_image_but_a_failure(tmp_path):
+    (tmp_path / "a_tubingen.png").mkdir()
+    done = tmp_path / "b.png"
+    done.write_bytes(b"png")
+    skip = beam._SkipDone(overwrite=False)
+    (blocked,) = skip.process(("photos/a/tubingen.jpg", str(tmp_path / "a_tubingen.png")))
+    assert blocked.tag == beam.FAILED and "is a directory" in blocked.value[1]
+    assert list(skip.process(("photos/b.jpg", str(done)))) == []  # a file is done: skipped
+    assert list(skip.process(("photos/c.jpg", str(tmp_path / "c.png")))) == [("photos/c.jpg", str(tmp_path / "c.png"))]

@@ -25,7 +25,8 @@ DEVICE_SPLIT = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from tfstyle import build_feature_model, load_image, preset, stylize
     from tfstyle.cli import batch
-    from tfstyle.scale.distribute import describe, strategy_for
+    from tfstyle.loop.devices import describe
+    from tfstyle.scale.distribute import strategy_for
     from tfstyle.inputs.images import resize_longest_side
 
     photos, style, out = sys.argv[1], sys.argv[2], sys.argv[3]

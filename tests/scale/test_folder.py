@@ -107,3 +107,11 @@ def test_a_folder_converts_its_feature_model_to_the_runs_form_once(photos, style
     summary = folder.stylize_folder([photos / "photo0.png", photos / "photo1.png"], style, tmp_path / "out", cfg, batch_size=1)
     assert summary.done == 2
     assert conversions == ["forward"]  # not once per image
+
+
+def test_a_folder_named_like_an_output_is_no_finished_image_but_a_failure(photos, style, tmp_path):
+    (tmp_path / "out" / "photo0.png").mkdir(parents=True)
+    cfg = StyleConfig(weights="random", image_size=32, iterations=1)
+    summary = folder.stylize_folder([photos / "photo0.png"], style, tmp_path / "out", cfg)
+    assert (summary.done, summary.skipped, summary.failed) == (0, 0, 1)
+    assert "is a directory, not an image file" in summary.outcomes[0].message

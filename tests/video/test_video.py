@@ -21,6 +21,7 @@ from tfstyle.config import preset  # noqa: E402
 from tfstyle.errors import ConfigError, ImageError  # noqa: E402
 from tfstyle.inputs.images import save_image  # noqa: E402
 from tfstyle.video import io  # noqa: E402
+from tfstyle.video import clip as cliplib  # noqa: E402
 from tfstyle.video.clip import passes_folder, stylize_clip, work_folder  # noqa: E402
 from tfstyle.video.config import VideoConfig  # noqa: E402
 from tfstyle.video.flow import dis_flow, reliability, warp, warping_error  # noqa: E402
@@ -107,6 +108,16 @@ def test_a_gif_round_trip(tmp_path):
     assert len(frames) == 3 and fps == pytest.approx(10)
 
 
+def test_a_written_video_follows_the_umask_as_images_do(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        video = io.write_video(pan(2, size=16), tmp_path / "clip.gif", fps=10)
+        image = save_image(photo(16, 16), tmp_path / "frame.png")
+    finally:
+        os.umask(previous)
+    assert (video.stat().st_mode & 0o777) == (image.stat().st_mode & 0o777) == 0o644
+
+
 def write_frames(folder: Path, clip: list[np.ndarray]) -> Path:
     folder.mkdir()
     for index, frame in enumerate(clip):
@@ -166,6 +177,11 @@ def test_unknown_and_unwritable_outputs_are_refused_before_any_work(tmp_path):
         io.check_output(tmp_path / "out.xyz")
     with pytest.raises(ImageError, match="does not exist"):
         io.check_output(tmp_path / "no" / "out.mp4")
+    (tmp_path / "somefile.txt").write_text("")
+    with pytest.raises(ImageError, match="output folder .*somefile.txt is a file, not a folder"):
+        io.check_output(tmp_path / "somefile.txt" / "out.mp4")
+    with pytest.raises(ImageError, match="cannot be made: .*somefile.txt is a file, not a folder"):
+        io.check_output(tmp_path / "somefile.txt" / "sub" / "out.mp4")
 
 
 @pytest.mark.slow
@@ -206,7 +222,8 @@ def test_ctrl_c_keeps_the_finished_frames_and_no_half_video(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         stylize_clip(source, photo(32, 32), output, CONFIG, on_frame=stop_after_two)
     assert not output.exists()
-    assert sorted(p.name for p in work_folder(output).iterdir()) == ["frame_00001.png"]  # frame 2 was being reported
+    kept = sorted(p.name for p in work_folder(output).iterdir())
+    assert kept == [cliplib.SETTINGS_RECORD, "frame_00001.png"]  # frame 2 was being reported
     summary = stylize_clip(source, photo(32, 32), output, CONFIG, resume=True)
     assert (summary.resumed, summary.stylized) == (1, 2) and len(io.read_clip(output)[0]) == 3
 
@@ -324,3 +341,60 @@ def test_resumed_frames_that_do_not_fit_the_passes_are_refused():
 def test_a_one_frame_clip_takes_any_number_of_passes():
     frames = list(stylize_video([photo(32, 32)], photo(32, 32, seed=2), CONFIG, VideoConfig(passes=3)))
     assert len(frames) == 1 and frames[0].shape == (48, 48, 3)  # CONFIG.image_size
+
+
+# --- resuming ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_resuming_with_other_settings_says_which_in_one_line(tmp_path, capsys):
+    from tfstyle.cli import video as command
+
+    source = io.write_video(pan(3, size=32), tmp_path / "in.mp4", fps=8)
+    style, output = save_image(photo(16, 16), tmp_path / "style.png"), tmp_path / "out.mp4"
+
+    def stop_after_the_first(report):
+        if report.index == 1:  # frame 1 is saved, frame 2 is being reported
+            raise KeyboardInterrupt
+
+    small = CONFIG.override(image_size=32, iterations=1)
+    with pytest.raises(KeyboardInterrupt):
+        stylize_clip(source, style, output, small, on_frame=stop_after_the_first)
+    with pytest.raises(ConfigError, match=r"made with other settings: `image_size` 32 \(now 24\)"):
+        stylize_clip(source, style, output, small.override(image_size=24), resume=True)
+    argv = ["tfstyle", f"--content={source}", f"--style={style}", f"--output={output}", "--weights=random", "--seed=3"]
+    assert command.cli([*argv, "--image_size=24", "--iterations=1", "--resume"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "`image_size` 32 (now 24)" in err.replace("--image_size", "`image_size`"), err
+    assert sorted(p.name for p in work_folder(output).glob("*.png")) == ["frame_00001.png"]  # kept for a resume
+
+
+def test_resumed_frames_of_another_size_are_refused_before_any_work():
+    with pytest.raises(ConfigError, match="the resumed frames are 48x48 but this run's are 32x32"):
+        next(stylize_video(pan(3, size=32), photo(16, 16), CONFIG.override(image_size=32), done=[[photo(48, 48)]]))
+
+
+def test_resuming_a_finished_video_does_nothing_and_says_so(tmp_path, monkeypatch, capsys):
+    from tfstyle.cli import video as command
+
+    output = io.write_video(pan(2, size=16), tmp_path / "out.gif", fps=5)
+    before = output.read_bytes()
+    monkeypatch.setattr(cliplib, "stylize_video", lambda *a, **k: pytest.fail("a finished video is not made again"))
+    summary = stylize_clip(tmp_path / "in.gif", photo(16, 16), output, CONFIG, resume=True)
+    assert summary.complete and summary.stylized == 0 and summary.fps == pytest.approx(5)
+    style = save_image(photo(16, 16), tmp_path / "style.png")
+    argv = ["tfstyle", f"--content={output}", f"--style={style}", f"--output={output}", "--weights=random", "--resume"]
+    assert command.cli(argv) == 0
+    assert "is already complete; nothing to resume" in capsys.readouterr().out
+    assert output.read_bytes() == before
+
+
+def test_resuming_a_finished_folder_of_frames_does_nothing(tmp_path, monkeypatch):
+    source = write_frames(tmp_path / "in", pan(2, size=16))
+    done = tmp_path / "out"
+    done.mkdir()
+    for index in range(2):
+        save_image(photo(16, 16), done / io.frame_name(index))
+    monkeypatch.setattr(cliplib, "stylize_video", lambda *a, **k: pytest.fail("finished frames are not made again"))
+    summary = stylize_clip(source, photo(16, 16), done, CONFIG.override(image_size=16), resume=True)
+    assert summary.complete and (summary.stylized, summary.resumed) == (0, 2)

@@ -102,6 +102,9 @@ def main(argv: list[str]) -> int:
         if progress:
             progress[0].close()
         return fail(str(err))
+    if summary.complete:
+        print(f"{summary.output} is already complete; nothing to resume (--overwrite makes it again)")
+        return 0
     unit = "frames" if FLAGS.passes == 1 else f"frame optimizations ({FLAGS.passes} passes)"
     done = f"{summary.stylized} {unit} stylized" + (f", {summary.resumed} resumed" if summary.resumed else "")
     print(f"{done} ({progress[0].rate()}); written to {summary.output}")

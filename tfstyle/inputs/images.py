@@ -43,6 +43,8 @@ def load_image(source: ImageLike, what: str = "image") -> np.ndarray:
 def decode_image(data: bytes, what: str = "image", name: str = "") -> np.ndarray:
     """An image file's bytes (``.jpg``, ``.png``, ...) read as :func:`load_image` reads the file;
     ``name`` (its path) in error messages."""
+    if not data:
+        raise ImageError(f"{what} {name} is empty (0 bytes)" if name else f"{what} is empty (0 bytes)")
     return _pil_to_array(_read(io.BytesIO(data), what, name))
 
 
@@ -57,11 +59,18 @@ def encode_image(image: np.ndarray | tf.Tensor | Image.Image, suffix: str = ".pn
     return buffer.getvalue()
 
 
+def scaled_size(shape: Sequence[int], longest: int, multiple: int = 1) -> tuple[int, int]:
+    """``(height, width)`` of an image of ``shape`` (``[height, width, ...]``) scaled so its longer
+    side is ``longest``, the aspect kept: each side rounded to a ``multiple`` (video codecs want
+    even sides) and at least one."""
+    height, width = shape[:2]
+    scale = longest / max(height, width)
+    return max(multiple, multiple * round(height * scale / multiple)), max(multiple, multiple * round(width * scale / multiple))
+
+
 def resize_longest_side(image: np.ndarray, size: int) -> np.ndarray:
     """Scale ``image`` ([h, w, 3]) so that its longer side is ``size`` pixels, keeping the aspect."""
-    height, width = image.shape[:2]
-    scale = size / max(height, width)
-    return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
+    return resize(image, scaled_size(image.shape, size))
 
 
 def resize_to_area(image: np.ndarray, area: float) -> np.ndarray:
@@ -117,14 +126,33 @@ def check_writable(path: str | os.PathLike) -> Path:
         raise ImageError(f"output {path} is a directory; give a file name such as {path / 'stylized.png'}")
     if Image.registered_extensions().get(path.suffix.lower()) not in Image.SAVE:  # .psd: read-only
         raise ImageError(f"output {path} has no image extension PIL can write (use .png or .jpg)")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ImageError(f"output folder {parent} does not exist")
+    parent = check_parent(path)
     if not os.access(parent, os.W_OK):
         raise ImageError(f"output folder {parent} is not writable")
     if path.exists() and not os.access(path, os.W_OK):
         raise ImageError(f"output {path} exists and is not writable")
     return path
+
+
+def check_parent(path: str | os.PathLike) -> Path:
+    """The folder ``path`` would be written in; :class:`ImageError` if it does not exist or is not a folder."""
+    parent = Path(path).parent if str(Path(path).parent) else Path(".")
+    if not parent.is_dir():
+        blocking = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), None)
+        if blocking == parent:
+            raise ImageError(f"output folder {parent} is a file, not a folder")
+        if blocking is not None:
+            raise ImageError(f"output folder {parent} cannot be made: {blocking} is a file, not a folder")
+        raise ImageError(f"output folder {parent} does not exist")
+    return parent
+
+
+def create_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
+    """An empty temporary file in ``path``'s folder, named after it and ending in ``suffix``, made
+    exclusively and open for writing: its descriptor and path. Its mode follows the umask, as any
+    new file's does (``tempfile.mkstemp`` would make it private, 0600, and so the renamed result)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
+    return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), temporary
 
 
 def save_image(image: np.ndarray | tf.Tensor | Image.Image, path: str | os.PathLike) -> Path:
@@ -135,9 +163,7 @@ def save_image(image: np.ndarray | tf.Tensor | Image.Image, path: str | os.PathL
     path = check_writable(path)
     pil = image if isinstance(image, Image.Image) else to_pil(image)
     image_format = Image.registered_extensions()[path.suffix.lower()]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open, not mkstemp: mkstemp makes the file private (0600); this gives the umask's usual mode.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    fd, tmp = create_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             _write(pil, handle, image_format)
@@ -157,12 +183,19 @@ def _write(pil: Image.Image, handle: BinaryIO, image_format: str) -> None:
     pil.save(handle, format=image_format, **options)
 
 
-def _open(path: Path, what: str) -> Image.Image:
+def check_image_file(path: Path, what: str = "image") -> Path:
+    """:class:`ImageError` if ``path`` is missing, a directory or an empty file (before PIL reads it)."""
     if not path.exists():
         raise ImageError(f"{what} not found: {path}")
     if path.is_dir():
         raise ImageError(f"{what} {path} is a directory, not an image file")
-    return _read(path, what, str(path))
+    if path.stat().st_size == 0:
+        raise ImageError(f"{what} {path} is empty (0 bytes)")
+    return path
+
+
+def _open(path: Path, what: str) -> Image.Image:
+    return _read(check_image_file(path, what), what, str(path))
 
 
 def _read(source: Path | BinaryIO, what: str, name: str) -> Image.Image:

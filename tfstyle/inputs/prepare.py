@@ -9,8 +9,8 @@ Images are paths, PIL images, numpy arrays or tensors with pixels in [0, 255]
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import TypeAlias
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 import tensorflow as tf
@@ -69,6 +69,14 @@ def style_list(style: StyleLike) -> list[ImageLike]:
     return styles
 
 
+def load_styles(style: Any, read: Callable[[Any, str], np.ndarray] = imageio.load_image) -> list[np.ndarray]:
+    """The style images of ``style`` (:func:`style_list`), each read by ``read(source, what)``
+    (default :func:`~tfstyle.inputs.images.load_image`; Beam reads remote paths), named in messages
+    ``style image`` or, of several, ``style image 2``."""
+    styles = style_list(style)
+    return [read(source, "style image" if len(styles) == 1 else f"style image {index}") for index, source in enumerate(styles, 1)]
+
+
 def prepare_batch(
     contents: Sequence[ImageLike], styles: Sequence[ImageLike], config: StyleConfig, layers: Sequence[str] | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -107,9 +115,8 @@ def _prepare(
     content_image = imageio.resize_longest_side(imageio.load_image(content, "content image"), config.image_size)
     area = content_image.shape[0] * content_image.shape[1] * config.style_scale**2
     named = [("content image", content_image)]
-    for index, source in enumerate(styles):
-        what = "style image" if len(styles) == 1 else f"style image {index + 1}"
-        named.append((what, imageio.resize_to_area(imageio.load_image(source, what), area)))
+    for index, image in enumerate(load_styles(styles), 1):
+        named.append(("style image" if len(styles) == 1 else f"style image {index}", imageio.resize_to_area(image, area)))
     layers = list(layers or config.layers_in_use())
     scale = f" and `style_scale` {config.style_scale:g}" if config.style_scale != 1 else ""
     for what, array in named:

@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfstyle.config import StyleConfig
-from tfstyle.errors import CheckpointError
+from tfstyle.errors import CheckpointError, first_line
 from tfstyle.loop.updates import UpdateState
 
 FORMAT_VERSION = 2  # 2: the update state of tfstyle.loop.updates, not a keras optimizer
@@ -105,7 +105,7 @@ class RunCheckpoint:
         try:
             tf.train.Checkpoint(**self._objects()).read(path).expect_partial().assert_existing_objects_matched()
         except (tf.errors.OpError, AssertionError, ValueError) as err:
-            raise CheckpointError(f"could not restore the run from {path}: {_first_line(err)}") from None
+            raise CheckpointError(f"could not restore the run from {path}: {first_line(err)}") from None
         self._saved_step = int(meta["step"])
         self.initial = {name: float(value) for name, value in meta["initial"].items()}
         self.resumed_from = int(meta["step"])
@@ -150,7 +150,7 @@ class RunCheckpoint:
         try:
             path = manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as err:
-            raise CheckpointError(f"could not write a checkpoint to {self.directory}: {_first_line(err)}") from None
+            raise CheckpointError(f"could not write a checkpoint to {self.directory}: {first_line(err)}") from None
         self._saved_step = step
         return path
 
@@ -192,12 +192,7 @@ def _read_meta(path: str) -> dict[str, Any]:
         text = reader.get_tensor("meta/.ATTRIBUTES/VARIABLE_VALUE")
         meta = json.loads(text.decode() if isinstance(text, bytes) else text)
     except (tf.errors.OpError, ValueError, KeyError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path} is not a tfstyle checkpoint or is damaged ({_first_line(err)})") from None
+        raise CheckpointError(f"{path} is not a tfstyle checkpoint or is damaged ({first_line(err)})") from None
     if meta.get("version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} was written by another tfstyle version (format {meta.get('version')})")
     return meta
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]

@@ -3,13 +3,14 @@ objective's gradient, the update's state kept in variables (which the checkpoint
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
 from tfstyle.config import StyleConfig
 from tfstyle.loop import updates
-from tfstyle.loop.callbacks import CALLBACK_STOP
-from tfstyle.loop.record import NonFinite, Recorder
+from tfstyle.loop.record import NonFinite
 from tfstyle.objective.interface import Objective
 
 
@@ -19,12 +20,14 @@ def state_variables(image: tf.Variable) -> updates.UpdateState:
     return updates.UpdateState(*(tf.Variable(value, trainable=False, name=name) for name, value in start.items()))
 
 
-def descend(
-    image: tf.Variable, goal: Objective, state: updates.UpdateState, config: StyleConfig, recorder: Recorder
-) -> str | None:
-    """``config.iterations`` of SGD (the paper's plain gradient descent) or Adam on ``image`` (less
-    those recorded, when resuming), ``state`` carried between the steps. Returns why it stopped
-    early, or None."""
+def descent_step(
+    image: tf.Variable, goal: Objective, state: updates.UpdateState, config: StyleConfig
+) -> Callable[[], dict[str, np.ndarray]]:
+    """One iteration of SGD (the paper's plain gradient descent) or Adam on ``image`` at
+    ``config``'s learning rate, ``state`` carried between the steps: a callable for
+    :func:`tfstyle.loop.lifecycle.each_step` that returns the iteration's losses and raises
+    :class:`NonFinite` (with the last image whose loss was finite) when the loss or the pixels stop
+    being finite."""
     update = updates.rule(config.optimizer, config.effective_learning_rate)
     last_good = tf.Variable(image, trainable=False, name="last_finite_image")
 
@@ -38,13 +41,13 @@ def descend(
             variable.assign(value)
         return taken.ok
 
-    for _ in range(len(recorder.rows), config.iterations):
+    def step() -> dict[str, np.ndarray]:
         losses, gradient = goal.value_and_gradient(image)
         ok = apply(gradient, tf.reduce_sum(losses["total"]))
-        losses = {name: value.numpy() for name, value in losses.items()}
+        values = {name: value.numpy() for name, value in losses.items()}
         if not bool(ok):  # a non-finite loss, or NaN pixels from a finite one (an infinite gradient)
-            total = float(np.sum(losses["total"]))
+            total = float(np.sum(values["total"]))
             raise NonFinite(total if not np.isfinite(total) else float("nan"), last_good.numpy())
-        if recorder.record(losses):
-            return CALLBACK_STOP
-    return None
+        return values
+
+    return step

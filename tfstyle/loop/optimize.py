@@ -1,7 +1,8 @@
 """``stylize``: images → feature targets → objective → update steps → image.
 
 A run at one size (:class:`_Pass`) prepares the images, builds the objective
-(:mod:`tfstyle.objective`) and the start image, then iterates: SGD and Adam take one update step
+(:mod:`tfstyle.objective`) and the start image, then iterates under the callbacks
+(:func:`tfstyle.loop.lifecycle.run_iterations`): SGD and Adam take one update step
 (:mod:`tfstyle.loop.updates`) per iteration on the objective's gradient; L-BFGS is SciPy's
 L-BFGS-B (:mod:`tfstyle.loop.lbfgs`). Coarse-to-fine (:mod:`tfstyle.loop.coarse_to_fine`) runs
 passes at growing sizes.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -50,15 +51,16 @@ from tfstyle.inputs.prepare import (
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.loop.coarse_to_fine import coarse_to_fine
-from tfstyle.loop.descent import descend, state_variables
+from tfstyle.loop.descent import descent_step, state_variables
+from tfstyle.loop.devices import describe, pick_device
 from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
-from tfstyle.loop.record import NonFinite, Recorder, Result
+from tfstyle.loop.lifecycle import Advance, each_step, run_iterations
+from tfstyle.loop.record import Recorder, Result
 from tfstyle.network import memory, speed
 from tfstyle.network.features import feature_model_for
 from tfstyle.objective.interface import Losses, Objective
 from tfstyle.objective.sharded import ShardedObjective
 from tfstyle.objective.whole import objective
-from tfstyle.scale.distribute import describe
 
 
 def stylize(
@@ -228,20 +230,6 @@ def run_model_key(config: StyleConfig) -> tuple:
             config.jit, config.device)  # fmt: skip
 
 
-def pick_device(device: str | None) -> str:
-    """``device`` if TensorFlow has it; by default the first GPU, else the CPU."""
-    if device is None:
-        gpus = tf.config.list_logical_devices("GPU")
-        return gpus[0].name if gpus else "/device:CPU:0"
-    wanted = tf.DeviceSpec.from_string(device)
-    for logical in tf.config.list_logical_devices():
-        spec = tf.DeviceSpec.from_string(logical.name)
-        if spec.device_type == (wanted.device_type or "").upper() and spec.device_index == (wanted.device_index or 0):
-            return logical.name
-    known = ", ".join(d.name for d in tf.config.list_logical_devices())
-    raise ConfigError(f"device {device!r} is not available; TensorFlow sees {known}")
-
-
 def _optimize(
     image: tf.Variable,
     goal: Objective,
@@ -261,60 +249,53 @@ def _optimize(
     initial = _to_floats(goal(image)) if state is None else None
     restored = checkpoint.restore(image, state) if checkpoint is not None else []
     iterations = config.iterations * len(one_by_one) if one_by_one else config.iterations
-    recorder = Recorder(image, iterations, callbacks)
-    if checkpoint is not None:
-        recorder.resume(restored, checkpoint)
-    # The compiled step is built on the first iteration after this, so a graph trace that a
-    # callback starts in on_start (tfstyle.TensorBoard) records it.
-    callbacks.start(iterations, info)
+    advance: Advance
+    if state is not None:
+        advance = each_step(descent_step(image, goal, state, config), iterations)
+    elif one_by_one:
+        advance = functools.partial(lbfgs_one_by_one, one_by_one, image, config)
+    else:
 
-    def start_losses() -> dict[str, float]:
-        if initial is not None:
-            return initial
-        if recorder.rows:
-            return {name: value for name, value in recorder.rows[0].items() if name != "seconds"}
-        return _to_floats(goal(image))  # no step taken: ``image`` is still the start
+        def advance(recorder: Recorder) -> str | None:
+            return lbfgs(image, goal, config, recorder, len(recorder.rows))  # after a resumed run's rows
+
+    run = run_iterations(advance, iterations, image, callbacks, info, checkpoint=checkpoint, resumed=restored)
 
     def result(stopped: str | None = None) -> Result:
-        final, start = _to_floats(goal(image)), start_losses()
+        final = _to_floats(goal(image))
+        if initial is not None:
+            start = initial
+        elif run.rows:
+            start = {name: value for name, value in run.rows[0].items() if name != "seconds"}
+        else:
+            start = final  # no step taken: ``image`` is still the start
         return Result(
             image=image.numpy() if batched else image.numpy()[0],
-            history=recorder.history(start),
+            history=run.history(start),
             initial_losses=start,
             final_losses=final,
-            iterations=len(recorder.rows),
-            seconds=time.perf_counter() - recorder.start,
+            iterations=len(run.rows),
+            seconds=run.seconds,
             device=device,
             config=config,
             stopped=stopped,
         )
 
-    try:
-        if state is not None:
-            stopped = descend(image, goal, state, config, recorder)
-        elif one_by_one:
-            stopped = lbfgs_one_by_one(one_by_one, image, config, recorder)
-        else:
-            stopped = lbfgs(image, goal, config, recorder, len(recorder.rows))
-    except NonFinite as bad:
+    if run.non_finite is not None:
+        bad = run.non_finite
         image.assign(bad.last_good)
-        if np.isfinite(start_losses()["total"]):
+        outcome = result()
+        if np.isfinite(outcome.initial_losses["total"]):
             message = (
-                f"the loss became {bad.value} at iteration {len(recorder.rows) + 1}; stopped and kept the last "
+                f"the loss became {bad.value} at iteration {len(run.rows) + 1}; stopped and kept the last "
                 "image with a finite loss (try a smaller `learning_rate` or smaller weights)"
             )
         else:
             message = f"the loss of the starting image is already {bad.value}; lower the weights (a, b, tv)"
-        raise NonFiniteLossError(message, result(message)) from None
-    except KeyboardInterrupt:
-        if checkpoint is not None:
-            checkpoint.interrupted(recorder.rows)
-        raise StyleInterrupted(result()) from None
-    finally:
-        callbacks.end()
-    if checkpoint is not None:
-        checkpoint.finish(recorder.rows)
-    return result(stopped)
+        raise NonFiniteLossError(message, dataclasses.replace(outcome, stopped=message))
+    if run.interrupted:
+        raise StyleInterrupted(result())
+    return result(run.stopped)
 
 
 def _to_floats(losses: Losses) -> dict[str, float]:
@@ -369,22 +350,19 @@ def _check_memory(
     elif config.optimizer == "lbfgs":
         batch = 1  # a batch runs image by image
     # float32 sizes whatever the precision: bfloat16 runs measured the same peak (docs/performance.md).
-    memory.check_fits(
-        content_images.shape[1:3], config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device
-    )
+    layers, content_layers = config.layers_in_use(), list(config.content_terms())
+    memory.check_fits(memory.Workload(content_images.shape[1:3], layers, batch, config.tile_size, content_layers), device)
 
 
 def _out_of_memory(content: ContentLike, config: StyleConfig) -> Exception:
     """The :class:`MemoryLimitError` for a run that ran out of memory, sized from its inputs."""
     try:
         contents, _ = content_list(content)
-        height, width = imageio.load_image(contents[0], "content image").shape[:2]
-        scale = config.image_size / max(height, width)
-        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        shape = imageio.scaled_size(imageio.load_image(contents[0], "content image").shape, config.image_size)
         device = pick_device(config.device)
     except Exception:  # noqa: BLE001 - the inputs were read before; any failure here gets the plain message
         return MemoryLimitError("out of memory; lower `image_size` or the batch, or use `tile_size` (overlapping tiles)")
     batch = 1 if config.optimizer == "lbfgs" else len(contents)
     return memory.out_of_memory_error(
-        shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms()), device
+        memory.Workload(shape, config.layers_in_use(), batch, config.tile_size, list(config.content_terms())), device
     )

@@ -1,11 +1,11 @@
 """What a run leaves: the :class:`Result`, and the :class:`Recorder` that keeps the loss history,
-times the run and tells the callbacks (and the checkpoint) of each iteration."""
+times the run and tells the callbacks (and the checkpoint) of each iteration
+(:func:`tfstyle.loop.lifecycle.run_iterations` makes one per run)."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,7 +75,3 @@ class Recorder:
             self.checkpoint.after_step(self.rows)
         step = Step(len(self.rows), self.iterations, row, tf.convert_to_tensor(self.image), row["seconds"])
         return self.callbacks.step(step)
-
-    def history(self, names: Iterable[str]) -> dict[str, np.ndarray]:
-        """Each loss name (and ``seconds``) → its values, one per iteration (empty if none ran)."""
-        return {name: np.array([row[name] for row in self.rows]) for name in [*names, "seconds"]}

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from tfstyle.config import NAMED_WEIGHTS, StyleConfig
-from tfstyle.errors import ConfigError, ImageError, WeightsError
+from tfstyle.errors import ConfigError, ImageError, WeightsError, first_line
 from tfstyle.network import vgg16
 from tfstyle.network.vgg16 import IMAGENET_BGR_MEAN, POOLINGS
 
@@ -120,7 +120,7 @@ def _vgg16(weights: str, seed: int) -> keras.Model:
             return keras.applications.VGG16(include_top=False, weights="imagenet", input_shape=(None, None, 3))
         except Exception as err:  # noqa: BLE001 - any download failure gets the same advice
             raise WeightsError(
-                f"could not download the ImageNet VGG16 weights ({_first_line(err)}). {_HOW_TO_PASS_WEIGHTS}"
+                f"could not download the ImageNet VGG16 weights ({first_line(err)}). {_HOW_TO_PASS_WEIGHTS}"
             ) from None
     vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
     if resolved == "random":
@@ -130,7 +130,7 @@ def _vgg16(weights: str, seed: int) -> keras.Model:
         vgg.load_weights(resolved)
     except Exception as err:  # noqa: BLE001 - h5py/keras raise many types for a bad file
         raise WeightsError(
-            f"could not read VGG16 weights from {resolved}: {_first_line(err)}. {_HOW_TO_PASS_WEIGHTS}"
+            f"could not read VGG16 weights from {resolved}: {first_line(err)}. {_HOW_TO_PASS_WEIGHTS}"
         ) from None
     return vgg
 
@@ -144,8 +144,3 @@ def _randomize(vgg: keras.Model, seed: int) -> None:
             fan_in = np.prod(kernel.shape[:-1])
             kernel = rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype("float32")
             layer.set_weights([kernel, np.zeros_like(bias)])
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]

@@ -2,8 +2,8 @@
 
 The optimization holds VGG16's activations up to the deepest layer in use for the backward pass,
 so a run needs memory in proportion to the pixels it optimizes at once: the whole image, or one
-tile with ``tile_size`` (plus a few copies of the whole image). :func:`run_bytes` estimates it
-(calibrated on the CPU: peak RSS against image size, docs/performance.md "Peak memory and
+tile with ``tile_size`` (plus a few copies of the whole image). :func:`run_bytes` estimates it for a
+:class:`Workload` (calibrated on the CPU: peak RSS against image size, docs/performance.md "Peak memory and
 tiling"), :func:`available_bytes` reads what the device has free, and :func:`check_fits` raises
 :class:`MemoryLimitError` before a run that would not fit, naming the largest size that fits and
 a tile size that would. The same message serves a TensorFlow ``ResourceExhaustedError`` met
@@ -12,6 +12,7 @@ during a run (:func:`out_of_memory_error`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,14 +40,52 @@ _MEMINFO = "/proc/meminfo"
 
 
 @dataclass(frozen=True)
-class Estimate:
-    """What a run at ``shape`` (height, width) needs, in bytes, and what it was compared with."""
+class Workload:
+    """What a run optimizes at once, as memory sees it: ``batch`` images of ``shape`` (height,
+    width) through VGG16 to the deepest of ``layers``, whole or in tiles of ``tile_size`` (which keep
+    every tile's content targets, ``content_layers``' activations), at ``bytes_per_value``."""
 
     shape: tuple[int, int]
-    batch: int
+    layers: Sequence[str]
+    batch: int = 1
+    tile_size: int | None = None
+    content_layers: Sequence[str] = ()
+    bytes_per_value: int = 4
+
+    def __post_init__(self) -> None:  # any sequences in (a NumPy shape, lists of layers); tuples kept
+        object.__setattr__(self, "shape", (int(self.shape[0]), int(self.shape[1])))
+        object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "content_layers", tuple(self.content_layers))
+
+    @property
+    def needed(self) -> int:
+        """:func:`run_bytes` of this workload."""
+        return run_bytes(self.shape, self.layers, self.batch, self.tile_size, self.content_layers, self.bytes_per_value)
+
+    def at(self, shape: tuple[int, int] | None = None, tile_size: int | None = None) -> Workload:
+        """The same run at another ``shape`` or in tiles of another ``tile_size``."""
+        return dataclasses.replace(self, shape=shape or self.shape, tile_size=tile_size or self.tile_size)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run (``work``) needs, in bytes, and what it was compared with."""
+
+    work: Workload
     needed: int
     available: int | None
-    tile_size: int | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.work.shape
+
+    @property
+    def batch(self) -> int:
+        return self.work.batch
+
+    @property
+    def tile_size(self) -> int | None:
+        return self.work.tile_size
 
     @property
     def fits(self) -> bool:
@@ -158,73 +197,34 @@ def _gpu_available(index: int) -> int | None:
     return max(0, int(limits[index]) - int(used))
 
 
-def estimate(
-    shape: Sequence[int],
-    layers: Sequence[str],
-    batch: int = 1,
-    tile_size: int | None = None,
-    content_layers: Sequence[str] = (),
-    device: str = "/device:CPU:0",
-    bytes_per_value: int = 4,
-    available: int | None = -1,
-) -> Estimate:
-    """:func:`run_bytes` for the run against :func:`available_bytes` of ``device`` (or ``available``)."""
-    needed = run_bytes(shape, layers, batch, tile_size, content_layers, bytes_per_value)
-    free = available_bytes(device) if available == -1 else available
-    return Estimate((int(shape[0]), int(shape[1])), batch, needed, free, tile_size)
+def estimate(work: Workload, device: str = "/device:CPU:0", available: int | None = -1) -> Estimate:
+    """What ``work`` needs against :func:`available_bytes` of ``device`` (or ``available``)."""
+    return Estimate(work, work.needed, available_bytes(device) if available == -1 else available)
 
 
-def check_fits(
-    shape: Sequence[int],
-    layers: Sequence[str],
-    batch: int = 1,
-    tile_size: int | None = None,
-    content_layers: Sequence[str] = (),
-    device: str = "/device:CPU:0",
-    bytes_per_value: int = 4,
-    available: int | None = -1,
-) -> Estimate:
+def check_fits(work: Workload, device: str = "/device:CPU:0", available: int | None = -1) -> Estimate:
     """Raise :class:`MemoryLimitError` if the run's estimate exceeds the memory free on ``device``."""
-    found = estimate(shape, layers, batch, tile_size, content_layers, device, bytes_per_value, available)
+    found = estimate(work, device, available)
     if not found.fits:
-        raise MemoryLimitError(
-            message(found, layers, content_layers, bytes_per_value, device, measured=False), found
-        )
+        raise MemoryLimitError(message(found, device, measured=False), found)
     return found
 
 
-def out_of_memory_error(
-    shape: Sequence[int],
-    layers: Sequence[str],
-    batch: int = 1,
-    tile_size: int | None = None,
-    content_layers: Sequence[str] = (),
-    device: str = "/device:CPU:0",
-    bytes_per_value: int = 4,
-) -> MemoryLimitError:
+def out_of_memory_error(work: Workload, device: str = "/device:CPU:0") -> MemoryLimitError:
     """The error for a run that TensorFlow could not allocate memory for (ResourceExhaustedError)."""
-    found = estimate(shape, layers, batch, tile_size, content_layers, device, bytes_per_value)
-    return MemoryLimitError(message(found, layers, content_layers, bytes_per_value, device, measured=True), found)
+    found = estimate(work, device)
+    return MemoryLimitError(message(found, device, measured=True), found)
 
 
-def largest_side(
-    shape: Sequence[int],
-    layers: Sequence[str],
-    available: int,
-    batch: int = 1,
-    tile_size: int | None = None,
-    content_layers: Sequence[str] = (),
-    bytes_per_value: int = 4,
-) -> int:
-    """The longest side (pixels, a multiple of 16) of the largest image with ``shape``'s aspect ratio
+def largest_side(work: Workload, available: int) -> int:
+    """The longest side (pixels, a multiple of 16) of the largest image with ``work``'s aspect ratio
     whose run fits in ``available`` bytes; 0 if none does."""
-    height, width = int(shape[0]), int(shape[1])
+    height, width = work.shape
     aspect = min(height, width) / max(height, width)
 
     def fits(side: int) -> bool:
         short = max(1, round(side * aspect))
-        size = (side, short) if height >= width else (short, side)
-        return run_bytes(size, layers, batch, tile_size, content_layers, bytes_per_value) <= available
+        return work.at(shape=(side, short) if height >= width else (short, side)).needed <= available
 
     low, high = 0, 16
     while fits(high) and high < 1 << 20:
@@ -235,34 +235,20 @@ def largest_side(
     return low
 
 
-def largest_tile(
-    shape: Sequence[int],
-    layers: Sequence[str],
-    available: int,
-    batch: int = 1,
-    content_layers: Sequence[str] = (),
-    bytes_per_value: int = 4,
-) -> int:
-    """The largest tile size (a multiple of 16, at most 2048) whose tiled run of ``shape`` fits; 0 if none."""
+def largest_tile(work: Workload, available: int) -> int:
+    """The largest tile size (a multiple of 16, at most 2048) whose tiled run of ``work`` fits; 0 if none."""
     best = 0
     for tile in range(64, 2048 + 1, 64):
-        if run_bytes(shape, layers, batch, tile, content_layers, bytes_per_value) <= available:
+        if work.at(tile_size=tile).needed <= available:
             best = tile
     return best
 
 
-def message(
-    found: Estimate,
-    layers: Sequence[str],
-    content_layers: Sequence[str] = (),
-    bytes_per_value: int = 4,
-    device: str = "/device:CPU:0",
-    measured: bool = False,
-) -> str:
+def message(found: Estimate, device: str = "/device:CPU:0", measured: bool = False) -> str:
     """One line: what the run needs against what is free, the largest size that fits, and a tile size."""
     height, width = found.shape
     where = device.split("device:")[-1]
-    deepest = vgg16.deepest(layers)
+    deepest = vgg16.deepest(found.work.layers)
     what = f"{found.batch} x " if found.batch > 1 else ""
     how = f"in tiles of {found.tile_size} px " if found.tile_size else ""
     if measured:
@@ -279,15 +265,15 @@ def message(
     if found.available is None:
         return head
     hints = []
-    side = largest_side(found.shape, layers, found.available, found.batch, found.tile_size, content_layers, bytes_per_value)
+    side = largest_side(found.work, found.available)
     if side >= 16 and side < max(height, width):
         hints.append(f"the largest `image_size` that fits is about {side}")
     if found.batch > 1:
         hints.append("a smaller batch needs less")
-    tile = largest_tile(found.shape, layers, found.available, found.batch, content_layers, bytes_per_value)
+    tile = largest_tile(found.work, found.available)
     if tile and (not found.tile_size or tile < found.tile_size):
         tile = min(tile, _round_down(max(height, width) // 2, 64) or tile, 1024)
-        needed = run_bytes(found.shape, layers, found.batch, tile, content_layers, bytes_per_value)
+        needed = found.work.at(tile_size=tile).needed
         hints.append(f"or `tile_size` {tile} optimizes it in overlapping tiles (about {needed / GIB:.1f} GiB)")
     elif not tile:
         hints.append("even tiles need more than that: free some memory")

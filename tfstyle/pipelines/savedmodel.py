@@ -29,7 +29,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-import tfstyle
+from tfstyle._version import __version__
 from tfstyle.config import NORMALIZATIONS, StyleConfig
 from tfstyle.errors import ConfigError, ExportError
 from tfstyle.inputs.images import resize_images_to_area
@@ -234,7 +234,7 @@ class _Staging:
             tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
             info_path = tmp / INFO_FILE
             info_path.parent.mkdir(exist_ok=True)
-            record = {"format": "tfstyle-savedmodel", "tfstyle_version": tfstyle.__version__, **info}
+            record = {"format": "tfstyle-savedmodel", "tfstyle_version": __version__, **info}
             record["signatures"] = sorted(signatures)
             info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         except (OSError, tf.errors.OpError) as err:

@@ -42,8 +42,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from PIL import Image
 
 from tfstyle.config import StyleConfig, preset
-from tfstyle.errors import ConfigError, ImageError, TfstyleError, WeightsError
+from tfstyle.errors import ConfigError, ImageError, TfstyleError, WeightsError, first_line
 from tfstyle.inputs import images as imageio
+from tfstyle.inputs.prepare import load_styles
 from tfstyle.loop.optimize import feature_model_for_run, stylize
 from tfstyle.network.features import resolve_weights
 from tfstyle.scale.folder import output_names, prepare_output_folder
@@ -81,7 +82,7 @@ def read_bytes(path: str, what: str = "image") -> bytes:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
             return handle.read()
     except Exception as err:  # noqa: BLE001 - each filesystem raises its own kinds; the image fails alone
-        raise ImageError(f"cannot read {what} {path}: {_first_line(err)}") from None
+        raise ImageError(f"cannot read {what} {path}: {first_line(err)}") from None
 
 
 def read_image(source: ImageInput, what: str = "image") -> np.ndarray:
@@ -130,16 +131,17 @@ def local_weights(weights: str) -> str:
             os.replace(partial, target)
         except Exception as err:  # noqa: BLE001 - any filesystem's error gets the same message
             partial.unlink(missing_ok=True)
-            raise WeightsError(f"could not copy the VGG16 weights from {weights}: {_first_line(err)}") from None
+            raise WeightsError(f"could not copy the VGG16 weights from {weights}: {first_line(err)}") from None
     return str(target)
 
 
 @dataclass(frozen=True)
 class StyleModel:
-    """What :meth:`StyleModelHandler.load_model` gives each worker: the feature model and the style image(s)."""
+    """What :meth:`StyleModelHandler.load_model` gives each worker: the feature model and the style
+    images (one, or several to blend)."""
 
     features: keras.Model
-    style: np.ndarray | list[np.ndarray]
+    style: list[np.ndarray]
 
 
 class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
@@ -163,7 +165,7 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
         on the config's device in the form its runs compute (converted once, not per image), and
         the style image(s)."""
         local = self.config.override(weights=local_weights(self.config.weights))
-        return StyleModel(feature_model_for_run(None, local), load_styles(self.style))
+        return StyleModel(feature_model_for_run(None, local), load_styles(self.style, read_image))
 
     def run_inference(
         self, batch: Sequence[ImageInput], model: StyleModel, inference_args: dict[str, Any] | None = None
@@ -188,17 +190,6 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
 
     def get_metrics_namespace(self) -> str:
         return "tfstyle_RunInference"
-
-
-def load_styles(style: ImageInput | Sequence[ImageInput]) -> np.ndarray | list[np.ndarray]:
-    """The style image, or the list of them (two or more, to blend), read from wherever they are."""
-    if isinstance(style, (list, tuple)):
-        if not style:
-            raise ImageError("the list of style images is empty")
-        if len(style) > 1:
-            return [read_image(one, f"style image {number}") for number, one in enumerate(style, start=1)]
-        style = style[0]
-    return read_image(style, "style image")
 
 
 class StylizeFiles(beam.PTransform):
@@ -227,21 +218,22 @@ class StylizeFiles(beam.PTransform):
             | "Match" >> fileio.MatchFiles(self.pattern, fileio.EmptyMatchTreatment.ALLOW)
             | "Paths" >> beam.Map(lambda found: found.path)
         )
-        todo = (
+        named = (
             sources
             | "Key by name" >> beam.Map(lambda path: (Path(path).stem, path))
             | "Group by name" >> beam.GroupByKey()
             | "Name outputs" >> beam.FlatMap(_outputs, self.output_dir, self.suffix)
-            | "Skip done" >> beam.ParDo(_SkipDone(self.overwrite))
+            | "Skip done" >> beam.ParDo(_SkipDone(self.overwrite)).with_outputs(FAILED, main="todo")
         )
         stylized, dead = (
-            todo
+            named.todo
             | "Key" >> beam.Map(lambda paths: (paths, paths[0]))
             | "Stylize" >> RunInference(self.handler).with_exception_handling()
         )
         written = stylized | "Write" >> beam.ParDo(_Write(self.suffix)).with_outputs(FAILED, main="written")
         not_stylized = dead.failed_inferences | "Reasons" >> beam.FlatMap(_failed_batch)
-        return (not_stylized, written[FAILED]) | "Failures" >> beam.Flatten() | "Count failures" >> beam.Map(_count_failure)
+        failures = (named[FAILED], not_stylized, written[FAILED]) | "Failures" >> beam.Flatten()
+        return failures | "Count failures" >> beam.Map(_count_failure)
 
 
 def _outputs(named: tuple[str, Iterable[str]], output_dir: str, suffix: str) -> Iterator[tuple[str, str]]:
@@ -256,8 +248,12 @@ class _SkipDone(beam.DoFn):
         self.overwrite = overwrite
         self.skipped = Metrics.counter(NAMESPACE, SKIPPED)
 
-    def process(self, paths: tuple[str, str]) -> Iterator[tuple[str, str]]:
-        if not self.overwrite and FileSystems.exists(paths[1]):
+    def process(self, paths: tuple[str, str]) -> Iterator[Any]:
+        source, output = paths
+        if not is_remote(output) and os.path.isdir(output):  # only a file is a finished output
+            reason = f"output {output} is a directory, not an image file; move it or choose another folder"
+            yield beam.pvalue.TaggedOutput(FAILED, (source, reason))
+        elif not self.overwrite and FileSystems.exists(output):
             self.skipped.inc()
         else:
             yield paths
@@ -273,7 +269,7 @@ class _Write(beam.DoFn):
         try:
             write_atomically(output, imageio.encode_image(result.inference, self.suffix))
         except Exception as err:  # noqa: BLE001 - an unwritable output fails its image alone
-            yield beam.pvalue.TaggedOutput(FAILED, (source, f"could not write {output}: {_first_line(err)}"))
+            yield beam.pvalue.TaggedOutput(FAILED, (source, f"could not write {output}: {first_line(err)}"))
         else:
             self.stylized.inc()
             yield output
@@ -356,7 +352,7 @@ def stylize_files(
         result = pipeline.run()
         result.wait_until_finish()
     except Exception as err:  # noqa: BLE001 - a runner's failure, whatever its kind, is one message
-        raise TfstyleError(f"the Beam pipeline failed: {_first_line(err)}") from err
+        raise TfstyleError(f"the Beam pipeline failed: {first_line(err)}") from err
     counts = {name: _counter(result, name) for name in (STYLIZED, SKIPPED, FAILED)}
     if not counts[FAILED]:  # a runner that reports no metrics still must not hide a failure
         counts[FAILED] = len(failure_lines(f"{failures}-*.txt"))
@@ -372,10 +368,10 @@ def check_inputs(pattern: str, style: str | Sequence[str], output_dir: str, conf
     try:
         found = FileSystems.match([absolute(pattern)], limits=[1])[0].metadata_list
     except Exception as err:  # noqa: BLE001 - a missing filesystem (gs:// without apache-beam[gcp]), a bad bucket
-        raise ImageError(f"cannot list {pattern}: {_first_line(err)}") from None
+        raise ImageError(f"cannot list {pattern}: {first_line(err)}") from None
     if not found:
         raise ImageError(f"no files match {pattern}")
-    load_styles(style)
+    load_styles(style, read_image)
     if is_remote(config.weights):
         if not FileSystems.exists(config.weights):
             raise WeightsError(f"VGG16 weights file not found: {config.weights}")
@@ -425,8 +421,3 @@ def _value(metric: Any) -> Any:
 def _mime_type(name: str) -> str:
     image_format = Image.registered_extensions().get(Path(name).suffix.lower(), "")
     return Image.MIME.get(image_format, "application/octet-stream")
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]

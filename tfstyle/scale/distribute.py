@@ -10,7 +10,8 @@ independent, so the result is the single-device run's to round-off.
 
 SGD and Adam are spread (the objective: :class:`tfstyle.objective.sharded.ShardedObjective`); L-BFGS
 runs on one device (its line search would couple the images, so a batch runs image by image anyway).
-:func:`strategy_for` picks the strategy a command line wants; this module holds the strategies.
+:func:`strategy_for` picks the strategy a command line wants; this module holds the strategies
+(:func:`tfstyle.loop.devices.describe` says them in words).
 Several machines are for the Beam pipeline (:mod:`tfstyle.scale.beam`), each stylizing its own images.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from tfstyle.errors import ConfigError
+from tfstyle.loop.devices import logical_device
 
 
 def strategy_for(devices: str | Sequence[str] = "auto") -> tf.distribute.Strategy | None:
@@ -40,27 +42,9 @@ def strategy_for(devices: str | Sequence[str] = "auto") -> tf.distribute.Strateg
             names = [device.name for device in chosen]
             return tf.distribute.MirroredStrategy(devices=names) if len(names) > 1 else None
         devices = [name for name in devices.split(",") if name.strip()]
-    names = [_logical_device(name) for name in devices]
+    names = [logical_device(name) for name in devices]
     if len(set(names)) != len(names):
         raise ConfigError(f"devices are listed twice: {', '.join(devices)}")
     if len(names) < 2:
         return None
     return tf.distribute.MirroredStrategy(devices=names)
-
-
-def describe(strategy: tf.distribute.Strategy | None, device: str = "") -> str:
-    """``"2 replicas: CPU:0, CPU:1"``; ``device`` for none."""
-    if strategy is None:
-        return device.split("device:")[-1]
-    local = ", ".join(name.split("device:")[-1] for name in strategy.extended.worker_devices)
-    return f"{strategy.num_replicas_in_sync} replicas: {local}"
-
-
-def _logical_device(name: str) -> str:
-    wanted = tf.DeviceSpec.from_string(name.strip() if name.strip().startswith("/") else f"/device:{name.strip()}")
-    for logical in tf.config.list_logical_devices():
-        spec = tf.DeviceSpec.from_string(logical.name)
-        if spec.device_type == (wanted.device_type or "").upper() and spec.device_index == (wanted.device_index or 0):
-            return logical.name
-    known = ", ".join(d.name.split("device:")[-1] for d in tf.config.list_logical_devices())
-    raise ConfigError(f"device {name.strip()!r} is not available; TensorFlow sees {known}")

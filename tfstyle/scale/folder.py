@@ -31,10 +31,10 @@ from PIL import Image, UnidentifiedImageError
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.inputs import images as imageio
-from tfstyle.inputs.prepare import StyleLike
-from tfstyle.loop.optimize import feature_model_for_run, pick_device, stylize
+from tfstyle.inputs.prepare import StyleLike, load_styles
+from tfstyle.loop.devices import describe, pick_device
+from tfstyle.loop.optimize import feature_model_for_run, stylize
 from tfstyle.loop.progress import Progress
-from tfstyle.scale.distribute import describe
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 DEFAULT_BATCH_PER_DEVICE = 4
@@ -234,18 +234,20 @@ def stylize_folder(
     outputs = output_paths(paths, output_dir, suffix)
     folder = Path(output_dir)
     prepare_output_folder(folder, suffix)
-    styles = _load_styles(style)
+    styles = load_styles(style)
     device = pick_device(config.device)
     summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
     outcomes: dict[int, ImageOutcome] = {}
-    todo = []
+    todo, blocked = [], []
     for index, (source, output) in enumerate(zip(paths, outputs)):
-        if output.exists() and not overwrite:
+        if output.is_dir():  # only a file is a finished output; a folder in the way fails its image
+            blocked.append(index)
+        elif output.exists() and not overwrite:
             outcomes[index] = ImageOutcome(source, output, SKIPPED, "output exists")
         else:
             todo.append(index)
     progress = progress or _QuietProgress()
-    progress.start(len(todo), len(outcomes))
+    progress.start(len(todo) + len(blocked), len(outcomes))
     groups, unreadable = _group_by_size(paths, todo, config.image_size)
     t0 = time.perf_counter()
 
@@ -254,6 +256,8 @@ def stylize_folder(
         progress.image(outcomes[index])
 
     try:
+        for index in blocked:
+            finish(index, FAILED, f"output {outputs[index]} is a directory, not an image file; move it or choose another folder")
         for index, message in unreadable:
             finish(index, FAILED, message)
         if groups:  # one feature model for every batch, on every replica, in the form the runs compute
@@ -275,7 +279,7 @@ def _run_batch(
     indices: Sequence[int],
     sources: Sequence[Path],
     outputs: Sequence[Path],
-    styles: np.ndarray | list[np.ndarray],
+    styles: list[np.ndarray],
     config: StyleConfig,
     model: keras.Model,
     strategy: tf.distribute.Strategy | None,
@@ -334,18 +338,13 @@ def _group_by_size(sources: Sequence[Path], todo: Sequence[int], size: int) -> t
         except ImageError as err:
             unreadable.append((index, str(err)))
             continue
-        scale = size / max(height, width)
-        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
-        groups.setdefault(shape, []).append(index)
+        groups.setdefault(imageio.scaled_size((height, width), size), []).append(index)
     return list(groups.values()), unreadable
 
 
 def _header_size(path: Path) -> tuple[int, int]:
     """(height, width) as the image will be read (EXIF orientation applied), from its header only."""
-    if not path.exists():
-        raise ImageError(f"content image not found: {path}")
-    if path.is_dir():
-        raise ImageError(f"content image {path} is a directory, not an image file")
+    imageio.check_image_file(path, "content image")
     try:
         with Image.open(path) as pil:
             width, height = pil.size
@@ -355,15 +354,6 @@ def _header_size(path: Path) -> tuple[int, int]:
     except Exception as err:  # noqa: BLE001 - PIL raises many types for a bad file; it fails alone
         raise ImageError(f"content image {path} is corrupt or truncated ({err})") from None
     return (width, height) if orientation in (5, 6, 7, 8) else (height, width)
-
-
-def _load_styles(style: StyleLike) -> np.ndarray | list[np.ndarray]:
-    """The style image(s) read once for every batch."""
-    if isinstance(style, (list, tuple)):
-        if len(style) == 1:
-            return imageio.load_image(style[0], "style image")
-        return [imageio.load_image(s, f"style image {i + 1}") for i, s in enumerate(style)]
-    return imageio.load_image(style, "style image")
 
 
 def prepare_output_folder(folder: Path, suffix: str) -> None:

@@ -12,11 +12,14 @@ end. The flows are cached in ``OUT.flow/``, for a second run and a resume.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,15 +33,21 @@ from tfstyle.video.config import VideoConfig
 from tfstyle.video.stylize import FrameReport, frame_runs, pass_order, stylize_video
 
 
+SETTINGS_RECORD = ".tfstyle-settings.json"  # in the folder of a run's unfinished frames: what made them
+UNCHECKED_SETTINGS = ("device",)  # where a run computes: a resume may go on elsewhere
+
+
 @dataclass
 class ClipSummary:
     """A finished clip: frame optimizations run now and kept from before (a resume; with more
-    passes a frame counts once per pass), where it went, at what frame rate."""
+    passes a frame counts once per pass), where it went, at what frame rate. ``complete``: a resume
+    found the output already finished, and did nothing."""
 
     stylized: int
     resumed: int
     output: Path
     fps: float
+    complete: bool = False
 
 
 def work_folder(output: str | os.PathLike) -> Path:
@@ -92,8 +101,16 @@ def stylize_clip(
     if fps is not None and not fps > 0:
         raise ConfigError(f"`fps` must be more than 0, got {fps}")
     output = io.check_output(output)
-    frames, clip_fps = io.read_clip(content)
     folder, kept = work_folder(output), passes_folder(output)
+    if resume and folder != output and output.is_file() and not folder.exists() and not kept.exists():
+        return ClipSummary(0, 0, output, fps or io.video_fps(output), complete=True)  # written whole, work folder gone
+    frames, clip_fps = io.read_clip(content)
+    record = settings_record(config, video)
+    unfinished = kept if video.passes > 1 else folder
+    if resume:
+        check_settings(unfinished, record)
+    if resume and folder == output and not kept.exists() and io.finished_frames(folder, len(frames)) == len(frames):
+        return ClipSummary(0, len(frames), output, fps or clip_fps, complete=True)
     folder.mkdir(parents=True, exist_ok=True)
     if video.passes == 1:
         resumed = io.finished_frames(folder, len(frames)) if resume else 0
@@ -111,6 +128,8 @@ def stylize_clip(
                 user_on_frame(report)
 
         user_on_frame, on_frame = on_frame, keep
+    unfinished.mkdir(parents=True, exist_ok=True)
+    (unfinished / SETTINGS_RECORD).write_text(json.dumps(record, indent=1) + "\n")
     if on_start is not None:
         on_start(len(frames), resumed)
     stylized = stylize_video(
@@ -126,6 +145,30 @@ def stylize_clip(
     if kept.exists():
         shutil.rmtree(kept)
     return ClipSummary(frame_runs(len(frames), video.passes) - resumed, resumed, output, rate)
+
+
+def settings_record(config: StyleConfig, video: VideoConfig) -> dict[str, Any]:
+    """The settings that make a clip's frames, as :data:`SETTINGS_RECORD` keeps them (JSON's types)."""
+    fields = {**dataclasses.asdict(config), **dataclasses.asdict(video)}
+    return json.loads(json.dumps({name: value for name, value in fields.items() if name not in UNCHECKED_SETTINGS}, default=str))
+
+
+def check_settings(folder: Path, record: dict[str, Any]) -> None:
+    """Refuse to resume the frames in ``folder`` if they were made with settings other than ``record``'s."""
+    try:
+        made = json.loads((folder / SETTINGS_RECORD).read_text())
+    except (OSError, ValueError):
+        return  # no record (frames of an earlier version): stylize_video still checks their size
+    other = [f"`{name}` {_shown(made.get(name))} (now {_shown(now)})" for name, now in record.items() if made.get(name) != now]
+    if other:
+        raise ConfigError(
+            f"the finished frames in {folder} were made with other settings: {', '.join(other)}; resume with those "
+            "settings, or start over without resuming"
+        )
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def frames_of(folder: str | os.PathLike) -> list[np.ndarray]:

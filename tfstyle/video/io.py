@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import importlib
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -14,7 +13,7 @@ from types import ModuleType
 import numpy as np
 from PIL import Image, ImageSequence
 
-from tfstyle.errors import ConfigError, ImageError
+from tfstyle.errors import ConfigError, ImageError, first_line
 from tfstyle.inputs import images as imageio
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v")
@@ -83,7 +82,7 @@ def _read_video(path: Path) -> tuple[list[np.ndarray], float]:
             fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
             frames = [np.asarray(frame, np.float32)[..., :3] for frame in reader]
     except Exception as err:  # noqa: BLE001 - ffmpeg's many failures: one line
-        raise ImageError(f"cannot read the video {path} (unknown codec or not a video): {_first_line(err)}") from None
+        raise ImageError(f"cannot read the video {path} (unknown codec or not a video): {first_line(err)}") from None
     return frames, fps
 
 
@@ -95,7 +94,7 @@ def _read_animated(path: Path) -> tuple[list[np.ndarray], float]:
                 frames.append(np.asarray(frame.convert("RGB"), np.float32))
                 durations.append(frame.info.get("duration") or 0)
     except (OSError, ValueError) as err:
-        raise ImageError(f"cannot read the animation {path}: {_first_line(err)}") from None
+        raise ImageError(f"cannot read the animation {path}: {first_line(err)}") from None
     mean = float(np.mean(durations)) if durations else 0.0
     return frames, 1000.0 / mean if mean > 0 else DEFAULT_FPS
 
@@ -118,7 +117,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
     renamed when complete (nothing half-written remains on failure or Ctrl-C)."""
     path = check_output(path)
     suffix = path.suffix.lower()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    handle, temporary = imageio.create_beside(path, path.suffix)  # the umask's mode, as images have
     os.close(handle)
     try:
         uint8 = [_uint8(frame) for frame in frames]
@@ -138,7 +137,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
         Path(temporary).unlink(missing_ok=True)
         if isinstance(err, (ImageError, ConfigError, KeyboardInterrupt)):
             raise
-        raise ImageError(f"cannot write the video {path}: {_first_line(err)}") from None
+        raise ImageError(f"cannot write the video {path}: {first_line(err)}") from None
     return path
 
 
@@ -148,9 +147,7 @@ def check_output(path: str | os.PathLike) -> Path:
     if path.suffix and not path.is_dir() and path.suffix.lower() not in VIDEO_SUFFIXES + ANIMATED_SUFFIXES:
         known = ", ".join(VIDEO_SUFFIXES + ANIMATED_SUFFIXES)
         raise ImageError(f"unknown video format {path.suffix!r} for {path}; use {known} or a folder")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ImageError(f"output folder {parent} does not exist")
+    parent = imageio.check_parent(path)
     target = path if path.exists() else parent
     if not os.access(target, os.W_OK):
         raise ImageError(f"output {target} is not writable")
@@ -170,15 +167,8 @@ def video_fps(path: str | os.PathLike) -> float:
 def even_size(shape: Sequence[int], longest: int) -> tuple[int, int]:
     """``(height, width)`` of a frame ``shape`` scaled so its longer side is about ``longest``, each
     side even (what video codecs' 4:2:0 colour needs)."""
-    height, width = shape[:2]
-    scale = longest / max(height, width)
-    return max(2, 2 * round(height * scale / 2)), max(2, 2 * round(width * scale / 2))
+    return imageio.scaled_size(shape, longest, multiple=2)
 
 
 def _uint8(frame: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(frame, np.float32)), 0, 255).astype(np.uint8)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__

@@ -32,9 +32,10 @@ from tfstyle.errors import ConfigError, TfstyleError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, style_list
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
-from tfstyle.loop.descent import descend, state_variables
-from tfstyle.loop.optimize import feature_model_for_run, pick_device
-from tfstyle.loop.record import NonFinite, Recorder
+from tfstyle.loop.descent import descent_step, state_variables
+from tfstyle.loop.devices import pick_device
+from tfstyle.loop.lifecycle import each_step, run_iterations
+from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network import speed
 from tfstyle.objective.targets import content_activations
 from tfstyle.objective.whole import Targets, WholeImageObjective, loss_fn_of, targets
@@ -102,6 +103,14 @@ def stylize_video(
     if not clip:
         raise ConfigError("the clip has no frames")
     size = io.even_size(clip[0].shape, config.image_size)
+    stylized, finished, resume_pass = _resumed(finished_frames, len(clip), video.passes)
+    made = {frame.shape[:2] for pass_frames in finished_frames for frame in pass_frames} - {size}
+    if made:
+        height, width = sorted(made)[0]
+        raise ConfigError(
+            f"the resumed frames are {width}x{height} but this run's are {size[1]}x{size[0]} (`image_size` "
+            f"{config.image_size}): they were made with other settings; resume with those, or start over"
+        )
     contents = [imageio.resize(frame, size) for frame in clip]
     sized = config.override(image_size=max(size))
     layers = list(feature_model.output) if feature_model is not None else sized.layers_in_use()
@@ -109,7 +118,6 @@ def stylize_video(
     device = pick_device(config.device)
     model = feature_model_for_run(feature_model, config, device)
     count, lookback = len(contents), video.lookback
-    stylized, finished, resume_pass = _resumed(finished_frames, count, video.passes)
     first = finished[0]
     passes = [_pass_pairs(p, count, lookback, first)[finished[p - 1] if p > 1 else 0 :] for p in range(1, video.passes + 1)]
     # the pairs of the pass that starts (or goes on) and of the next one; a later pass's when the one before it starts
@@ -236,22 +244,19 @@ class FrameStep:
                 for name, variable in self.content.items():
                     variable.assign(activations[name])
             self.image.assign(np.asarray(start, np.float32)[None])
-            run = CallbackList(callbacks)
             run_info = RunInfo(
                 config=config, content=self.contents[i], style=self.shown_style, start=self.image.numpy(),
                 content_name="frame", device=self.device,
             )  # fmt: skip
-            recorder = Recorder(self.image, config.iterations, run)
-            run.start(config.iterations, run_info)
-            try:
-                descend(self.image, self.goal, state_variables(self.image), config, recorder)
-            except NonFinite as bad:
+            advance = each_step(descent_step(self.image, self.goal, state_variables(self.image), config), config.iterations)
+            run = run_iterations(advance, config.iterations, self.image, CallbackList(callbacks), run_info)
+            if run.interrupted:
+                raise KeyboardInterrupt
+            if run.non_finite is not None:
                 # A frame has no run of its own to return (NonFiniteLossError's result): the frames so far are kept.
                 raise TfstyleError(
-                    f"the loss became {bad.value} in a frame; try a smaller `learning_rate` or `temporal_weight`"
-                ) from None
-            finally:
-                run.end()
+                    f"the loss became {run.non_finite.value} in a frame; try a smaller `learning_rate` or `temporal_weight`"
+                )
             losses = {name: float(np.mean(value.numpy())) for name, value in self.goal(self.image).items()}
             return np.clip(np.rint(self.image.numpy()[0]), 0, 255).astype(np.float32), losses
 
