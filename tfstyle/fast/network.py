@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 RESIDUAL_BLOCKS = 5
+MIN_SIDE = 5  # the first 9x9 convolution mirrors 4 pixels, which needs 5 to mirror
 EPSILON = 1e-5
 
 

@@ -21,14 +21,13 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from tfstyle.errors import ExportError, ModelError
-from tfstyle.fast.network import stylize_any_size
+from tfstyle.fast.network import MIN_SIDE, stylize_any_size
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
 from tfstyle.pipelines.savedmodel import _Staging, read_export_info
 
 KIND = "fast_stylizer"
 SIGNATURE = "serving_default"
-MIN_SIDE = 4  # the mirrored padding to a multiple of 4 needs a few pixels to mirror
 _SPEC = tf.TensorSpec([1, None, None, 3], tf.uint8, name="image")
 
 
