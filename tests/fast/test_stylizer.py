@@ -17,7 +17,7 @@ from tfstyle.fast import stylizer
 from tfstyle.fast.network import transform_network
 from tfstyle.fast.stylizer import FastStylizer, lite_path
 from tfstyle.inputs.images import resize_longest_side
-from tfstyle.pipelines.savedmodel import INFO_FILE
+from tfstyle.exports import INFO_FILE
 
 
 @pytest.fixture(scope="module")

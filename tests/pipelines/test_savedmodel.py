@@ -25,6 +25,7 @@ from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ExportError, WeightsError
 from tfstyle.network.features import build_feature_model
 from tfstyle.objective.losses import gram_matrix
+from tfstyle.exports import read_export_info
 from tfstyle.pipelines import savedmodel
 
 LAYERS = ("block1_conv2", "block2_conv1")
@@ -239,7 +240,7 @@ def test_stylizer_stops_at_a_non_finite_loss_and_keeps_the_last_finite_image(tmp
     "changes, message",
     [
         ({"optimizer": "lbfgs"}, r"needs SciPy in Python \(choose `optimizer` adam or sgd\)"),
-        ({"init": "start.png"}, "not an image file"),
+        ({"init": "start.png"}, "content, noise or style, not start.png"),
     ],
 )
 def test_stylizer_refuses_what_cannot_run_in_a_graph(tmp_path, changes, message):
@@ -252,18 +253,18 @@ def test_stylizer_refuses_what_cannot_run_in_a_graph(tmp_path, changes, message)
 
 
 def test_export_records_what_it_holds(exports):
-    info = savedmodel.read_export_info(exports["stylizer"])
+    info = read_export_info(exports["stylizer"])
     assert info["kind"] == "stylizer" and info["layers"] == ["block1_conv1", "block2_conv1"]
     assert info["config"]["optimizer"] == "adam" and info["config"]["learning_rate"] == 4.0
     assert info["weights"] == "random (seed 0)" and info["signatures"] == ["features", "gram", "stylize"]
-    assert savedmodel.read_export_info(exports["features"])["layers"] == list(LAYERS)
+    assert read_export_info(exports["features"])["layers"] == list(LAYERS)
 
 
 def test_a_previous_export_is_replaced_and_nothing_is_left_beside_it(tmp_path):
     target = tmp_path / "model"
     savedmodel.export_features(target, ["conv1_1"], weights="random")
     savedmodel.export_features(target, ["conv1_2"], weights="random")
-    assert savedmodel.read_export_info(target)["layers"] == ["block1_conv2"]
+    assert read_export_info(target)["layers"] == ["block1_conv2"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
@@ -271,7 +272,7 @@ def test_an_empty_directory_and_missing_parents_are_fine(tmp_path):
     (tmp_path / "empty").mkdir()
     savedmodel.export_features(tmp_path / "empty", ["conv1_1"], weights="random")
     savedmodel.export_features(tmp_path / "a" / "b", ["conv1_1"], weights="random")
-    assert savedmodel.read_export_info(tmp_path / "empty") and savedmodel.read_export_info(tmp_path / "a" / "b")
+    assert read_export_info(tmp_path / "empty") and read_export_info(tmp_path / "a" / "b")
 
 
 def test_other_directories_and_files_are_never_overwritten(tmp_path):
@@ -298,7 +299,7 @@ def test_a_failed_save_leaves_the_previous_export_and_no_partial_directory(tmp_p
     monkeypatch.setattr(tf.saved_model, "save", broken_save)
     with pytest.raises(ExportError, match="No space left on device"):
         savedmodel.export_features(target, ["conv1_2"], weights="random")
-    assert savedmodel.read_export_info(target)["layers"] == ["block1_conv1"]
+    assert read_export_info(target)["layers"] == ["block1_conv1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 

@@ -23,7 +23,7 @@ from tfstyle.cli.flags import config_from_flags, flag_name
 
 import_tensorflow_quietly()
 
-from tfstyle.config import INITS  # noqa: E402
+from tfstyle import exports  # noqa: E402
 from tfstyle.errors import ConfigError, TfstyleError  # noqa: E402
 from tfstyle.pipelines import savedmodel  # noqa: E402 - after the quiet import above
 
@@ -55,7 +55,7 @@ COMMAND.own("inputs and output", flags.DEFINE_bool, "stylizer", False, "Export t
             "the settings flags given baked in (the optimizer sgd or adam: the preset's lbfgs becomes adam).")
 COMMAND.settings(
     (*FEATURE_SETTINGS, *STYLIZER_SETTINGS),
-    choices={"optimizer": savedmodel.STYLIZER_OPTIMIZERS, "init": INITS},
+    choices={"optimizer": savedmodel.STYLIZER_OPTIMIZERS, "init": savedmodel.STYLIZER_INITS},
     preset_help=" (the feature export takes its layers and normalization from it; --stylizer everything)",
 )
 # fmt: on
@@ -82,7 +82,7 @@ def _export_features() -> str:
     settings = config_from_flags(FLAGS)
     layers = FLAGS.layers if FLAGS["layers"].present else settings.layers_in_use()
     path = savedmodel.export_features(FLAGS.output, layers, settings.weights, settings.normalization, settings.seed)
-    info = savedmodel.read_export_info(path) or {}
+    info = exports.read_export_info(path) or {}
     return (
         f"wrote the feature extractor to {FLAGS.output}: signatures features, gram; layers {', '.join(info.get('layers', []))}; "
         f"{settings.normalization} Gram normalization; weights {info.get('weights', '?')}"
@@ -96,7 +96,7 @@ def _export_stylizer() -> str:
     if config.optimizer not in savedmodel.STYLIZER_OPTIMIZERS and not FLAGS["optimizer"].present:
         config = config.override(optimizer="adam")  # the preset's lbfgs cannot run in a graph
     path = savedmodel.export_stylizer(FLAGS.output, config)
-    info = savedmodel.read_export_info(path) or {}
+    info = exports.read_export_info(path) or {}
     return (
         f"wrote the stylizer to {FLAGS.output}: signatures stylize, features, gram; layers {', '.join(info.get('layers', []))}; "
         f"{config.optimizer} at learning rate {config.effective_learning_rate:g}, a={config.content_weight:g}, "

@@ -8,6 +8,7 @@ the training and loss settings, the style image's SHA-256 and the steps trained.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import tempfile
@@ -24,7 +25,7 @@ from tfstyle.errors import ExportError, ModelError
 from tfstyle.fast.network import MIN_SIDE, stylize_any_size
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
-from tfstyle.pipelines.savedmodel import _Staging, read_export_info
+from tfstyle.exports import Staging, read_export_info
 
 KIND = "fast_stylizer"
 SIGNATURE = "serving_default"
@@ -49,7 +50,7 @@ def export(network: keras.Model, path: str | os.PathLike, info: dict[str, Any], 
     export there is replaced, anything else refused) with ``info`` recorded, and with ``tflite`` its
     LiteRT model at ``path`` + ``.tflite``. Returns the SavedModel's absolute path."""
     module = _Serving(network)
-    with _Staging(path) as staging:
+    with Staging(path) as staging:
         staging.save(module, {SIGNATURE: module.serve}, {"kind": KIND, **info})
     if tflite:
         write_tflite(module, lite_path(staging.target))
@@ -115,7 +116,11 @@ class FastStylizer:
 
     @classmethod
     def load(cls, model: str | os.PathLike) -> FastStylizer:
-        path = resolve(model)
+        """The model ``model`` names (a folder, or a shipped model's name), loaded once per process."""
+        return _load(resolve(model).resolve())
+
+    @classmethod
+    def _read(cls, path: Path) -> FastStylizer:
         if not path.exists():
             raise ModelError(f"model folder not found: {path}")
         if not path.is_dir():
@@ -130,6 +135,10 @@ class FastStylizer:
             first = (str(err).strip() or type(err).__name__).splitlines()[0]
             raise ModelError(f"cannot load the fast stylizer {path}: {first}") from None
 
+    def pictures(self, images: np.ndarray) -> np.ndarray:
+        """A batch ``[batch, height, width, 3]`` in [0, 255], each image through the network on its own."""
+        return np.stack([self(image) for image in np.asarray(images, np.float32)])
+
     @property
     def name(self) -> str:
         return self.path.name
@@ -143,3 +152,9 @@ class FastStylizer:
             raise ModelError(f"the content image is {w}x{h} pixels; the fast stylizer needs at least {MIN_SIDE} on each side")
         uint8 = tf.constant(np.round(pixels).astype(np.uint8)[None])
         return self._serve(image=uint8)["image"][0].numpy().astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path) -> FastStylizer:
+    """:meth:`FastStylizer.load`'s cache: a model is read-only, so one copy serves every caller."""
+    return FastStylizer._read(path)

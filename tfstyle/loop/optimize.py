@@ -37,6 +37,7 @@ from tfstyle.errors import (
 )
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
+from tfstyle.fast.stylizer import FastStylizer
 from tfstyle.inputs.prepare import (
     ContentLike,
     ImageBatch,
@@ -165,7 +166,10 @@ class _Pass:
         device, jit = self.device, speed.resolve_jit(config.jit, self.device)
         with tf.device(device):
             goal = objective(self.model, content_images, style_images, config, content_mask, style_masks, self.strategy, jit)
-            if start_image is None:
+            if start_image is None and config.init == "model":  # the fast stylizer's picture, refined
+                assert config.model is not None, "StyleConfig.cross_check: init model names a model"
+                start = FastStylizer.load(config.model).pictures(in_color)
+            elif start_image is None:
                 start = initial_image(config.init, content_images, style_images[0], config.seed, config.noise_blend)
             else:
                 start = resized_start(start_image, content_images.shape)

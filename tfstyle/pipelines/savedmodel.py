@@ -18,20 +18,17 @@ anything else is refused.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import secrets
-import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import keras
 import tensorflow as tf
 
-from tfstyle._version import __version__
 from tfstyle.config import NORMALIZATIONS, StyleConfig
-from tfstyle.errors import ConfigError, ExportError
+from tfstyle.errors import ConfigError
+from tfstyle.exports import Staging
 from tfstyle.inputs.images import resize_images_to_area
 from tfstyle.inputs.prepare import start_image
 from tfstyle.loop import updates
@@ -41,9 +38,8 @@ from tfstyle.objective.interface import differentiate
 from tfstyle.objective.losses import gram_matrix
 from tfstyle.objective.whole import make_loss_fn
 
-# Written into every export; its presence marks a directory that a new export may replace.
-INFO_FILE = os.path.join("assets.extra", "tfstyle_export.json")
 STYLIZER_OPTIMIZERS = tuple(updates.RULES)
+STYLIZER_INITS = ("content", "noise", "style")  # the starts a graph can make (not a file, nor a fast stylizer's)
 
 _IMAGES = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
 _ONE_IMAGE = [1, None, None, 3]
@@ -143,7 +139,7 @@ def export_features(
     if normalization not in NORMALIZATIONS:
         raise ConfigError(f"unknown normalization {normalization!r}; choose one of: {', '.join(NORMALIZATIONS)}")
     source = _describe_weights(weights, seed)
-    with _Staging(path) as staging:
+    with Staging(path) as staging:
         module = FeatureExtractor(build_feature_model(names, weights, seed), names, normalization)
         info = {"kind": "features", "layers": list(names), "normalization": normalization, "weights": source}
         staging.save(module, {"features": module.features, "gram": module.gram}, info)
@@ -164,12 +160,12 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
             f"the stylizer runs {' or '.join(STYLIZER_OPTIMIZERS)} inside the graph; {config.optimizer} "
             "needs SciPy in Python (choose `optimizer` adam or sgd)"
         )
-    if config.init not in ("content", "noise", "style"):
-        raise ConfigError(f"the stylizer starts from content, noise or style, not an image file ({config.init})")
+    if config.init not in STYLIZER_INITS:
+        raise ConfigError(f"the stylizer starts from content, noise or style, not {config.init}")
     _check_controls(config)
     names = in_network_order(config.layers_in_use())
     source = _describe_weights(config.weights, config.seed)
-    with _Staging(path) as staging:
+    with Staging(path) as staging:
         module = Stylizer(build_feature_model(names, config.weights, config.seed, pooling=config.pooling), names, config)
         settings = dataclasses.asdict(config)
         settings.update(learning_rate=config.effective_learning_rate, weights=source)
@@ -180,89 +176,6 @@ def export_stylizer(path: str | os.PathLike, config: StyleConfig | None = None) 
         signatures = {"stylize": module.stylize, "features": module.features, "gram": module.gram}
         staging.save(module, signatures, info)
     return staging.target
-
-
-def read_export_info(path: str | os.PathLike) -> dict[str, Any] | None:
-    """What :func:`export_features` or :func:`export_stylizer` recorded in ``path``; None if not an export."""
-    try:
-        with open(os.path.join(path, INFO_FILE), encoding="utf-8") as handle:
-            info = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) and info.get("format") == "tfstyle-savedmodel" else None
-
-
-class _Staging:
-    """A temporary sibling of the output: checked and created on enter, renamed into place by
-    :meth:`save`, removed on any failure. Refuses an output that is not empty or an earlier export."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)  # as given, for messages and the caller
-        self.target = Path(os.path.abspath(path))  # ``.`` and ``..`` have a real name and parent
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> _Staging:
-        path = self.target
-        if path.exists() or path.is_symlink():
-            if not path.is_dir():
-                raise ExportError(f"output {self.path} exists and is not a directory")
-            if any(path.iterdir()) and read_export_info(path) is None:
-                raise ExportError(
-                    f"output {self.path} is a non-empty directory that is not a tfstyle export; "
-                    "choose another folder or remove it"
-                )
-        parent = path.parent
-        for folder in (parent, *parent.parents):  # the nearest existing ancestor must be a folder
-            if folder.exists():
-                if not folder.is_dir():
-                    raise ExportError(f"cannot write the export to {self.path}: {folder} is not a directory")
-                break
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = parent / f".{path.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
-            self.tmp.mkdir()
-        except OSError as err:
-            raise ExportError(f"cannot write the export to {self.path}: {_os_reason(err)}") from None
-        return self
-
-    def save(
-        self, module: tf.Module, signatures: Mapping[str, tf.types.experimental.GenericFunction], info: dict[str, Any]
-    ) -> None:
-        tmp = self.tmp
-        assert tmp is not None, "save() runs inside the with block"
-        try:
-            tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
-            info_path = tmp / INFO_FILE
-            info_path.parent.mkdir(exist_ok=True)
-            record = {"format": "tfstyle-savedmodel", "tfstyle_version": __version__, **info}
-            record["signatures"] = sorted(signatures)
-            info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        except (OSError, tf.errors.OpError) as err:
-            raise ExportError(f"could not write the SavedModel to {self.path}: {_os_reason(err)}") from None
-        self._move_into_place(tmp)
-
-    def _move_into_place(self, tmp: Path) -> None:
-        path = self.target
-        old = None
-        try:
-            if path.is_dir() and any(path.iterdir()):  # an earlier export: swap it out, then delete it
-                old = path.parent / f".{path.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
-                os.rename(path, old)
-            os.replace(tmp, path)  # onto a missing or empty directory
-        except OSError as err:
-            if old is not None and not path.exists():
-                os.rename(old, path)
-                old = None
-            raise ExportError(f"could not move the export into {self.path}: {_os_reason(err)}") from None
-        finally:
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        self.tmp = None
-
-    def __exit__(self, *exc: object) -> None:
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
 
 
 def _check_size(images: tf.Tensor, min_side: int, what: str) -> tf.Tensor:
@@ -316,11 +229,3 @@ def _describe_weights(weights: str, seed: int) -> str:
     if resolved != "imagenet" and (weights is None or weights == "imagenet"):
         return f"imagenet (${WEIGHTS_ENV}={resolved})"
     return resolved
-
-
-def _os_reason(err: Exception) -> str:
-    if isinstance(err, OSError):
-        reason = err.strerror or str(err)
-        return f"{reason}: {err.filename}" if err.filename else reason
-    return (str(getattr(err, "message", "")) or str(err)).strip().splitlines()[0]
-
