@@ -29,7 +29,7 @@ from tfstyle.config import StyleConfig  # noqa: E402
 from tfstyle.loop.callbacks import Callback  # noqa: E402
 from tfstyle.loop.optimize import stylize  # noqa: E402
 from tfstyle.network.features import build_feature_model  # noqa: E402
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS  # noqa: E402
+from tfstyle.vgg16 import VGG16_CONV_LAYERS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_IMAGES = ROOT.parent / "shared" / "images"  # tests take it through the ``shared_images`` fixture

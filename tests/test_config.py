@@ -13,7 +13,7 @@ import pytest
 from tfstyle import config as config_module
 from tfstyle.config import DEFAULT_STYLE_LAYER_WEIGHTS, PAPER_LAYERS, PRESETS, StyleConfig, preset
 from tfstyle.errors import ConfigError
-from tfstyle.network.vgg16 import POOLINGS
+from tfstyle.vgg16 import POOLINGS
 from tfstyle.settings import GROUPS
 
 

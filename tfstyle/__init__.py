@@ -23,7 +23,7 @@ _EXPORTS = {
         "NonFiniteLossError", "StyleInterrupted", "TfstyleError", "WeightsError",
     ),
     "tfstyle.network.features": ("build_feature_model",),
-    "tfstyle.network.vgg16": ("canonical_layer_name",),
+    "tfstyle.vgg16": ("canonical_layer_name",),
     "tfstyle.scale.folder": ("FolderSummary", "find_images", "stylize_folder"),
     "tfstyle.inputs.images": ("load_image", "save_image"),
     "tfstyle.objective.losses": ("combined_loss", "content_loss", "gram_matrix", "style_loss", "total_variation_loss"),
@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from tfstyle.loop.checkpoint import Checkpointing
     from tfstyle.loop.optimize import Result, feature_model_for_run, stylize
     from tfstyle.network.features import build_feature_model
-    from tfstyle.network.vgg16 import canonical_layer_name
+    from tfstyle.vgg16 import canonical_layer_name
     from tfstyle.objective.losses import (
         combined_loss,
         content_loss,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfstyle.errors import ConfigError
-from tfstyle.network.vgg16 import POOLINGS, canonical_layer_name
+from tfstyle.vgg16 import POOLINGS, canonical_layer_name
 from tfstyle.settings import Settings, setting, shown
 
 PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")

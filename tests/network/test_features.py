@@ -14,7 +14,7 @@ import tfstyle.network.features as features
 from tfstyle.errors import ConfigError, WeightsError
 from tfstyle.loop.optimize import stylize
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
-from tfstyle.network.vgg16 import (
+from tfstyle.vgg16 import (
     CONV_LAYERS,
     VGG16_CONV_LAYERS,
     min_image_side,

@@ -17,7 +17,7 @@ from conftest import synthetic_image
 
 import tfstyle.network.forms as forms
 import tfstyle.network.speed as speed
-from tfstyle.network import vgg16
+from tfstyle import vgg16
 from tfstyle.network.features import build_feature_model
 
 

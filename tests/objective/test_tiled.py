@@ -18,7 +18,7 @@ from tfstyle import (
 )
 from tfstyle.cli import run as tfrun
 from tfstyle.network import memory
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
+from tfstyle.vgg16 import VGG16_CONV_LAYERS
 from tfstyle.objective.tiled import TiledObjective, layout, tile_geometry
 from tfstyle.objective.whole import make_loss_fn
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from tfstyle.config import NAMED_WEIGHTS, StyleConfig
 from tfstyle.errors import ConfigError, ImageError, WeightsError, first_line
-from tfstyle.network import vgg16
-from tfstyle.network.vgg16 import IMAGENET_BGR_MEAN, POOLINGS
+from tfstyle import vgg16
+from tfstyle.vgg16 import IMAGENET_BGR_MEAN, POOLINGS
 
 if TYPE_CHECKING:
     import tensorflow as tf

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tfstyle.errors import MemoryLimitError
-from tfstyle.network import vgg16
+from tfstyle import vgg16
 
 GIB = 1024**3
 # Peak memory of a run ≈ factor × the activations' bytes (of the whole image, or of one tile) +

@@ -38,7 +38,7 @@ import tensorflow as tf
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError
 from tfstyle.inputs.prepare import ImageBatch
-from tfstyle.network.vgg16 import deepest, layer
+from tfstyle.vgg16 import deepest, layer
 from tfstyle.objective.interface import Losses
 from tfstyle.objective.losses import normalized, style_loss, total_loss, total_variation_loss
 from tfstyle.objective.targets import style_at_content_size

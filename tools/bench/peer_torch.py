@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from tfstyle.config import StyleConfig
-from tfstyle.network import vgg16
-from tfstyle.network.vgg16 import IMAGENET_BGR_MEAN
+from tfstyle import vgg16
+from tfstyle.vgg16 import IMAGENET_BGR_MEAN
 
 MEMORY_FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
 

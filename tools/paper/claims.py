@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tfstyle
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS, layer
+from tfstyle.vgg16 import VGG16_CONV_LAYERS, layer
 from tools.paper import figures, measure
 from tools.paper.report import Section, fmt, num, ratio
 from tools.paper.runs import ADAM_LEARNING_RATE, STEADY_SECONDS, Context, Run, input_panels, iteration_numbers, safe_name, stylize

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfstyle.network.vgg16 import layer
+from tfstyle.vgg16 import layer
 from tools.paper import figures
 from tools.paper.report import Section, fmt, markdown_table, num, ratio
 from tools.paper.runs import ADAM_LEARNING_RATE, Context, Run, input_panels, iteration_numbers, stylize

@@ -13,7 +13,7 @@ import pytest
 from tfstyle.config import preset
 from tfstyle.inputs.prepare import prepare_images
 from tfstyle.network import speed
-from tfstyle.network.vgg16 import VGG16_CONV_LAYERS
+from tfstyle.vgg16 import VGG16_CONV_LAYERS
 
 pytestmark = pytest.mark.slow  # the quick benchmark still times every layer in both forms
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tfstyle.errors import ConfigError
-from tfstyle.network.vgg16 import (
+from tfstyle.vgg16 import (
     CONV_LAYERS,
     VGG16_CONV_LAYERS,
     canonical_layer_name,
