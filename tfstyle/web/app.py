@@ -11,6 +11,7 @@
     GET  /api/runs/R?page=P        the run: state, place in the queue, iteration, losses, time left
     POST /api/runs/R/stop?page=P   stop it (a running one keeps its image so far)
     GET  /api/runs/R/preview?page=P   the latest intermediate image (JPEG)
+    GET  /api/runs/R/instant.jpg?page=P  the instant picture it showed first (JPEG; runs with "instant")
     GET  /api/runs/R/result.png?page=P  the result (PNG)
     GET  /api/events?page=P        server-sent events: the page's runs whenever something changes
 
@@ -167,6 +168,12 @@ def create_app(options: Options = Options()) -> Starlette:
             raise ApiError("no intermediate image yet", 404)
         return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
+    async def first(request: Request) -> Response:
+        image = _run(request, runs).first
+        if image is None:
+            raise ApiError("this run has no instant picture", 404)
+        return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
     async def result(request: Request) -> Response:
         run = _run(request, runs)
         if run.result is None or not run.result.exists():
@@ -195,6 +202,7 @@ def create_app(options: Options = Options()) -> Starlette:
             Route("/api/runs/{run}", status),
             Route("/api/runs/{run}/stop", stop, methods=["POST"]),
             Route("/api/runs/{run}/preview", preview),
+            Route("/api/runs/{run}/instant.jpg", first),
             Route("/api/runs/{run}/result.png", result),
             Route("/api/events", events),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -63,7 +63,8 @@ class Upload:
 class Run:
     """A run and what the page sees of it. ``kind`` names its job in :data:`JOBS`, or is ``fast``: an
     instant picture, finished when it is made. ``model``: the instant style whose picture it shows
-    first (a ``fast`` run's: its picture); ``start``: that picture, when the optimization starts from it."""
+    first (a ``fast`` run's: its picture), ``first``; ``start``: that picture, when the optimization
+    starts from it."""
 
     id: str
     number: int  # 1, 2, ... on its page
@@ -84,6 +85,7 @@ class Run:
     size: tuple[int, int] | None = None  # the result's (width, height)
     message: str = ""
     model: str | None = None
+    first: bytes | None = None  # the model's picture, JPEG, shown before the optimization's previews
     from_model: bool = False  # the optimization starts from the model's picture (else from the photo)
     start: np.ndarray | None = None  # that picture, uint8 [h, w, 3] (whole grey levels), until the run starts
     abandoned: bool = False  # its page went away
@@ -304,10 +306,9 @@ class Runs:
                 kind=kind,
                 model=model,
                 from_model=from_model,
+                first=None if first is None else jpeg(first),
                 start=first if from_model else None,
             )
-            if first is not None:
-                run.preview, run.previews = jpeg(first), 1
             page.runs.append(run)
             self._queue.append(run)
             self._changed()
