@@ -325,6 +325,7 @@ class Runs:
         config = controls.read({} if image_size is None else {"image_size": image_size}, [1.0], self.fixed)
         with self._lock:
             (photo,) = self._admit(self._page(page_id), (content,), queued=False)
+        self.instant.stylizer(model)  # its first use loads it: not part of the picture's time
         started = time.perf_counter()
         image = self.instant.picture(model, photo.path, config.image_size)
         seconds = time.perf_counter() - started
