@@ -5,8 +5,8 @@ when asked. A feature model is built once per (layers, weights, pooling) and reu
 
 Instant styles (:mod:`tfstyle.web.instant`) run beside the queue, in the request's thread: an
 instant picture alone becomes a finished run of kind ``fast`` at once; a run whose painting an
-instant style learned (or that names one) gets that style's picture as its first preview when it
-is queued, and, when asked, starts its optimization from it.
+instant style learned (or that names one) has that style's picture to show first from the moment
+it is queued, and, when asked, starts its optimization from it.
 
 Pages own their uploads and runs. A page is alive while it holds its event stream open, or made a
 request in the last ``grace`` seconds; when it goes (closed, reloaded, its network gone), its
@@ -62,9 +62,9 @@ class Upload:
 @dataclass(eq=False)
 class Run:
     """A run and what the page sees of it. ``kind`` names its job in :data:`JOBS`, or is ``fast``: an
-    instant picture, finished when it is made. ``model``: the instant style whose picture it shows
-    first (a ``fast`` run's: its picture), ``first``; ``start``: that picture, when the optimization
-    starts from it."""
+    instant picture, finished when it is made. ``model``: the instant style whose picture (``first``)
+    it shows before its own (a ``fast`` run's: the style of its result); ``start``: that picture
+    again, when the optimization starts from it."""
 
     id: str
     number: int  # 1, 2, ... on its page
@@ -302,7 +302,7 @@ class Runs:
                 preset=str(settings.get("preset", "default")),
                 config=config,
                 content=photo.path,
-                styles=tuple(painting.path for painting in paintings),
+                styles=tuple(upload.path for upload in paintings),
                 kind=kind,
                 model=model,
                 from_model=from_model,
