@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import io
 import os
 import re
@@ -19,6 +20,7 @@ import time
 import warnings
 import zlib
 
+import numpy as np
 import pytest
 from conftest import ROOT, synthetic_image
 from PIL import Image
@@ -372,6 +374,189 @@ def test_a_run_naming_images_of_another_page_is_refused(client):
     assert response.status_code == 400 and "unknown kind of run 'video'" in response.json()["error"]
 
 
+# --- instant styles --------------------------------------------------------------------------------
+
+PAINTING = png(64, 48, seed=2)  # the painting submit() uploads: the tiny model below "learned" it
+
+
+def tiny_model(folder, painting: bytes = PAINTING):
+    """A random-weight fast stylizer (4 channels wide) that records ``painting``'s SHA-256 as the painting it learned."""
+    from tfstyle.fast.network import transform_network
+    from tfstyle.fast.stylizer import export
+
+    info = {"settings": {"style_sha256": hashlib.sha256(painting).hexdigest()}, "steps": 1}
+    return export(transform_network(4), folder, info, tflite=False)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Two instant styles: a shipped model's name (that learned PAINTING), and a name the label table does not know."""
+    folder = tmp_path_factory.mktemp("models")
+    return {"starry_night": tiny_model(folder / "starry_night"), "my_own-style": tiny_model(folder / "mine", b"another")}
+
+
+@pytest.fixture(scope="module")
+def instant(models):
+    """A server offering the two instant styles."""
+    app = create_app(Options(fixed={"weights": "random", "precision": "float32"}, limits=LIMITS, grace=30.0, models=models))
+    with TestClient(app) as client:
+        yield client
+
+
+def fast(client: TestClient, page: str, photo: str, model: str = "starry_night", **body):
+    return client.post(f"/api/fast?page={page}", json={"content": photo, "model": model, **body})
+
+
+def test_the_settings_list_the_instant_styles_with_their_paintings_labels_and_thumbnails(instant):
+    styles = instant.get("/api/settings").json()["instant_styles"]
+    assert styles == [
+        {"name": "starry_night", "label": "The Starry Night (van Gogh)", "thumbnail": "/static/painting-starry_night.jpg"},
+        {"name": "my_own-style", "label": "My Own Style", "thumbnail": None},
+    ]
+    thumbnail = instant.get(styles[0]["thumbnail"])
+    assert thumbnail.status_code == 200 and max(Image.open(io.BytesIO(thumbnail.content)).size) == 160
+
+
+def test_without_models_there_are_no_instant_styles_and_a_painting_matches_none():
+    app = create_app(Options(fixed={"weights": "random"}, limits=LIMITS, models={}))
+    with TestClient(app) as client:
+        assert client.get("/api/settings").json()["instant_styles"] == []
+        assert upload(client, new_page(), PAINTING).json()["instant"] is None
+        response = fast(client, new_page(), "x")
+        assert response.status_code == 404
+        assert response.json()["error"] == "no instant style named 'starry_night' on this server (it has: none)"
+
+
+def test_an_instant_picture_is_a_finished_run_at_once_of_the_photos_size(instant):
+    page = new_page()
+    photo = upload(instant, page, png(48, 64, seed=1)).json()["id"]
+    response = fast(instant, page, photo, image_size=64)
+    assert response.status_code == 201, response.text
+    run = response.json()
+    assert (run["kind"], run["state"], run["result"], run["width"], run["height"]) == ("fast", "done", True, 64, 48)
+    assert run["instant"] == {"model": "starry_night", "label": "The Starry Night (van Gogh)", "start": False}
+    result = instant.get(f"/api/runs/{run['id']}/result.png?page={page}")
+    image = Image.open(io.BytesIO(result.content))
+    assert (image.format, image.size) == ("PNG", (64, 48))
+    assert instant.get(f"/api/runs?page={page}").json()["runs"] == [run]  # a card like any run's
+    # Without a size: the default preset's output size; a later one on a new shape is made as quickly.
+    assert fast(instant, page, photo).json()["width"] == 512
+    assert fast(instant, page, photo, model="my_own-style", image_size=33).json()["height"] == 25
+
+
+def test_an_instant_picture_does_not_wait_behind_a_running_optimization(instant):
+    page = new_page()
+    running = submit(instant, page, iterations=1000, size=32)
+    wait(instant, page, running["id"], until=lambda r: r["iteration"] >= 1)
+    photo = upload(instant, page, png(48, 64, seed=1)).json()["id"]
+    picture = fast(instant, page, photo, image_size=48).json()
+    assert picture["state"] == "done" and instant.get(f"/api/runs/{running['id']}?page={page}").json()["state"] == "running"
+    instant.post(f"/api/runs/{running['id']}/stop?page={page}", json={})
+    wait(instant, page, running["id"])
+
+
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        ({"model": "mona_lisa"}, 404, "no instant style named 'mona_lisa' on this server (it has: starry_night, my_own-style)"),
+        ({"model": ""}, 400, "the request has no \"model\" field (an instant style's name, from GET /api/settings)"),
+        ({"image_size": 100_000}, 400, "“Output size” must be from 32 to 2048, got 100000"),
+        ({"content": "0" * 32}, 400, "an image of this run is no longer on the server; add it again"),
+    ],
+    ids=["unknown-style", "no-style", "too-large", "not-this-pages-image"],
+)
+def test_a_bad_instant_request_is_one_clear_message_and_leaves_no_card(instant, body, status, message):
+    page = new_page()
+    photo = upload(instant, page, png(48, 64, seed=1)).json()["id"]
+    response = instant.post(f"/api/fast?page={page}", json={"content": photo, "model": "starry_night", **body})
+    assert (response.status_code, response.json()) == (status, {"error": message})
+    assert instant.get(f"/api/runs?page={page}").json()["runs"] == []
+
+
+def test_an_instant_request_must_be_json_and_name_the_pages_own_photo(instant):
+    mine, theirs = new_page(), new_page()
+    photo = upload(instant, theirs, png(48, 64, seed=1)).json()["id"]
+    assert fast(instant, mine, photo).status_code == 400
+    form = instant.post(f"/api/fast?page={theirs}", content=f"content={photo}&model=starry_night",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert form.status_code == 415
+
+
+@pytest.fixture
+def starts(monkeypatch):
+    """The start images the web runs hand to tfstyle.stylize (None: from the photo), in order."""
+    from tfstyle.web import runs
+
+    seen = []
+
+    def recording(*args, start_image=None, **kwargs):
+        seen.append(start_image)
+        return runs_stylize(*args, start_image=start_image, **kwargs)
+
+    runs_stylize = runs.stylize
+    monkeypatch.setattr(runs, "stylize", recording)
+    return seen
+
+
+def test_a_run_whose_painting_an_instant_style_learned_shows_its_picture_first(instant, starts):
+    page = new_page()
+    assert upload(instant, page, PAINTING).json()["instant"] == "starry_night"
+    run = submit(instant, page, iterations=4, size=64)  # with PAINTING
+    assert run["instant"] == {"model": "starry_night", "label": "The Starry Night (van Gogh)", "start": False}
+    assert run["state"] in ("queued", "running") and run["iteration"] == 0  # the instant picture, before any iteration
+    first = instant.get(f"/api/runs/{run['id']}/instant.jpg?page={page}")
+    assert first.headers["content-type"] == "image/jpeg" and Image.open(io.BytesIO(first.content)).size == (64, 48)
+    done = wait(instant, page, run["id"])
+    assert done["state"] == "done" and done["previews"] >= 1  # the optimization's frames come after it ...
+    assert starts == [None]  # ... an optimization from the photo, as without the instant style
+
+
+def test_a_run_started_from_the_instant_picture_refines_it(instant, starts):
+    page = new_page()
+    content = upload(instant, page, png(48, 64, seed=1)).json()["id"]
+    other = upload(instant, page, png(40, 40, seed=5)).json()["id"]  # a painting no instant style learned
+    body = {"content": content, "styles": [{"image": other}], "settings": {"image_size": 64, "iterations": 3},
+            "instant": {"model": "starry_night", "start": True}}  # fmt: skip
+    run = instant.post(f"/api/runs?page={page}", json=body).json()
+    assert run["instant"]["start"] and instant.get(f"/api/runs/{run['id']}/instant.jpg?page={page}").status_code == 200
+    assert wait(instant, page, run["id"])["state"] == "done"
+    expected = instant.app.state.runs.instant.picture("starry_night", instant.app.state.runs.find(page, run["id"]).content, 64)
+    (start,) = starts
+    assert start.shape == (48, 64, 3) and np.array_equal(start, expected)
+    assert instant.app.state.runs.find(page, run["id"]).start is None  # not kept once used
+
+
+@pytest.mark.parametrize(
+    "chosen, status, message",
+    [
+        ({"model": "mona_lisa", "start": True}, 404, "no instant style named 'mona_lisa'"),
+        ({"start": True}, 400, "the request has no \"model\" field"),
+        ({"model": "starry_night", "start": "yes"}, 400, 'the request\'s "instant" field must be {model, start}'),
+    ],
+)
+def test_a_run_naming_a_bad_instant_style_is_one_clear_message(instant, chosen, status, message):
+    page = new_page()
+    image = upload(instant, page, png(48, 64, seed=1)).json()["id"]
+    body = {"content": image, "styles": [{"image": image}], "settings": {}, "instant": chosen}
+    response = instant.post(f"/api/runs?page={page}", json=body)
+    assert response.status_code == status and message in response.json()["error"], response.text
+
+
+def test_a_learned_paintings_preview_is_left_out_quietly_when_its_model_does_not_load(tmp_path):
+    broken = tmp_path / "broken"
+    tiny_model(broken)
+    (broken / "saved_model.pb").write_bytes(b"not a graph")
+    app = create_app(Options(fixed={"weights": "random", "precision": "float32"}, limits=LIMITS, models={"broken": broken}))
+    with TestClient(app) as client:
+        page = new_page()
+        run = submit(client, page, iterations=2, size=32)  # its painting is the one "broken" learned
+        assert run["instant"] is None and client.get(f"/api/runs/{run['id']}/instant.jpg?page={page}").status_code == 404
+        assert wait(client, page, run["id"])["state"] == "done"
+        photo = upload(client, page, png(48, 64)).json()["id"]
+        response = fast(client, page, photo, model="broken")  # asked for: its message
+        assert response.status_code == 400 and "cannot load the fast stylizer" in response.json()["error"]
+
+
 def test_a_request_nested_too_deeply_is_a_clear_400(client):
     body = b"[" * 30_000 + b"]" * 30_000
     response = client.post(f"/api/runs?page={new_page()}", content=body, headers={"Content-Type": "application/json"})
@@ -492,6 +677,27 @@ def test_the_event_stream_shows_progress_and_closing_it_cancels_the_run(server):
     states = [event["runs"][0]["state"] for event in events if event["runs"]]
     assert "running" in states
     assert run.state == "cancelled" and run.iteration < 1000
+
+
+def test_the_event_stream_shows_the_instant_picture_before_the_first_iteration(models):
+    import json
+
+    import httpx
+
+    with serving(Options(fixed={"weights": "random", "precision": "float32"}, models=models)) as (base, _):
+        page = new_page()
+        with httpx.Client(base_url=base, timeout=10) as http, http.stream("GET", f"/api/events?page={page}") as stream:
+            images = [http.post(f"/api/images?page={page}", content=data, headers={"Content-Type": "image/png"}).json()["id"]
+                      for data in (png(48, 64, seed=1), PAINTING)]  # fmt: skip
+            body = {"content": images[0], "styles": [{"image": images[1]}], "settings": {"image_size": 32, "iterations": 3}}
+            run_id = http.post(f"/api/runs?page={page}", json=body).json()["id"]
+            for line in stream.iter_lines():
+                if line.startswith("data: ") and json.loads(line[6:])["runs"]:
+                    (first,) = json.loads(line[6:])["runs"]
+                    break
+            assert first["id"] == run_id and first["iteration"] == 0 and first["instant"]["model"] == "starry_night"
+            picture = http.get(f"/api/runs/{run_id}/instant.jpg?page={page}")
+            assert Image.open(io.BytesIO(picture.content)).size == (32, 24)
 
 
 # --- the command line ----------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """The ASGI app: the page (``static/``) and its HTTP API, on Starlette.
 
     GET  /                         the page
-    GET  /api/settings             the controls and presets, from StyleConfig's metadata (controls.describe)
-    POST /api/images?page=P        an image as the request body → {id, width, height}
-    POST /api/runs?page=P          {content, styles: [{image, weight}], settings: {preset, ...}} → the run
+    GET  /api/settings             the controls and presets, from StyleConfig's metadata (controls.describe),
+                                   and the instant styles (instant.InstantStyles.describe)
+    POST /api/images?page=P        an image as the request body → {id, width, height, instant}
+    POST /api/runs?page=P          {content, styles: [{image, weight}], settings: {preset, ...},
+                                   instant: {model, start}} → the run (instant: optional)
+    POST /api/fast?page=P          {content, model, image_size} → a finished run: the instant picture
     GET  /api/runs?page=P          the page's runs and the queue's length (what each event carries)
     GET  /api/runs/R?page=P        the run: state, place in the queue, iteration, losses, time left
     POST /api/runs/R/stop?page=P   stop it (a running one keeps its image so far)
     GET  /api/runs/R/preview?page=P   the latest intermediate image (JPEG)
+    GET  /api/runs/R/instant.jpg?page=P  the instant picture it showed first (JPEG; runs with "instant")
     GET  /api/runs/R/result.png?page=P  the result (PNG)
     GET  /api/events?page=P        server-sent events: the page's runs whenever something changes
 
@@ -25,7 +29,7 @@ import contextlib
 import ipaddress
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +43,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tfstyle.errors import TfstyleError
+from tfstyle.fast.stylizer import shipped_models
 from tfstyle.web import controls
+from tfstyle.web.instant import InstantStyles, UnknownStyle
 from tfstyle.web.runs import Run, Runs
 from tfstyle.web.uploads import Limits, UploadError
 
@@ -58,7 +64,8 @@ PAGE_HEADERS = {
 class Options:
     """How the server runs: ``fixed`` settings over every run's (weights, device), the upload
     ``limits``, the page's starting ``preset``, the ``grace`` a silent page gets before its runs
-    are cancelled, and the ``hosts`` the Host header may name (None: any)."""
+    are cancelled, the ``hosts`` the Host header may name (None: any), and the instant styles'
+    ``models``, name → fast-stylizer folder (None: the shipped ones, ``shipped_models()``)."""
 
     fixed: dict[str, object] = field(default_factory=lambda: {"weights": "imagenet"})
     limits: Limits = Limits()
@@ -66,6 +73,7 @@ class Options:
     grace: float = 10.0
     previews: int = 25
     hosts: Sequence[str] | None = None
+    models: Mapping[str, Path] | None = None
 
 
 class ApiError(Exception):
@@ -76,7 +84,8 @@ class ApiError(Exception):
 
 def create_app(options: Options = Options()) -> Starlette:
     """The web app; its :class:`Runs` (``app.state.runs``) starts and stops with the app's lifespan."""
-    runs = Runs(options.fixed, options.limits, options.grace, options.previews)
+    instant = InstantStyles(shipped_models() if options.models is None else options.models)
+    runs = Runs(options.fixed, options.limits, options.grace, options.previews, instant=instant)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,7 +99,8 @@ def create_app(options: Options = Options()) -> Starlette:
         return FileResponse(STATIC / "index.html", headers={**PAGE_HEADERS, "Cache-Control": "no-store"})
 
     async def settings(request: Request) -> Response:
-        return JSONResponse(controls.describe(options.preset) | {"max_upload_bytes": options.limits.bytes})
+        described = controls.describe(options.preset)
+        return JSONResponse(described | {"max_upload_bytes": options.limits.bytes, "instant_styles": instant.describe()})
 
     async def upload(request: Request) -> Response:
         page = _page(request, runs)
@@ -100,7 +110,8 @@ def create_app(options: Options = Options()) -> Starlette:
             image = await run_in_threadpool(runs.add_upload, page, data)
         except UploadError as err:
             raise ApiError(str(err), err.status) from None
-        return JSONResponse({"id": image.id, "width": image.width, "height": image.height}, status_code=201)
+        learned = instant.learned(image.sha256)  # a painting an instant style learned: its picture comes first
+        return JSONResponse({"id": image.id, "width": image.width, "height": image.height, "instant": learned}, status_code=201)
 
     async def submit(request: Request) -> Response:
         page = _page(request, runs)
@@ -110,17 +121,31 @@ def create_app(options: Options = Options()) -> Starlette:
         styles = body.get("styles")
         if not isinstance(styles, list) or not all(isinstance(s, dict) for s in styles):
             raise ApiError("`styles` must be a list of {image, weight}")
-        try:
-            run = runs.submit(
+        chosen = body.get("instant") or {}
+        if not isinstance(chosen, dict) or not isinstance(chosen.get("start", False), bool):
+            raise ApiError("the request's \"instant\" field must be {model, start}: an instant style's name, and true to start from its picture")
+        with _user_errors():  # the instant picture, if any, takes up to a second: not in the event loop
+            run = await run_in_threadpool(
+                runs.submit,
                 page,
                 content,
                 [_field(style, "image", "each painting's id, from POST /api/images") for style in styles],
                 [style.get("weight", 1.0) for style in styles],
                 body.get("settings", {}),
                 str(body.get("kind", "image")),
+                _field(chosen, "model", "an instant style's name, from GET /api/settings") if chosen else None,
+                chosen.get("start", False),
             )
-        except TfstyleError as err:
-            raise ApiError(str(err)) from None
+        return JSONResponse(runs.public(run), status_code=201)
+
+    async def fast(request: Request) -> Response:
+        page = _page(request, runs)
+        _require_type(request, ("application/json",))
+        body = await _json(request)
+        content = _field(body, "content", "the photo's id, from POST /api/images")
+        model = _field(body, "model", "an instant style's name, from GET /api/settings")
+        with _user_errors():  # beside the queue, in a thread: it never waits for an optimization
+            run = await run_in_threadpool(runs.instant_picture, page, content, model, body.get("image_size"))
         return JSONResponse(runs.public(run), status_code=201)
 
     async def view(request: Request) -> Response:
@@ -141,6 +166,12 @@ def create_app(options: Options = Options()) -> Starlette:
         image = _run(request, runs).preview
         if image is None:
             raise ApiError("no intermediate image yet", 404)
+        return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    async def first(request: Request) -> Response:
+        image = _run(request, runs).first
+        if image is None:
+            raise ApiError("this run has no instant picture", 404)
         return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     async def result(request: Request) -> Response:
@@ -166,10 +197,12 @@ def create_app(options: Options = Options()) -> Starlette:
             Route("/api/settings", settings),
             Route("/api/images", upload, methods=["POST"]),
             Route("/api/runs", submit, methods=["POST"]),
+            Route("/api/fast", fast, methods=["POST"]),
             Route("/api/runs", view),
             Route("/api/runs/{run}", status),
             Route("/api/runs/{run}/stop", stop, methods=["POST"]),
             Route("/api/runs/{run}/preview", preview),
+            Route("/api/runs/{run}/instant.jpg", first),
             Route("/api/runs/{run}/result.png", result),
             Route("/api/events", events),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -200,6 +233,18 @@ async def _events(runs: Runs, page: str) -> AsyncIterator[str]:
             await asyncio.sleep(0.2)
     finally:
         runs.detach(page)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """A user's error (:class:`TfstyleError`) as the API's: 404 for an unknown instant style, else
+    the upload's own status, else 400."""
+    try:
+        yield
+    except UnknownStyle as err:
+        raise ApiError(str(err), 404) from None
+    except TfstyleError as err:
+        raise ApiError(str(err), getattr(err, "status", 400)) from None
 
 
 def _page(request: Request, runs: Runs) -> str:

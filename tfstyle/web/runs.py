@@ -3,14 +3,21 @@ wait their turn, in order. Each run calls :func:`tfstyle.stylize` with a callbac
 its progress (iteration, losses, time left, a preview image every few iterations) and stops it
 when asked. A feature model is built once per (layers, weights, pooling) and reused.
 
+Instant styles (:mod:`tfstyle.web.instant`) run beside the queue, in the request's thread: an
+instant picture alone becomes a finished run of kind ``fast`` at once; a run whose painting an
+instant style learned (or that names one) has that style's picture to show first from the moment
+it is queued, and, when asked, starts its optimization from it.
+
 Pages own their uploads and runs. A page is alive while it holds its event stream open, or made a
 request in the last ``grace`` seconds; when it goes (closed, reloaded, its network gone), its
 waiting runs are cancelled, its running one stopped, and its files deleted. Everything here is
-guarded by one lock; the worker is the only thread that runs TensorFlow.
+guarded by one lock; the worker is the only thread that optimizes (an instant picture, one pass
+through a small network, is made in the request's thread, never holding the lock).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import secrets
@@ -30,6 +37,7 @@ from tfstyle.inputs.images import save_image, to_pil
 from tfstyle.loop.callbacks import Callback, Step
 from tfstyle.loop.optimize import Result, feature_model_for_run, run_model_key, stylize
 from tfstyle.web import controls
+from tfstyle.web.instant import InstantStyles, painting
 from tfstyle.web.uploads import Limits, PrivateFolder, UploadError, check_image
 
 log = logging.getLogger("tfstyle.web")
@@ -48,11 +56,15 @@ class Upload:
     path: Path
     width: int
     height: int
+    sha256: str  # of the file's bytes: which instant style, if any, learned this painting
 
 
 @dataclass(eq=False)
 class Run:
-    """A run and what the page sees of it. ``kind`` names its job in :data:`JOBS`."""
+    """A run and what the page sees of it. ``kind`` names its job in :data:`JOBS`, or is ``fast``: an
+    instant picture, finished when it is made. ``model``: the instant style whose picture (``first``)
+    it shows before its own (a ``fast`` run's: the style of its result); ``start``: that picture
+    again, when the optimization starts from it."""
 
     id: str
     number: int  # 1, 2, ... on its page
@@ -72,6 +84,10 @@ class Run:
     result: Path | None = None  # the PNG, once the run has ended with an image
     size: tuple[int, int] | None = None  # the result's (width, height)
     message: str = ""
+    model: str | None = None
+    first: bytes | None = None  # the model's picture, JPEG, shown before the optimization's previews
+    from_model: bool = False  # the optimization starts from the model's picture (else from the photo)
+    start: np.ndarray | None = None  # that picture, uint8 [h, w, 3] (whole grey levels), until the run starts
     abandoned: bool = False  # its page went away
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -95,6 +111,9 @@ class Run:
             "width": self.size[0] if self.size else None,
             "height": self.size[1] if self.size else None,
             "message": self.message,
+            "instant": None if self.model is None else {
+                "model": self.model, "label": painting(self.model).label, "start": self.from_model,
+            },
             "settings": {"preset": self.preset, **{c.name: getattr(self.config, c.name) for c in controls.CONTROLS}},
         }
 
@@ -114,9 +133,12 @@ Job = Callable[[Run, Callback, keras.Model], Result]
 
 
 def stylize_image(run: Run, callback: Callback, model: keras.Model) -> Result:
-    """The image job: :func:`tfstyle.stylize` on the run's photo and paintings."""
+    """The image job: :func:`tfstyle.stylize` on the run's photo and paintings (from its instant
+    picture, when it asked to start from it)."""
     styles = [str(path) for path in run.styles]
-    return stylize(str(run.content), styles if len(styles) > 1 else styles[0], run.config, [callback], model)
+    start = None if run.start is None else run.start.astype(np.float32)
+    run.start = None  # the picture is the optimization's now; a long queue does not keep it twice
+    return stylize(str(run.content), styles if len(styles) > 1 else styles[0], run.config, [callback], model, start_image=start)
 
 
 # The jobs a run can be, by its ``kind``. The hook for a video job: when tfstyle has a video command,
@@ -128,7 +150,7 @@ JOBS: dict[str, Job] = {"image": stylize_image}
 class Runs:
     """The queue, the worker and the pages. ``fixed``: the server's settings, applied over every
     run's (``weights``, ``device``); ``grace``: how long a page may go silent before it counts as gone;
-    ``previews``: about how many preview images a run publishes."""
+    ``previews``: about how many preview images a run publishes; ``instant``: the instant styles."""
 
     def __init__(
         self,
@@ -137,7 +159,9 @@ class Runs:
         grace: float = 10.0,
         previews: int = 25,
         clock: Callable[[], float] = time.monotonic,
+        instant: InstantStyles | None = None,
     ):
+        self.instant = instant if instant is not None else InstantStyles({})
         self.fixed = dict(fixed if fixed is not None else {"weights": "imagenet"})
         self.limits = limits or Limits()
         self.grace = grace
@@ -218,7 +242,7 @@ class Runs:
         with self._decoding:  # outside the lock: decoding takes a while, and a few at once bound the memory
             width, height = check_image(data, self.limits)
         assert self.folder is not None, "start() first"
-        upload = Upload(secrets.token_hex(16), self.folder.write(data), width, height)
+        upload = Upload(secrets.token_hex(16), self.folder.write(data), width, height, hashlib.sha256(data).hexdigest())
         with self._lock:
             self._page(page_id).uploads[upload.id] = upload
         return upload
@@ -231,39 +255,104 @@ class Runs:
         blend: Sequence[float],
         settings: Mapping[str, object],
         kind: str = "image",
+        model: str | None = None,
+        from_model: bool = False,
     ) -> Run:
         """Queue a ``kind`` run (:data:`JOBS`) of the page's uploads ``content`` and ``styles`` (ids) with
-        ``settings`` (see :func:`controls.read`); raises :class:`ConfigError` or :class:`UploadError`."""
+        ``settings`` (see :func:`controls.read`); raises :class:`ConfigError`, :class:`UploadError` or
+        :class:`tfstyle.errors.ModelError`.
+
+        Its first preview is the instant picture of ``model`` (an instant style's name), or, when
+        ``model`` is None, of the style that learned its one painting (if one did); ``from_model``:
+        the optimization starts from that picture (which needs ``model``), else from the photo.
+        Making the picture takes the calling thread well under a second (a model's first use: a
+        second or two more)."""
         if kind not in JOBS:
             raise ConfigError(f"unknown kind of run {kind!r}; this server runs: {', '.join(JOBS)}")
         if not styles:
             raise ConfigError("add at least one painting")
         if len(blend) != len(styles):
             raise ConfigError(f"{len(blend)} weights given for {len(styles)} paintings")
+        if from_model and model is None:
+            raise ConfigError("choose an instant style to start from")
         config = controls.read(settings, blend, self.fixed)
         with self._lock:
-            if self._closing:
-                raise ConfigError("the server is stopping")
+            photo, *paintings = self._admit(self._page(page_id), (content, *styles))
+        asked = model is not None
+        if asked:
+            model = self.instant.check(model)
+        elif len(paintings) == 1:
+            model = self.instant.learned(paintings[0].sha256)
+        first = None
+        if model is not None:
+            try:
+                first = np.round(self.instant.picture(model, photo.path, config.image_size)).astype(np.uint8)
+            except TfstyleError as err:
+                if asked:
+                    raise  # its message; only a preview the page did not ask for is left out quietly
+                log.warning("no instant preview from %s: %s", model, err)
+                model = None
+        with self._lock:
             page = self._page(page_id)
-            missing = [image for image in (content, *styles) if image not in page.uploads]
-            if missing:
-                raise UploadError("an image of this run is no longer on the server; add it again")
-            if sum(run.state == "queued" for run in page.runs) >= MAX_WAITING_PER_PAGE:
-                raise ConfigError(f"{MAX_WAITING_PER_PAGE} runs of this page are waiting already; wait for them or stop some")
+            self._admit(page, (content, *styles))
             run = Run(
                 id=secrets.token_hex(16),
                 number=len(page.runs) + 1,
                 page=page_id,
                 preset=str(settings.get("preset", "default")),
                 config=config,
-                content=page.uploads[content].path,
-                styles=tuple(page.uploads[style].path for style in styles),
+                content=photo.path,
+                styles=tuple(upload.path for upload in paintings),
                 kind=kind,
+                model=model,
+                from_model=from_model,
+                first=None if first is None else jpeg(first),
+                start=first if from_model else None,
             )
             page.runs.append(run)
             self._queue.append(run)
             self._changed()
             self._lock.notify_all()
+        return run
+
+    def instant_picture(self, page_id: str, content: str, model: str, image_size: object = None) -> Run:
+        """The page's upload ``content`` in the instant style ``model``, its longer side ``image_size``
+        (the page's "Output size" rules; None: the default preset's), made at once in the calling
+        thread, beside the queue: a finished run of kind ``fast`` with the picture as its result.
+        Raises :class:`tfstyle.errors.ModelError` (an unknown style: :class:`UnknownStyle`),
+        :class:`ConfigError` or :class:`UploadError`, and then keeps nothing."""
+        model = self.instant.check(model)
+        config = controls.read({} if image_size is None else {"image_size": image_size}, [1.0], self.fixed)
+        with self._lock:
+            (photo,) = self._admit(self._page(page_id), (content,), queued=False)
+        self.instant.stylizer(model)  # its first use loads it: not part of the picture's time
+        started = time.perf_counter()
+        image = self.instant.picture(model, photo.path, config.image_size)
+        seconds = time.perf_counter() - started
+        assert self.folder is not None, "start() first"
+        path = save_image(image, self.folder.new_path(".png"))
+        with self._lock:
+            page = self._pages.get(page_id)
+            if page is None or self._closing:  # it went away meanwhile
+                self._delete(path)
+                raise UploadError("the page was closed")
+            run = Run(
+                id=secrets.token_hex(16),
+                number=len(page.runs) + 1,
+                page=page_id,
+                preset="default",
+                config=config,
+                content=photo.path,
+                styles=(),
+                kind="fast",
+                state="done",
+                seconds=seconds,
+                result=path,
+                size=(int(image.shape[1]), int(image.shape[0])),
+                model=model,
+            )
+            page.runs.append(run)
+            self._changed()
         return run
 
     def find(self, page_id: str, run_id: str) -> Run | None:
@@ -305,6 +394,18 @@ class Runs:
 
     def _changed(self) -> None:
         self.version += 1
+
+    def _admit(self, page: Page, images: Sequence[str], queued: bool = True) -> list[Upload]:
+        """The page's uploads ``images``, if a run of them may start (``queued``: it waits in the
+        queue); else the error that says why not."""
+        if self._closing:
+            raise ConfigError("the server is stopping")
+        missing = [image for image in images if image not in page.uploads]
+        if missing:
+            raise UploadError("an image of this run is no longer on the server; add it again")
+        if queued and sum(run.state == "queued" for run in page.runs) >= MAX_WAITING_PER_PAGE:
+            raise ConfigError(f"{MAX_WAITING_PER_PAGE} runs of this page are waiting already; wait for them or stop some")
+        return [page.uploads[image] for image in images]
 
     def _reap(self) -> None:
         """Forget the pages gone for longer than ``grace``: cancel their runs, delete their files."""

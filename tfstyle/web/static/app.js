@@ -1,13 +1,17 @@
 // tfstyle's page: pick a photo and paintings, choose the settings (described by the server from
 // StyleConfig's metadata, GET /api/settings), press Stylize, and watch each run over one event
 // stream (GET /api/events). While that stream is open the server keeps this page's runs; when the
-// page is closed they are cancelled. Plain JavaScript, no libraries: the server may be offline.
+// page is closed they are cancelled. Where the server has instant styles (fast stylizers), a chosen
+// one makes a picture at once (POST /api/fast) or is where a Stylize run starts from. Plain
+// JavaScript, no libraries: the server may be offline.
 "use strict";
 
 const FINISHED = ["done", "stopped", "failed", "cancelled"];
 const pageId = randomId();
 const state = {
-  settings: null,  // /api/settings: {default_preset, presets, controls, max_upload_bytes}
+  settings: null,  // /api/settings: {default_preset, presets, controls, max_upload_bytes, instant_styles}
+  instant: null,  // the chosen instant style's name
+  making: false,  // an instant picture is being made
   photo: null,  // {id, name, width, height} once uploaded
   styles: [],  // [{id, name, weight: <input>, figure}]
   uploading: 0,
@@ -114,6 +118,8 @@ async function addStyles(files) {
       state.styles = state.styles.filter((s) => s !== style);
       updateStyles();
     });
+    // A painting an instant style learned: alone, its run shows that style's picture at once.
+    if (image.instant) figure.querySelector("figcaption").append(el("span", {class: "learned", text: " · instant preview"}));
     figure.append(el("label", {class: "weight-label"}, "weight ", weight));
     style.figure = figure;
     document.getElementById("styles").append(figure);
@@ -239,11 +245,61 @@ function readSettings() {
   return settings;
 }
 
+// --- instant styles -------------------------------------------------------------------------
+
+function buildInstant(styles) {
+  // No instant styles on this server: the section and its button stay hidden, the page as without them.
+  if (!styles || !styles.length) return;
+  const row = document.getElementById("instant-styles");
+  for (const style of styles) {
+    const picture = style.thumbnail ? el("img", {src: style.thumbnail, alt: ""})
+      : el("span", {class: "initial", "aria-hidden": "true", text: style.label.charAt(0)});
+    const tile = el("button", {type: "button", class: "instant-style", "aria-pressed": "false", "data-model": style.name},
+      picture, el("span", {class: "label", text: style.label}));
+    tile.addEventListener("click", () => chooseInstant(state.instant === style.name ? null : style.name));
+    row.append(tile);
+  }
+  document.getElementById("instant").hidden = false;
+  document.getElementById("instant-go").hidden = false;
+}
+
+function chooseInstant(name) {
+  // One style at a time; pressing the chosen one again un-chooses it.
+  state.instant = name;
+  for (const tile of document.querySelectorAll(".instant-style")) tile.setAttribute("aria-pressed", String(tile.dataset.model === name));
+  document.getElementById("instant-start-label").hidden = !name;
+  updateButton();
+}
+
+async function instantPicture() {
+  const status = document.getElementById("status");
+  const size = state.inputs.get("image_size");
+  if (!size.checkValidity()) {
+    size.reportValidity();
+    return;
+  }
+  say(status, "");
+  state.making = true;
+  updateButton();
+  try {
+    // Made beside the queue: it never waits for a Stylize run.
+    const run = await postJson("/api/fast", {content: state.photo.id, model: state.instant, image_size: Number(size.value)});
+    card(run, [state.photo.name, `${run.instant.label} (instant)`], state.photo);
+    update(run);
+  } catch (error) {
+    say(status, error.message, true);
+  } finally {
+    state.making = false;
+    updateButton();
+  }
+}
+
 // --- runs -----------------------------------------------------------------------------------
 
 function updateButton() {
-  document.getElementById("stylize").disabled =
-    !state.settings || !state.photo || state.styles.length === 0 || state.uploading > 0;
+  const ready = state.settings && state.photo && state.uploading === 0;
+  document.getElementById("stylize").disabled = !ready || state.styles.length === 0;
+  document.getElementById("instant-go").disabled = !ready || !state.instant || state.making;
 }
 
 async function stylize() {
@@ -251,6 +307,9 @@ async function stylize() {
   const settings = readSettings();
   if (!settings) return;
   const weights = state.styles.map((s) => Number(s.weight.value));
+  // Start from the chosen instant style's picture, when asked (else the server shows it first only
+  // where that style learned the painting).
+  const fromInstant = state.instant && document.getElementById("instant-start").checked;
   say(status, "");
   try {
     // kind "image": the one job there is; a video job (when tfstyle has a video command) would send its own
@@ -260,6 +319,7 @@ async function stylize() {
       content: state.photo.id,
       styles: state.styles.map((s, i) => ({image: s.id, weight: weights[i]})),
       settings,
+      instant: fromInstant ? {model: state.instant, start: true} : null,
     });
     const names = [state.photo.name, ...state.styles.map((s, i) => state.styles.length > 1 ? `${s.name} ×${weights[i]}` : s.name)];
     card(run, names, state.photo);
@@ -274,7 +334,7 @@ function card(run, names = null, photo = null) {
   if (card) {
     if (names) {
       card.article.querySelector(".names").textContent = names.join(" + ");
-      card.article.querySelector(".summary").textContent = summary(run.settings);
+      card.article.querySelector(".summary").textContent = summary(run);
     }
     return card;
   }
@@ -291,22 +351,25 @@ function card(run, names = null, photo = null) {
     el("progress", {max: run.iterations, value: 0}),
     el("p", {class: "numbers"}),
     el("p", {class: "names", text: names ? names.join(" + ") : ""}),
+    el("p", {class: "instant-note"}),
     el("details", {class: "details"}, el("summary", {text: "details"}),
-      el("p", {class: "losses"}), el("p", {class: "summary", text: summary(run.settings)})),
+      el("p", {class: "losses"}), el("p", {class: "summary", text: summary(run)})),
     el("div", {class: "buttons"}, stop, download));
   article.dataset.previews = "0";
   stop.addEventListener("click", async () => {
     stop.disabled = true;
     try { update(await postJson(`/api/runs/${run.id}/stop`, {})); } catch (error) { say(article.querySelector(".state"), error.message, true); }
   });
-  card = {article, frame, picture, placeholder, stop, download, previews: 0, result: false, previewUrl: null};
+  card = {article, frame, picture, placeholder, stop, download, previews: 0, instant: false, result: false, previewUrl: null};
   state.cards.set(run.id, card);
   document.getElementById("runs").prepend(article);
   document.getElementById("no-results").hidden = true;
   return card;
 }
 
-function summary(settings) {
+function summary(run) {
+  const settings = run.settings;
+  if (run.kind === "fast") return `instant style ${run.instant.label} · output size ${settings.image_size} px`;
   const parts = [`preset ${settings.preset}`];
   for (const control of state.settings.controls) {
     let value = settings[control.name];
@@ -329,7 +392,7 @@ function stateText(run) {
   switch (run.state) {
     case "queued": return `waiting: ${ordinal(run.position)} in the queue`;
     case "running": return run.stopping ? "stopping…" : run.iteration ? "painting…" : "starting (preparing the network)…";
-    case "done": return `done in ${duration(run.seconds)}`;
+    case "done": return run.kind === "fast" ? `instant: ${run.seconds.toFixed(2)} s` : `done in ${duration(run.seconds)}`;
     default: return `${run.state}${run.message ? ": " + run.message : ""}`;
   }
 }
@@ -349,6 +412,8 @@ function update(run) {
   const c = card(run);
   const article = c.article;
   article.dataset.state = run.state;
+  article.dataset.kind = run.kind;
+  article.querySelector(".instant-note").textContent = instantNote(run);
   say(article.querySelector(".state"), stateText(run), run.state === "failed");
   c.placeholder.textContent = waitingText(run);
   const bar = article.querySelector("progress");
@@ -374,18 +439,33 @@ function update(run) {
   } else if (!c.result && run.previews > c.previews) {
     c.previews = run.previews;
     showPreview(run, c);
+  } else if (!c.result && !c.previews && run.instant && !c.instant) {
+    c.instant = true;
+    showPicture(run, c, `/api/runs/${run.id}/instant.jpg`, "instant");
   }
 }
 
-async function showPreview(run, c) {
+function instantNote(run) {
+  if (!run.instant || run.kind === "fast") return "";
+  return run.instant.start
+    ? `Started from the instant picture of ${run.instant.label}; each step refines it.`
+    : `Shown first: the instant picture of ${run.instant.label}, until the painting forms from your photo.`;
+}
+
+function showPreview(run, c) {
+  return showPicture(run, c, `/api/runs/${run.id}/preview?v=${run.previews}`, "preview");
+}
+
+async function showPicture(run, c, path, kind) {
   // Fetched as a blob and swapped in when it has arrived, so the picture never blanks between previews.
-  const response = await fetch(api(`/api/runs/${run.id}/preview`) + `&v=${run.previews}`);
-  if (!response.ok || c.result) return;
+  const response = await fetch(api(path));
+  if (!response.ok || c.result || (kind === "instant" && c.previews)) return;
   const url = URL.createObjectURL(await response.blob());
-  if (c.result) { URL.revokeObjectURL(url); return; }
-  c.picture.onload = () => { c.article.dataset.previews = String(Number(c.article.dataset.previews) + 1); };
+  if (c.result || (kind === "instant" && c.previews)) { URL.revokeObjectURL(url); return; }
+  const count = kind === "preview" ? "previews" : "instants";
+  c.picture.onload = () => { c.article.dataset[count] = String(Number(c.article.dataset[count] || 0) + 1); };
   c.picture.src = url;
-  c.picture.dataset.kind = "preview";
+  c.picture.dataset.kind = kind;
   c.frame.style.aspectRatio = "";
   if (c.previewUrl) URL.revokeObjectURL(c.previewUrl);
   c.previewUrl = url;
@@ -408,10 +488,12 @@ async function start() {
   dropZone(document.getElementById("photo-drop"), document.getElementById("photo-input"), (files) => files[0] && addPhoto(files[0]));
   dropZone(document.getElementById("style-drop"), document.getElementById("style-input"), addStyles);
   document.getElementById("stylize").addEventListener("click", stylize);
+  document.getElementById("instant-go").addEventListener("click", instantPicture);
   listen();
   try {
     state.settings = await request("/api/settings");
     buildControls(state.settings);
+    buildInstant(state.settings.instant_styles);
   } catch (error) {
     say(document.getElementById("controls"), `could not load the settings: ${error.message}`, true);
   }
