@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 
+import keras
 import numpy as np
 
 import tfstyle
@@ -31,7 +33,7 @@ from tfstyle.objective.whole import objective
 from tfstyle.video import io
 from tfstyle.video.config import VideoConfig
 from tfstyle.video.flow import warping_error
-from tfstyle.video.stylize import stylize_video
+from tfstyle.video.stylize import FrameReport, stylize_video
 
 
 def main() -> None:
@@ -66,8 +68,7 @@ def main() -> None:
                 frames.append(np.clip(np.rint(result.image), 0, 255))
                 reports.append({"seconds": time.perf_counter() - t0, "style": result.final_losses["style"], "temporal": 0.0})
         elif mode == "fast":
-            frames = list(stylize_video(contents, None, config, on_frame=lambda r, reports=reports: reports.append(
-                {"seconds": r.seconds, "index": r.index})))  # fmt: skip
+            frames = list(stylize_video(contents, None, config, on_frame=partial(record, reports)))
         else:
             video = VideoConfig(
                 temporal_weight=0.0 if mode == "warm" else args.temporal_weight, first_frame_iterations=args.first,
@@ -76,12 +77,7 @@ def main() -> None:
             frames = list(
                 stylize_video(
                     contents, args.style, config.override(init="model") if mode == "fast_video" else config, video,
-                    feature_model=model,
-                    on_frame=lambda r, reports=reports: reports.append(
-                        {"seconds": r.seconds, "style": r.losses["style"], "temporal": r.losses["temporal"],
-                         "flow_seconds": r.flow_seconds, "flow_waited": r.flow_waited, "pass": r.pass_number,
-                         "index": r.index}
-                    ),
+                    feature_model=model, on_frame=partial(record, reports),
                 )
             )  # fmt: skip
         seconds = time.perf_counter() - start
@@ -107,7 +103,13 @@ def main() -> None:
         print(mode, {k: v for k, v in results[mode].items() if k != "frames"}, flush=True)
 
 
-def style_loss_of(frames: list, contents: list, style: str, config: tfstyle.StyleConfig, model) -> float:
+def record(reports: list, r: FrameReport) -> None:
+    """A frame's report as the results keep it (a fast frame has no losses)."""
+    reports.append({"seconds": r.seconds, "flow_seconds": r.flow_seconds, "flow_waited": r.flow_waited,
+                    "pass": r.pass_number, "index": r.index, **r.losses})  # fmt: skip
+
+
+def style_loss_of(frames: list, contents: list, style: str, config: tfstyle.StyleConfig, model: keras.Model) -> float:
     """The mean style loss of ``frames`` (each against its content frame), as the runs compute it."""
     sized = config.override(image_size=max(contents[0].shape[:2]))
     run_model = feature_model_for_run(model, sized)
