@@ -317,3 +317,15 @@ def style(tmp_path: Path) -> Path:
     path = tmp_path / "painting.png"
     Image.fromarray(synthetic_image(40, 40, seed=9)).save(path)
     return path
+
+
+# --- a fast stylizer (the --model of batch, beam and video) ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fast_model(tmp_path_factory) -> Path:
+    """A tiny random-weight fast stylizer's SavedModel folder (no .tflite: made in a second)."""
+    from tfstyle.fast.network import transform_network
+    from tfstyle.fast.stylizer import export
+
+    return export(transform_network(4), tmp_path_factory.mktemp("fast") / "m", {"settings": {}, "steps": 1}, tflite=False)

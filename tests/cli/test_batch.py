@@ -61,3 +61,46 @@ def test_bad_invocations_are_one_line_errors(photos, style, tmp_path, capsys):
         assert err.count("\n") == 0 and err.startswith("tfstyle: error: ") and message in err, err
 
 
+
+
+def test_model_without_a_style_paints_each_image_fast_and_resumes(photos, tmp_path, capsys, fast_model):
+    out = tmp_path / "out"
+    assert cli("--content_dir", photos, "--model", fast_model, "--output_dir", out, "--image_size", 32) == 1
+    captured = capsys.readouterr()
+    assert "3 done, 0 skipped, 2 failed" in captured.out and "Traceback" not in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["photo0.png", "photo1.png", "portrait.png"], "no partial or temp files"
+    assert Image.open(out / "photo0.png").size == (32, 24) and Image.open(out / "portrait.png").size == (24, 32)
+    assert cli("--content_dir", photos, "--model", fast_model, "--output_dir", out, "--image_size", 32) == 1
+    assert "0 done, 3 skipped, 2 failed" in capsys.readouterr().out
+
+
+def test_model_and_style_refine_the_fast_picture(photos, style, tmp_path, capsys, fast_model, monkeypatch):
+    (photos / "cut.png").unlink()
+    (photos / "garbage.jpg").unlink()
+    inits = []
+
+    def stylize_folder(sources, style, output_dir, config, **kwargs):
+        inits.append(config.init)
+        return real(sources, style, output_dir, config, **kwargs)
+
+    real = tfbatch.stylize_folder
+    monkeypatch.setattr(tfbatch, "stylize_folder", stylize_folder)
+    assert cli("--content_dir", photos, "--model", fast_model, "--style", style, "--output_dir", tmp_path / "out", *SETTINGS) == 0
+    assert "3 done, 0 skipped, 0 failed" in capsys.readouterr().out
+    assert cli("--content_dir", photos, "--model", fast_model, "--style", style, "--output_dir", tmp_path / "b", "--init", "content",
+               *SETTINGS) == 0  # fmt: skip
+    assert inits == ["model", "content"], "--init model unless --init says otherwise"
+
+
+def test_no_style_nor_model_and_a_bad_model_are_one_line_errors(photos, style, tmp_path, capsys):
+    out = tmp_path / "out"
+    for args, message in [
+        ([], "give a --style (a painting), or a --model"),
+        (["--model", tmp_path / "none"], "model folder not found"),
+        (["--model", style], "is not a folder"),
+        (["--model", tmp_path / "none", "--style", style], "model folder not found"),
+    ]:
+        assert cli("--content_dir", photos, "--output_dir", out, *args, *SETTINGS) == 1, message
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith("tfstyle: error: ") and message in err, err
+        assert not out.exists(), "nothing written"

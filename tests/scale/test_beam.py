@@ -340,3 +340,60 @@ def test_a_folder_named_like_an_output_is_no_finished_image_but_a_failure(tmp_pa
     assert blocked.tag == beam.FAILED and "is a directory" in blocked.value[1]
     assert list(skip.process(("photos/b.jpg", str(done)))) == []  # a file is done: skipped
     assert list(skip.process(("photos/c.jpg", str(tmp_path / "c.png")))) == [("photos/c.jpg", str(tmp_path / "c.png"))]
+
+
+# --- a fast stylizer (--model) -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_model_without_a_style_paints_what_tfstyle_batch_paints_and_a_rerun_skips(tmp_path, fast_model):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    write_photos(photos)
+    argv = ["tfstyle-beam", f"--input={photos}/**", f"--model={fast_model}", f"--output_dir={out}", "--image_size=32", *RUNNER]
+    status, stdout, stderr = run_quietly(tfbeam, argv)
+    assert status == 1 and stdout.startswith("4 stylized, 0 skipped, 3 failed in "), (stdout, stderr)
+    assert "needs at least 5 on each side" in stderr and "Traceback" not in stderr  # the sliver, too thin for the network
+    status, _, _ = run_quietly(
+        tfbatch, ["tfstyle-batch", "--content_glob", f"{photos}/**/*", "--model", str(fast_model), "--output_dir",
+                  str(tmp_path / "batch"), "--image_size", "32"],
+    )  # fmt: skip
+    names = sorted(p.name for p in out.glob("*.png"))
+    assert names == sorted(p.name for p in (tmp_path / "batch").glob("*.png")) and len(names) == 4
+    for name in names:
+        assert np.array_equal(pixels(out / name), pixels(tmp_path / "batch" / name)), name
+    assert Image.open(out / "portrait.png").size == (24, 32)
+    status, stdout, _ = run_quietly(tfbeam, argv)
+    assert stdout.startswith("0 stylized, 4 skipped, 3 failed in "), stdout
+
+
+def test_the_fast_handler_paints_an_example_as_the_fast_stylizer_does(tmp_path, fast_model):
+    from tfstyle import StyleConfig
+    from tfstyle.fast.stylizer import FastStylizer
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(synthetic_image(48, 64, seed=3)).save(path)
+    handler = beam.FastModelHandler(StyleConfig(model=str(fast_model), image_size=32))
+    model = handler.load_model()
+    assert model is handler.load_model(), "one stylizer per worker process"
+    (result,) = handler.run_inference([str(path)], model)
+    assert result.example == str(path) and result.inference.shape == (24, 32, 3)
+    np.testing.assert_array_equal(result.inference, FastStylizer.load(fast_model)(path, image_size=32))
+
+
+def test_model_errors_are_one_line_before_the_pipeline_starts(tmp_path, capsys, fast_model):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(synthetic_image(48, 64, seed=3)).save(photo)
+    out = tmp_path / "out"
+    base = ["tfstyle-beam", f"--input={photo}", f"--output_dir={out}", *SETTINGS]
+    for args, message in [
+        ([], "give a --style (a painting), or a --model"),
+        ([f"--model={tmp_path / 'none'}"], "model folder not found"),
+        ([f"--model={photo}"], "is not a folder"),
+        (["--model=gs://bucket/models/starry_night"], "a fast stylizer is a shipped model's name or a local folder"),
+        ([f"--model={fast_model}", f"--style={photo}", "--weights", str(tmp_path / "none.h5")], "VGG16 weights file not found"),
+    ]:
+        assert tfbeam.cli([*base, *args]) == 1, message
+        tfbeam.FLAGS.unparse_flags()
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith("tfstyle: error: ") and message in err, err
+        assert not out.exists(), "nothing written"

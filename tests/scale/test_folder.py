@@ -13,7 +13,7 @@ from conftest import Terminal, synthetic_image
 from PIL import Image
 
 from tfstyle import NonFiniteLossError, StyleConfig
-from tfstyle.errors import ConfigError, ImageError
+from tfstyle.errors import ConfigError, ImageError, ModelError
 from tfstyle.loop.progress import CLEAR_LINE
 from tfstyle.scale import folder
 
@@ -115,3 +115,55 @@ def test_a_folder_named_like_an_output_is_no_finished_image_but_a_failure(photos
     summary = folder.stylize_folder([photos / "photo0.png"], style, tmp_path / "out", cfg)
     assert (summary.done, summary.skipped, summary.failed) == (0, 0, 1)
     assert "is a directory, not an image file" in summary.outcomes[0].message
+
+
+def test_without_a_style_the_fast_stylizer_paints_each_image_and_a_rerun_skips_them(photos, tmp_path, fast_model):
+    cfg = StyleConfig(model=str(fast_model), image_size=32)
+    sources = sorted(photos.glob("*.*g"))  # the photos, the portrait, garbage.jpg and cut.png
+    out = tmp_path / "out"
+    summary = folder.stylize_folder(sources, None, out, cfg)
+    assert (summary.done, summary.skipped, summary.failed) == (3, 0, 2)
+    assert sorted(p.name for p in out.iterdir()) == ["photo0.png", "photo1.png", "portrait.png"], "no partial files"
+    assert Image.open(out / "photo0.png").size == (32, 24) and Image.open(out / "portrait.png").size == (24, 32)
+    from tfstyle.fast.stylizer import FastStylizer
+
+    expected = FastStylizer.load(fast_model)(photos / "photo0.png", image_size=32)
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "photo0.png"), np.float32), expected)
+    failed = {o.source.name: o.message for o in summary.outcomes if o.status == "failed"}
+    assert "not an image" in failed["garbage.jpg"] and "corrupt or truncated" in failed["cut.png"]
+    again = folder.stylize_folder(sources, None, out, cfg)
+    assert (again.done, again.skipped, again.failed) == (0, 3, 2)
+
+
+def test_an_image_too_small_for_the_fast_stylizer_fails_alone(tmp_path, fast_model):
+    Image.fromarray(synthetic_image(3, 40)).save(tmp_path / "strip.png")
+    Image.fromarray(synthetic_image(30, 40)).save(tmp_path / "fine.png")
+    summary = folder.stylize_folder([tmp_path / "strip.png", tmp_path / "fine.png"], None, tmp_path / "out",
+                                     StyleConfig(model=str(fast_model), image_size=40))
+    assert (summary.done, summary.failed) == (1, 1) and "needs at least" in summary.outcomes[0].message
+
+
+def test_with_a_style_and_init_model_the_optimization_starts_from_the_fast_picture(photos, style, tmp_path, fast_model):
+    cfg = StyleConfig(content_layers=("block2_conv2",), style_layers=("block1_conv2",), weights="random", image_size=32,
+                      iterations=1, learning_rate=1e-9, precision="float32", model=str(fast_model), init="model")  # fmt: skip
+    summary = folder.stylize_folder([photos / "photo0.png"], style, tmp_path / "out", cfg)
+    assert summary.done == 1
+    from tfstyle.fast.stylizer import FastStylizer
+
+    fast = FastStylizer.load(fast_model)(photos / "photo0.png", image_size=32)
+    made = np.asarray(Image.open(tmp_path / "out" / "photo0.png"), np.float32)
+    assert np.abs(made - fast).max() <= 1, "one tiny step from the fast picture"
+
+
+@pytest.mark.parametrize("style_given", [False, True])
+def test_a_bad_model_fails_before_the_output_folder_is_made(photos, style, tmp_path, style_given):
+    cfg = StyleConfig(weights="random", image_size=32, iterations=1, model=str(tmp_path / "nothing"), init="model")
+    with pytest.raises(ModelError, match="model folder not found"):
+        folder.stylize_folder([photos / "photo0.png"], style if style_given else None, tmp_path / "out", cfg)
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_style_and_no_model_is_a_config_error(photos, tmp_path):
+    with pytest.raises(ConfigError, match="give a `style`"):
+        folder.stylize_folder([photos / "photo0.png"], None, tmp_path / "out", StyleConfig())
+    assert not (tmp_path / "out").exists()

@@ -19,7 +19,7 @@ from scipy.ndimage import gaussian_filter  # noqa: E402
 
 from tfstyle.config import preset  # noqa: E402
 from tfstyle.errors import ConfigError, ImageError  # noqa: E402
-from tfstyle.inputs.images import save_image  # noqa: E402
+from tfstyle.inputs.images import resize, save_image  # noqa: E402
 from tfstyle.video import io  # noqa: E402
 from tfstyle.video import clip as cliplib  # noqa: E402
 from tfstyle.video.clip import passes_folder, stylize_clip, work_folder  # noqa: E402
@@ -398,3 +398,88 @@ def test_resuming_a_finished_folder_of_frames_does_nothing(tmp_path, monkeypatch
     monkeypatch.setattr(cliplib, "stylize_video", lambda *a, **k: pytest.fail("finished frames are not made again"))
     summary = stylize_clip(source, photo(16, 16), done, CONFIG.override(image_size=16), resume=True)
     assert summary.complete and (summary.stylized, summary.resumed) == (0, 2)
+
+
+# --- a fast stylizer (--model) -----------------------------------------------------------------------------
+
+
+def test_without_a_style_each_frame_is_the_fast_stylizers_picture(fast_model):
+    from tfstyle.fast.stylizer import FastStylizer
+
+    clip = pan(3, size=33)  # an odd size: frames are scaled to even sides first
+    frames = list(stylize_video(clip, None, preset("default").override(model=str(fast_model), image_size=32)))
+    assert len(frames) == 3 and all(frame.shape == (32, 32, 3) for frame in frames)
+    fast = FastStylizer.load(fast_model)
+    for frame, content in zip(frames, clip):
+        np.testing.assert_array_equal(frame, fast(resize(content, (32, 32))))
+
+
+def test_fast_frames_to_a_folder_resume_from_the_first_missing_one(tmp_path, fast_model):
+    source = write_frames(tmp_path / "in", pan(3, size=32))
+    config = preset("default").override(model=str(fast_model), image_size=32)
+    whole = stylize_clip(source, None, tmp_path / "all", config)
+    assert whole.stylized == 3 and not (tmp_path / "all.flow").exists(), "no flow without the temporal refinement"
+    partial = tmp_path / "part"
+    partial.mkdir()
+    (partial / "frame_00001.png").write_bytes((tmp_path / "all" / "frame_00001.png").read_bytes())
+    resumed = stylize_clip(source, None, partial, config, resume=True)
+    assert (resumed.stylized, resumed.resumed) == (2, 1)
+    for name in ("frame_00002.png", "frame_00003.png"):
+        assert (partial / name).read_bytes() == (tmp_path / "all" / name).read_bytes()
+
+
+def test_with_a_style_and_init_model_frames_start_from_the_fast_picture_where_the_flow_is_unreliable(fast_model, monkeypatch):
+    """Frame 1 starts from its fast picture; a later frame from the previous one warped, and from its
+    own fast picture where the flow cannot say (the strip that pans into view on the right)."""
+    from tfstyle.fast.stylizer import FastStylizer
+    from tfstyle.video import stylize as stylizelib
+
+    starts = []
+
+    def optimize(self, i, start, config, callbacks):  # no optimization: the start is the frame
+        starts.append(np.asarray(start, np.float32))
+        return np.clip(np.rint(start), 0, 255).astype(np.float32), {"total": 0.0, "style": 0.0, "temporal": 0.0}
+
+    monkeypatch.setattr(stylizelib.FrameStep, "optimize", optimize)
+    clip = pan(2, shift=4, size=32)
+    config = CONFIG.override(image_size=32, model=str(fast_model), init="model")
+    list(stylize_video(clip, photo(32, 32), config, VideoConfig(lookback=(1,))))
+    fast = FastStylizer.load(fast_model)
+    np.testing.assert_array_equal(starts[0], fast(clip[0]))
+    np.testing.assert_allclose(starts[1][:, -3:], fast(clip[1])[:, -3:], atol=1e-3)  # disoccluded: the fast picture
+    assert np.abs(starts[1][:, :-6] - fast(clip[1])[:, :-6]).mean() > 1, "elsewhere the previous frame warped"
+
+
+def test_more_passes_without_a_style_and_neither_style_nor_model_are_config_errors(fast_model):
+    with pytest.raises(ConfigError, match="`passes` are the optimization's"):
+        list(stylize_video(pan(2, size=16), None, CONFIG.override(model=str(fast_model)), VideoConfig(passes=2)))
+    with pytest.raises(ConfigError, match="give a `style`"):
+        list(stylize_video(pan(2, size=16), None, CONFIG))
+
+
+def test_the_command_with_a_model_alone_writes_the_fast_video(tmp_path, capsys, fast_model):
+    from tfstyle.cli import video
+
+    source = io.write_video(pan(2, size=32), tmp_path / "in.gif", fps=5)
+    assert video.cli(["tfstyle", f"--content={source}", f"--model={fast_model}", f"--output={tmp_path / 'out.gif'}",
+                      "--image_size=32"]) == 0  # fmt: skip
+    frames, fps = io.read_clip(tmp_path / "out.gif")
+    assert len(frames) == 2 and frames[0].shape == (32, 32, 3) and fps == pytest.approx(5)
+    assert "2 frames stylized" in capsys.readouterr().out and not work_folder(tmp_path / "out.gif").exists()
+
+
+def test_the_command_says_in_one_line_when_the_model_is_bad_or_neither_is_given(tmp_path, capsys):
+    from tfstyle.cli import video
+
+    source = io.write_video(pan(2, size=16), tmp_path / "in.gif", fps=5)
+    style = save_image(photo(16, 16), tmp_path / "style.png")
+    output = tmp_path / "out.gif"
+    for args, message in [
+        ([], "give a --style (a painting), or a --model"),
+        ([f"--model={tmp_path / 'none'}"], "model folder not found"),
+        ([f"--model={tmp_path / 'none'}", f"--style={style}"], "model folder not found"),
+    ]:
+        assert video.cli(["tfstyle", f"--content={source}", f"--output={output}", "--image_size=32", *args]) == 1
+        line = capsys.readouterr().err.strip()
+        assert "\n" not in line and line.startswith("tfstyle: error: ") and message in line, line
+        assert not output.exists() and not work_folder(output).exists(), "nothing written"

@@ -4,7 +4,8 @@ Stylizes every image of a folder (``--content_dir``), a glob (``--content_glob``
 (``--content_list``) into ``--output_dir`` as ``<name>.png``, several images per step. Resumable:
 an image whose output exists is skipped, so the same command continues a stopped run. An image
 that fails is reported and the others go on; the summary counts the images done, skipped and
-failed, and the exit status is 1 if any failed. With several GPUs (or ``--devices``) the batch is
+failed, and the exit status is 1 if any failed. With ``--model`` and no ``--style`` a fast stylizer
+paints each image in one pass; with both, the optimization refines its picture (``--init model``). With several GPUs (or ``--devices``) the batch is
 spread with ``tf.distribute.MirroredStrategy``; several machines are ``tfstyle.beam``'s. Only reads
 flags: it builds a :class:`tfstyle.StyleConfig` and calls :func:`tfstyle.scale.folder.stylize_folder`.
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import fail, import_tensorflow_quietly, style_paths
+from tfstyle.cli.common import fail, import_tensorflow_quietly, styles_or_model
 from tfstyle.cli.flags import FIELDS, config_from_flags
 
 import_tensorflow_quietly()
@@ -39,10 +40,11 @@ from tfstyle.scale.folder import (  # noqa: E402
 FLAGS = flags.FlagValues()
 COMMAND = Command(
     "python -m tfstyle.batch",
-    "(--content_dir=FOLDER | --content_glob=GLOB | --content_list=FILE) --style=PAINTING --output_dir=FOLDER [flags]",
+    "(--content_dir=FOLDER | --content_glob=GLOB | --content_list=FILE) (--style=PAINTING | --model=NAME) --output_dir=FOLDER [flags]",
     "Stylizes every image of a folder, a glob or a list file into --output_dir, several images per step and "
     "over every GPU. An image whose output exists is skipped, so the same command continues a stopped run; an "
-    "image that fails is reported and the others go on (exit status 1 if any failed).",
+    "image that fails is reported and the others go on (exit status 1 if any failed). With --model and no --style, a fast "
+    "stylizer paints each image in one pass; with both, the optimization refines the fast picture.",
     FLAGS,
 )
 
@@ -53,7 +55,7 @@ COMMAND.own("inputs and output", flags.DEFINE_string, "content_glob", None, "Glo
             "(quote it; ** recurses).", "GLOB")
 COMMAND.own("inputs and output", flags.DEFINE_string, "content_list", None, "File listing content images, one path a line "
             "(relative to the file's folder; # starts a comment).", "FILE")
-COMMAND.style()
+COMMAND.style(or_model=True)
 COMMAND.own("inputs and output", flags.DEFINE_string, "output_dir", None, "Folder for the results, <name>.<format> each "
             "(created if missing).", "FOLDER", required=True)
 COMMAND.results_format()
@@ -72,16 +74,15 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         return fail(f"unexpected argument(s): {' '.join(argv[1:])} (flags look like --content_dir=photos)")
     try:
-        config = config_from_flags(FLAGS)
+        styles, config = styles_or_model(FLAGS.style, config_from_flags(FLAGS), bool(FLAGS["init"].present))
         sources = find_images(FLAGS.content_dir, FLAGS.content_glob, FLAGS.content_list)
-        styles = style_paths(FLAGS.style)
         for path in styles:
             if not Path(path).exists():
                 raise ImageError(f"style image not found: {path}")
         strategy = None if config.tile_size else strategy_for(FLAGS.devices)
         summary = stylize_folder(
             sources,
-            styles if len(styles) > 1 else styles[0],
+            (styles if len(styles) > 1 else styles[0]) if styles else None,
             FLAGS.output_dir,
             config,
             batch_size=FLAGS.batch_size,

@@ -5,8 +5,9 @@ Stylizes every file matching ``--input`` into ``--output_dir`` in a Beam pipelin
 Dataflow, Flink or Spark (docs/many-machines.md). The settings flags are generated from
 :class:`tfstyle.StyleConfig`'s fields as ``tfstyle.run``'s are; every flag that is not tfstyle's
 goes to Beam as a pipeline option (``--runner``, ``--project``, ``--temp_location``, ...), and one
-that Beam does not know either is an error. Only reads flags: it builds a config and calls
-:func:`tfstyle.scale.beam.stylize_files`, which needs the ``beam`` extra.
+that Beam does not know either is an error. With ``--model`` and no ``--style`` a fast stylizer
+paints each image; with both, the optimization refines its picture. Only reads flags: it builds a
+config and calls :func:`tfstyle.scale.beam.stylize_files`, which needs the ``beam`` extra.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import fail, import_tensorflow_quietly, style_paths
+from tfstyle.cli.common import fail, import_tensorflow_quietly, styles_or_model
 from tfstyle.cli.flags import config_from_flags, flag_text
 
 import_tensorflow_quietly()
@@ -27,12 +28,13 @@ from tfstyle.errors import TfstyleError  # noqa: E402 - after the quiet import a
 FLAGS = flags.FlagValues()
 COMMAND = Command(
     "python -m tfstyle.beam",
-    "--input=PATTERN --style=PAINTING --output_dir=FOLDER [flags] [Beam pipeline options]",
+    "--input=PATTERN (--style=PAINTING | --model=NAME) --output_dir=FOLDER [flags] [Beam pipeline options]",
     "Stylizes every file matching --input into --output_dir in an Apache Beam pipeline: here, or on Dataflow, "
     "Flink or Spark with --runner and that runner's options (every flag that is not tfstyle's goes to Beam). "
     "Paths may be local or on any filesystem Beam reads (gs://, s3://, hdfs://). An image whose output exists is "
     "skipped, so the same command continues a stopped run; an image that fails is listed in "
-    "<output_dir>/_failed-*.txt and the others go on (exit status 1 if any failed).",
+    "<output_dir>/_failed-*.txt and the others go on (exit status 1 if any failed). With --model and no --style, a fast "
+    "stylizer paints each image in one pass; with both, the optimization refines the fast picture.",
     FLAGS,
 )
 
@@ -40,7 +42,7 @@ COMMAND = Command(
 COMMAND.own("inputs and output", flags.DEFINE_string, "input", None, "Pattern of the content images, e.g. 'photos/*.jpg' "
             "or 'gs://bucket/photos/**.jpg' (quote it; Beam's patterns: * stays within a folder, ** crosses folders).",
             "PATTERN", required=True)
-COMMAND.style()
+COMMAND.style(or_model=True)
 COMMAND.own("inputs and output", flags.DEFINE_string, "output_dir", None, "Folder for the results, <name>.<format> each "
             "(created if missing), and the list of failures, _failed-<time>-*.txt.", "FOLDER", required=True)
 COMMAND.results_format()
@@ -63,11 +65,10 @@ def main(argv: list[str]) -> int:
                 f"not a tfstyle flag nor a Beam pipeline option: {' '.join(unknown)} "
                 "(quote the --input pattern; see --help for tfstyle's flags)"
             )
-        config = config_from_flags(FLAGS)
-        styles = style_paths(FLAGS.style)
+        styles, config = styles_or_model(FLAGS.style, config_from_flags(FLAGS), bool(FLAGS["init"].present))
         summary = beam.stylize_files(
             FLAGS.input,
-            styles if len(styles) > 1 else styles[0],
+            (styles if len(styles) > 1 else styles[0]) if styles else None,
             FLAGS.output_dir,
             config,
             suffix=f".{FLAGS.format}",

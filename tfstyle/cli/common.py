@@ -1,4 +1,4 @@
-"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``, ``tfstyle.beam``); no flags here."""
+"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``, ``tfstyle.beam``, ``tfstyle.video``); no flags here."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tfstyle.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tfstyle.config import StyleConfig
 
 
 def use_onednn() -> None:
@@ -72,6 +75,18 @@ def style_paths(text: str) -> list[str]:
     if Path(text).exists():
         return [text]
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def styles_or_model(text: str | None, config: StyleConfig, init_given: bool) -> tuple[list[str], StyleConfig]:
+    """``--style``'s paths (none without it) and the config a command runs with: ``--model`` alone
+    gives the fast stylizer's picture; with ``--style`` too, the optimization refines it (``init``
+    model) unless ``--init`` was given (``init_given``). Neither is one line."""
+    styles = style_paths(text) if text else []
+    if not styles and config.model is None:
+        raise ConfigError("give a --style (a painting), or a --model for a fast stylizer's picture")
+    if styles and config.model is not None and not init_given:
+        config = config.override(init="model")  # the optimization refines the fast picture
+    return styles, config
 
 
 def check_not_replacing(existing: Path, overwrite: bool, resume: bool) -> None:

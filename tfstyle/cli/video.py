@@ -2,7 +2,8 @@
 
 CLIP is a video file (mp4, webm, mov, gif, ...), a folder of frames or a glob; OUT a video file (the
 clip's frame rate, or ``--fps``) or a folder of numbered frames. Ctrl-C keeps every finished frame;
-``--resume`` continues from the first missing one. Only reads flags: it builds a
+``--resume`` continues from the first missing one. With ``--model`` and no ``--style`` a fast
+stylizer paints each frame; with both, video mode refines its pictures. Only reads flags: it builds a
 :class:`tfstyle.StyleConfig` and a :class:`tfstyle.VideoConfig` and calls :func:`tfstyle.video.clip.stylize_clip`.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import check_not_replacing, fail, import_tensorflow_quietly, style_paths
+from tfstyle.cli.common import check_not_replacing, fail, import_tensorflow_quietly, styles_or_model
 from tfstyle.cli.flags import FIELDS, config_from_flags, settings_from_flags
 
 import_tensorflow_quietly()
@@ -28,17 +29,19 @@ from tfstyle.video.stylize import FrameReport, frame_runs  # noqa: E402
 FLAGS = flags.FlagValues()
 COMMAND = Command(
     "python -m tfstyle.video",
-    "--content=CLIP --style=PAINTING --output=OUT [flags]",
+    "--content=CLIP (--style=PAINTING | --model=NAME) --output=OUT [flags]",
     "Stylizes a clip without flicker (Ruder et al. 2016): each frame starts from the previous one warped by optical "
     "flow and is held to it where the flow is reliable. CLIP is a video file, a folder of frames or a glob; OUT a "
-    "video file or a folder of numbered frames. Ctrl-C keeps every finished frame; --resume continues.",
+    "video file or a folder of numbered frames. Ctrl-C keeps every finished frame; --resume continues. With --model and "
+    "no --style, a fast stylizer paints each frame (no temporal consistency); with both, each frame starts from its fast "
+    "picture, the previous frame warped where the flow is reliable, and video mode refines it.",
     FLAGS,
 )
 
 # fmt: off
 COMMAND.own("inputs and output", flags.DEFINE_string, "content", None, "The clip: a video file (mp4, webm, mov, mkv, avi, "
             "gif, webp), a folder of frames (sorted by name) or a glob such as 'frames/*.png' (quote it).", "CLIP", required=True)
-COMMAND.style()
+COMMAND.style(or_model=True)
 COMMAND.own("inputs and output", flags.DEFINE_string, "output", None, "Where the stylized clip goes: a video file (written "
             "when complete; its frames wait in OUT.frames/) or a folder of frame_00001.png, ... Flows are cached in "
             "OUT.flow/.", "OUT", required=True)
@@ -69,8 +72,8 @@ def main(argv: list[str]) -> int:
         check_not_replacing(output / frame_name(0) if output.is_dir() else output, FLAGS.overwrite, FLAGS.resume)
         from tfstyle.video.clip import stylize_clip
 
-        config, video = config_from_flags(FLAGS), settings_from_flags(FLAGS, VideoConfig)
-        styles = style_paths(FLAGS.style)
+        styles, config = styles_or_model(FLAGS.style, config_from_flags(FLAGS), bool(FLAGS["init"].present))
+        video = settings_from_flags(FLAGS, VideoConfig)
         reporters = []
         if FLAGS.logdir:
             from tfstyle.video.tensorboard import FrameLog
@@ -84,13 +87,15 @@ def main(argv: list[str]) -> int:
         def on_frame(report: FrameReport) -> None:
             bar, rated[0] = progress[0], rated[0] + 1
             where = f"pass {report.pass_number}, " if video.passes > 1 else ""
-            detail = f"{where}frame {report.index + 1}: {report.seconds:.0f} s, temporal {report.losses.get('temporal', 0):.3g}"
+            detail = f"{where}frame {report.index + 1}: {report.seconds:.0f} s"
+            if "temporal" in report.losses:  # a frame the fast stylizer alone painted has no losses
+                detail += f", temporal {report.losses['temporal']:.3g}"
             bar.advance(progress[0].count + 1, detail, rated=rated[0])
             for reporter in reporters:
                 reporter(report)
 
         summary = stylize_clip(
-            FLAGS.content, styles if len(styles) > 1 else styles[0], FLAGS.output, config, video,
+            FLAGS.content, (styles if len(styles) > 1 else styles[0]) if styles else None, FLAGS.output, config, video,
             fps=FLAGS.fps, resume=FLAGS.resume, on_start=on_start, on_frame=on_frame, callbacks=[InterruptBetweenSteps()],
         )  # fmt: skip
     except KeyboardInterrupt:

@@ -6,14 +6,17 @@ stylizes each image of a batch alone, with the handler's :class:`tfstyle.StyleCo
 ``tfstyle.run`` would, and returns ``PredictionResult``\\ s whose ``inference`` is the image
 (float32 ``[height, width, 3]`` in [0, 255]). Examples are paths (any filesystem Beam knows),
 a file's bytes, or images. Wrap it in a ``KeyedModelHandler`` to carry file names along.
+:class:`FastModelHandler` does the same with a fast stylizer (``config.model``), loaded once per
+worker process: one pass per image, no VGG16.
 
 :class:`StylizeFiles` is the whole job as a ``PTransform``: it matches a file pattern, names each
 output as ``tfstyle.batch`` does (:func:`tfstyle.scale.folder.output_names`), skips an image
 whose output exists, stylizes the rest, writes each result atomically (a temporary name, then a
 rename) and returns the failures, ``(path, reason)``. :func:`stylize_files` runs it in a pipeline,
-writes the failures to ``<output_dir>/_failed-<time>-*.txt`` and returns the counts. Paths are
-Beam's: local, ``gs://``, ``s3://``, ``hdfs://``, ... for the inputs, the outputs, the style and
-the weights (a remote weights file is copied to a local temporary file once per worker).
+writes the failures to ``<output_dir>/_failed-<time>-*.txt`` and returns the counts; without a
+style, with the fast stylizer. Paths are Beam's: local, ``gs://``, ``s3://``, ``hdfs://``, ... for
+the inputs, the outputs, the style and the weights (a remote weights file is copied to a local
+temporary file once per worker); a fast stylizer is a shipped model's name or a local folder.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +46,12 @@ from PIL import Image
 
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError, WeightsError, first_line
+from tfstyle.fast.stylizer import FastStylizer
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import load_styles
 from tfstyle.loop.optimize import feature_model_for_run, stylize
 from tfstyle.network.features import resolve_weights
-from tfstyle.scale.folder import output_names, prepare_output_folder
+from tfstyle.scale.folder import fast_stylizer_for, output_names, prepare_output_folder
 
 # The counters stylized, skipped and failed; the distributions stylize_msec and stylize_cpu_msec (the
 # process's CPU time while an image was stylized, all threads: with one image at a time, that image's)
@@ -171,15 +175,10 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
         self, batch: Sequence[ImageInput], model: StyleModel, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         """Each example of ``batch`` stylized alone; raises at the first that cannot be."""
-        results = []
-        for example in batch:
-            start, cpu = time.perf_counter(), time.process_time()
-            content = read_image(example, "content image")
-            image = stylize(content, model.style, self.config, feature_model=model.features).image
-            Metrics.distribution(NAMESPACE, "stylize_msec").update(int(1000 * (time.perf_counter() - start)))
-            Metrics.distribution(NAMESPACE, "stylize_cpu_msec").update(int(1000 * (time.process_time() - cpu)))
-            results.append(PredictionResult(example, image))
-        return results
+        return [
+            _timed(example, lambda content: stylize(content, model.style, self.config, feature_model=model.features).image)
+            for example in batch
+        ]
 
     def validate_inference_args(self, inference_args: dict[str, Any] | None) -> None:
         if inference_args:
@@ -192,16 +191,60 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
         return "tfstyle_RunInference"
 
 
+class FastModelHandler(ModelHandler[ImageInput, PredictionResult, FastStylizer]):
+    """Paints each image with the fast stylizer ``config.model`` (a shipped model's name or a local
+    SavedModel folder) at ``config.image_size`` in ``RunInference``, one pass per image, as
+    ``tfstyle.run --model`` would; the same examples and results as :class:`StyleModelHandler`."""
+
+    def __init__(self, config: StyleConfig):
+        if config.model is None:
+            raise ConfigError("FastModelHandler needs a `model` (a fast stylizer)")
+        super().__init__(min_batch_size=1, max_batch_size=1)  # the network takes one image of any size at a time
+        self.config = config
+
+    def load_model(self) -> FastStylizer:
+        """The fast stylizer, loaded once per worker process."""
+        assert self.config.model is not None, "checked in __init__"
+        return FastStylizer.load(self.config.model)
+
+    def run_inference(
+        self, batch: Sequence[ImageInput], model: FastStylizer, inference_args: dict[str, Any] | None = None
+    ) -> Iterable[PredictionResult]:
+        """Each example of ``batch`` through the network; raises at the first that cannot be."""
+        return [_timed(example, lambda content: model(content, image_size=self.config.image_size)) for example in batch]
+
+    def validate_inference_args(self, inference_args: dict[str, Any] | None) -> None:
+        if inference_args:
+            raise ConfigError(f"FastModelHandler takes no inference_args (its settings are the StyleConfig): {inference_args}")
+
+    def get_num_bytes(self, batch: Sequence[ImageInput]) -> int:
+        return sum(len(e) if isinstance(e, (bytes, str)) else int(np.asarray(e).nbytes) for e in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "tfstyle_RunInference"
+
+
+def _timed(example: ImageInput, paint: Callable[[np.ndarray], np.ndarray]) -> PredictionResult:
+    """``example`` read and painted by ``paint``, its wall and CPU time in the ``stylize_msec`` and
+    ``stylize_cpu_msec`` distributions."""
+    start, cpu = time.perf_counter(), time.process_time()
+    image = paint(read_image(example, "content image"))
+    Metrics.distribution(NAMESPACE, "stylize_msec").update(int(1000 * (time.perf_counter() - start)))
+    Metrics.distribution(NAMESPACE, "stylize_cpu_msec").update(int(1000 * (time.process_time() - cpu)))
+    return PredictionResult(example, image)
+
+
 class StylizeFiles(beam.PTransform):
     """Every file matching ``pattern`` stylized into ``output_dir`` as ``<stem><suffix>`` (a short
     hash of the path added where names repeat), skipping those whose output exists unless
-    ``overwrite``. Applied to a pipeline; gives the failures, ``(path, one-line reason)``.
+    ``overwrite``; ``style`` None: painted by the fast stylizer ``config.model``. Applied to a
+    pipeline; gives the failures, ``(path, one-line reason)``.
     Counts the images stylized, skipped and failed in Beam metrics (namespace ``tfstyle``)."""
 
     def __init__(
         self,
         pattern: str,
-        style: ImageInput | Sequence[ImageInput],
+        style: ImageInput | Sequence[ImageInput] | None,
         output_dir: str,
         config: StyleConfig | None = None,
         *,
@@ -210,7 +253,9 @@ class StylizeFiles(beam.PTransform):
     ):
         super().__init__()
         self.pattern, self.output_dir, self.suffix, self.overwrite = absolute(pattern), output_dir, suffix, overwrite
-        self.handler: KeyedModelHandler = KeyedModelHandler(StyleModelHandler(style, config))
+        config = config or preset("default")
+        handler = FastModelHandler(config) if style is None else StyleModelHandler(style, config)
+        self.handler: KeyedModelHandler = KeyedModelHandler(handler)
 
     def expand(self, pipeline: beam.pvalue.PBegin) -> beam.PCollection:
         sources = (
@@ -317,7 +362,7 @@ class BeamSummary:
 
 def stylize_files(
     pattern: str,
-    style: str | Sequence[str],
+    style: str | Sequence[str] | None,
     output_dir: str,
     config: StyleConfig | None = None,
     *,
@@ -328,9 +373,10 @@ def stylize_files(
     """Run :class:`StylizeFiles` in a Beam pipeline with ``options`` (a ``PipelineOptions`` or
     command-line arguments such as ``["--runner=DataflowRunner", "--project=..."]``; without a
     runner, here on Beam's local runner) and wait for it. The failures go to
-    ``<output_dir>/_failed-<time>-*.txt``. Checks the inputs first: raises what would make every
-    image fail (no file matches, an unreadable style, missing weights, an output folder that is a
-    file), and :class:`tfstyle.TfstyleError` if the pipeline itself fails.
+    ``<output_dir>/_failed-<time>-*.txt``. ``style`` None: the fast stylizer ``config.model``
+    paints each image. Checks the inputs first: raises what would make every image fail (no file
+    matches, an unreadable style, a bad model, missing weights, an output folder that is a file),
+    and :class:`tfstyle.TfstyleError` if the pipeline itself fails.
     """
     config = config or preset("default")
     if not isinstance(options, PipelineOptions):
@@ -361,8 +407,12 @@ def stylize_files(
                        cpu_seconds_per_image=_mean(result, "stylize_cpu_msec") / 1000)  # fmt: skip
 
 
-def check_inputs(pattern: str, style: str | Sequence[str], output_dir: str, config: StyleConfig, suffix: str) -> None:
+def check_inputs(pattern: str, style: str | Sequence[str] | None, output_dir: str, config: StyleConfig, suffix: str) -> None:
     """Fail before the pipeline starts for what would fail every image."""
+    if config.model is not None and is_remote(config.model):
+        raise ConfigError(f"a fast stylizer is a shipped model's name or a local folder, not {config.model}: "
+                          "put the model in the workers' image (docs/many-machines.md)")  # fmt: skip
+    fast_stylizer_for(style, config)  # a bad model, or neither a style nor a model
     if Image.registered_extensions().get(suffix.lower()) not in Image.SAVE:
         raise ConfigError(f"{suffix!r} is no image extension PIL can write (use .png or .jpg)")
     try:
@@ -371,12 +421,13 @@ def check_inputs(pattern: str, style: str | Sequence[str], output_dir: str, conf
         raise ImageError(f"cannot list {pattern}: {first_line(err)}") from None
     if not found:
         raise ImageError(f"no files match {pattern}")
-    load_styles(style, read_image)
-    if is_remote(config.weights):
-        if not FileSystems.exists(config.weights):
-            raise WeightsError(f"VGG16 weights file not found: {config.weights}")
-    else:
-        resolve_weights(config.weights)
+    if style is not None:  # the optimization's inputs; the fast stylizer alone needs neither
+        load_styles(style, read_image)
+        if is_remote(config.weights):
+            if not FileSystems.exists(config.weights):
+                raise WeightsError(f"VGG16 weights file not found: {config.weights}")
+        else:
+            resolve_weights(config.weights)
     if not is_remote(output_dir):
         prepare_output_folder(Path(output_dir), suffix)
 

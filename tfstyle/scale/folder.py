@@ -8,6 +8,9 @@ spread over devices by a ``tf.distribute`` strategy). Each image is read on its 
 cannot be read fails alone. A batch whose optimization fails (a non-finite loss, too little memory,
 an image too small for the layers) is run again image by image, so only the culprit fails. The
 returned :class:`FolderSummary` counts the images done, skipped and failed, with the reasons.
+
+Without a style, ``config.model``'s fast stylizer paints each image in one pass (no VGG16, no
+batches); with a style and ``init`` model, the optimization starts from that picture.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from PIL import Image, UnidentifiedImageError
 
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
+from tfstyle.fast.stylizer import FastStylizer
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, load_styles
 from tfstyle.loop.devices import describe, pick_device
@@ -204,9 +208,21 @@ class FolderProgress:
         return Progress(total, "images", "images", per="min", stream=self._stream or sys.stdout)
 
 
+def fast_stylizer_for(style: StyleLike | None, config: StyleConfig) -> FastStylizer | None:
+    """The fast stylizer a run of ``style`` and ``config`` uses, loaded now (so a bad model fails
+    before any work): ``config.model``'s without a style (it makes the pictures) or with ``init``
+    model (it makes the start); None when the run needs none. No style and no model: ConfigError."""
+    if style is None and config.model is None:
+        raise ConfigError("give a `style` (a painting), or a `model` for a fast stylizer's picture")
+    if style is None or config.init == "model":
+        assert config.model is not None, "StyleConfig.cross_check: init model names a model"
+        return FastStylizer.load(config.model)
+    return None
+
+
 def stylize_folder(
     sources: Sequence[str | os.PathLike],
-    style: StyleLike,
+    style: StyleLike | None,
     output_dir: str | os.PathLike,
     config: StyleConfig | None = None,
     *,
@@ -218,10 +234,11 @@ def stylize_folder(
     feature_model: keras.Model | None = None,
 ) -> FolderSummary:
     """Stylize every image of ``sources`` with ``style`` and ``config`` into ``output_dir`` (created
-    if missing) as ``<stem><suffix>``; see the module's docstring. ``batch_size`` images run per
-    step (default: 4 per device of ``strategy``); ``overwrite`` redoes images whose output exists.
-    Raises what makes every image fail (an unreadable style, bad settings, an unwritable folder);
-    a :class:`FolderInterrupted` on Ctrl-C.
+    if missing) as ``<stem><suffix>``; see the module's docstring. ``style`` None: the fast
+    stylizer ``config.model`` paints each image at ``config.image_size``. ``batch_size`` images
+    run per step (default: 4 per device of ``strategy``); ``overwrite`` redoes images whose output
+    exists. Raises what makes every image fail (an unreadable style, a bad model, bad settings, an
+    unwritable folder); a :class:`FolderInterrupted` on Ctrl-C.
     """
     config = config or preset("default")
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
@@ -232,11 +249,13 @@ def stylize_folder(
         strategy, batch_size = None, 1  # tiles are for one large image at a time, on one device
     paths = [Path(source) for source in sources]
     outputs = output_paths(paths, output_dir, suffix)
+    fast = fast_stylizer_for(style, config)
+    styles = load_styles(style) if style is not None else None
     folder = Path(output_dir)
     prepare_output_folder(folder, suffix)
-    styles = load_styles(style)
     device = pick_device(config.device)
-    summary = FolderSummary(device=describe(strategy, device) if config.optimizer != "lbfgs" else describe(None, device))
+    spread = styles is not None and config.optimizer != "lbfgs"  # the fast stylizer and lbfgs run on one device
+    summary = FolderSummary(device=describe(strategy if spread else None, device))
     outcomes: dict[int, ImageOutcome] = {}
     todo, blocked = [], []
     for index, (source, output) in enumerate(zip(paths, outputs)):
@@ -248,7 +267,6 @@ def stylize_folder(
             todo.append(index)
     progress = progress or _QuietProgress()
     progress.start(len(todo) + len(blocked), len(outcomes))
-    groups, unreadable = _group_by_size(paths, todo, config.image_size)
     t0 = time.perf_counter()
 
     def finish(index: int, status: str, message: str = "") -> None:
@@ -258,9 +276,16 @@ def stylize_folder(
     try:
         for index in blocked:
             finish(index, FAILED, f"output {outputs[index]} is a directory, not an image file; move it or choose another folder")
+        if styles is None:
+            assert fast is not None, "fast_stylizer_for: no style, a model"
+            for index in todo:
+                _run_fast(index, paths, outputs, fast, config.image_size, finish)
+            todo = []
+        groups, unreadable = _group_by_size(paths, todo, config.image_size)
         for index, message in unreadable:
             finish(index, FAILED, message)
         if groups:  # one feature model for every batch, on every replica, in the form the runs compute
+            assert styles is not None
             model = feature_model_for_run(feature_model, config, device, strategy)
             for indices in groups:
                 for start in range(0, len(indices), batch_size):
@@ -273,6 +298,18 @@ def stylize_folder(
     _fill(summary, outcomes, t0)
     progress.end(summary)
     return summary
+
+
+def _run_fast(
+    index: int, sources: Sequence[Path], outputs: Sequence[Path], fast: FastStylizer, size: int, finish: Callable[..., None]
+) -> None:
+    """One image through the fast stylizer at ``size``; an unreadable or too small image fails alone."""
+    try:
+        image = fast(sources[index], image_size=size)
+    except TfstyleError as err:
+        finish(index, FAILED, str(err))
+    else:
+        _write(image, index, outputs, finish)
 
 
 def _run_batch(

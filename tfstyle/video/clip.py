@@ -7,7 +7,8 @@ to a work folder beside it (``OUT.frames/``), encoded into the video atomically 
 then removed. With more passes no frame is final before the last pass: each pass's frames go to
 ``OUT.passes/pass1/``, ... as they finish (so a resume goes on inside the pass that was
 stopped), the last pass's results to the output as above, and ``OUT.passes/`` is removed at the
-end. The flows are cached in ``OUT.flow/``, for a second run and a resume.
+end. The flows are cached in ``OUT.flow/``, for a second run and a resume. Without a style, the
+fast stylizer ``config.model`` paints each frame (one pass, no flows).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.callbacks import CallbackLike
 from tfstyle.video import io
 from tfstyle.video.config import VideoConfig
-from tfstyle.video.stylize import FrameReport, frame_runs, pass_order, stylize_video
+from tfstyle.video.stylize import FrameReport, fast_stylizer_for, frame_runs, pass_order, stylize_video
 
 
 SETTINGS_RECORD = ".tfstyle-settings.json"  # in the folder of a run's unfinished frames: what made them
@@ -81,7 +82,7 @@ def finished_passes(folder: Path, count: int, passes: int) -> list[list[np.ndarr
 
 def stylize_clip(
     content: str | os.PathLike,
-    style: StyleLike,
+    style: StyleLike | None,
     output: str | os.PathLike,
     config: StyleConfig | None = None,
     video: VideoConfig | None = None,
@@ -96,8 +97,10 @@ def stylize_clip(
     video file, at the clip's frame rate or ``fps``, or a folder of numbered frames), each frame by
     ``config``, the clip by ``video``. With ``resume`` (one pass only), frames already in the work
     folder are kept and the run goes on from the first missing one. ``on_start(total, resumed)`` is
-    told the frame counts before the first frame (frame optimizations, with more passes)."""
+    told the frame counts before the first frame (frame optimizations, with more passes). ``style``
+    None: each frame is the fast stylizer ``config.model``'s picture (see :func:`stylize_video`)."""
     config, video = config or preset("default"), video or VideoConfig()
+    fast_stylizer_for(style, config, video)  # a bad model (or neither a style nor one): before anything is written
     if fps is not None and not fps > 0:
         raise ConfigError(f"`fps` must be more than 0, got {fps}")
     output = io.check_output(output)

@@ -14,6 +14,11 @@ continues exactly as the run would have.
 
 One compiled step serves every frame (:class:`FrameStep`): the frame's content activations P_i,
 the warped earlier frames and their weights live in variables that each frame reassigns.
+
+With a fast stylizer (``config.model``): without a style each frame is its picture alone (one pass
+per frame, no flow, no temporal loss); with a style and ``init`` model its picture takes the
+content frame's place as the start: frame 1 starts from it, and each later frame from the previous
+stylized frame warped into it where the flow is reliable and from its own fast picture elsewhere.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import tensorflow as tf
 
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, TfstyleError
+from tfstyle.fast.stylizer import FastStylizer
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, style_list
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
@@ -69,9 +75,24 @@ def frame_runs(frames: int, passes: int) -> int:
     return frames + (passes - 1) * max(0, frames - 1)
 
 
+def fast_stylizer_for(style: StyleLike | None, config: StyleConfig, video: VideoConfig) -> FastStylizer | None:
+    """The fast stylizer a clip's run uses, loaded now (a bad model fails before any work):
+    ``config.model``'s without a style (it paints each frame) or with ``init`` model (it makes each
+    frame's start); None when the run needs none. ConfigError for neither a style nor a model, and
+    for more ``passes`` without a style (they are the optimization's)."""
+    if style is None and config.model is None:
+        raise ConfigError("give a `style` (a painting), or a `model` for a fast stylizer's frames")
+    if style is None and video.passes > 1:
+        raise ConfigError("`passes` are the optimization's: the fast stylizer alone paints each frame once; give a `style` too")
+    if style is None or config.init == "model":
+        assert config.model is not None, "StyleConfig.cross_check: init model names a model"
+        return FastStylizer.load(config.model)
+    return None
+
+
 def stylize_video(
     frames: FrameSource,
-    style: StyleLike,
+    style: StyleLike | None,
     config: StyleConfig | None = None,
     video: VideoConfig | None = None,
     *,
@@ -95,10 +116,15 @@ def stylize_video(
     from the first one missing, as the uninterrupted run would have, and with one pass yields only
     the frames after them. ``callbacks`` see every frame's optimization as a run; ``on_frame`` gets
     a :class:`FrameReport` after each frame of each pass.
+
+    ``style`` None: each frame is the fast stylizer ``config.model``'s picture alone (no flow,
+    no temporal loss, one pass); with a style and ``init`` model the frames start from its pictures
+    (see the module's docstring).
     """
     config, video = config or preset("default"), video or VideoConfig()
     finished_frames = [[np.asarray(frame, np.float32) for frame in pass_frames] for pass_frames in done]
-    _check(config, video, finished_frames)
+    fast = fast_stylizer_for(style, config, video)
+    _check(config, video, finished_frames, optimizing=style is not None)
     clip = io.read_clip(frames)[0] if isinstance(frames, (str, os.PathLike)) else [imageio.load_image(f, "frame") for f in frames]
     if not clip:
         raise ConfigError("the clip has no frames")
@@ -112,6 +138,10 @@ def stylize_video(
             f"{config.image_size}): they were made with other settings; resume with those, or start over"
         )
     contents = [imageio.resize(frame, size) for frame in clip]
+    if style is None:
+        assert fast is not None, "fast_stylizer_for: no style, a model"
+        yield from _fast_frames(fast, contents, finished[0], on_frame)
+        return
     sized = config.override(image_size=max(size))
     layers = list(feature_model.output) if feature_model is not None else sized.layers_in_use()
     _, style_image = prepare_images(contents[0], style, sized, layers)
@@ -142,7 +172,9 @@ def stylize_video(
         for i in range(first, count):  # pass 1, forward
             began = time.perf_counter()
             if i == 0:
-                start = initial_image(config.init, contents[0], style_image, config.seed, config.noise_blend)
+                start = fast(contents[0]) if fast is not None else (
+                    initial_image(config.init, contents[0], style_image, config.seed, config.noise_blend)
+                )  # fmt: skip
                 step.temporal.assign([], [], 0.0)
                 frame_config = sized.override(iterations=video.first_frame_iterations or 4 * config.iterations)
             else:
@@ -154,7 +186,8 @@ def stylize_video(
                         masks.append(mask)
                         warped.append(warp(stylized[i - j], backward))
                 previous, c = warped[0].numpy(), masks[0][..., None]
-                start = c * previous + (1 - c) * contents[i]
+                fill = fast(contents[i]) if fast is not None else contents[i]  # where the flow is unreliable
+                start = c * previous + (1 - c) * fill
                 step.temporal.assign(warped, long_term_weights(masks), video.temporal_weight)
                 frame_config = sized.override(learning_rate=later_rate)
             frame = run(i, 1, start, frame_config, began)
@@ -178,6 +211,18 @@ def stylize_video(
     finally:
         if worker is not None:
             worker.close()
+
+
+def _fast_frames(
+    fast: FastStylizer, contents: Sequence[np.ndarray], first: int, on_frame: Callable[[FrameReport], None] | None
+) -> Iterator[np.ndarray]:
+    """Each frame from ``first`` on through the fast stylizer alone, reported as it is done."""
+    for i in range(first, len(contents)):
+        began = time.perf_counter()
+        frame = fast(contents[i])
+        if on_frame is not None:
+            on_frame(FrameReport(i, {}, 0, time.perf_counter() - began, image=frame))
+        yield frame
 
 
 def pass_order(pass_number: int, count: int) -> list[int]:
@@ -261,10 +306,10 @@ class FrameStep:
             return np.clip(np.rint(self.image.numpy()[0]), 0, 255).astype(np.float32), losses
 
 
-def _check(config: StyleConfig, video: VideoConfig, done: Sequence[Sequence[np.ndarray]]) -> None:
-    if config.optimizer == "lbfgs":
+def _check(config: StyleConfig, video: VideoConfig, done: Sequence[Sequence[np.ndarray]], optimizing: bool) -> None:
+    if optimizing and config.optimizer == "lbfgs":  # the optimization's settings: the fast stylizer alone takes none
         raise ConfigError("video runs with the sgd or adam `optimizer`, not lbfgs")
-    if config.tile_size or config.scales > 1 or config.preserve_colors == "luminance":
+    if optimizing and (config.tile_size or config.scales > 1 or config.preserve_colors == "luminance"):
         raise ConfigError("video does not take `tile_size`, `scales` or `preserve_colors` luminance; leave them out")
     if len(done) > video.passes:
         raise ConfigError(f"the resumed frames come from {len(done)} passes, more than `passes` {video.passes}")
