@@ -20,7 +20,7 @@ from tfstyle.cli.common import (
     exit_status,
     import_tensorflow_quietly,
     quiet_on_a_closed_pipe,
-    style_paths,
+    styles_or_model,
 )
 from tfstyle.cli.common import fail as _fail
 from tfstyle.cli.flags import config_from_flags
@@ -104,11 +104,7 @@ def main(argv: list[str]) -> int:
     output = Path(FLAGS.output) if FLAGS.output else default_output(FLAGS.content)
     try:
         config = config_from_flags()
-        styles = style_paths(FLAGS.style) if FLAGS.style else []
-        if not styles and config.model is None:
-            raise ConfigError("give a --style (a painting), or a --model for a fast stylizer's picture")
-        if styles and config.model is not None and not FLAGS["init"].present:
-            config = config.override(init="model")  # the optimization refines the fast picture
+        styles, config = styles_or_model(FLAGS.style, config, init_given=bool(FLAGS["init"].present))
         inputs = [("content", FLAGS.content), *(("style", path) for path in styles)]
         for what, path in inputs:  # before the output check: the default output is beside the content
             if not Path(path).exists():

@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from tfstyle.errors import ExportError, ModelError
+from tfstyle.config import StyleConfig
+from tfstyle.errors import ConfigError, ExportError, ModelError
 from tfstyle.fast.network import MIN_SIDE, stylize_any_size
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
@@ -158,3 +159,16 @@ class FastStylizer:
 def _load(path: Path) -> FastStylizer:
     """:meth:`FastStylizer.load`'s cache: a model is read-only, so one copy serves every caller."""
     return FastStylizer._read(path)
+
+
+def fast_stylizer_for(style: object | None, config: StyleConfig) -> FastStylizer | None:
+    """The fast stylizer a run of ``style`` (None: none) and ``config`` uses, loaded now so that a bad
+    model fails before any work: ``config.model``'s without a style (it makes the pictures) or with
+    ``init`` model (it makes the start); None when the run needs none. Neither a style nor a model
+    is a :class:`ConfigError`."""
+    if style is None and config.model is None:
+        raise ConfigError("give a `style` (a painting), or a `model` for a fast stylizer's picture")
+    if style is None or config.init == "model":
+        assert config.model is not None, "StyleConfig.cross_check: init model names a model"
+        return FastStylizer.load(config.model)
+    return None

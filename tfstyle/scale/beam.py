@@ -46,12 +46,12 @@ from PIL import Image
 
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError, WeightsError, first_line
-from tfstyle.fast.stylizer import FastStylizer
+from tfstyle.fast.stylizer import FastStylizer, fast_stylizer_for
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import load_styles
 from tfstyle.loop.optimize import feature_model_for_run, stylize
 from tfstyle.network.features import resolve_weights
-from tfstyle.scale.folder import fast_stylizer_for, output_names, prepare_output_folder
+from tfstyle.scale.folder import output_names, prepare_output_folder
 
 # The counters stylized, skipped and failed; the distributions stylize_msec and stylize_cpu_msec (the
 # process's CPU time while an image was stylized, all threads: with one image at a time, that image's)

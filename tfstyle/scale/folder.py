@@ -33,7 +33,7 @@ from PIL import Image, UnidentifiedImageError
 
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
-from tfstyle.fast.stylizer import FastStylizer
+from tfstyle.fast.stylizer import FastStylizer, fast_stylizer_for
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, load_styles
 from tfstyle.loop.devices import describe, pick_device
@@ -206,18 +206,6 @@ class FolderProgress:
 
     def _new(self, total: int) -> Progress:
         return Progress(total, "images", "images", per="min", stream=self._stream or sys.stdout)
-
-
-def fast_stylizer_for(style: StyleLike | None, config: StyleConfig) -> FastStylizer | None:
-    """The fast stylizer a run of ``style`` and ``config`` uses, loaded now (so a bad model fails
-    before any work): ``config.model``'s without a style (it makes the pictures) or with ``init``
-    model (it makes the start); None when the run needs none. No style and no model: ConfigError."""
-    if style is None and config.model is None:
-        raise ConfigError("give a `style` (a painting), or a `model` for a fast stylizer's picture")
-    if style is None or config.init == "model":
-        assert config.model is not None, "StyleConfig.cross_check: init model names a model"
-        return FastStylizer.load(config.model)
-    return None
 
 
 def stylize_folder(

@@ -31,7 +31,7 @@ from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.callbacks import CallbackLike
 from tfstyle.video import io
 from tfstyle.video.config import VideoConfig
-from tfstyle.video.stylize import FrameReport, fast_stylizer_for, frame_runs, pass_order, stylize_video
+from tfstyle.video.stylize import FrameReport, fast_stylizer_for_clip, frame_runs, pass_order, stylize_video
 
 
 SETTINGS_RECORD = ".tfstyle-settings.json"  # in the folder of a run's unfinished frames: what made them
@@ -100,7 +100,7 @@ def stylize_clip(
     told the frame counts before the first frame (frame optimizations, with more passes). ``style``
     None: each frame is the fast stylizer ``config.model``'s picture (see :func:`stylize_video`)."""
     config, video = config or preset("default"), video or VideoConfig()
-    fast_stylizer_for(style, config, video)  # a bad model (or neither a style nor one): before anything is written
+    fast_stylizer_for_clip(style, config, video)  # a bad model (or neither a style nor one): before anything is written
     if fps is not None and not fps > 0:
         raise ConfigError(f"`fps` must be more than 0, got {fps}")
     output = io.check_output(output)

@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, TfstyleError
-from tfstyle.fast.stylizer import FastStylizer
+from tfstyle.fast.stylizer import FastStylizer, fast_stylizer_for
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, style_list
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
@@ -75,19 +75,12 @@ def frame_runs(frames: int, passes: int) -> int:
     return frames + (passes - 1) * max(0, frames - 1)
 
 
-def fast_stylizer_for(style: StyleLike | None, config: StyleConfig, video: VideoConfig) -> FastStylizer | None:
-    """The fast stylizer a clip's run uses, loaded now (a bad model fails before any work):
-    ``config.model``'s without a style (it paints each frame) or with ``init`` model (it makes each
-    frame's start); None when the run needs none. ConfigError for neither a style nor a model, and
-    for more ``passes`` without a style (they are the optimization's)."""
-    if style is None and config.model is None:
-        raise ConfigError("give a `style` (a painting), or a `model` for a fast stylizer's frames")
-    if style is None and video.passes > 1:
+def fast_stylizer_for_clip(style: StyleLike | None, config: StyleConfig, video: VideoConfig) -> FastStylizer | None:
+    """:func:`tfstyle.fast.stylizer.fast_stylizer_for` of a clip's run, where more ``passes`` also
+    need a style (they are the optimization's)."""
+    if style is None and config.model is not None and video.passes > 1:
         raise ConfigError("`passes` are the optimization's: the fast stylizer alone paints each frame once; give a `style` too")
-    if style is None or config.init == "model":
-        assert config.model is not None, "StyleConfig.cross_check: init model names a model"
-        return FastStylizer.load(config.model)
-    return None
+    return fast_stylizer_for(style, config)
 
 
 def stylize_video(
@@ -123,7 +116,7 @@ def stylize_video(
     """
     config, video = config or preset("default"), video or VideoConfig()
     finished_frames = [[np.asarray(frame, np.float32) for frame in pass_frames] for pass_frames in done]
-    fast = fast_stylizer_for(style, config, video)
+    fast = fast_stylizer_for_clip(style, config, video)
     _check(config, video, finished_frames, optimizing=style is not None)
     clip = io.read_clip(frames)[0] if isinstance(frames, (str, os.PathLike)) else [imageio.load_image(f, "frame") for f in frames]
     if not clip:
@@ -139,7 +132,7 @@ def stylize_video(
         )
     contents = [imageio.resize(frame, size) for frame in clip]
     if style is None:
-        assert fast is not None, "fast_stylizer_for: no style, a model"
+        assert fast is not None, "fast_stylizer_for_clip: no style, a model"
         yield from _fast_frames(fast, contents, finished[0], on_frame)
         return
     sized = config.override(image_size=max(size))

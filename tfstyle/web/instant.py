@@ -19,7 +19,7 @@ import numpy as np
 
 from tfstyle.errors import ModelError
 from tfstyle.fast.stylizer import FastStylizer
-from tfstyle.pipelines.savedmodel import read_export_info
+from tfstyle.exports import read_export_info
 
 STATIC = Path(__file__).parent / "static"
 
