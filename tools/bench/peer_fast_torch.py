@@ -105,11 +105,12 @@ def parameter_count(network: nn.Module) -> int:
     return sum(p.numel() for p in network.parameters())
 
 
-def layer_names(network: TransformNet) -> dict[str, nn.Module]:
+def layer_names(network: TransformNet) -> dict[str, nn.Conv2d | nn.InstanceNorm2d]:
     """The peer's convolutions and normalizations by the name of tfstyle's layer each one mirrors."""
-    names: dict[str, nn.Module] = {"down1": network.conv1.conv, "down1_norm": network.in1, "down2": network.conv2.conv,
+    names: dict[str, nn.Conv2d | nn.InstanceNorm2d] = {"down1": network.conv1.conv, "down1_norm": network.in1, "down2": network.conv2.conv,
                                    "down2_norm": network.in2, "down3": network.conv3.conv, "down3_norm": network.in3}  # fmt: skip
-    for index, block in enumerate(network.residuals, 1):
+    blocks: list[ResidualBlock] = list(network.residuals)  # type: ignore[arg-type]
+    for index, block in enumerate(blocks, 1):
         for half, conv, norm in (("a", block.conv1, block.in1), ("b", block.conv2, block.in2)):
             names[f"residual{index}_{half}"], names[f"residual{index}_{half}_norm"] = conv.conv, norm
     names.update(up1=network.up1.conv.conv, up1_norm=network.in4, up2=network.up2.conv.conv, up2_norm=network.in5, out=network.out.conv)
@@ -122,11 +123,12 @@ def copy_keras_weights(network: TransformNet, model: object) -> TransformNet:
     with torch.no_grad():
         for name, module in layer_names(network).items():
             first, second = model.get_layer(name).get_weights()  # type: ignore[attr-defined]
+            weight, bias = module.weight, module.bias
+            assert weight is not None and bias is not None  # convolutions with biases, affine normalizations
             if isinstance(module, nn.Conv2d):  # kernel [h, w, in, out] → [out, in, h, w], bias
-                module.weight.copy_(torch.from_numpy(np.ascontiguousarray(first.transpose(3, 2, 0, 1))))
-            else:  # gamma, beta
-                module.weight.copy_(torch.from_numpy(first))
-            module.bias.copy_(torch.from_numpy(second))
+                first = np.ascontiguousarray(first.transpose(3, 2, 0, 1))
+            weight.copy_(torch.from_numpy(first))  # or gamma
+            bias.copy_(torch.from_numpy(second))  # or beta
     return network
 
 
@@ -139,7 +141,7 @@ def transform_network(
     network = TransformNet(width)
     if weights_of is not None:
         copy_keras_weights(network, weights_of)
-    return network.to(memory_format=MEMORY_FORMATS[memory_format])
+    return network.to(memory_format=MEMORY_FORMATS[memory_format])  # type: ignore[call-overload]
 
 
 def to_tensor(images: np.ndarray, memory_format: str = "channels_last") -> torch.Tensor:
@@ -186,7 +188,8 @@ class PeerTraining:
         self.config, self.format = config, MEMORY_FORMATS[memory_format]
         self.autocast = precision == "bfloat16"
         self.network = network.train()
-        self.vgg = VGG16Features(weights_file, list(config.layers_in_use()), config.pooling).to(memory_format=self.format)
+        vgg = VGG16Features(weights_file, list(config.layers_in_use()), config.pooling)
+        self.vgg = vgg.to(memory_format=self.format)  # type: ignore[call-overload]
         self.content_weights, self.style_weights = config.content_terms(), config.style_terms()
         with torch.no_grad():
             features = self._features(to_tensor(style, memory_format))
@@ -203,10 +206,10 @@ class PeerTraining:
         with torch.no_grad():
             targets = self._features(photos)
         features = self._features(self.network(photos))
-        content = sum(
+        content: torch.Tensor = sum(  # type: ignore[assignment]
             w * reduce((features[n].float() - targets[n].float()) ** 2, normalization) for n, w in self.content_weights.items()
         )
-        style = sum(
+        style: torch.Tensor = sum(  # type: ignore[assignment]
             z * reduce((gram(features[n].float(), normalization) - self.style_grams[n]) ** 2, normalization)
             for n, z in self.style_weights.items()
         )

@@ -4,6 +4,7 @@ tfstyle's training loss."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -18,7 +19,7 @@ from tools.bench import peer_fast_torch as peer
 from tools.bench.steps import torch_weights
 
 
-def _parameter_shapes_of_keras(model) -> list[tuple[int, ...]]:
+def _parameter_shapes_of_keras(model: keras.Model) -> list[tuple[int, ...]]:
     """Each weight's shape in PyTorch's layout (a kernel [h, w, in, out] as [out, in, h, w])."""
     shapes = [tuple(w.shape) for w in model.weights]
     return sorted((s[3], s[2], s[0], s[1]) if len(s) == 4 else s for s in shapes)
@@ -51,6 +52,7 @@ def test_the_peers_instance_normalization_is_per_image():
     torch.testing.assert_close(together[1:], alone, atol=1e-3, rtol=0)
 
 
+@pytest.mark.slow  # builds tfstyle's training and the peer's VGG16: about 10 s on 2 cores
 def test_the_peers_training_loss_is_tfstyles_and_its_step_lowers_it():
     loss = StyleConfig(weights="random", precision="float32", image_size=48)
     config = TrainConfig(network_width=4, batch=2, crop_size=32)
