@@ -101,18 +101,23 @@ def peer_settings() -> list[tuple[str, int]]:
     """The peer's (memory format, threads) to choose from: PyTorch's OpenMP threads on all usable
     cores, and on one (on a shared, loaded machine a thread that waits for a descheduled one at
     every barrier can make a call many times slower)."""
-    return [(name, threads) for name in peer.MEMORY_FORMATS for threads in sorted({peer.usable_cores(), 1}, reverse=True)]
+    return [(name, threads) for name in peer.MEMORY_FORMATS for threads in sorted({1, peer.usable_cores()})]
 
 
 def fastest_setting(make: Callable[[str], Timed], calls: int) -> tuple[tuple[str, int], dict[str, float]]:
     """The (memory format, threads) of :func:`peer_settings` whose warm calls of ``make(format)`` are
-    the fastest, and each one's median."""
-    medians = {}
+    the fastest, and each one's median. A setting whose first warm call already takes three times
+    the best median so far is not timed further (its one call is its median)."""
+    medians: dict[tuple[str, int], float] = {}
     for memory_format, threads in peer_settings():
         torch.set_num_threads(threads)
         fn = make(memory_format)
         fn()  # warm up
-        medians[(memory_format, threads)] = float(np.median(timed_calls(fn, calls)))
+        first = timed_calls(fn, 1)
+        if medians and first[0] > 3 * min(medians.values()):
+            medians[(memory_format, threads)] = first[0]
+            continue
+        medians[(memory_format, threads)] = float(np.median(first + timed_calls(fn, calls - 1)))
     return min(medians, key=medians.__getitem__), {f"{f}, {t} thread(s)": v for (f, t), v in medians.items()}
 
 
@@ -216,7 +221,7 @@ def speed_run(args: argparse.Namespace, config: StyleConfig, model: Path) -> dic
     )
     peer_calls: dict[str, tuple[int, Timed]] = {}  # name → (threads, the call)
     for name, make in peer_makers.items():
-        (chosen, threads), medians = fastest_setting(make, max(1, min(args.calls, 3)))
+        (chosen, threads), medians = fastest_setting(make, max(1, min(args.train_calls if "training" in name else args.calls, 3)))
         out["settings"][name] = {"chosen": {"memory_format": chosen, "threads": threads}, "medians": medians}
         torch.set_num_threads(threads)
         fn = make(chosen)
@@ -362,6 +367,7 @@ class _Refinement(tfstyle.Callback):
         self.yardstick, self.target = yardstick, target
         self.curve: list[tuple[int, float, float]] = []
         self.reached: int | None = None
+        self.first: dict[str, int | None] = {"style": None, "content": None}  # each distance's own first step there
         self.image: np.ndarray | None = None
 
     def on_step(self, step: tfstyle.Step) -> bool:
@@ -369,6 +375,9 @@ class _Refinement(tfstyle.Callback):
         d_style, d_content = self.yardstick.distances(image)
         self.curve.append((step.iteration, d_style, d_content))
         self.image = image
+        for name, distance, target in (("style", d_style, self.target[0]), ("content", d_content, self.target[1])):
+            if distance <= target and self.first[name] is None:
+                self.first[name] = step.iteration
         if d_style <= self.target[0] and d_content <= self.target[1]:
             self.reached = step.iteration
         return self.reached is not None
@@ -403,10 +412,10 @@ def quality_run(args: argparse.Namespace, config: StyleConfig, model: Path, phot
         target = (opt_style, opt_content)
         if fast_style <= opt_style and fast_content <= opt_content:
             steps: int | None = 0
-            refined, curve = fast, []
+            refined, curve, first = fast, [], {"style": 0, "content": 0}
         else:
             watch = refine(photo, Path(args.style), config, features, fast, yardstick, target, args.refine_most)
-            steps, refined, curve = watch.reached, watch.image if watch.image is not None else fast, watch.curve
+            steps, refined, curve, first = watch.reached, watch.image if watch.image is not None else fast, watch.curve, watch.first
         rows[photo.name] = {
             "size": f"{content.shape[1]}x{content.shape[0]}",
             "credit": credits.get(photo.name, ""),
@@ -414,7 +423,8 @@ def quality_run(args: argparse.Namespace, config: StyleConfig, model: Path, phot
             "fast": {"style": fast_style, "content": fast_content, "seconds": fast_s},
             "fast / optimization": {"style": fast_style / opt_style, "content": fast_content / opt_content},
             "refinement steps": steps,
-            "refinement curve": curve,
+            "refinement steps, each distance alone": first,
+            "refinement curve (step, style, content)": curve,
         }
         print(
             f"  style {fast_style:.4f} (optimization {opt_style:.4f}, {fast_style / opt_style:.2f}x), content {fast_content:.4f} "
@@ -465,12 +475,14 @@ def quality_markdown(out: dict) -> str:
         "(tools/yardstick.py: Gatys et al.'s layers, ↓ for both); the refinement: Adam steps of the default objective "
         f"from the fast result until both distances are at most the {out['iterations']}-step optimization's.",
         "",
-        "| photo | size | style: fast / optimization | content: fast / optimization | refinement steps | credit |",
+        "| photo | size | style: fast / optimization | content: fast / optimization | refinement steps (style alone, content alone) | credit |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in rows.items():
         ratio = r["fast / optimization"]
-        steps = r["refinement steps"] if r["refinement steps"] is not None else f"> {out['refine_most']}"
+        alone = r["refinement steps, each distance alone"]
+        steps = ", ".join(str(k) if k is not None else f"> {out['refine_most']}" for k in (r["refinement steps"], alone["style"], alone["content"]))
+        steps = steps.replace(", ", " (", 1) + ")"
         lines.append(
             f"| {name} | {r['size']} | {r['fast']['style']:.4f} / {r['optimization']['style']:.4f} = **{ratio['style']:.2f}** | "
             f"{r['fast']['content']:.4f} / {r['optimization']['content']:.4f} = **{ratio['content']:.2f}** | {steps} | {r['credit']} |"

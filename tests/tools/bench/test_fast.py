@@ -125,5 +125,8 @@ def test_the_quality_measure_runs_in_quick_mode(fast, tmp_path):
         assert row["fast / optimization"]["style"] == pytest.approx(row["fast"]["style"] / row["optimization"]["style"])
         steps = row["refinement steps"]
         assert steps is None or 0 <= steps <= 3  # --quick refines at most 3 steps
-        assert len(row["refinement curve"]) == (3 if steps is None else steps)
+        assert len(row["refinement curve (step, style, content)"]) == (3 if steps is None else steps)
+        alone = row["refinement steps, each distance alone"]
+        if steps is not None:
+            assert max(alone.values()) <= steps  # each alone, no later than both together
     assert len(list(pictures.glob("*.jpg"))) == 2 and len(list(pictures.glob("*.png"))) == 8
