@@ -412,7 +412,8 @@ def quality_run(args: argparse.Namespace, config: StyleConfig, model: Path, phot
         target = (opt_style, opt_content)
         if fast_style <= opt_style and fast_content <= opt_content:
             steps: int | None = 0
-            refined, curve, first = fast, [], {"style": 0, "content": 0}
+            first: dict[str, int | None] = {"style": 0, "content": 0}
+            refined, curve = fast, []
         else:
             watch = refine(photo, Path(args.style), config, features, fast, yardstick, target, args.refine_most)
             steps, refined, curve, first = watch.reached, watch.image if watch.image is not None else fast, watch.curve, watch.first
