@@ -363,11 +363,12 @@ def cached_optimization(photo: Path, style: Path, config: StyleConfig, features:
 class _Refinement(tfstyle.Callback):
     """Reads the yardstick after every step; stops once both distances are at most ``target``'s."""
 
-    def __init__(self, yardstick: Yardstick, target: tuple[float, float]):
+    def __init__(self, yardstick: Yardstick, target: tuple[float, float], start: tuple[float, float]):
         self.yardstick, self.target = yardstick, target
         self.curve: list[tuple[int, float, float]] = []
         self.reached: int | None = None
-        self.first: dict[str, int | None] = {"style": None, "content": None}  # each distance's own first step there
+        # Each distance's own first step at or below the target (0: the start already is).
+        self.first: dict[str, int | None] = {name: 0 if d <= t else None for name, d, t in zip(("style", "content"), start, target)}
         self.image: np.ndarray | None = None
 
     def on_step(self, step: tfstyle.Step) -> bool:
@@ -385,10 +386,11 @@ class _Refinement(tfstyle.Callback):
 
 def refine(
     photo: Path, style: Path, config: StyleConfig, features: keras.Model, fast: np.ndarray, yardstick: Yardstick,
-    target: tuple[float, float], most: int,
+    target: tuple[float, float], start: tuple[float, float], most: int,
 ) -> _Refinement:
-    """Adam steps of ``config``'s objective from ``fast`` until the yardstick reaches ``target`` (at most ``most``)."""
-    watch = _Refinement(yardstick, target)
+    """Adam steps of ``config``'s objective from ``fast`` (whose distances are ``start``) until the
+    yardstick reaches ``target`` (at most ``most``)."""
+    watch = _Refinement(yardstick, target, start)
     tfstyle.stylize(str(photo), str(style), config.override(iterations=most), feature_model=features, start_image=fast, callbacks=[watch])
     return watch
 
@@ -415,7 +417,8 @@ def quality_run(args: argparse.Namespace, config: StyleConfig, model: Path, phot
             first: dict[str, int | None] = {"style": 0, "content": 0}
             refined, curve = fast, []
         else:
-            watch = refine(photo, Path(args.style), config, features, fast, yardstick, target, args.refine_most)
+            start_distances = (fast_style, fast_content)
+            watch = refine(photo, Path(args.style), config, features, fast, yardstick, target, start_distances, args.refine_most)
             steps, refined, curve, first = watch.reached, watch.image if watch.image is not None else fast, watch.curve, watch.first
         rows[photo.name] = {
             "size": f"{content.shape[1]}x{content.shape[0]}",
