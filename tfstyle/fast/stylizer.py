@@ -58,6 +58,13 @@ def export(network: keras.Model, path: str | os.PathLike, info: dict[str, Any], 
     return staging.target
 
 
+def check_output(path: str | os.PathLike) -> None:
+    """Raise :class:`ExportError` now if :func:`export` could not write ``path`` (a file there, a
+    folder that is no tfstyle export, a parent that cannot be written): before hours of training."""
+    with Staging(path):
+        pass
+
+
 def lite_path(saved_model: str | os.PathLike) -> Path:
     """The LiteRT model beside a SavedModel folder: ``saved_models/NAME`` → ``saved_models/NAME.tflite``."""
     path = Path(os.path.abspath(saved_model))

@@ -207,6 +207,7 @@ def train(
     the held-out photos stylized every ``preview_every`` steps (0: never); ``report`` sees every step.
     """
     config, loss = config or TrainConfig(), loss or StyleConfig()
+    stylizer.check_output(output)
     trained_on, held_out = hold_out(photos, config.holdout, loss.seed)
     training = Training(imageio.load_image(style, "style image"), trained_on, config, loss)
     settings = run_settings(style, trained_on, config, loss)
