@@ -20,7 +20,8 @@ import tensorflow as tf
 from tfstyle.config import preset
 from tfstyle.inputs.prepare import prepare_images
 from tfstyle.loop.optimize import pick_device
-from tfstyle.network import forms, speed, vgg16
+from tfstyle import vgg16
+from tfstyle.network import forms, speed
 from tfstyle.network.features import build_feature_model
 from tfstyle.objective.whole import objective
 from tools import ROOT

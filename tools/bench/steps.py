@@ -24,7 +24,8 @@ import tfstyle
 from tfstyle.config import StyleConfig, preset
 from tfstyle.inputs.prepare import prepare_images
 from tfstyle.loop.optimize import pick_device
-from tfstyle.network import forms, speed, vgg16
+from tfstyle import vgg16
+from tfstyle.network import forms, speed
 from tfstyle.network.features import build_feature_model, resolve_weights
 from tools import SHARED_IMAGES
 from tools.bench.peer_tutorial import TutorialPeer
