@@ -46,3 +46,19 @@ def test_an_existing_output_is_refused_unless_overwrite_or_resume_says_so(tmp_pa
         common.check_not_replacing(output, overwrite=False, resume=False)
     common.check_not_replacing(output, overwrite=True, resume=False)
     common.check_not_replacing(output, overwrite=False, resume=True)  # continues the run that wrote it
+
+
+class _Bar:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_stopped_command_clears_its_bar_then_says_one_line(capsys):
+    bar = _Bar()
+    assert common.stopped(KeyboardInterrupt(), [bar], "interrupted; finished frames are kept") == 130
+    assert bar.closed and capsys.readouterr().err == "\ninterrupted; finished frames are kept\n"
+    bar = _Bar()
+    assert common.stopped(ConfigError("`image_size` is too large"), [bar], "unused") == 1
+    assert bar.closed and capsys.readouterr().err == "tfstyle: error: --image_size is too large\n"

@@ -11,6 +11,7 @@ from conftest import ROOT, helpfull_entries
 
 from tfstyle.cli import batch, beam, export, run, video, web
 from tfstyle.cli import flags as cli_flags
+from tfstyle.cli.common import style_paths
 from tfstyle.cli.flags import FIELDS, flag_name, flag_text, to_flag
 from tfstyle.cli.reference import page
 from tfstyle.cli.run import FLAGS, config_from_flags, parse_flags
@@ -270,7 +271,7 @@ def test_cli_flags_build_the_config():
         tfrun.FLAGS.unparse_flags()
     assert config.style_blend_weights == (0.25, 0.75) and config.style_scale == 2.0
     assert (config.preserve_colors, config.pooling, config.noise_blend) == ("histogram", "avg", 0.5)
-    assert tfrun.style_paths("a.png, b.png") == ["a.png", "b.png"]
+    assert style_paths("a.png, b.png") == ["a.png", "b.png"]
 
 
 def test_the_cli_flags_set_the_speed_fields(tmp_path):

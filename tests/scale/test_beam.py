@@ -397,3 +397,19 @@ def test_model_errors_are_one_line_before_the_pipeline_starts(tmp_path, capsys, 
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and err.startswith("tfstyle: error: ") and message in err, err
         assert not out.exists(), "nothing written"
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_both_handlers_take_one_image_at_a_time_and_refuse_inference_args_by_name(fast):
+    from tfstyle.config import preset
+    from tfstyle.errors import ConfigError
+
+    config = preset("default")
+    handler = beam.FastModelHandler(config.override(model="shipped")) if fast else beam.StyleModelHandler("s.png", config)
+    assert handler.batch_elements_kwargs() == {"min_batch_size": 1, "max_batch_size": 1}
+    assert handler.config.model == ("shipped" if fast else None)
+    assert handler.get_num_bytes([b"abc", "de", np.zeros((2, 2, 3), np.float32)]) == 3 + 2 + 48
+    assert handler.get_metrics_namespace() == "tfstyle_RunInference"
+    handler.validate_inference_args(None)
+    with pytest.raises(ConfigError, match=f"^{type(handler).__name__} takes no inference_args"):
+        handler.validate_inference_args({"steps": 3})

@@ -22,7 +22,7 @@ from pathlib import Path
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import fail, import_tensorflow_quietly, styles_or_model
+from tfstyle.cli.common import fail, import_tensorflow_quietly, stopped, styles_or_model
 from tfstyle.cli.flags import FIELDS, config_from_flags
 
 import_tensorflow_quietly()
@@ -94,11 +94,8 @@ def main(argv: list[str]) -> int:
     except FolderInterrupted as stop:
         print(f"\ninterrupted: {_counts(stop.summary)}; run the same command again to go on", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
-        print("\ninterrupted before any image was done", file=sys.stderr)
-        return 130
-    except TfstyleError as err:
-        return fail(str(err))
+    except (KeyboardInterrupt, TfstyleError) as err:
+        return stopped(err, (), "interrupted before any image was done")
     print(
         f"{_counts(summary)} in {summary.seconds / 60:.1f} min "
         f"({summary.images_per_minute:.1f} images/min on {summary.device}); results in {FLAGS.output_dir}"
@@ -112,11 +109,5 @@ def _counts(summary: FolderSummary) -> str:
     return f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed"
 
 
-def cli(argv: list[str]) -> int:
-    """The command line in-process (tests, embedding): its exit status instead of an exit."""
-    return COMMAND.cli(main, argv)
-
-
-def entry_point() -> None:
-    COMMAND.entry_point(main)
+cli, entry_point = COMMAND.programs(main)
 

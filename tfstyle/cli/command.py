@@ -205,6 +205,22 @@ class Command:
         when whoever reads its output stops early)."""
         quiet_on_a_closed_pipe(lambda: sys.exit(self.cli(main, sys.argv, known_only)))
 
+    def programs(
+        self, main: Callable[[list[str]], int], known_only: bool = False
+    ) -> tuple[Callable[[list[str]], int], Callable[[], None]]:
+        """A command module's ``cli`` and ``entry_point`` for its ``main``:
+        ``cli, entry_point = COMMAND.programs(main)``."""
+
+        def cli(argv: list[str]) -> int:
+            """The command line in-process (tests, embedding): its exit status instead of an exit."""
+            return self.cli(main, argv, known_only)
+
+        def entry_point() -> None:
+            """The program (``python -m ...``): exits with the command's status."""
+            self.entry_point(main, known_only)
+
+        return cli, entry_point
+
 
 def _one_line(err: flags.Error) -> str:
     """absl's message; for a number out of its bounds, the flag and what it must be, as the settings

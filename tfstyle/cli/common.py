@@ -1,4 +1,4 @@
-"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``, ``tfstyle.beam``, ``tfstyle.video``); no flags here."""
+"""Helpers shared by the command-line modules (``tfstyle.run``, ``tfstyle.export``, ``tfstyle.batch``, ``tfstyle.beam``, ``tfstyle.video``, ``tfstyle.train``); no flags here."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import platform
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from tfstyle.errors import ConfigError
+from tfstyle.errors import ConfigError, TfstyleError
 
 if TYPE_CHECKING:
     from tfstyle.config import StyleConfig
+    from tfstyle.loop.progress import Progress
 
 
 def use_onednn() -> None:
@@ -68,6 +69,18 @@ def fail(message: str) -> int:
 
     print(f"tfstyle: error: {flag_text(message)}", file=sys.stderr)
     return 1
+
+
+def stopped(err: KeyboardInterrupt | TfstyleError, bars: Iterable[Progress], interrupted: str) -> int:
+    """The exit status of a command that ``err`` stopped, its progress ``bars`` cleared first: Ctrl-C
+    prints the command's ``interrupted`` line (what is kept, how to go on) and gives 130; a
+    :class:`~tfstyle.TfstyleError` is one line (:func:`fail`)."""
+    for bar in bars:
+        bar.close()
+    if isinstance(err, KeyboardInterrupt):
+        print(f"\n{interrupted}", file=sys.stderr)
+        return 130
+    return fail(str(err))
 
 
 def style_paths(text: str) -> list[str]:

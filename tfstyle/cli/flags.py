@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from absl import flags
@@ -28,6 +28,7 @@ from tfstyle.video.config import VideoConfig
 flags.disclaim_key_flags()  # the flags defined here belong to the command module that asks for them
 
 S = typing.TypeVar("S", bound=Settings)
+N = typing.TypeVar("N", int, float)
 SETTINGS_CLASSES: tuple[type[Settings], ...] = (StyleConfig, VideoConfig, TrainConfig)  # every settings class; no flag in two
 
 
@@ -126,38 +127,36 @@ def define_number(
     return flags.DEFINE(parser, name, default, help, values, flags.ArgumentSerializer(), **kwargs)
 
 
-class _Numbers(flags.ArgumentParser[list[float]]):
-    """A comma-separated list of numbers (absl's list parser reads the strings)."""
+class _List(flags.ArgumentParser[list[N]]):
+    """A comma-separated list (absl's list parser reads the strings), each item read by ``item``;
+    ``kind`` names the items in absl's listing (``numbers``)."""
 
     syntactic_help = "a comma separated list"
 
-    def parse(self, argument: str | list[str]) -> list[float]:
-        return [_Number().convert(item) for item in flags.ListParser().parse(argument)]
+    def __init__(self, item: Callable[[str], N], kind: str) -> None:
+        self.item: Callable[[str], N] = item
+        self.kind = kind
+
+    def parse(self, argument: str | list[str]) -> list[N]:
+        return [self.item(text) for text in flags.ListParser().parse(argument)]
 
     def flag_type(self) -> str:
-        return "comma separated list of numbers"
+        return f"comma separated list of {self.kind}"
 
 
-class _WholeNumbers(flags.ArgumentParser[list[int]]):
-    """A comma-separated list of whole numbers."""
+class _ListSerializer(flags.ArgumentSerializer[list[N]]):
+    """A list's value back to its flag's text, each item written by ``item``."""
 
-    syntactic_help = "a comma separated list"
+    def __init__(self, item: Callable[[N], str]) -> None:
+        self.item: Callable[[N], str] = item
 
-    def parse(self, argument: str | list[str]) -> list[int]:
-        return [_WholeNumber().convert(item) for item in flags.ListParser().parse(argument)]
-
-    def flag_type(self) -> str:
-        return "comma separated list of whole numbers"
+    def serialize(self, value: list[N]) -> str:
+        return ",".join(self.item(x) for x in value)
 
 
-class _NumbersSerializer(flags.ArgumentSerializer[list[float]]):
-    def serialize(self, value: list[float]) -> str:
-        return ",".join(format(x, "g") if float(format(x, "g")) == x else repr(x) for x in value)
-
-
-class _WholeNumbersSerializer(flags.ArgumentSerializer[list[int]]):
-    def serialize(self, value: list[int]) -> str:
-        return ",".join(str(x) for x in value)
+def _number_text(x: float) -> str:
+    """A number in its short form (``1e+06``, not ``1000000.0``) where that reads back the same, else in full."""
+    return format(x, "g") if float(format(x, "g")) == x else repr(x)
 
 
 # --- flags from fields, and back -------------------------------------------------------------------
@@ -217,9 +216,9 @@ def _define(values: flags.FlagValues, field: str, default: Any, narrowed: Sequen
     elif kind is bool:
         flags.DEFINE_boolean(name, default, help_, flag_values=values)
     elif described.many and kind is float:
-        flags.DEFINE(_Numbers(), name, default, help_, values, _NumbersSerializer())
+        flags.DEFINE(_List(_Number().convert, "numbers"), name, default, help_, values, _ListSerializer(_number_text))
     elif described.many and kind is int:
-        flags.DEFINE(_WholeNumbers(), name, default, help_, values, _WholeNumbersSerializer())
+        flags.DEFINE(_List(_WholeNumber().convert, "whole numbers"), name, default, help_, values, _ListSerializer[int](str))
     elif described.many:
         flags.DEFINE_list(name, default, help_, flag_values=values)
     elif kind is int:

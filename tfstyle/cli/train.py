@@ -9,13 +9,12 @@ one and ``--resume`` continues. Only reads flags: it calls :func:`tfstyle.traini
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import check_not_replacing, fail, import_tensorflow_quietly, style_paths
+from tfstyle.cli.common import check_not_replacing, fail, import_tensorflow_quietly, stopped, style_paths
 from tfstyle.cli.flags import config_from_flags, settings_from_flags
 
 import_tensorflow_quietly()
@@ -94,23 +93,11 @@ def main(argv: list[str]) -> int:
             styles[0], photos, output, config, loss, resume=FLAGS.resume, checkpoint_every=FLAGS.checkpoint_every,
             preview_every=FLAGS.preview_every, logdir=FLAGS.logdir, report=report,
         )  # fmt: skip
-    except KeyboardInterrupt:
-        if progress:
-            progress[0].close()
-        print(f"\ninterrupted; the last checkpoint is kept: add --resume to go on ({checkpoint_dir(FLAGS.output)})", file=sys.stderr)
-        return 130
-    except TfstyleError as err:
-        if progress:
-            progress[0].close()
-        return fail(str(err))
+    except (KeyboardInterrupt, TfstyleError) as err:
+        kept = f"the last checkpoint is kept: add --resume to go on ({checkpoint_dir(FLAGS.output)})"
+        return stopped(err, progress, f"interrupted; {kept}")
     print(f"trained {config.steps} steps ({progress[0].rate()}); written to {path} and {path.name}.tflite beside it")
     return 0
 
 
-def cli(argv: list[str]) -> int:
-    """The command line in-process (tests, embedding): its exit status instead of an exit."""
-    return COMMAND.cli(main, argv)
-
-
-def entry_point() -> None:
-    COMMAND.entry_point(main)
+cli, entry_point = COMMAND.programs(main)

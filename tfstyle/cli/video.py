@@ -9,13 +9,12 @@ stylizer paints each frame; with both, video mode refines its pictures. Only rea
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from absl import flags
 
 from tfstyle.cli.command import Command
-from tfstyle.cli.common import check_not_replacing, fail, import_tensorflow_quietly, styles_or_model
+from tfstyle.cli.common import check_not_replacing, fail, import_tensorflow_quietly, stopped, styles_or_model
 from tfstyle.cli.flags import FIELDS, config_from_flags, settings_from_flags
 
 import_tensorflow_quietly()
@@ -98,15 +97,8 @@ def main(argv: list[str]) -> int:
             FLAGS.content, (styles if len(styles) > 1 else styles[0]) if styles else None, FLAGS.output, config, video,
             fps=FLAGS.fps, resume=FLAGS.resume, on_start=on_start, on_frame=on_frame, callbacks=[InterruptBetweenSteps()],
         )  # fmt: skip
-    except KeyboardInterrupt:
-        if progress:
-            progress[0].close()
-        print(f"\ninterrupted; finished frames are kept: add --resume to go on ({FLAGS.output})", file=sys.stderr)
-        return 130
-    except TfstyleError as err:
-        if progress:
-            progress[0].close()
-        return fail(str(err))
+    except (KeyboardInterrupt, TfstyleError) as err:
+        return stopped(err, progress, f"interrupted; finished frames are kept: add --resume to go on ({FLAGS.output})")
     if summary.complete:
         print(f"{summary.output} is already complete; nothing to resume (--overwrite makes it again)")
         return 0
@@ -116,10 +108,4 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def cli(argv: list[str]) -> int:
-    """The command line in-process (tests, embedding): its exit status instead of an exit."""
-    return COMMAND.cli(main, argv)
-
-
-def entry_point() -> None:
-    COMMAND.entry_point(main)
+cli, entry_point = COMMAND.programs(main)

@@ -84,7 +84,7 @@ def make_loss_fn(
     of style images: A_i is then Σ_s β_s·A_i^s (β = ``config.style_blend``), or, with
     ``style_masks`` (``[styles, height, width]`` at the content's size), each style is compared in
     its own region. ``content_mask`` (``[height, width]``) weights the content loss per position."""
-    fixed = targets(model, content_image, style_image, config, style_masks)
+    fixed = targets(model, content_image, style_image, config, per_region=style_masks is not None)
     return loss_fn_of(model, fixed, config, content_mask, style_masks)
 
 
@@ -103,10 +103,11 @@ def targets(
     content_image: ImageBatch,
     style_image: ImageBatch | Sequence[ImageBatch],
     config: StyleConfig,
-    style_masks: np.ndarray | None = None,
+    per_region: bool = False,
 ) -> Targets:
     """P_i of ``content_image`` and A_i of the ``style_image`` (s) for :func:`loss_fn_of`: the
-    blend Σ_s β_s·A_i^s, or with ``style_masks`` one Gram per style (see :func:`make_loss_fn`)."""
+    blend Σ_s β_s·A_i^s, or ``per_region`` one Gram per style, for ``style_masks`` to compare each
+    in its own region (see :func:`make_loss_fn`)."""
     content_terms, style_terms = config.content_terms(), config.style_terms()
     styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
     blend = config.style_blend(len(styles))
@@ -116,7 +117,7 @@ def targets(
     style_targets = {}
     if style_terms:
         grams = [_style_grams(model, s, content_image, style_terms, config) for s in styles]
-        if style_masks is not None:  # one Gram per style, each compared in its region
+        if per_region:  # one Gram per style, each compared in its region
             style_targets = {name: tf.stack([g[name][0] for g in grams]) for name in style_terms}
         else:  # the blend: Σ_s β_s·A^s over the styles with a weight
             style_targets = {

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import apache_beam as beam
 import keras
@@ -148,7 +148,29 @@ class StyleModel:
     style: list[np.ndarray]
 
 
-class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
+M = TypeVar("M")
+
+
+class _ImageHandler(ModelHandler[ImageInput, PredictionResult, M]):
+    """What the handlers share: one example (an image) at a time, the settings of ``config`` and no
+    ``inference_args``, the examples' bytes, and the metrics' namespace."""
+
+    def __init__(self, config: StyleConfig):
+        super().__init__(min_batch_size=1, max_batch_size=1)  # each image runs alone
+        self.config = config
+
+    def validate_inference_args(self, inference_args: dict[str, Any] | None) -> None:
+        if inference_args:
+            raise ConfigError(f"{type(self).__name__} takes no inference_args (its settings are the StyleConfig): {inference_args}")
+
+    def get_num_bytes(self, batch: Sequence[ImageInput]) -> int:
+        return sum(len(e) if isinstance(e, (bytes, str)) else int(np.asarray(e).nbytes) for e in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "tfstyle_RunInference"
+
+
+class StyleModelHandler(_ImageHandler[StyleModel]):
     """Stylizes each image with ``style`` and ``config`` (default: the ``default`` preset) in
     ``RunInference``, one image at a time, as ``tfstyle.run`` would.
 
@@ -160,9 +182,8 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
     """
 
     def __init__(self, style: ImageInput | Sequence[ImageInput], config: StyleConfig | None = None):
-        super().__init__(min_batch_size=1, max_batch_size=1)  # each image runs alone: batches buy nothing
+        super().__init__(config or preset("default"))  # each image runs alone: batches buy nothing
         self.style = list(style) if isinstance(style, (list, tuple)) else style
-        self.config = config or preset("default")
 
     def load_model(self) -> StyleModel:
         """The VGG16 feature model of the config's layers (its weights copied here first if remote),
@@ -180,18 +201,8 @@ class StyleModelHandler(ModelHandler[ImageInput, PredictionResult, StyleModel]):
             for example in batch
         ]
 
-    def validate_inference_args(self, inference_args: dict[str, Any] | None) -> None:
-        if inference_args:
-            raise ConfigError(f"StyleModelHandler takes no inference_args (its settings are the StyleConfig): {inference_args}")
 
-    def get_num_bytes(self, batch: Sequence[ImageInput]) -> int:
-        return sum(len(e) if isinstance(e, (bytes, str)) else int(np.asarray(e).nbytes) for e in batch)
-
-    def get_metrics_namespace(self) -> str:
-        return "tfstyle_RunInference"
-
-
-class FastModelHandler(ModelHandler[ImageInput, PredictionResult, FastStylizer]):
+class FastModelHandler(_ImageHandler[FastStylizer]):
     """Paints each image with the fast stylizer ``config.model`` (a shipped model's name or a local
     SavedModel folder) at ``config.image_size`` in ``RunInference``, one pass per image, as
     ``tfstyle.run --model`` would; the same examples and results as :class:`StyleModelHandler`."""
@@ -199,8 +210,7 @@ class FastModelHandler(ModelHandler[ImageInput, PredictionResult, FastStylizer])
     def __init__(self, config: StyleConfig):
         if config.model is None:
             raise ConfigError("FastModelHandler needs a `model` (a fast stylizer)")
-        super().__init__(min_batch_size=1, max_batch_size=1)  # the network takes one image of any size at a time
-        self.config = config
+        super().__init__(config)  # the network takes one image of any size at a time
 
     def load_model(self) -> FastStylizer:
         """The fast stylizer, loaded once per worker process."""
@@ -212,16 +222,6 @@ class FastModelHandler(ModelHandler[ImageInput, PredictionResult, FastStylizer])
     ) -> Iterable[PredictionResult]:
         """Each example of ``batch`` through the network; raises at the first that cannot be."""
         return [_timed(example, lambda content: model(content, image_size=self.config.image_size)) for example in batch]
-
-    def validate_inference_args(self, inference_args: dict[str, Any] | None) -> None:
-        if inference_args:
-            raise ConfigError(f"FastModelHandler takes no inference_args (its settings are the StyleConfig): {inference_args}")
-
-    def get_num_bytes(self, batch: Sequence[ImageInput]) -> int:
-        return sum(len(e) if isinstance(e, (bytes, str)) else int(np.asarray(e).nbytes) for e in batch)
-
-    def get_metrics_namespace(self) -> str:
-        return "tfstyle_RunInference"
 
 
 def _timed(example: ImageInput, paint: Callable[[np.ndarray], np.ndarray]) -> PredictionResult:
