@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import tfstyle
+from tfstyle.exports import INFO_FILE, read_export_info
 from tfstyle.pipelines import savedmodel
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -26,12 +27,12 @@ def export_cli(*args) -> int:
 def test_cli_exports_features_and_the_stylizer(tmp_path, capsys):
     assert export_cli("--output", tmp_path / "f", "--weights", "random", "--layers", "conv1_1,block1_conv2") == 0
     assert "wrote the feature extractor" in capsys.readouterr().out
-    assert savedmodel.read_export_info(tmp_path / "f")["layers"] == ["block1_conv1", "block1_conv2"]
+    assert read_export_info(tmp_path / "f")["layers"] == ["block1_conv1", "block1_conv2"]
     args = ["--output", tmp_path / "s", "--stylizer", "--weights", "random", "--preset", "gatys",
             "--content_layers", "conv1_2", "--style_layers", "conv1_1", "--style_weight", "0.5"]  # fmt: skip
     assert export_cli(*args) == 0
     assert "wrote the stylizer" in capsys.readouterr().out
-    config = savedmodel.read_export_info(tmp_path / "s")["config"]
+    config = read_export_info(tmp_path / "s")["config"]
     # gatys optimizes with L-BFGS, which cannot run in a graph: the stylizer uses Adam instead.
     assert config["optimizer"] == "adam" and config["init"] == "noise" and config["style_weight"] == 0.5
 
@@ -116,4 +117,4 @@ def test_cli_process_writes_an_export(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and f"wrote the feature extractor to {output}" in done.stdout
-    assert json.loads((output / savedmodel.INFO_FILE).read_text())["layers"] == ["block1_conv1"]
+    assert json.loads((output / INFO_FILE).read_text())["layers"] == ["block1_conv1"]

@@ -354,14 +354,41 @@ def test_bad_input_prints_one_error_line_and_writes_nothing(case, tmp_path, cont
     assert (content_path.read_bytes(), style_path.read_bytes()) == inputs
 
 
-@pytest.mark.parametrize("missing", ["--content", "--style"])
-def test_missing_required_flag_names_it(missing, content_path, style_path, capsys):
+def test_missing_content_names_it(content_path, style_path, capsys):
     args = base_args(content_path, style_path)
-    index = args.index(missing)
+    index = args.index("--content")
     del args[index : index + 2]
     assert cli(*args) == 1
     line = error_line(capsys.readouterr().err)
-    assert missing in line and "must have a value" in line
+    assert "--content" in line and "must have a value" in line
+
+
+def test_neither_style_nor_model_is_one_line_naming_both(content_path, style_path, capsys):
+    args = base_args(content_path, style_path)
+    index = args.index("--style")
+    del args[index : index + 2]
+    assert cli(*args) == 1
+    assert error_line(capsys.readouterr().err) == "tfstyle: error: give a --style (a painting), or a --model for a fast stylizer's picture"
+
+
+def test_model_alone_writes_the_fast_picture_at_the_image_size(tmp_path, content_path, fast_model, capsys):
+    output = tmp_path / "fast.png"
+    assert cli("--content", str(content_path), "--model", str(fast_model), "--output", str(output), "--image_size", "30") == 0
+    assert max(load_image(output).shape[:2]) == 30
+    assert f"with the fast stylizer {fast_model.name} in" in capsys.readouterr().out
+
+
+def test_model_with_style_refines_the_fast_picture(tmp_path, content_path, style_path, fast_model, capsys):
+    output = tmp_path / "refined.png"
+    assert cli(*base_args(content_path, style_path), "--model", str(fast_model), "--output", str(output)) == 0
+    assert output.is_file()
+
+
+def test_a_bad_model_is_one_line_and_writes_nothing(tmp_path, content_path, capsys):
+    output = tmp_path / "fast.png"
+    assert cli("--content", str(content_path), "--model", str(tmp_path), "--output", str(output)) == 1
+    assert "is not a fast stylizer (not a tfstyle export)" in error_line(capsys.readouterr().err)
+    assert not output.exists()
 
 
 def test_error_before_the_run_keeps_an_existing_output(tmp_path, content_path, style_path, capsys):

@@ -232,7 +232,7 @@ def test_image_path_init_is_used_by_stylize(content_array, style_array, random_m
 
 def test_missing_init_image_is_an_image_error_listing_the_choices(content_array, style_array, tmp_path):
     content, style = prepared(content_array, style_array)
-    with pytest.raises(ImageError, match="content, noise, style or an image path"):
+    with pytest.raises(ImageError, match="content, noise, style, model or an image path"):
         initial_image(str(tmp_path / "missing.png"), content, style)
 
 

@@ -89,6 +89,7 @@ def test_the_flag_sets_the_content_target():
 
 def test_stylizer_bakes_in_the_content_target(tmp_path, images):
     import tfstyle
+    from tfstyle.exports import read_export_info
     from tfstyle.pipelines import savedmodel
 
     content, _ = images
@@ -98,7 +99,7 @@ def test_stylizer_bakes_in_the_content_target(tmp_path, images):
     # (oneDNN picks kernels per graph) is not multiplied by large steps.
     config = CONFIG.override(content_target="style", optimizer="sgd", learning_rate=1e-3, iterations=3, image_size=40)
     path = savedmodel.export_stylizer(tmp_path / "paper", config)
-    assert savedmodel.read_export_info(path)["content_target"] == "style"
+    assert read_export_info(path)["content_target"] == "style"
     stylize = tf.saved_model.load(str(path)).signatures["stylize"]
     got = stylize(content=tf.constant(content[None]), style=tf.constant(style[None]), iterations=tf.constant(3))
     want = tfstyle.stylize(content, style, config)
