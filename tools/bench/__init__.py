@@ -3,6 +3,8 @@ measures with: the floor and the step table (:mod:`~tools.bench.steps`), time to
 (:mod:`~tools.bench.quality`), whole runs (:mod:`~tools.bench.runs`), a look inside a step
 (:mod:`~tools.bench.profile`), and its peers (:mod:`~tools.bench.peer_torch`,
 :mod:`~tools.bench.peer_tutorial`). Beside it, two benchmarks of their own: peak memory with and
-without tiles (``python -m tools.bench.tile_memory``) and video mode (``python -m tools.bench.video``).
+without tiles (``python -m tools.bench.tile_memory``), video mode (``python -m tools.bench.video``), and
+the fast stylizer against the optimization and its PyTorch peer of the same architecture
+(``python -m tools.bench.fast``, :mod:`~tools.bench.peer_fast_torch`).
 Every run's records: tools/bench/results/.
 """
