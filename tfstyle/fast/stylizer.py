@@ -40,7 +40,7 @@ class _Serving(tf.Module):
         super().__init__()
         self.network = network
 
-    @tf.function(input_signature=[_SPEC])
+    @tf.function(input_signature=[_SPEC], autograph=False)
     def serve(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         pixels = stylize_any_size(self.network, tf.cast(image, tf.float32))
         return {"image": tf.cast(tf.round(tf.clip_by_value(pixels, 0.0, 255.0)), tf.uint8)}

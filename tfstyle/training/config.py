@@ -13,7 +13,7 @@ from tfstyle.settings import Settings, setting
 class TrainConfig(Settings):
     """How the transform network is trained; ``TrainConfig()`` holds the defaults (docs/fast.md)."""
 
-    steps: int = setting(1000, "Training steps, each one Adam update on `batch` photo crops.", "training", minimum=1)
+    steps: int = setting(1500, "Training steps, each one Adam update on `batch` photo crops.", "training", minimum=1)
     batch: int = setting(4, "Photo crops per training step.", "training", minimum=1)
     crop_size: int = setting(192, "Side of the square photo crops trained on.", "training", unit="pixels", minimum=16)
     step_size: float = setting(1e-3, "Adam's learning rate on the network's weights.", "training", above=0)

@@ -66,6 +66,7 @@ class Training:
         self.style_targets = self._style_targets()
         self.network = transform_network(config.network_width, loss.seed)
         self.optimizer = keras.optimizers.Adam(config.step_size)
+        self.optimizer.build(self.network.trainable_variables)  # its moments exist before a checkpoint restores them
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self._train_step = tf.function(self._step, autograph=False)
 
