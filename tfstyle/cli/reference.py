@@ -29,9 +29,9 @@ A settings flag given on the command line overrides the `--preset`; the defaults
 
 def commands() -> list[Command]:
     """The commands, in the order the page lists them (importing them imports TensorFlow)."""
-    from tfstyle.cli import batch, beam, export, run, video, web
+    from tfstyle.cli import batch, beam, export, run, train, video, web
 
-    return [run.COMMAND, export.COMMAND, batch.COMMAND, beam.COMMAND, video.COMMAND, web.COMMAND]
+    return [run.COMMAND, export.COMMAND, batch.COMMAND, beam.COMMAND, video.COMMAND, web.COMMAND, train.COMMAND]
 
 
 def page(listed: list[Command] | None = None) -> str:
