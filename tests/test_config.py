@@ -13,8 +13,8 @@ import pytest
 from tfstyle import config as config_module
 from tfstyle.config import DEFAULT_STYLE_LAYER_WEIGHTS, PAPER_LAYERS, PRESETS, StyleConfig, preset
 from tfstyle.errors import ConfigError
-from tfstyle.vgg16 import POOLINGS
 from tfstyle.settings import GROUPS
+from tfstyle.vgg16 import POOLINGS
 
 
 def test_defaults_validate_and_use_keras_layer_names():

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import synthetic_image
 
 DATA = Path(__file__).resolve().parent / "data" / "same_pictures.npz"

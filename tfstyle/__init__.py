@@ -77,7 +77,6 @@ if TYPE_CHECKING:
     from tfstyle.loop.checkpoint import Checkpointing
     from tfstyle.loop.optimize import Result, feature_model_for_run, stylize
     from tfstyle.network.features import build_feature_model
-    from tfstyle.vgg16 import canonical_layer_name
     from tfstyle.objective.losses import (
         combined_loss,
         content_loss,
@@ -92,6 +91,7 @@ if TYPE_CHECKING:
     from tfstyle.training.config import TrainConfig
     from tfstyle.training.loop import train
     from tfstyle.training.photos import find_photos
+    from tfstyle.vgg16 import canonical_layer_name
     from tfstyle.video.clip import stylize_clip
     from tfstyle.video.config import VideoConfig
     from tfstyle.video.stylize import stylize_video

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfstyle.errors import ConfigError
-from tfstyle.vgg16 import POOLINGS, canonical_layer_name
 from tfstyle.settings import Settings, setting, shown
+from tfstyle.vgg16 import POOLINGS, canonical_layer_name
 
 PAPER_LAYERS = ("block1_conv2", "block3_conv3", "block5_conv3")
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")

@@ -13,11 +13,11 @@ from conftest import synthetic_image
 from PIL import Image
 
 from tfstyle.errors import ModelError
+from tfstyle.exports import INFO_FILE
 from tfstyle.fast import stylizer
 from tfstyle.fast.network import transform_network
 from tfstyle.fast.stylizer import FastStylizer, lite_path
 from tfstyle.inputs.images import resize_longest_side
-from tfstyle.exports import INFO_FILE
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from tfstyle import (
 )
 from tfstyle.cli import run as tfrun
 from tfstyle.network import memory
-from tfstyle.vgg16 import VGG16_CONV_LAYERS
 from tfstyle.objective.tiled import TiledObjective, layout, tile_geometry
 from tfstyle.objective.whole import make_loss_fn
+from tfstyle.vgg16 import VGG16_CONV_LAYERS
 
 LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3")
 

@@ -23,9 +23,9 @@ from conftest import synthetic_image
 import tfstyle
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ExportError, WeightsError
+from tfstyle.exports import read_export_info
 from tfstyle.network.features import build_feature_model
 from tfstyle.objective.losses import gram_matrix
-from tfstyle.exports import read_export_info
 from tfstyle.pipelines import savedmodel
 
 LAYERS = ("block1_conv2", "block2_conv1")

@@ -20,8 +20,8 @@ from scipy.ndimage import gaussian_filter  # noqa: E402
 from tfstyle.config import preset  # noqa: E402
 from tfstyle.errors import ConfigError, ImageError  # noqa: E402
 from tfstyle.inputs.images import resize, save_image  # noqa: E402
-from tfstyle.video import io  # noqa: E402
 from tfstyle.video import clip as cliplib  # noqa: E402
+from tfstyle.video import io  # noqa: E402
 from tfstyle.video.clip import passes_folder, stylize_clip, work_folder  # noqa: E402
 from tfstyle.video.config import VideoConfig  # noqa: E402
 from tfstyle.video.flow import dis_flow, reliability, warp, warping_error  # noqa: E402

@@ -73,10 +73,13 @@ class OutOfBounds(ValueError):
     as :class:`~tfstyle.cli.command.Command` prints it."""
 
 
+UNBOUNDED = Bounds()  # a number flag with no bounds (Bounds is frozen: one serves all)
+
+
 class _Number(flags.FloatParser):
     """A number within ``bounds`` (or ``off``, which means None)."""
 
-    def __init__(self, bounds: Bounds = Bounds(), off: float | None = None) -> None:
+    def __init__(self, bounds: Bounds = UNBOUNDED, off: float | None = None) -> None:
         super().__init__()
         self.bounds, self.off = bounds, off
         self.syntactic_help = ", ".join(filter(None, ["a number", bounds.text(whole=False)]))
@@ -98,7 +101,7 @@ class _Number(flags.FloatParser):
 class _WholeNumber(flags.IntegerParser):
     """A whole number within ``bounds`` (or ``off``, which means None)."""
 
-    def __init__(self, bounds: Bounds = Bounds(), off: int | None = None) -> None:
+    def __init__(self, bounds: Bounds = UNBOUNDED, off: int | None = None) -> None:
         super().__init__()
         self.bounds, self.off = bounds, off
         text = bounds.text(whole=True)

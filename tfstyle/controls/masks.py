@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from tfstyle import vgg16
 from tfstyle.errors import ConfigError, ImageError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
-from tfstyle import vgg16
 
 # How far (relative) a mask's aspect ratio may be from the content image's before it is refused.
 ASPECT_TOLERANCE = 0.02

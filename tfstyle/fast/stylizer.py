@@ -23,10 +23,10 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError, ExportError, ModelError
+from tfstyle.exports import Staging, read_export_info
 from tfstyle.fast.network import MIN_SIDE, stylize_any_size
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
-from tfstyle.exports import Staging, read_export_info
 
 KIND = "fast_stylizer"
 SIGNATURE = "serving_default"

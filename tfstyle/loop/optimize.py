@@ -35,9 +35,9 @@ from tfstyle.errors import (
     NonFiniteLossError,
     StyleInterrupted,
 )
+from tfstyle.fast.stylizer import FastStylizer
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.images import ImageLike
-from tfstyle.fast.stylizer import FastStylizer
 from tfstyle.inputs.prepare import (
     ContentLike,
     ImageBatch,

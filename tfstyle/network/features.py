@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
+from tfstyle import vgg16
 from tfstyle.config import NAMED_WEIGHTS, StyleConfig
 from tfstyle.errors import ConfigError, ImageError, WeightsError, first_line
-from tfstyle import vgg16
 from tfstyle.vgg16 import IMAGENET_BGR_MEAN, POOLINGS
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tfstyle.errors import MemoryLimitError
 from tfstyle import vgg16
+from tfstyle.errors import MemoryLimitError
 
 GIB = 1024**3
 # Peak memory of a run ≈ factor × the activations' bytes (of the whole image, or of one tile) +

@@ -38,10 +38,10 @@ import tensorflow as tf
 from tfstyle.config import StyleConfig
 from tfstyle.errors import ConfigError
 from tfstyle.inputs.prepare import ImageBatch
-from tfstyle.vgg16 import deepest, layer
 from tfstyle.objective.interface import Losses
 from tfstyle.objective.losses import normalized, style_loss, total_loss, total_variation_loss
 from tfstyle.objective.targets import style_at_content_size
+from tfstyle.vgg16 import deepest, layer
 
 DEFAULT_OVERLAP_FRACTION = 0.25  # of the tile size, when no overlap is given
 FEATHER_MARGIN = 0.25  # the share of an overlap at each end where a tile's weight stays 0 (or 1)

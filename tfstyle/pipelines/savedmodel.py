@@ -33,10 +33,10 @@ from tfstyle.inputs.images import resize_images_to_area
 from tfstyle.inputs.prepare import start_image
 from tfstyle.loop import updates
 from tfstyle.network.features import WEIGHTS_ENV, build_feature_model, resolve_weights
-from tfstyle.vgg16 import in_network_order, min_image_side
 from tfstyle.objective.interface import differentiate
 from tfstyle.objective.losses import gram_matrix
 from tfstyle.objective.whole import make_loss_fn
+from tfstyle.vgg16 import in_network_order, min_image_side
 
 STYLIZER_OPTIMIZERS = tuple(updates.RULES)
 STYLIZER_INITS = ("content", "noise", "style")  # the starts a graph can make (not a file, nor a fast stylizer's)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-
 SCALAR_EVERY = 10
 
 

@@ -4,7 +4,7 @@ For a batch of photo crops x, the network gives ŷ = f(x) and the loss is the st
 objective with the photo as the content: Total = a·Σ w_i·CL_i(ŷ, x) + b·Σ z_i·SL_i(ŷ, style)
 + tv·TV(ŷ), computed by :func:`tfstyle.objective.whole.loss_fn_of` on the same feature model, one
 value per crop, averaged over the batch. Adam on the network's weights. The photo stream is a pure
-function of the seed and the step (:func:`tfstyle.fast.photos.crops`), so a run resumed from a
+function of the seed and the step (:func:`tfstyle.training.photos.crops`), so a run resumed from a
 checkpoint takes the steps an uninterrupted one would have.
 """
 
@@ -15,7 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,6 @@ from tfstyle.config import StyleConfig
 from tfstyle.errors import CheckpointError, NonFiniteLossError
 from tfstyle.fast import stylizer
 from tfstyle.fast.network import stylize_any_size, transform_network
-from tfstyle.training.config import TrainConfig
-from tfstyle.training.photos import Photos, crops, hold_out
 from tfstyle.inputs import images as imageio
 from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network.features import check_image_size
@@ -36,6 +34,8 @@ from tfstyle.objective.losses import gram_matrix
 from tfstyle.objective.targets import content_activations
 from tfstyle.objective.whole import Targets, loss_fn_of
 from tfstyle.training.board import TrainingBoard
+from tfstyle.training.config import TrainConfig
+from tfstyle.training.photos import Photos, crops, hold_out
 
 REFERENCE_ASPECT = 0.75  # the style's scale is a still's of a 4:3 photo at `image_size`
 SETTINGS_FILE = "settings.json"

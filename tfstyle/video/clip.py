@@ -33,7 +33,6 @@ from tfstyle.video import io
 from tfstyle.video.config import VideoConfig
 from tfstyle.video.stylize import FrameReport, fast_stylizer_for_clip, frame_runs, pass_order, stylize_video
 
-
 SETTINGS_RECORD = ".tfstyle-settings.json"  # in the folder of a run's unfinished frames: what made them
 UNCHECKED_SETTINGS = ("device",)  # where a run computes: a resume may go on elsewhere
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from tfstyle.errors import ModelError
-from tfstyle.fast.stylizer import FastStylizer
 from tfstyle.exports import read_export_info
+from tfstyle.fast.stylizer import FastStylizer
 
 STATIC = Path(__file__).parent / "static"
 

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tfstyle.config import StyleConfig
 from tfstyle import vgg16
+from tfstyle.config import StyleConfig
 from tfstyle.vgg16 import IMAGENET_BGR_MEAN
 
 MEMORY_FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfstyle import vgg16
 from tfstyle.config import preset
 from tfstyle.inputs.prepare import prepare_images
 from tfstyle.loop.optimize import pick_device
-from tfstyle import vgg16
 from tfstyle.network import forms, speed
 from tfstyle.network.features import build_feature_model
 from tfstyle.objective.whole import objective

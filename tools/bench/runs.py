@@ -22,6 +22,7 @@ import tensorflow as tf
 
 try:
     import torch
+
     from tools.bench.peer_torch import TorchPeer, feature_network, preload_imports
 except ImportError:  # the bench extra is not installed: tfstyle's runs alone
     TorchPeer = None  # type: ignore[assignment,misc]

@@ -16,15 +16,16 @@ import tensorflow as tf
 
 try:
     import torch
+
     from tools.bench.peer_torch import TorchPeer, write_keras_weights
 except ImportError:  # PyTorch is the bench extra: without it, no PyTorch peer
     TorchPeer = None  # type: ignore[assignment,misc]
 
 import tfstyle
+from tfstyle import vgg16
 from tfstyle.config import StyleConfig, preset
 from tfstyle.inputs.prepare import prepare_images
 from tfstyle.loop.optimize import pick_device
-from tfstyle import vgg16
 from tfstyle.network import forms, speed
 from tfstyle.network.features import build_feature_model, resolve_weights
 from tools import SHARED_IMAGES

@@ -25,7 +25,6 @@ from pathlib import Path
 
 from tools import SHARED_IMAGES
 
-
 ONE_RUN = r"""
 import json, os, sys, time
 import tensorflow as tf

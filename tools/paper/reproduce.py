@@ -44,18 +44,14 @@ def main(argv: list[str]) -> int:
     del argv
     import dataclasses
 
-    from tools.paper import claims
-    from tools.paper import experiments
-    from tools.paper import figures
-    from tools.paper import measure
-    from tools.paper import readings
-    from tools.paper import runs as paper_runs
     import tensorflow as tf
-    from tools.machine import load_average
-    from tools.paper.report import write_report
-    from tools.yardstick import Yardstick
 
     import tfstyle
+    from tools.machine import load_average
+    from tools.paper import claims, experiments, figures, measure, readings
+    from tools.paper import runs as paper_runs
+    from tools.paper.report import write_report
+    from tools.yardstick import Yardstick
 
     tf.get_logger().setLevel("ERROR")  # tf.function's retracing warnings: each run traces its own step
     started, load_start = time.perf_counter(), load_average()

@@ -95,7 +95,7 @@ def test_the_peer_takes_tfstyles_adam_steps(real_weights, shared_images):
 def test_after_preload_imports_the_peers_optimizer_imports_nothing_more():
     # In a fresh process: torch.optim's first optimizer imports torch._dynamo (seconds), which the
     # bench's clock must not count; after preload_imports, making and stepping one imports nothing.
-    code = f"""
+    code = """
 import subprocess
 import sys
 import torch
