@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from tfstyle.clips.config import VideoConfig
 from tfstyle.config import PRESETS, StyleConfig, preset
 from tfstyle.errors import ConfigError
 from tfstyle.settings import GROUPS, KINDS, Bounds, Settings, setting, shown
-from tfstyle.video.config import VideoConfig
 
 HUGE = 10**400  # a whole number no float holds
 
@@ -258,5 +258,5 @@ def test_from_dict_refuses_unknown_names_and_what_is_no_mapping():
 
 @pytest.mark.slow
 def test_settings_imports_no_tensorflow():
-    code = "import sys, tfstyle.settings, tfstyle.video.config; assert 'tensorflow' not in sys.modules"
+    code = "import sys, tfstyle.settings, tfstyle.clips.config; assert 'tensorflow' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0

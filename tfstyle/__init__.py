@@ -32,9 +32,9 @@ _EXPORTS = {
     "tfstyle.pipelines.perceptual": ("StyleLoss",),
     "tfstyle.pipelines.savedmodel": ("export_features", "export_stylizer"),
     "tfstyle.pipelines.tensorboard": ("TensorBoard",),
-    "tfstyle.video.config": ("VideoConfig",),
-    "tfstyle.video.stylize": ("stylize_video",),
-    "tfstyle.video.clip": ("stylize_clip",),
+    "tfstyle.clips.config": ("VideoConfig",),
+    "tfstyle.clips.stylize": ("stylize_video",),
+    "tfstyle.clips.clip": ("stylize_clip",),
     "tfstyle.fast.stylizer": ("FastStylizer",),
     "tfstyle.training.config": ("TrainConfig",),
     "tfstyle.training.loop": ("train",),
@@ -57,6 +57,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from tfstyle.clips.clip import stylize_clip
+    from tfstyle.clips.config import VideoConfig
+    from tfstyle.clips.stylize import stylize_video
     from tfstyle.config import PRESETS, StyleConfig, preset
     from tfstyle.errors import (
         CheckpointError,
@@ -92,6 +95,3 @@ if TYPE_CHECKING:
     from tfstyle.training.loop import train
     from tfstyle.training.photos import find_photos
     from tfstyle.vgg16 import canonical_layer_name
-    from tfstyle.video.clip import stylize_clip
-    from tfstyle.video.config import VideoConfig
-    from tfstyle.video.stylize import stylize_video

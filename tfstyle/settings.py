@@ -7,7 +7,7 @@ default, a help text, a group and, where they apply, the choices, the unit and t
 annotation's. From these alone :class:`Settings` validates each value on construction, copies with
 :meth:`Settings.override`, writes and reads plain values (:meth:`Settings.to_dict`,
 :meth:`Settings.from_dict`), and describes each field (:meth:`Settings.settings`) to the command
-lines' flag generator (:mod:`tfstyle.cli.flags`) and the web page's controls (:mod:`tfstyle.web.controls`).
+lines' flag generator (:mod:`tfstyle.cli.flags`) and the web page's controls (:mod:`tfstyle.webpage.controls`).
 Rules across fields stay in the class, in :meth:`Settings.cross_check`.
 
 Messages name settings in backticks (```iterations```); the command lines print them as flags.

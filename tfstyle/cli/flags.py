@@ -20,10 +20,10 @@ from typing import Any
 
 from absl import flags
 
+from tfstyle.clips.config import VideoConfig
 from tfstyle.config import PRESET_NOTES, PRESETS, StyleConfig, preset
 from tfstyle.settings import POSITIVE, Bounds, Setting, Settings, shown
 from tfstyle.training.config import TrainConfig
-from tfstyle.video.config import VideoConfig
 
 flags.disclaim_key_flags()  # the flags defined here belong to the command module that asks for them
 

@@ -4,7 +4,7 @@ CLIP is a video file (mp4, webm, mov, gif, ...), a folder of frames or a glob; O
 clip's frame rate, or ``--fps``) or a folder of numbered frames. Ctrl-C keeps every finished frame;
 ``--resume`` continues from the first missing one. With ``--model`` and no ``--style`` a fast
 stylizer paints each frame; with both, video mode refines its pictures. Only reads flags: it builds a
-:class:`tfstyle.StyleConfig` and a :class:`tfstyle.VideoConfig` and calls :func:`tfstyle.video.clip.stylize_clip`.
+:class:`tfstyle.StyleConfig` and a :class:`tfstyle.VideoConfig` and calls :func:`tfstyle.clips.clip.stylize_clip`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from tfstyle.cli.flags import FIELDS, config_from_flags, settings_from_flags
 
 import_tensorflow_quietly()
 
+from tfstyle.clips.config import VideoConfig  # noqa: E402
+from tfstyle.clips.stylize import FrameReport, frame_runs  # noqa: E402
 from tfstyle.errors import TfstyleError  # noqa: E402 - after the quiet import above
 from tfstyle.loop.callbacks import InterruptBetweenSteps  # noqa: E402
 from tfstyle.loop.progress import Progress  # noqa: E402
-from tfstyle.video.config import VideoConfig  # noqa: E402
-from tfstyle.video.stylize import FrameReport, frame_runs  # noqa: E402
 
 FLAGS = flags.FlagValues()
 COMMAND = Command(
@@ -63,19 +63,19 @@ def main(argv: list[str]) -> int:
     progress: list[Progress] = []
     rated = [0]  # frames stylized in this run (a resume's are not)
     try:
-        from tfstyle.video.io import frame_name, need
+        from tfstyle.clips.io import frame_name, need
 
         need("cv2")
         need("imageio_ffmpeg")
         output = Path(FLAGS.output)
         check_not_replacing(output / frame_name(0) if output.is_dir() else output, FLAGS.overwrite, FLAGS.resume)
-        from tfstyle.video.clip import stylize_clip
+        from tfstyle.clips.clip import stylize_clip
 
         styles, config = styles_or_model(FLAGS.style, config_from_flags(FLAGS), bool(FLAGS["init"].present))
         video = settings_from_flags(FLAGS, VideoConfig)
         reporters = []
         if FLAGS.logdir:
-            from tfstyle.video.tensorboard import FrameLog
+            from tfstyle.clips.tensorboard import FrameLog
 
             reporters.append(FrameLog(FLAGS.logdir))
 

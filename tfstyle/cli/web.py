@@ -118,8 +118,8 @@ def main(argv: list[str]) -> int:
         return fail(str(err))
     from PIL import Image
 
-    from tfstyle.web.app import Options, create_app
-    from tfstyle.web.uploads import MEGABYTE, Limits
+    from tfstyle.webpage.app import Options, create_app
+    from tfstyle.webpage.uploads import MEGABYTE, Limits
 
     fixed: dict[str, object] = {"weights": config.weights, "device": config.device}
     if FLAGS["precision"].present:

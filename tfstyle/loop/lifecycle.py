@@ -1,5 +1,5 @@
 """A run's lifecycle, for every loop that iterates under callbacks: the still image
-(:func:`tfstyle.stylize`), each frame of a clip (:mod:`tfstyle.video.stylize`), and a training loop.
+(:func:`tfstyle.stylize`), each frame of a clip (:mod:`tfstyle.clips.stylize`), and a training loop.
 
 :func:`run_iterations` takes the iterations (``advance``: a step callable wrapped by
 :func:`each_step`, or a driver such as SciPy's L-BFGS-B) and does the rest, in this order: the

@@ -25,15 +25,15 @@ import keras
 import numpy as np
 
 import tfstyle
+from tfstyle.clips import io
+from tfstyle.clips.config import VideoConfig
+from tfstyle.clips.flow import warping_error
+from tfstyle.clips.stylize import FrameReport, stylize_video
 from tfstyle.inputs.images import resize
 from tfstyle.inputs.prepare import prepare_images
 from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network import speed
 from tfstyle.objective.whole import objective
-from tfstyle.video import io
-from tfstyle.video.config import VideoConfig
-from tfstyle.video.flow import warping_error
-from tfstyle.video.stylize import FrameReport, stylize_video
 
 
 def main() -> None:

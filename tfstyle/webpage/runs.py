@@ -3,7 +3,7 @@ wait their turn, in order. Each run calls :func:`tfstyle.stylize` with a callbac
 its progress (iteration, losses, time left, a preview image every few iterations) and stops it
 when asked. A feature model is built once per (layers, weights, pooling) and reused.
 
-Instant styles (:mod:`tfstyle.web.instant`) run beside the queue, in the request's thread: an
+Instant styles (:mod:`tfstyle.webpage.instant`) run beside the queue, in the request's thread: an
 instant picture alone becomes a finished run of kind ``fast`` at once; a run whose painting an
 instant style learned (or that names one) has that style's picture to show first from the moment
 it is queued, and, when asked, starts its optimization from it.
@@ -36,9 +36,9 @@ from tfstyle.errors import ConfigError, NonFiniteLossError, TfstyleError
 from tfstyle.inputs.images import save_image, to_pil
 from tfstyle.loop.callbacks import Callback, Step
 from tfstyle.loop.optimize import Result, feature_model_for_run, run_model_key, stylize
-from tfstyle.web import controls
-from tfstyle.web.instant import InstantStyles, painting
-from tfstyle.web.uploads import Limits, PrivateFolder, UploadError, check_image
+from tfstyle.webpage import controls
+from tfstyle.webpage.instant import InstantStyles, painting
+from tfstyle.webpage.uploads import Limits, PrivateFolder, UploadError, check_image
 
 log = logging.getLogger("tfstyle.web")
 

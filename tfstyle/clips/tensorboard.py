@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfstyle.video.stylize import FrameReport
+from tfstyle.clips.stylize import FrameReport
 
 
 class FrameLog:
-    """An ``on_frame`` for :func:`tfstyle.video.stylize.stylize_video` that writes to ``logdir``."""
+    """An ``on_frame`` for :func:`tfstyle.clips.stylize.stylize_video` that writes to ``logdir``."""
 
     def __init__(self, logdir: str | os.PathLike):
         Path(logdir).mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ import pytest
 
 from tfstyle.cli import video
 from tfstyle.cli.flags import flag_text, settings_from_flags
+from tfstyle.clips.config import VideoConfig
 from tfstyle.errors import ConfigError
-from tfstyle.video.config import VideoConfig
 
 
 def test_the_defaults_are_one_streaming_pass_with_the_long_term_loss():

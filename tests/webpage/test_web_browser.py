@@ -21,7 +21,7 @@ from PIL import Image
 pytest.importorskip("starlette", reason="the web page needs the web extra: pip install 'tfstyle[web]'")
 pytest.importorskip("selenium", reason="the browser test needs selenium (the dev extra)")
 
-from web.test_web import Options, serving, tiny_model  # noqa: E402 - tests/ is on the path (pyproject)
+from webpage.test_web import Options, serving, tiny_model  # noqa: E402 - tests/ is on the path (pyproject)
 
 pytestmark = pytest.mark.slow
 

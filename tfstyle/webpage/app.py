@@ -44,10 +44,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tfstyle.errors import TfstyleError
 from tfstyle.fast.stylizer import shipped_models
-from tfstyle.web import controls
-from tfstyle.web.instant import InstantStyles, UnknownStyle
-from tfstyle.web.runs import Run, Runs
-from tfstyle.web.uploads import Limits, UploadError
+from tfstyle.webpage import controls
+from tfstyle.webpage.instant import InstantStyles, UnknownStyle
+from tfstyle.webpage.runs import Run, Runs
+from tfstyle.webpage.uploads import Limits, UploadError
 
 STATIC = Path(__file__).parent / "static"
 PAGE_ID = re.compile(r"[0-9a-f]{32}")

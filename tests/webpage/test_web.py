@@ -34,9 +34,9 @@ with warnings.catch_warnings():  # Starlette 1.x would rather have httpx2; httpx
 
 from tfstyle.config import PRESETS, StyleConfig  # noqa: E402
 from tfstyle.errors import ConfigError  # noqa: E402
-from tfstyle.web import controls  # noqa: E402
-from tfstyle.web.app import Options, create_app  # noqa: E402
-from tfstyle.web.uploads import Limits, check_image  # noqa: E402
+from tfstyle.webpage import controls  # noqa: E402
+from tfstyle.webpage.app import Options, create_app  # noqa: E402
+from tfstyle.webpage.uploads import Limits, check_image  # noqa: E402
 
 FINISHED = ("done", "stopped", "failed", "cancelled")
 LIMITS = Limits(bytes=100_000, pixels=100_000)
@@ -485,7 +485,7 @@ def test_an_instant_request_must_be_json_and_name_the_pages_own_photo(instant):
 @pytest.fixture
 def starts(monkeypatch):
     """The start images the web runs hand to tfstyle.stylize (None: from the photo), in order."""
-    from tfstyle.web import runs
+    from tfstyle.webpage import runs
 
     seen = []
 
@@ -581,7 +581,7 @@ def test_a_run_without_its_images_says_which_field_is_missing(client, body, mess
 
 @pytest.mark.skipif(os.name != "posix", reason="process ids are checked where that is harmless: POSIX")
 def test_a_later_start_removes_the_folders_of_killed_servers_and_no_live_ones(tmp_path, monkeypatch):
-    from tfstyle.web.uploads import FOLDER_PREFIX, PrivateFolder
+    from tfstyle.webpage.uploads import FOLDER_PREFIX, PrivateFolder
 
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfstyle.clips.config import FLOW_METHODS
+from tfstyle.clips.io import need
 from tfstyle.errors import ConfigError
-from tfstyle.video.config import FLOW_METHODS
-from tfstyle.video.io import need
 
 
 def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -34,7 +34,7 @@ def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def flow(a: np.ndarray, b: np.ndarray, method: str = "dis") -> np.ndarray:
-    """The flow from ``a`` to ``b`` by ``method`` (:data:`~tfstyle.video.config.FLOW_METHODS`)."""
+    """The flow from ``a`` to ``b`` by ``method`` (:data:`~tfstyle.clips.config.FLOW_METHODS`)."""
     if method not in FLOW_METHODS:
         raise ConfigError(f"unknown `flow` method {method!r}; choose one of: {', '.join(FLOW_METHODS)}")
     return dis_flow(a, b)

@@ -4,11 +4,11 @@ constraints of Ruder, Dosovitskiy & Brox (GCPR 2016), yielding the frames.
 Frame 1 is optimized from ``config.init`` for ``first_frame_iterations``. Each later frame i starts
 from the stylized frame i − 1 warped into it (disoccluded pixels from the content frame) and is
 optimized for ``config.iterations`` on the whole-image objective plus γ · L_longterm over the
-frames i − j, j in ``lookback`` (:mod:`tfstyle.video.temporal`). With ``passes`` > 1 (Ruder et
+frames i − j, j in ``lookback`` (:mod:`tfstyle.clips.temporal`). With ``passes`` > 1 (Ruder et
 al.'s multi-pass algorithm, section 3.4) backward and forward passes follow, each frame restarting
 from x' = δ·c·ω + (1 − δ·c)·x (its last result x blended with its neighbour in the pass's direction
 warped into it, ω, where the flow is reliable, c; δ = 1/2) and held to ω. The flows come from a
-background :class:`~tfstyle.video.flow.FlowWorker`, ahead of the optimization. Each stylized frame
+background :class:`~tfstyle.clips.flow.FlowWorker`, ahead of the optimization. Each stylized frame
 is rounded to whole pixel values before it is used by the next, so a resume from saved frames
 continues exactly as the run would have.
 
@@ -32,6 +32,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfstyle.clips import io
+from tfstyle.clips.config import LATER_LEARNING_RATE_FACTOR, PASS_BLEND, VideoConfig
+from tfstyle.clips.flow import FlowCache, FlowWorker, warp
+from tfstyle.clips.temporal import TemporalTargets, long_term_weights, with_temporal
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError, TfstyleError
 from tfstyle.fast.stylizer import FastStylizer, fast_stylizer_for
@@ -45,10 +49,6 @@ from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network import speed
 from tfstyle.objective.targets import content_activations
 from tfstyle.objective.whole import Targets, WholeImageObjective, loss_fn_of, targets
-from tfstyle.video import io
-from tfstyle.video.config import LATER_LEARNING_RATE_FACTOR, PASS_BLEND, VideoConfig
-from tfstyle.video.flow import FlowCache, FlowWorker, warp
-from tfstyle.video.temporal import TemporalTargets, long_term_weights, with_temporal
 
 FrameSource = str | os.PathLike | Sequence[np.ndarray]
 
@@ -100,7 +100,7 @@ def stylize_video(
     stylized frames, float32 ``[height, width, 3]`` of whole values in [0, 255]. Frames are scaled
     so the longer side is ``config.image_size`` (both sides even).
 
-    ``config`` decides each frame, ``video`` (:class:`~tfstyle.video.config.VideoConfig`) the
+    ``config`` decides each frame, ``video`` (:class:`~tfstyle.clips.config.VideoConfig`) the
     temporal loss, the first frame's iterations, the later frames' step size, the flow and the
     passes. With one pass (the default) each frame is yielded as soon as it is done; with more, the
     frames are yielded only after the last pass. ``flow_cache`` is a folder for the flows (reused by

@@ -17,16 +17,16 @@ pytest.importorskip("imageio_ffmpeg")
 
 from scipy.ndimage import gaussian_filter  # noqa: E402
 
+from tfstyle.clips import clip as cliplib  # noqa: E402
+from tfstyle.clips import io  # noqa: E402
+from tfstyle.clips.clip import passes_folder, stylize_clip, work_folder  # noqa: E402
+from tfstyle.clips.config import VideoConfig  # noqa: E402
+from tfstyle.clips.flow import dis_flow, reliability, warp, warping_error  # noqa: E402
+from tfstyle.clips.stylize import stylize_video  # noqa: E402
+from tfstyle.clips.temporal import long_term_weights, short_term_loss  # noqa: E402
 from tfstyle.config import preset  # noqa: E402
 from tfstyle.errors import ConfigError, ImageError  # noqa: E402
 from tfstyle.inputs.images import resize, save_image  # noqa: E402
-from tfstyle.video import clip as cliplib  # noqa: E402
-from tfstyle.video import io  # noqa: E402
-from tfstyle.video.clip import passes_folder, stylize_clip, work_folder  # noqa: E402
-from tfstyle.video.config import VideoConfig  # noqa: E402
-from tfstyle.video.flow import dis_flow, reliability, warp, warping_error  # noqa: E402
-from tfstyle.video.stylize import stylize_video  # noqa: E402
-from tfstyle.video.temporal import long_term_weights, short_term_loss  # noqa: E402
 
 CONFIG = preset("default").override(weights="random", image_size=48, iterations=3, seed=3)
 
@@ -268,7 +268,7 @@ def test_the_command_keeps_an_existing_output_unless_told_to_replace_it(tmp_path
 
 @pytest.mark.slow
 def test_one_traced_step_serves_every_frame(monkeypatch):
-    from tfstyle.video import stylize
+    from tfstyle.clips import stylize
 
     steps = []
 
@@ -431,8 +431,8 @@ def test_fast_frames_to_a_folder_resume_from_the_first_missing_one(tmp_path, fas
 def test_with_a_style_and_init_model_frames_start_from_the_fast_picture_where_the_flow_is_unreliable(fast_model, monkeypatch):
     """Frame 1 starts from its fast picture; a later frame from the previous one warped, and from its
     own fast picture where the flow cannot say (the strip that pans into view on the right)."""
+    from tfstyle.clips import stylize as stylizelib
     from tfstyle.fast.stylizer import FastStylizer
-    from tfstyle.video import stylize as stylizelib
 
     starts = []
 

@@ -313,7 +313,7 @@ async function stylize() {
   say(status, "");
   try {
     // kind "image": the one job there is; a video job (when tfstyle has a video command) would send its own
-    // kind here, with its own inputs, and show its progress in the same cards (tfstyle/web/runs.py JOBS).
+    // kind here, with its own inputs, and show its progress in the same cards (tfstyle/webpage/runs.py JOBS).
     const run = await postJson("/api/runs", {
       kind: "image",
       content: state.photo.id,

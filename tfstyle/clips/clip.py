@@ -1,5 +1,5 @@
 """A clip from file to file: :func:`stylize_clip` reads the clip, stylizes it with
-:func:`~tfstyle.video.stylize.stylize_video` and writes each frame as it is done, so Ctrl-C keeps
+:func:`~tfstyle.clips.stylize.stylize_video` and writes each frame as it is done, so Ctrl-C keeps
 every finished frame and ``resume`` continues from the first missing one.
 
 With one pass, frames go to the output folder (``frame_00001.png``, ...), or for a video output
@@ -24,14 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from tfstyle.clips import io
+from tfstyle.clips.config import VideoConfig
+from tfstyle.clips.stylize import FrameReport, fast_stylizer_for_clip, frame_runs, pass_order, stylize_video
 from tfstyle.config import StyleConfig, preset
 from tfstyle.errors import ConfigError
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike
 from tfstyle.loop.callbacks import CallbackLike
-from tfstyle.video import io
-from tfstyle.video.config import VideoConfig
-from tfstyle.video.stylize import FrameReport, fast_stylizer_for_clip, frame_runs, pass_order, stylize_video
 
 SETTINGS_RECORD = ".tfstyle-settings.json"  # in the folder of a run's unfinished frames: what made them
 UNCHECKED_SETTINGS = ("device",)  # where a run computes: a resume may go on elsewhere

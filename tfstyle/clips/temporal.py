@@ -2,8 +2,8 @@
 as pure functions, and the objective that adds them to a whole-image objective's total.
 
 Notation (the paper's): x^(i) is the stylized frame i being optimized, ω_{i−j}^{i} the stylized
-frame i − j warped into frame i by the optical flow (:func:`tfstyle.video.flow.warp`), c^(i−j,i)
-the per-pixel reliability of that flow in [0, 1] (:func:`tfstyle.video.flow.reliability`), and D
+frame i − j warped into frame i by the optical flow (:func:`tfstyle.clips.flow.warp`), c^(i−j,i)
+the per-pixel reliability of that flow in [0, 1] (:func:`tfstyle.clips.flow.reliability`), and D
 = height × width × channels.
 """
 
