@@ -45,3 +45,19 @@ def test_pyproject_reads_the_version_from_its_leaf_module():
     (attr,) = re.findall(r'^version = \{attr = "([\w.]+)"\}', pyproject, re.M)
     module, name = attr.rsplit(".", 1)
     assert module == "tfstyle._version" and getattr(importlib.import_module(module), name) == tfstyle.__version__
+
+
+def test_pyproject_lists_every_package_and_ships_the_fast_stylizers():
+    """The packages are listed by hand (so that saved_models/ installs as tfstyle.saved_models): a new
+    package must be added there, or a plain pip install would leave it out."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    found = {".".join(path.parent.relative_to(root).parts) for path in (root / "tfstyle").rglob("__init__.py")}
+    assert set(setuptools["packages"]) == found | {"tfstyle.saved_models"}
+    assert setuptools["package-dir"] == {"tfstyle.saved_models": "saved_models"}
+    from tfstyle.fast.stylizer import shipped_models
+
+    assert {"starry_night", "the_scream"} <= set(shipped_models())
