@@ -22,7 +22,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from tfstyle.config import StyleConfig
-from tfstyle.errors import ConfigError, ExportError, ModelError
+from tfstyle.errors import ConfigError, ExportError, ModelError, first_line
 from tfstyle.exports import Staging, read_export_info
 from tfstyle.fast.network import MIN_SIDE, stylize_any_size
 from tfstyle.inputs import images as imageio
@@ -140,8 +140,7 @@ class FastStylizer:
         try:
             return cls(tf.saved_model.load(str(path)), info, path)
         except (OSError, KeyError, ValueError, tf.errors.OpError) as err:
-            first = (str(err).strip() or type(err).__name__).splitlines()[0]
-            raise ModelError(f"cannot load the fast stylizer {path}: {first}") from None
+            raise ModelError(f"cannot load the fast stylizer {path}: {first_line(err)}") from None
 
     def pictures(self, images: np.ndarray) -> np.ndarray:
         """A batch ``[batch, height, width, 3]`` in [0, 255], each image through the network on its own."""

@@ -127,7 +127,7 @@ class TensorBoard(Callback):
     @staticmethod
     def _image(tag: str, images: np.ndarray | tf.Tensor, description: str) -> None:
         """One image or a batch (all of it), as uint8."""
-        array = _uint8(images)
+        array = uint8_images(images)
         tf.summary.image(tag, array, max_outputs=len(array), description=description)
 
     def _write_scalars(self, step: Step) -> None:
@@ -183,7 +183,8 @@ def _layer_tag(name: str) -> str | None:
     return f"{kind}_loss/{layer}" if kind in ("content", "style") and layer else None
 
 
-def _uint8(images: np.ndarray | tf.Tensor) -> np.ndarray:
+def uint8_images(images: np.ndarray | tf.Tensor) -> np.ndarray:
+    """An image or a batch in [0, 255] as the uint8 batch ``tf.summary.image`` takes (rounded, clipped)."""
     array = np.asarray(images)
     if array.ndim == 3:
         array = array[None]

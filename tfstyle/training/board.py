@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfstyle.pipelines.tensorboard import uint8_images
+
 SCALAR_EVERY = 10
 
 
@@ -21,7 +23,7 @@ class TrainingBoard:
         self.previews = previews
         with self.writer.as_default(step=0):
             for name, image in previews.items():
-                tf.summary.image(f"photo/{name}", _uint8(image), description="A held-out photo, as the network sees it.")
+                tf.summary.image(f"photo/{name}", uint8_images(image), description="A held-out photo, as the network sees it.")
 
     def losses(self, step: int, losses: dict[str, float]) -> None:
         """The batch's mean losses at ``step``: written at the first step and every :data:`SCALAR_EVERY`."""
@@ -35,12 +37,8 @@ class TrainingBoard:
         """The held-out photos through ``stylize`` (the network as it is at ``step``)."""
         with self.writer.as_default(step=step):
             for name, image in self.previews.items():
-                tf.summary.image(f"stylized/{name}", _uint8(stylize(image)), description="The held-out photo stylized by the network.")
+                tf.summary.image(f"stylized/{name}", uint8_images(stylize(image)), description="The held-out photo stylized by the network.")
         self.writer.flush()
 
     def close(self) -> None:
         self.writer.close()
-
-
-def _uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(image), 0, 255).astype(np.uint8)[None]
