@@ -82,7 +82,7 @@ def runs(tmp_path_factory):
     tfbeam.parse_flags(["tfstyle-beam", "--input=x", "--style=x", "--output_dir=x", *SETTINGS])
     config = config_from_flags(tfbeam.FLAGS)
     tfbeam.FLAGS.unparse_flags()
-    second = beam.stylize_files(f"{photos}/**", str(style), str(out), config, options=RUNNER)
+    second = beam.run_pipeline(beam.StylizeFiles(f"{photos}/**", str(style), str(out), config), options=RUNNER)
     return {"root": root, "photos": photos, "style": style, "out": out, "first": first, "written": written,
             "second": second, "config": config, "listings": listings}  # fmt: skip
 
@@ -216,8 +216,8 @@ def test_inputs_style_and_outputs_on_another_filesystem(runs):
     for name in ("p1.png", "portrait.png", "garbage.jpg"):
         files[f"memtest://photos/{name}"] = (runs["photos"] / name).read_bytes()
     files["memtest://styles/painting.png"] = runs["style"].read_bytes()
-    summary = beam.stylize_files("memtest://photos/*", "memtest://styles/painting.png", "memtest://out", runs["config"],
-                                 options=RUNNER)  # fmt: skip
+    job = beam.StylizeFiles("memtest://photos/*", "memtest://styles/painting.png", "memtest://out", runs["config"])
+    summary = beam.run_pipeline(job, options=RUNNER)
     assert (summary.stylized, summary.skipped, summary.failed) == (2, 0, 1)
     assert sorted(name for name in files if name.endswith(".png") and name.startswith("memtest://out/")) == [
         "memtest://out/p1.png", "memtest://out/portrait.png",

@@ -7,7 +7,7 @@ Dataflow, Flink or Spark (docs/many-machines.md). The settings flags are generat
 goes to Beam as a pipeline option (``--runner``, ``--project``, ``--temp_location``, ...), and one
 that Beam does not know either is an error. With ``--model`` and no ``--style`` a fast stylizer
 paints each image; with both, the optimization refines its picture. Only reads flags: it builds a
-config and calls :func:`tfstyle.scale.beam.stylize_files`, which needs the ``beam`` extra.
+config and calls :func:`tfstyle.scale.beam.run_pipeline`, which needs the ``beam`` extra.
 """
 
 from __future__ import annotations
@@ -66,15 +66,11 @@ def main(argv: list[str]) -> int:
                 "(quote the --input pattern; see --help for tfstyle's flags)"
             )
         styles, config = styles_or_model(FLAGS.style, config_from_flags(FLAGS), bool(FLAGS["init"].present))
-        summary = beam.stylize_files(
-            FLAGS.input,
-            (styles if len(styles) > 1 else styles[0]) if styles else None,
-            FLAGS.output_dir,
-            config,
-            suffix=f".{FLAGS.format}",
-            overwrite=FLAGS.overwrite,
-            options=argv[1:],
+        style = (styles if len(styles) > 1 else styles[0]) if styles else None
+        files = beam.StylizeFiles(
+            FLAGS.input, style, FLAGS.output_dir, config, suffix=f".{FLAGS.format}", overwrite=FLAGS.overwrite
         )
+        summary = beam.run_pipeline(files, options=argv[1:])
     except KeyboardInterrupt:
         print("\ninterrupted; the images written so far are kept: run the same command again to go on", file=sys.stderr)
         return 130

@@ -12,7 +12,7 @@ worker process: one pass per image, no VGG16.
 :class:`StylizeFiles` is the whole job as a ``PTransform``: it matches a file pattern, names each
 output as ``tfstyle.batch`` does (:func:`tfstyle.scale.folder.output_names`), skips an image
 whose output exists, stylizes the rest, writes each result atomically (a temporary name, then a
-rename) and returns the failures, ``(path, reason)``. :func:`stylize_files` runs it in a pipeline,
+rename) and returns the failures, ``(path, reason)``. :func:`run_pipeline` runs it in a pipeline,
 writes the failures to ``<output_dir>/_failed-<time>-*.txt`` and returns the counts; without a
 style, with the fast stylizer. Paths are Beam's: local, ``gs://``, ``s3://``, ``hdfs://``, ... for
 the inputs, the outputs, the style and the weights (a remote weights file is copied to a local
@@ -253,8 +253,8 @@ class StylizeFiles(beam.PTransform):
     ):
         super().__init__()
         self.pattern, self.output_dir, self.suffix, self.overwrite = absolute(pattern), output_dir, suffix, overwrite
-        config = config or preset("default")
-        handler = FastModelHandler(config) if style is None else StyleModelHandler(style, config)
+        self.style, self.config = style, config or preset("default")
+        handler = FastModelHandler(self.config) if style is None else StyleModelHandler(style, self.config)
         self.handler: KeyedModelHandler = KeyedModelHandler(handler)
 
     def expand(self, pipeline: beam.pvalue.PBegin) -> beam.PCollection:
@@ -360,37 +360,26 @@ class BeamSummary:
     cpu_seconds_per_image: float
 
 
-def stylize_files(
-    pattern: str,
-    style: str | Sequence[str] | None,
-    output_dir: str,
-    config: StyleConfig | None = None,
-    *,
-    suffix: str = ".png",
-    overwrite: bool = False,
-    options: PipelineOptions | Sequence[str] | None = None,
-) -> BeamSummary:
-    """Run :class:`StylizeFiles` in a Beam pipeline with ``options`` (a ``PipelineOptions`` or
+def run_pipeline(files: StylizeFiles, options: PipelineOptions | Sequence[str] | None = None) -> BeamSummary:
+    """Run the job ``files`` in a Beam pipeline with ``options`` (a ``PipelineOptions`` or
     command-line arguments such as ``["--runner=DataflowRunner", "--project=..."]``; without a
     runner, here on Beam's local runner) and wait for it. The failures go to
-    ``<output_dir>/_failed-<time>-*.txt``. ``style`` None: the fast stylizer ``config.model``
-    paints each image. Checks the inputs first: raises what would make every image fail (no file
-    matches, an unreadable style, a bad model, missing weights, an output folder that is a file),
-    and :class:`tfstyle.TfstyleError` if the pipeline itself fails.
+    ``<output_dir>/_failed-<time>-*.txt``. Checks the inputs first: raises what would make every
+    image fail (no file matches, an unreadable style, a bad model, missing weights, an output folder
+    that is a file), and :class:`tfstyle.TfstyleError` if the pipeline itself fails.
     """
-    config = config or preset("default")
     if not isinstance(options, PipelineOptions):
         options = PipelineOptions(list(options or []))
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or LOCAL_RUNNER
     FileSystems.set_options(options)  # hdfs:// and s3:// take their settings from the options
-    check_inputs(pattern, style, output_dir, config, suffix)
-    failures = FileSystems.join(output_dir, f"_failed-{time.strftime('%Y%m%d-%H%M%S')}")
+    check_inputs(files)
+    failures = FileSystems.join(files.output_dir, f"_failed-{time.strftime('%Y%m%d-%H%M%S')}")
     start = time.perf_counter()
     pipeline = beam.Pipeline(options=options)
     (
         pipeline
-        | "Stylize files" >> StylizeFiles(pattern, style, output_dir, config, suffix=suffix, overwrite=overwrite)
+        | "Stylize files" >> files
         | "Failure lines" >> beam.MapTuple(lambda source, reason: f"{source}\t{reason}")
         | "Write failures" >> beam.io.WriteToText(failures, file_name_suffix=".txt", skip_if_empty=True)
     )
@@ -407,8 +396,9 @@ def stylize_files(
                        cpu_seconds_per_image=_mean(result, "stylize_cpu_msec") / 1000)  # fmt: skip
 
 
-def check_inputs(pattern: str, style: str | Sequence[str] | None, output_dir: str, config: StyleConfig, suffix: str) -> None:
-    """Fail before the pipeline starts for what would fail every image."""
+def check_inputs(files: StylizeFiles) -> None:
+    """Fail before the pipeline starts for what would fail every image of ``files``."""
+    pattern, style, output_dir, config, suffix = files.pattern, files.style, files.output_dir, files.config, files.suffix
     if config.model is not None and is_remote(config.model):
         raise ConfigError(f"a fast stylizer is a shipped model's name or a local folder, not {config.model}: "
                           "put the model in the workers' image (docs/many-machines.md)")  # fmt: skip
