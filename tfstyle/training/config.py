@@ -15,7 +15,7 @@ class TrainConfig(Settings):
 
     steps: int = setting(1500, "Training steps, each one Adam update on `batch` photo crops.", "training", minimum=1)
     batch: int = setting(4, "Photo crops per training step.", "training", minimum=1)
-    crop_size: int = setting(192, "Side of the square photo crops trained on.", "training", unit="pixels", minimum=16)
+    crop_size: int = setting(256, "Side of the square photo crops trained on.", "training", unit="pixels", minimum=16)
     step_size: float = setting(1e-3, "Adam's learning rate on the network's weights.", "training", above=0)
     network_width: int = setting(
         16,
