@@ -2,8 +2,8 @@
 
 import pytest
 
+from tfstyle.devices import describe, logical_device, pick_device
 from tfstyle.errors import ConfigError
-from tfstyle.loop.devices import describe, logical_device, pick_device
 
 
 def test_a_device_is_found_by_its_short_or_full_name():

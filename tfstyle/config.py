@@ -185,7 +185,8 @@ class StyleConfig(Settings):
     )
     precision: str = setting(
         "auto",
-        "Arithmetic of VGG16's layers (the losses and the image stay float32): float32; bfloat16 (about 4x faster "
+        "Arithmetic of VGG16's layers and of a fast stylizer's network (the losses, the image and the weights stay "
+        "float32): float32; bfloat16 (VGG16 about 4x faster "
         "with AMX, 1.7x with AVX512-BF16 on AMD, with oneDNN; slower with AVX512-BF16 alone on Intel, emulated "
         "elsewhere); float16 (GPUs only); auto: the fastest measured for the device (bfloat16 where it is the "
         "faster, else float32).",

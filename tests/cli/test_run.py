@@ -21,6 +21,7 @@ from PIL import Image
 
 from tfstyle.cli import run as tfrun
 from tfstyle.inputs.images import load_image
+from tfstyle.network import speed
 
 FAST = ["--weights", "random", "--image_size", "32", "--iterations", "2", "--print_every", "0"]
 
@@ -375,7 +376,8 @@ def test_model_alone_writes_the_fast_picture_at_the_image_size(tmp_path, content
     output = tmp_path / "fast.png"
     assert cli("--content", str(content_path), "--model", str(fast_model), "--output", str(output), "--image_size", "30") == 0
     assert max(load_image(output).shape[:2]) == 30
-    assert f"with the fast stylizer {fast_model.name} in" in capsys.readouterr().out
+    precision = speed.resolve_precision("auto", "/device:CPU:0")
+    assert f"with the fast stylizer {fast_model.name} ({precision}) in" in capsys.readouterr().out
 
 
 def test_model_with_style_refines_the_fast_picture(tmp_path, content_path, style_path, fast_model, capsys):

@@ -100,7 +100,7 @@ def test_a_tiny_training_writes_a_model_that_run_uses_and_plain_tensorflow_agree
 
     content = photos / "p0.png"
     assert tfrun.cli(["tfstyle.run", "--model", str(model), "--content", str(content), "--output", str(tmp_path / "o.png"),
-                      "--image_size", "33"]) == 0  # fmt: skip
+                      "--image_size", "33", "--precision", "float32"]) == 0  # fmt: skip
     assert "with the fast stylizer tiny" in capsys.readouterr().out
     written = load_image(tmp_path / "o.png")
     photo = np.round(resize_longest_side(load_image(content), 33)).astype(np.uint8)

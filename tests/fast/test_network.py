@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfstyle.fast.network import InstanceNormalization, stylize_any_size, transform_network
+from tfstyle.fast.network import InstanceNormalization, ReflectionPad, stylize_any_size, transform_network
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,19 @@ def test_instance_normalization_normalizes_each_image_and_channel_on_its_own():
     np.testing.assert_allclose(out.std(axis=(1, 2)), 1, atol=1e-2)
     alone = layer(batch[:1]).numpy()  # the other image of the batch changes nothing
     np.testing.assert_allclose(alone[0], out[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad", [1, 4])
+def test_reflection_padding_is_tf_pads_reflect(pad):
+    images = tf.random.uniform([2, 7, 5, 3], 0, 255, seed=3)
+    expected = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+    np.testing.assert_array_equal(ReflectionPad(pad)(images).numpy(), expected.numpy())
+
+
+def test_the_bfloat16_form_keeps_float32_weights_and_output():
+    network = transform_network(4, dtype="mixed_bfloat16")
+    assert {v.dtype for v in network.weights} == {"float32"}
+    assert network(tf.fill([1, 12, 12, 3], 100.0)).dtype == tf.float32
 
 
 def test_the_other_images_of_a_batch_change_no_pixel_of_an_image(network):

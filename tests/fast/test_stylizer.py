@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from tfstyle.fast import stylizer
 from tfstyle.fast.network import transform_network
 from tfstyle.fast.stylizer import FastStylizer, lite_path
 from tfstyle.inputs.images import resize_longest_side
+from tfstyle.network import speed
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +49,34 @@ def test_plain_tensorflow_maps_a_uint8_image_of_any_size_to_one_of_the_same_size
 
 def test_the_library_gives_plain_tensorflows_pixels(model_dir, photo):
     plain = tf.saved_model.load(str(model_dir)).signatures["serving_default"](image=tf.constant(photo[None]))["image"]
-    ours = FastStylizer.load(model_dir)(photo)
+    ours = FastStylizer.load(model_dir, precision="float32")(photo)
     assert ours.dtype == np.float32 and ours.shape == photo.shape
     np.testing.assert_array_equal(ours, plain[0].numpy())
+
+
+def test_bfloat16_paints_the_float32_picture_to_within_a_few_grey_levels(model_dir, photo):
+    if speed.bfloat16_missing():
+        pytest.skip("oneDNN is capped below AVX512_CORE here: no bfloat16 convolutions")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", speed.SlowPrecisionWarning)  # emulated on some CPUs: slower, the same arithmetic
+        reduced = FastStylizer.load(model_dir, precision="bfloat16")
+    full = FastStylizer.load(model_dir, precision="float32")(photo)
+    out = reduced(photo)
+    assert reduced.precision == "bfloat16" and out.shape == photo.shape
+    # bfloat16 keeps 8 significant bits (relative steps of 2^-8), so the 0-255 output moves by about one
+    # grey level in its brighter half; the convolutions add the rounding of their inputs and weights.
+    assert np.abs(out - full).mean() <= 3
+
+
+def test_auto_precision_is_the_one_the_optimization_would_use(model_dir):
+    assert FastStylizer.load(model_dir).precision == speed.resolve_precision("auto", "/device:CPU:0")
 
 
 def test_the_tflite_model_runs_in_litert_to_the_same_pixels(model_dir, photo):
     litert = pytest.importorskip("ai_edge_litert.interpreter", reason="LiteRT (ai-edge-litert) is in the lite extra")
     runner = litert.Interpreter(model_path=str(lite_path(model_dir))).get_signature_runner("serving_default")
     lite = runner(image=photo[None])["image"]
-    ours = FastStylizer.load(model_dir)(photo)
+    ours = FastStylizer.load(model_dir, precision="float32")(photo)
     assert lite.shape == (1, 37, 50, 3)
     assert np.abs(lite[0].astype(np.float32) - ours).mean() <= 2  # the bound; XNNPACK's float32 gives ~0
 

@@ -25,7 +25,7 @@ DEVICE_SPLIT = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from tfstyle import build_feature_model, load_image, preset, stylize
     from tfstyle.cli import batch
-    from tfstyle.loop.devices import describe
+    from tfstyle.devices import describe
     from tfstyle.scale.distribute import strategy_for
     from tfstyle.inputs.images import resize_longest_side
 

@@ -150,7 +150,7 @@ def test_with_a_style_and_init_model_the_optimization_starts_from_the_fast_pictu
     assert summary.done == 1
     from tfstyle.fast.stylizer import FastStylizer
 
-    fast = FastStylizer.load(fast_model)(photos / "photo0.png", image_size=32)
+    fast = FastStylizer.load(fast_model, cfg.precision)(photos / "photo0.png", image_size=32)
     made = np.asarray(Image.open(tmp_path / "out" / "photo0.png"), np.float32)
     assert np.abs(made - fast).max() <= 1, "one tiny step from the fast picture"
 

@@ -162,13 +162,13 @@ def main(argv: list[str]) -> int:
 def _fast(content: str, output: Path, config: tfstyle.StyleConfig) -> int:
     """The fast stylizer ``config.model``'s picture of ``content`` at ``config.image_size``, written to ``output``."""
     assert config.model is not None, "the fast path needs a model"
-    stylizer = tfstyle.FastStylizer.load(config.model)
+    stylizer = tfstyle.FastStylizer.load(config.model, config.precision)
     start = time.perf_counter()
     image = stylizer(content, image_size=config.image_size)
     seconds = time.perf_counter() - start
     save_image(image, output)
     height, width = image.shape[:2]
-    print(f"wrote {output} ({width}x{height}) with the fast stylizer {stylizer.name} in {seconds:.2f} s")
+    print(f"wrote {output} ({width}x{height}) with the fast stylizer {stylizer.name} ({stylizer.precision}) in {seconds:.2f} s")
     return 0
 
 

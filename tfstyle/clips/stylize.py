@@ -37,13 +37,13 @@ from tfstyle.clips.config import LATER_LEARNING_RATE_FACTOR, PASS_BLEND, VideoCo
 from tfstyle.clips.flow import FlowCache, FlowWorker, warp
 from tfstyle.clips.temporal import TemporalTargets, long_term_weights, with_temporal
 from tfstyle.config import StyleConfig, preset
+from tfstyle.devices import pick_device
 from tfstyle.errors import ConfigError, TfstyleError
 from tfstyle.fast.stylizer import FastStylizer, fast_stylizer_for
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, style_list
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.descent import descent_step, state_variables
-from tfstyle.loop.devices import pick_device
 from tfstyle.loop.lifecycle import each_step, run_iterations
 from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network import speed

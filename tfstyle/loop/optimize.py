@@ -28,6 +28,7 @@ import tensorflow as tf
 from tfstyle.config import StyleConfig, preset
 from tfstyle.controls import color
 from tfstyle.controls import masks as maskio
+from tfstyle.devices import describe, pick_device
 from tfstyle.errors import (
     CheckpointError,
     ConfigError,
@@ -53,7 +54,6 @@ from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.checkpoint import Checkpointing, RunCheckpoint, fingerprint
 from tfstyle.loop.coarse_to_fine import coarse_to_fine
 from tfstyle.loop.descent import descent_step, state_variables
-from tfstyle.loop.devices import describe, pick_device
 from tfstyle.loop.lbfgs import lbfgs, lbfgs_one_by_one
 from tfstyle.loop.lifecycle import Advance, each_step, run_iterations
 from tfstyle.loop.record import Recorder, Result
@@ -168,7 +168,7 @@ class _Pass:
             goal = objective(self.model, content_images, style_images, config, content_mask, style_masks, self.strategy, jit)
             if start_image is None and config.init == "model":  # the fast stylizer's picture, refined
                 assert config.model is not None, "StyleConfig.cross_check: init model names a model"
-                start = FastStylizer.load(config.model).pictures(in_color)
+                start = FastStylizer.load(config.model, config.precision).pictures(in_color)
             elif start_image is None:
                 start = initial_image(config.init, content_images, style_images[0], config.seed, config.noise_blend)
             else:

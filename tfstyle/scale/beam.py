@@ -215,7 +215,7 @@ class FastModelHandler(_ImageHandler[FastStylizer]):
     def load_model(self) -> FastStylizer:
         """The fast stylizer, loaded once per worker process."""
         assert self.config.model is not None, "checked in __init__"
-        return FastStylizer.load(self.config.model)
+        return FastStylizer.load(self.config.model, self.config.precision)
 
     def run_inference(
         self, batch: Sequence[ImageInput], model: FastStylizer, inference_args: dict[str, Any] | None = None

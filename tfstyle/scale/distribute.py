@@ -11,7 +11,7 @@ independent, so the result is the single-device run's to round-off.
 SGD and Adam are spread (the objective: :class:`tfstyle.objective.sharded.ShardedObjective`); L-BFGS
 runs on one device (its line search would couple the images, so a batch runs image by image anyway).
 :func:`strategy_for` picks the strategy a command line wants; this module holds the strategies
-(:func:`tfstyle.loop.devices.describe` says them in words).
+(:func:`tfstyle.devices.describe` says them in words).
 Several machines are for the Beam pipeline (:mod:`tfstyle.scale.beam`), each stylizing its own images.
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from tfstyle.devices import logical_device
 from tfstyle.errors import ConfigError
-from tfstyle.loop.devices import logical_device
 
 
 def strategy_for(devices: str | Sequence[str] = "auto") -> tf.distribute.Strategy | None:

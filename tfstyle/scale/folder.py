@@ -32,11 +32,11 @@ import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
 from tfstyle.config import StyleConfig, preset
+from tfstyle.devices import describe, pick_device
 from tfstyle.errors import ConfigError, ImageError, TfstyleError
 from tfstyle.fast.stylizer import FastStylizer, fast_stylizer_for
 from tfstyle.inputs import images as imageio
 from tfstyle.inputs.prepare import StyleLike, load_styles
-from tfstyle.loop.devices import describe, pick_device
 from tfstyle.loop.optimize import feature_model_for_run, stylize
 from tfstyle.loop.progress import Progress
 
