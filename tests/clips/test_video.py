@@ -281,6 +281,8 @@ def test_one_traced_step_serves_every_frame(monkeypatch):
     frames = list(stylize_video(pan(4, size=32), photo(32, 32), CONFIG, VideoConfig(passes=2)))
     assert len(frames) == 4 and len(steps) == 1
     assert steps[0].goal._value_and_gradient.experimental_get_tracing_count() == 1  # 4 + 3 frames, one trace
+    # the update step: one for the first frame's learning rate and one for the later frames' (no retracing per frame)
+    assert len(steps[0].descents) == 2
 
 
 @pytest.mark.slow

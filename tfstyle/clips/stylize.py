@@ -45,6 +45,7 @@ from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, sty
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.descent import descent_step, state_variables
 from tfstyle.loop.lifecycle import each_step, run_iterations
+from tfstyle.loop.updates import initial_state
 from tfstyle.loop.optimize import feature_model_for_run
 from tfstyle.network import speed
 from tfstyle.objective.targets import content_activations
@@ -266,6 +267,17 @@ class FrameStep:
             loss_fn = loss_fn_of(model, Targets(dict(self.content), fixed.style, fixed.blend), config)
             self.goal = WholeImageObjective(with_temporal(loss_fn, self.temporal), precision, jit)
             self.image = tf.Variable(tf.zeros([1, height, width, 3]), name="stylized_frame")
+            self.state = state_variables(self.image)
+        self.descents: dict[tuple[str, float], Callable[[], dict[str, np.ndarray]]] = {}
+
+    def descent(self, config: StyleConfig) -> Callable[[], dict[str, np.ndarray]]:
+        """The update step of ``config``'s optimizer and learning rate, from a fresh state."""
+        for variable, value in zip(self.state, initial_state(self.image)):
+            variable.assign(value)
+        key = (config.optimizer, config.effective_learning_rate)
+        if key not in self.descents:
+            self.descents[key] = descent_step(self.image, self.goal, self.state, config)
+        return self.descents[key]
 
     def optimize(
         self, i: int, start: np.ndarray, config: StyleConfig, callbacks: Iterable[CallbackLike]
@@ -286,7 +298,7 @@ class FrameStep:
                 config=config, content=self.contents[i], style=self.shown_style, start=self.image.numpy(),
                 content_name="frame", device=self.device,
             )  # fmt: skip
-            advance = each_step(descent_step(self.image, self.goal, state_variables(self.image), config), config.iterations)
+            advance = each_step(self.descent(config), config.iterations)
             run = run_iterations(advance, config.iterations, self.image, CallbackList(callbacks), run_info)
             if run.interrupted:
                 raise KeyboardInterrupt
