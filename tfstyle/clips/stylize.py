@@ -45,8 +45,8 @@ from tfstyle.inputs.prepare import StyleLike, initial_image, prepare_images, sty
 from tfstyle.loop.callbacks import CallbackLike, CallbackList, RunInfo
 from tfstyle.loop.descent import descent_step, state_variables
 from tfstyle.loop.lifecycle import each_step, run_iterations
-from tfstyle.loop.updates import initial_state
 from tfstyle.loop.optimize import feature_model_for_run
+from tfstyle.loop.updates import initial_state
 from tfstyle.network import speed
 from tfstyle.objective.targets import content_activations
 from tfstyle.objective.whole import Targets, WholeImageObjective, loss_fn_of, targets
