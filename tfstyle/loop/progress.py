@@ -101,10 +101,11 @@ class Progress:
         return rate(self.rated, self.seconds, self.unit, self.per)
 
     def eta(self) -> str:
-        """``ETA 8.8 min`` from the time per thing so far; empty before the first is rated or after the last."""
+        """``ETA 8.8 min`` at the rate so far (the things rated: not those resumed or skipped); empty
+        before the first is rated or after the last."""
         if self.rated <= 0 or not 0 < self.count < self.total:
             return ""
-        return f"ETA {duration(self.seconds / self.count * (self.total - self.count))}"
+        return f"ETA {duration(self.seconds / self.rated * (self.total - self.count))}"
 
     def line(self) -> str:
         """The bar's line: bar, count, rate, ETA and the detail."""
