@@ -25,7 +25,8 @@ is the median of the rounds' ratios. The load average is recorded: the machine m
 photos) at ``--size``, the content and the style prepared as ``tfstyle.stylize`` prepares them, the
 neutral yardstick (tools/yardstick.py, Gatys et al.'s layers, none of which the default preset
 optimizes) of the fast result and of the 50-step optimization (cached in ``--cache`` by photo,
-style and settings: reruns skip it), their ratios (goal: ≤ 1.25 each); and **refinement**: Adam
+style and settings: reruns skip it), their ratios (goal: ≤ 1.25 each), and the ratio of the default
+objective itself (what the network was trained on and the optimization minimized); and **refinement**: Adam
 steps of the default objective from the fast result (``stylize(..., start_image=fast)``) until
 both distances are at most the optimization's (goal: ≤ 10), the yardstick read after every step,
 at most ``--refine_most``. ``--pictures DIR``: photo | 50 steps | fast | fast + k steps, side by side.
@@ -65,6 +66,7 @@ from tfstyle.inputs import images as imageio  # noqa: E402
 from tfstyle.inputs.prepare import prepare_images  # noqa: E402
 from tfstyle.loop.optimize import feature_model_for_run  # noqa: E402
 from tfstyle.network import speed  # noqa: E402
+from tfstyle.objective.whole import make_loss_fn  # noqa: E402
 from tfstyle.training.config import TrainConfig  # noqa: E402
 from tfstyle.training.loop import Training  # noqa: E402
 from tfstyle.training.photos import Photos  # noqa: E402
@@ -416,6 +418,8 @@ def quality_run(args: argparse.Namespace, config: StyleConfig, model: Path, phot
         fast = stylizer(content)  # the prepared photo: the pixels `tfstyle.run --model --image_size` makes
         fast_s = time.perf_counter() - start
         (opt_style, opt_content), (fast_style, fast_content) = yardstick.batch_distances([optimized, fast])
+        objective = make_loss_fn(features, content, style_image, config)  # the default preset's own loss, as trained on
+        opt_total, fast_total = (float(tf.reduce_sum(objective(image[None])["total"])) for image in (optimized, fast))
         target = (opt_style, opt_content)
         if fast_style <= opt_style and fast_content <= opt_content:
             steps: int | None = 0
@@ -430,7 +434,8 @@ def quality_run(args: argparse.Namespace, config: StyleConfig, model: Path, phot
             "credit": credits.get(photo.name, ""),
             "optimization": {"style": opt_style, "content": opt_content},
             "fast": {"style": fast_style, "content": fast_content, "seconds": fast_s},
-            "fast / optimization": {"style": fast_style / opt_style, "content": fast_content / opt_content},
+            "fast / optimization": {"style": fast_style / opt_style, "content": fast_content / opt_content,
+                                    "objective": fast_total / opt_total},
             "refinement steps": steps,
             "refinement steps, each distance alone": first,
             "refinement curve (step, style, content)": curve,
@@ -484,8 +489,9 @@ def quality_markdown(out: dict) -> str:
         "(tools/yardstick.py: Gatys et al.'s layers, ↓ for both); the refinement: Adam steps of the default objective "
         f"from the fast result until both distances are at most the {out['iterations']}-step optimization's.",
         "",
-        "| photo | size | style: fast / optimization | content: fast / optimization | refinement steps (style alone, content alone) | credit |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| photo | size | style: fast / optimization | content: fast / optimization | the default objective: fast / optimization "
+        "| refinement steps (style alone, content alone) | credit |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in rows.items():
         ratio = r["fast / optimization"]
@@ -494,7 +500,8 @@ def quality_markdown(out: dict) -> str:
         steps = steps.replace(", ", " (", 1) + ")"
         lines.append(
             f"| {name} | {r['size']} | {r['fast']['style']:.4f} / {r['optimization']['style']:.4f} = **{ratio['style']:.2f}** | "
-            f"{r['fast']['content']:.4f} / {r['optimization']['content']:.4f} = **{ratio['content']:.2f}** | {steps} | {r['credit']} |"
+            f"{r['fast']['content']:.4f} / {r['optimization']['content']:.4f} = **{ratio['content']:.2f}** | "
+            f"{ratio.get('objective', float('nan')):.2f} | {steps} | {r['credit']} |"
         )
     lines += ["", f"Goals: each ratio ≤ {GOALS['quality_ratio']}, refinement ≤ {GOALS['refine_steps']} steps.", ""]
     return "\n".join(lines)

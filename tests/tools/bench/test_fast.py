@@ -124,6 +124,7 @@ def test_the_quality_measure_runs_in_quick_mode(fast, tmp_path):
     assert len(rows) == 2
     for row in rows.values():
         assert row["fast / optimization"]["style"] == pytest.approx(row["fast"]["style"] / row["optimization"]["style"])
+        assert row["fast / optimization"]["objective"] > 0  # the default objective's ratio
         steps = row["refinement steps"]
         assert steps is None or 0 <= steps <= 3  # --quick refines at most 3 steps
         assert len(row["refinement curve (step, style, content)"]) == (3 if steps is None else steps)
