@@ -81,6 +81,7 @@ CONTENT = SHARED_IMAGES / "content" / "tubingen.jpg"
 STYLE = SHARED_IMAGES / "style" / "starry_night.jpg"
 PHOTOS = ROOT.parent / "shared" / "photos"
 # The photos the shipped models' training held out (TrainConfig.holdout, chosen by its seed).
+CACHE = Path(tempfile.gettempdir()) / "tfstyle_fast_bench"
 HELD_OUT = ("lomiri16_free_by_peter_nerlich.jpg", "lomiri16_greentock_by_peter_nerlich.jpg", "skimage_chelsea.jpg", "sklearn_china.jpg")
 GOALS = {"speedup": 100.0, "stretch_s": 0.3, "inference_vs_peer": 0.85, "training_vs_peer": 1.0, "quality_ratio": 1.25, "refine_steps": 10}
 Timed = Callable[[], object]
@@ -522,6 +523,12 @@ def quick_inputs(folder: Path) -> tuple[Path, Path, list[Path], Path]:
     return paths[0], paths[1], paths[2:], model
 
 
+def record_flags(parser: argparse.ArgumentParser) -> None:
+    """``--cache`` (the optimizations judged against) and ``--results``: shared with tools.bench.photo_count."""
+    parser.add_argument("--cache", default=None, help=f"the optimizations judged against are cached here (default: {CACHE})")
+    parser.add_argument("--results", default=None, help="where the JSON and markdown go (default tools/bench/results; --quick: a temp folder)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.bench.fast", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -540,8 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--photos", default=None, help="--quality's photos: comma-separated paths (default: the held-out ones)")
     parser.add_argument("--pictures", default=None, metavar="DIR", help="--quality: write the pictures side by side here")
     parser.add_argument("--refine_most", type=int, default=30, help="--quality: at most this many refinement steps")
-    parser.add_argument("--cache", default=None, help="--quality: optimizations cached here (default: tfstyle_fast_bench in the temp folder)")
-    parser.add_argument("--results", default=None, help="where the JSON and markdown go (default tools/bench/results; --quick: a temp folder)")
+    record_flags(parser)
     parser.add_argument("--kind", default=None, help="the machine kind in the file names (default: from the CPU's name)")
     parser.add_argument("--quick", action="store_true", help="tiny: random weights and model, 64 px, one round, a few steps")
     args = parser.parse_args(argv)
@@ -559,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.photos = args.photos or ",".join(map(str, held))
         config = config.override(weights="random", iterations=3)
     config = config.override(image_size=args.size)
-    args.cache = args.cache or str(Path(tempfile.gettempdir()) / "tfstyle_fast_bench")
+    args.cache = args.cache or str(CACHE)
     results = Path(args.results or RESULTS)
     kind = args.kind or machine_kind()
     out: dict = {

@@ -104,8 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=512, help="longest side of the judged pictures (and the style's scale)")
     parser.add_argument("--seed", type=int, default=0, help="the subsets' order, and each training's seed")
     parser.add_argument("--models", default=None, help="where the models go (default: a temporary folder, removed)")
-    parser.add_argument("--cache", default=None, help="optimizations cached here (default: tfstyle_fast_bench in the temp folder)")
-    parser.add_argument("--results", default=None, help="where the JSON and markdown go (default tools/bench/results; --quick: a temp folder)")
+    fast.record_flags(parser)
     parser.add_argument("--quick", action="store_true", help="tiny: random weights, 64 px, 3 steps")
     args = parser.parse_args(argv)
     tf.get_logger().setLevel("ERROR")
@@ -121,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = [int(n) for n in args.counts.split(",")]
     models = Path(args.models) if args.models else scratch / "models"
     models.mkdir(parents=True, exist_ok=True)
-    cache = Path(args.cache or Path(tempfile.gettempdir()) / "tfstyle_fast_bench")
+    cache = Path(args.cache) if args.cache else fast.CACHE
     out: dict = {
         "command": "python -m tools.bench.photo_count " + " ".join(argv if argv is not None else sys.argv[1:]),
         "when": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load_before": load_average(),
