@@ -107,5 +107,6 @@ def test_a_tiny_training_writes_a_model_that_run_uses_and_plain_tensorflow_agree
     plain = tf.saved_model.load(str(model)).signatures["serving_default"](image=tf.constant(photo[None]))["image"]
     np.testing.assert_array_equal(written, plain[0].numpy())
 
-    assert train("--style", style, "--photos", photos, "--output", model, "--resume", *TINY, "--steps", "3") == 0
-    assert "step 3/3" in capsys.readouterr().out
+    assert train("--style", style, "--photos", photos, "--output", model, "--resume", *TINY, "--steps", "4") == 0
+    resumed = capsys.readouterr().out
+    assert "step 3/4" in resumed and "step 4/4" in resumed and "step 2/4" not in resumed

@@ -78,7 +78,9 @@ def test_resume_after_ctrl_c_reproduces_the_uninterrupted_run(files, tmp_path):
         train(style, photos, tmp_path / "split", CONFIG, LOSS, checkpoint_every=0, preview_every=0, report=stop_at_two)
     assert tf.train.latest_checkpoint(str(checkpoint_dir(tmp_path / "split"))).endswith("-2")
     assert not (tmp_path / "split").exists()  # nothing half-written
-    split = train(style, photos, tmp_path / "split", CONFIG, LOSS, resume=True, preview_every=0)
+    reports = []
+    split = train(style, photos, tmp_path / "split", CONFIG, LOSS, resume=True, preview_every=0, report=reports.append)
+    assert [(r.step, r.taken) for r in reports] == [(3, 1)]  # the resumed run's own steps, for its rate
     expected, resumed = _weights(whole), _weights(split)
     assert expected.keys() == resumed.keys() and len(expected) > 10
     for key, value in expected.items():

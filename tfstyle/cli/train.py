@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
 
         def report(step: StepReport) -> None:
             losses = "  ".join(f"{name} {value:.3g}" for name, value in step.losses.items() if value or name == "total")
-            bar.advance(step.step, losses)
+            bar.advance(step.step, losses, seconds=step.seconds, rated=step.taken)  # a resumed run's rate is its own
             if FLAGS.checkpoint_every and step.step % FLAGS.checkpoint_every == 0:  # a line that stays, in logs too
                 bar.keep(f"step {step.step}/{config.steps}: {losses}  ({bar.rate()}, {bar.eta() or 'done'}; checkpoint saved)")
 

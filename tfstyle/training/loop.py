@@ -43,11 +43,13 @@ SETTINGS_FILE = "settings.json"
 
 @dataclass(frozen=True)
 class StepReport:
-    """A training step done: its number (from 1), the batch's mean losses, the seconds since the run (re)started."""
+    """A training step done: its number (from 1), the batch's mean losses, the seconds since the run
+    (re)started and the steps taken in them (fewer than ``step`` after a resume)."""
 
     step: int
     losses: dict[str, float]
     seconds: float
+    taken: int
 
 
 class Training:
@@ -112,8 +114,8 @@ class Training:
 
     def run(self, report: Callable[[StepReport], None] | None = None) -> None:
         """Train up to ``config.steps``, calling ``report`` after every step."""
-        start = time.perf_counter()
-        if int(self.step.numpy()) >= self.config.steps:
+        start, first = time.perf_counter(), int(self.step.numpy())
+        if first >= self.config.steps:
             return
         for photos in self.batches():
             values = {k: float(v) for k, v in self._train_step(photos).items()}
@@ -121,7 +123,7 @@ class Training:
             if not values.pop("taken"):
                 raise NonFiniteLossError(f"the loss or its gradient became NaN or infinite at training step {step + 1}", None)
             if report:
-                report(StepReport(step, values, time.perf_counter() - start))
+                report(StepReport(step, values, time.perf_counter() - start, step - first))
             if step >= self.config.steps:
                 return
 
