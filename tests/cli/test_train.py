@@ -110,3 +110,6 @@ def test_a_tiny_training_writes_a_model_that_run_uses_and_plain_tensorflow_agree
     assert train("--style", style, "--photos", photos, "--output", model, "--resume", *TINY, "--steps", "4") == 0
     resumed = capsys.readouterr().out
     assert "step 3/4" in resumed and "step 4/4" in resumed and "step 2/4" not in resumed
+    # a checkpoint already at --steps: nothing to train, the export written again from it
+    assert train("--style", style, "--photos", photos, "--output", model, "--resume", *TINY, "--steps", "4") == 0
+    assert "the checkpoint holds 4 steps; written to" in capsys.readouterr().out

@@ -96,7 +96,8 @@ def main(argv: list[str]) -> int:
     except (KeyboardInterrupt, TfstyleError) as err:
         kept = f"the last checkpoint is kept: add --resume to go on ({checkpoint_dir(FLAGS.output)})"
         return stopped(err, progress, f"interrupted; {kept}")
-    print(f"trained {config.steps} steps ({progress[0].rate()}); written to {path} and {path.name}.tflite beside it")
+    done = f"trained {config.steps} steps ({progress[0].rate()})" if progress[0].rated else f"the checkpoint holds {config.steps} steps"
+    print(f"{done}; written to {path} and {path.name}.tflite beside it")
     return 0
 
 
