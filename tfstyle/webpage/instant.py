@@ -50,13 +50,12 @@ def painting(name: str) -> Painting:
 
 
 class InstantStyles:
-    """The fast stylizers ``models`` (name → SavedModel folder) and their cached, lazily loaded networks."""
+    """The fast stylizers ``models`` (name → SavedModel folder), each loaded when first used."""
 
     def __init__(self, models: Mapping[str, Path]):
         self.paths = dict(models)
         infos = {name: read_export_info(path) or {} for name, path in self.paths.items()}
         self._sha256 = {name: info.get("settings", {}).get("style_sha256") for name, info in infos.items()}
-        self._loaded: dict[str, FastStylizer] = {}
         self._loading = threading.Lock()
         self._running = threading.Semaphore(1)
 
@@ -85,10 +84,8 @@ class InstantStyles:
 
     def stylizer(self, name: str) -> FastStylizer:
         """The loaded model ``name``: loaded on first use (by one thread; the others wait), then kept."""
-        with self._loading:
-            if name not in self._loaded:
-                self._loaded[self.check(name)] = FastStylizer.load(self.paths[name])
-            return self._loaded[name]
+        with self._loading:  # FastStylizer.load keeps it; the lock makes one thread load it
+            return FastStylizer.load(self.paths[self.check(name)])
 
     def picture(self, name: str, photo: Path, image_size: int) -> np.ndarray:
         """``photo`` in the style ``name``, its longer side ``image_size``: float32 ``[h, w, 3]`` in [0, 255].
